@@ -1,0 +1,193 @@
+"""The `runback` command line: simulate, ingest, query, status, demo.
+
+Exit codes: 0 done; 1 done with quarantined rows or open queries; 2 refused input (nothing of
+that file loaded); 3 internal error. Every command's `--help` is its docstring.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+from flows import settings  # noqa: E402
+
+app = typer.Typer(
+    help="runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+OK, WITH_QUERIES, REFUSED, INTERNAL = 0, 1, 2, 3
+
+DbOption = typer.Option(None, "--db", help="Warehouse file [default: $RUNBACK_DB or data/runback.duckdb].")
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def _db(db: Path | None) -> Path:
+    return db or settings.db_path()
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(..., "--out", help="Folder to write the nightly exports into."),
+    participants: int = typer.Option(84, help="Participants randomised."),
+    seed: int = typer.Option(1, help="Random seed: the same seed writes the same bytes."),
+    defects: bool = typer.Option(False, "--defects/--clean", help="Inject the faults real exports carry."),
+    nights: int = typer.Option(10, min=2, help="Nightly exports to write, spread over the trial."),
+) -> None:
+    """Write the simulated trial's nightly REDCap exports (and its data dictionary) into OUT.
+
+    With --defects it also writes defects.json, naming each injected fault (file, record, event,
+    instance, form, field, kind) and what runback should do with it.
+    """
+    from flows.simulate import simulate as run
+
+    result = run(out, participants=participants, seed=seed, defects=defects, nights=nights)
+    typer.echo(f"{len(result.files)} nightly exports of {result.participants} randomised "
+               f"({result.screened} screened) in {out}")
+    if result.manifest:
+        typer.echo(f"defects: {result.manifest}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="Export files or folders [default: $RUNBACK_INBOX or data/inbox]."),
+    db: Path = DbOption,
+    project: Path = typer.Option(None, help="Folder of the REDCap project files [default: the trial's, schemas/redcap]."),
+) -> None:
+    """Ingest REDCap exports now (runs the nightly-ingest flow).
+
+    Folders are searched for raw exports (*_DATA_*.csv), which load oldest first. Each file is
+    loaded whole (one transaction), or refused and recorded. Form rows that fail validation are
+    quarantined with their reasons; see `runback status` and the quarantine tables.
+    """
+    from flows.nightly_ingest import nightly_ingest
+
+    results = nightly_ingest(
+        paths=[str(p) for p in paths] if paths else None,
+        db=str(_db(db)),
+        project=str(project) if project else None,
+    )
+    raise typer.Exit(_ingest_exit_code(results))
+
+
+def _ingest_exit_code(results: list[dict]) -> int:
+    if any(r["status"] == "refused" for r in results):
+        return REFUSED
+    if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
+        return WITH_QUERIES
+    return OK
+
+
+@app.command()
+def query(
+    sql_text: str = typer.Argument(..., metavar="SQL", help="A SELECT (or any read-only statement)."),
+    db: Path = DbOption,
+    fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+) -> None:
+    """Run read-only SQL on the warehouse and print the result.
+
+    The warehouse is opened read-only with file and network access disabled: writes, ATTACH,
+    COPY, reading files and INSTALL/LOAD fail. Example:
+
+        runback query "select form, count(*) from quarantine.rows group by all"
+    """
+    import duckdb
+
+    from flows.warehouse import connect_read_only
+
+    try:
+        con = connect_read_only(_db(db))
+        result = con.execute(sql_text)
+    except (duckdb.Error, FileNotFoundError) as err:
+        typer.echo(f"query refused: {err}", err=True)
+        raise typer.Exit(REFUSED) from None
+    frame = result.df()
+    if fmt is Format.csv:
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt is Format.json:
+        typer.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+    elif fmt is Format.parquet:
+        frame.to_parquet(sys.stdout.buffer, index=False)
+    else:
+        typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+@app.command()
+def status(db: Path = DbOption) -> None:
+    """Show the warehouse's data cuts, the files seen and what is in quarantine."""
+    from flows.warehouse import connect_read_only
+
+    try:
+        con = connect_read_only(_db(db))
+    except FileNotFoundError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(REFUSED) from None
+    files = con.execute(_status_sql("files")).df()
+    cuts = con.execute(_status_sql("cuts")).df()
+    queries = con.execute(_status_sql("quarantine")).df()
+    typer.echo(f"warehouse: {_db(db)}")
+    typer.echo(f"\ndata cuts ({len(cuts)}):")
+    typer.echo(cuts.tail(10).to_string(index=False) if len(cuts) else "  none yet")
+    typer.echo(f"\nfiles seen ({len(files)}):")
+    typer.echo(files.tail(15).to_string(index=False) if len(files) else "  none yet")
+    typer.echo("\nin quarantine and flagged, as of the latest file:")
+    typer.echo(queries.to_string(index=False) if len(queries) else "  nothing")
+
+
+def _status_sql(name: str) -> str:
+    from flows.warehouse import sql
+
+    return sql(f"status/{name}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(None, help="Folder for the simulated exports [default: data/demo]."),
+    db: Path = DbOption,
+    participants: int = typer.Option(84, help="Participants randomised."),
+    seed: int = typer.Option(1, help="Random seed."),
+) -> None:
+    """Simulate the trial (with the usual export faults) and ingest every night in order.
+
+    Prints where the warehouse and the exports are. Finishes with exit code 0 when the run
+    completed, whatever the quarantine holds.
+    """
+    from flows.nightly_ingest import nightly_ingest
+    from flows.simulate import simulate as run
+
+    folder = out or settings.ROOT / "data" / "demo"
+    database = _db(db)
+    result = run(folder, participants=participants, seed=seed, defects=True, nights=10)
+    typer.echo(f"simulated {len(result.files)} nightly exports in {folder}")
+    results = nightly_ingest(paths=[str(folder)], db=str(database))
+    loaded = sum(r["status"] == "loaded" for r in results)
+    typer.echo(f"\ningested {len(results)} exports ({loaded} made a data cut) into {database}")
+    typer.echo(f"look around:  runback status --db {database}")
+    typer.echo(f"              runback query --db {database} \"select * from meta.data_cuts\"")
+
+
+def main() -> None:
+    """Entry point that turns unexpected errors into exit code 3 with a short message."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - the last line of defence of a CLI
+        typer.echo(f"runback: internal error: {type(err).__name__}: {err}", err=True)
+        sys.exit(INTERNAL)
+

@@ -1,0 +1,280 @@
+"""Load: one validated export into the warehouse, in one DuckDB transaction.
+
+What lands, per export: a `meta.source_files` row; new row versions in `raw.<form>`; the clean
+layer's validity intervals (`clean.<form>`: the exports are full snapshots, so a row that changed
+or disappeared closes its interval and the new version opens one); `quarantine.rows` and
+`quarantine.flags`; row counts per form (`meta.file_forms`); and a new `meta.data_cuts` row when
+the clean layer or the open queries changed. Either all of it lands or none of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from flows.coerce import row_hashes, typed_rows
+from flows.read import SOURCE_ROW, ExportTable
+from flows.split import RAW_KEY, SplitExport
+from flows.validate import Validated
+from flows.warehouse import rows, sql, transaction
+from schemas.form import KEY, QUARANTINE
+from schemas.study import Study
+
+_EXPORT_TIME = re.compile(r"_(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})")
+LOADED, UNCHANGED, OLDER, REFUSED = "loaded", "unchanged", "older", "refused"
+
+
+@dataclass
+class LoadResult:
+    """What one file did to the warehouse."""
+
+    file: str
+    status: str
+    file_id: int | None = None
+    data_cut: int | None = None
+    rows: int | None = None
+    message: str = ""
+    forms: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f["quarantined"] for f in self.forms.values())
+
+    @property
+    def flagged(self) -> int:
+        return sum(f["flagged"] for f in self.forms.values())
+
+
+def export_time(path: Path | str) -> dt.datetime | None:
+    """The export time in a REDCap file name (`..._YYYY-MM-DD_HHMM.csv`), if it has one."""
+    match = _EXPORT_TIME.search(Path(path).name)
+    if not match:
+        return None
+    return dt.datetime.fromisoformat(f"{match[1]} {match[2]}:{match[3]}")
+
+
+def seen_before(con: duckdb.DuckDBPyConnection, sha256: str) -> LoadResult | None:
+    """The earlier outcome of a file with these exact bytes, if any."""
+    found = rows(con, "meta/file_by_sha256", {"sha256": sha256})
+    if not found:
+        return None
+    file_id, status, cut, message = found[0]
+    return LoadResult(file="", status=status, file_id=file_id, data_cut=cut, message=message or "")
+
+
+def newer_export_loaded(con: duckdb.DuckDBPyConnection, when: dt.datetime | None) -> bool:
+    """Whether an export newer than `when` has been applied already."""
+    if when is None:
+        return False
+    (latest,) = rows(con, "meta/latest_export_time")[0]
+    return latest is not None and latest > when
+
+
+def record_file(con, path: Path, sha256: str, size: int, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
+    """Record a file that is not applied (refused, or older than what is loaded)."""
+    with transaction(con):
+        file_id = _insert_source_file(con, path, sha256, size, n_rows, status, message, None)
+    return LoadResult(file=Path(path).name, status=status, file_id=file_id, rows=n_rows, message=message)
+
+
+def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study) -> LoadResult:
+    """Apply one export: everything in one transaction (raises and rolls back on any error)."""
+    with transaction(con):
+        file_id = _insert_source_file(con, export.path, export.sha256, export.size, export.rows, LOADED, "", None)
+        dictionary_id = _dictionary_version(con, study, file_id)
+        hashes = {}
+        for form, part in parts.forms.items():
+            hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
+            write_raw(con, form, part.raw, hashes[form], file_id)
+        incoming = {
+            form: _with_provenance(typed_rows(checked.valid[form], study, form, part.columns),
+                                   hashes[form].loc[checked.valid[form].index], file_id, checked.valid[form].index)
+            for form, part in parts.forms.items()
+        }
+        held = _held_keys(checked.failures)
+        cut = _next_cut(con, incoming, held, checked.failures)
+        if cut is not None:
+            for form, table in incoming.items():
+                apply_clean(con, form, table, held.get(form), cut)
+            _insert_cut(con, cut, file_id, export.path, checked.failures, list(incoming))
+        _insert_failures(con, file_id, checked.failures)
+        counts = _file_forms(parts, checked)
+        _insert_file_forms(con, file_id, counts)
+        status = LOADED if cut is not None else UNCHANGED
+        message = "" if cut is not None else "no change since the last data cut"
+        con.execute(sql("meta/finish_source_file"), {"status": status, "data_cut": cut, "message": message,
+                                                     "dictionary_id": dictionary_id, "file_id": file_id})
+    return LoadResult(Path(export.path).name, status, file_id, cut, export.rows, message, counts)
+
+
+def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
+    """Store the form rows whose text is new (raw.<form> keeps one row per distinct version)."""
+    table = raw.assign(row_hash=hashes, file_id=file_id).reset_index()
+    table = pa.Table.from_pandas(table.astype({c: "str" for c in raw.columns}), preserve_index=False)
+    table = table.set_column(table.schema.get_field_index(SOURCE_ROW), SOURCE_ROW, table[SOURCE_ROW].cast(pa.int32()))
+    con.register("incoming_raw", table)
+    try:
+        con.execute(sql("load/create_raw_table", form=form))
+        con.execute(sql("load/insert_raw", form=form))
+    finally:
+        con.unregister("incoming_raw")
+
+
+def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int) -> None:
+    """Close changed or vanished rows and open the new versions, as of `cut`."""
+    with _registered(con, incoming, held):
+        con.execute(sql("load/create_clean_table", form=form))
+        con.execute(sql("load/close_clean_rows", form=form), {"cut": cut})
+        con.execute(sql("load/insert_clean_rows", form=form), {"cut": cut})
+
+
+def clean_hash(con, forms: list[str], cut: int) -> str:
+    """Content hash of the clean layer as of a cut (keys and row hashes of every form)."""
+    parts = [f"{form}:{rows(con, 'clean/content_hash', {'cut': cut}, form=form)[0][0]}" for form in sorted(forms)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def queries_hash(failures: pd.DataFrame) -> str:
+    """Content hash of an export's failures (where and what, not the row numbers)."""
+    cols = ["form", "record_id", "event", "instance", "column", "value", "check", "action"]
+    lines = sorted("\x1f".join(map(str, r)) for r in failures[cols].itertuples(index=False))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+# -- steps -----------------------------------------------------------------------------------------
+def _insert_source_file(con, path, sha256, size, n_rows, status, message, dictionary_id) -> int:
+    params = {
+        "file_name": Path(path).name, "path": str(Path(path).resolve()), "sha256": sha256, "bytes": size,
+        "rows": n_rows, "export_time": export_time(path), "status": status, "message": message,
+        "dictionary_id": dictionary_id,
+    }
+    return con.execute(sql("meta/insert_source_file"), params).fetchone()[0]
+
+
+def _dictionary_version(con, study: Study, file_id: int) -> int:
+    """The id of the study's dictionary version, recording it (with its diff) when new."""
+    definition = [dataclasses.asdict(f) for f in study.fields]
+    text = json.dumps(definition, sort_keys=True)
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    found = rows(con, "meta/dictionary_version", {"sha256": sha})
+    if found:
+        return found[0][0]
+    previous = rows(con, "meta/latest_dictionary")
+    diff = _dictionary_diff(json.loads(previous[0][1]) if previous else None, definition)
+    params = {"sha256": sha, "fields": len(study.fields), "forms": len(study.forms), "file_id": file_id,
+              "definition": text, "diff": json.dumps(diff)}
+    return con.execute(sql("meta/insert_dictionary_version"), params).fetchone()[0]
+
+
+def _dictionary_diff(before: list[dict] | None, after: list[dict]) -> dict:
+    if before is None:
+        return {"added": [f["name"] for f in after], "removed": [], "changed": []}
+    old, new = {f["name"]: f for f in before}, {f["name"]: f for f in after}
+    return {
+        "added": [n for n in new if n not in old],
+        "removed": [n for n in old if n not in new],
+        "changed": [n for n in new if n in old and new[n] != old[n]],
+    }
+
+
+def _with_provenance(table: pa.Table, hashes: pd.Series, file_id: int, source_rows: pd.Index) -> pa.Table:
+    table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
+    table = table.append_column("file_id", pa.array([file_id] * len(table), pa.int32()))
+    return table.append_column(SOURCE_ROW, pa.array(source_rows.to_numpy(dtype="int64"), pa.int32()))
+
+
+def _held_keys(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per form, the keys of rows held in quarantine (their last valid version stays open)."""
+    held = failures[failures["action"] == QUARANTINE]
+    held = held.assign(instance=pd.to_numeric(held["instance"], errors="coerce")).dropna(subset=["instance"])
+    held = held.astype({"instance": "int64"})
+    return {form: group[KEY].drop_duplicates() for form, group in held.groupby("form")}
+
+
+def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame) -> int | None:
+    """The id of the cut this export makes, or None when it changes nothing."""
+    latest = rows(con, "meta/latest_cut")
+    changes = 0
+    for form, table in incoming.items():
+        if form not in _clean_tables(con):
+            changes += table.num_rows
+            continue
+        with _registered(con, table, held.get(form)):
+            closing, inserting = rows(con, "load/count_clean_changes", form=form)[0]
+        changes += closing + inserting
+    if latest and not changes and latest[0][2] == queries_hash(failures):
+        return None
+    return (latest[0][0] if latest else 0) + 1
+
+
+def _clean_tables(con) -> set[str]:
+    return {r[0] for r in rows(con, "meta/form_tables", {"schema": "clean"})}
+
+
+def _insert_cut(con, cut: int, file_id: int, path, failures: pd.DataFrame, forms: list[str]) -> None:
+    params = {"cut_id": cut, "file_id": file_id, "export_time": export_time(path),
+              "clean_hash": clean_hash(con, forms, cut), "queries_hash": queries_hash(failures)}
+    con.execute(sql("meta/insert_data_cut"), params)
+
+
+def _insert_failures(con, file_id: int, failures: pd.DataFrame) -> None:
+    table = failures.astype({c: "str" for c in failures.columns if c != SOURCE_ROW}).astype({SOURCE_ROW: "int64"})
+    con.register("failures", table)
+    try:
+        con.execute(sql("load/insert_quarantine"), {"file_id": file_id})
+        con.execute(sql("load/insert_flags"), {"file_id": file_id})
+    finally:
+        con.unregister("failures")
+
+
+def _file_forms(parts: SplitExport, checked: Validated) -> dict[str, dict[str, int]]:
+    """Row conservation per form: rows_in = loaded + quarantined."""
+    counts = {}
+    held = checked.quarantined()
+    flagged = checked.flagged()
+    for form, part in parts.forms.items():
+        n_held = held.loc[held["form"] == form, SOURCE_ROW].nunique()
+        counts[form] = {
+            "rows_in": len(part.raw),
+            "loaded": len(checked.valid[form]),
+            "quarantined": int(n_held),
+            "flagged": int(flagged.loc[flagged["form"] == form, SOURCE_ROW].nunique()),
+        }
+    return counts
+
+
+def _insert_file_forms(con, file_id: int, counts: dict[str, dict[str, int]]) -> None:
+    frame = pd.DataFrame([{"file_id": file_id, "form": form, **c} for form, c in counts.items()])
+    con.register("file_forms", frame)
+    try:
+        con.execute(sql("meta/insert_file_forms"))
+    finally:
+        con.unregister("file_forms")
+
+
+class _registered:
+    """Register the incoming table (and held keys) for the per-form SQL, and unregister after."""
+
+    def __init__(self, con, incoming: pa.Table, held: pd.DataFrame | None):
+        self.con, self.incoming = con, incoming
+        self.held = held if held is not None else pd.DataFrame({"record_id": pd.Series(dtype="str"),
+                                                                "event": pd.Series(dtype="str"),
+                                                                "instance": pd.Series(dtype="int64")})
+
+    def __enter__(self):
+        self.con.register("incoming", self.incoming)
+        self.con.register("held", self.held)
+        return self.con
+
+    def __exit__(self, *exc):
+        self.con.unregister("incoming")
+        self.con.unregister("held")

@@ -1,0 +1,42 @@
+"""Paths and settings: derived from this file's location and a few environment variables.
+
+| setting | environment variable | default |
+|---|---|---|
+| warehouse file | `RUNBACK_DB` | `data/runback.duckdb` |
+| inbox of exports | `RUNBACK_INBOX` | `data/inbox` |
+| reports and exports | `RUNBACK_OUT` | `out` |
+| allocation key | `RUNBACK_KEY` | `data/allocation.key` |
+
+Relative defaults are under the project's root, never the current directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_DIR = ROOT / "schemas" / "redcap"
+SQL_DIR = ROOT / "sql"
+REPORTS_DIR = ROOT / "reports"
+
+
+def _path(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).expanduser() if value else default
+
+
+def db_path() -> Path:
+    return _path("RUNBACK_DB", ROOT / "data" / "runback.duckdb")
+
+
+def inbox_dir() -> Path:
+    return _path("RUNBACK_INBOX", ROOT / "data" / "inbox")
+
+
+def out_dir() -> Path:
+    return _path("RUNBACK_OUT", ROOT / "out")
+
+
+def key_path() -> Path:
+    return _path("RUNBACK_KEY", ROOT / "data" / "allocation.key")

@@ -1,0 +1,144 @@
+"""Split: one wide export -> one text frame per form, keyed by (record_id, event, instance).
+
+A row of a REDCap export carries every form designated to its event side by side. For each form
+this module takes the rows where the form holds data (a form whose fields are blank, checkboxes
+unticked and `_complete` 0 or blank was never started and is not data), then checks the row's
+place in the project: a known event, a form designated to it, repeat columns that fit, a whole
+instance number, a record id, a key no other row of the file has. A row that fails is a
+structural problem: it is quarantined with its reason and never reaches validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from flows.read import SOURCE_ROW, ExportTable
+from schemas.form import KEY, concat_failures, failures
+from schemas.study import (
+    CLASSIC_EVENT,
+    DAG_COLUMN,
+    EVENT_COLUMN,
+    KIND_CHECKBOX,
+    REPEAT_INSTANCE_COLUMN,
+    REPEAT_INSTRUMENT_COLUMN,
+    Study,
+)
+
+RAW_KEY = ["record_id", EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN]
+
+
+@dataclass
+class FormRows:
+    """The rows of one form in one export: `raw` as written (text), `rows` keyed for validation."""
+
+    form: str
+    raw: pd.DataFrame  # every form row with data: RAW_KEY + form columns, index source_row
+    rows: pd.DataFrame  # the structurally sound ones: KEY + form columns, index source_row
+    columns: list[str]  # the form's data columns present in the export
+
+
+@dataclass
+class SplitExport:
+    forms: dict[str, FormRows]
+    problems: pd.DataFrame  # schemas.form.FAILURE_COLUMNS
+    empty_rows: int  # rows of the file that carry no form's data
+
+
+def split_export(table: ExportTable, study: Study) -> SplitExport:
+    """Per-form frames of an export, with every structural problem as a quarantine record."""
+    wide = _with_structure(table.frame, study)
+    forms, problems = {}, []
+    carries_data = pd.Series(False, index=wide.index)
+    for form in study.forms:
+        columns = [c for c in study.form_columns(form) if c in wide.columns]
+        optional = [c for c in (study.forms[form].survey_timestamp_column, DAG_COLUMN) if c in wide.columns]
+        has_data = _has_data(wide, columns, study)
+        carries_data |= has_data
+        raw = wide.loc[has_data, RAW_KEY + optional + columns]
+        rows, found = _place(raw, form, study)
+        forms[form] = FormRows(form, raw, rows[KEY + optional + columns], columns)
+        problems.append(found)
+    problems = concat_failures(problems)
+    return SplitExport(forms, problems, int((~carries_data).sum()))
+
+
+def _with_structure(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The export indexed by source_row, with the record id renamed and the structure columns filled."""
+    wide = frame.set_index(SOURCE_ROW).rename(columns={study.record_id: "record_id"})
+    if EVENT_COLUMN not in wide.columns:
+        wide[EVENT_COLUMN] = CLASSIC_EVENT
+    for col in (REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN):
+        if col not in wide.columns:
+            wide[col] = ""
+    return wide
+
+
+def _has_data(wide: pd.DataFrame, columns: list[str], study: Study) -> pd.Series:
+    """Rows where the form holds a value, a ticked box or a status beyond 'incomplete'."""
+    owner = study.column_owner
+    boxes = [c for c in columns[:-1] if owner[c][1] is not None and owner[c][1].kind == KIND_CHECKBOX]
+    values = [c for c in columns[:-1] if c not in boxes]
+    has = (wide[values] != "").any(axis=1) if values else pd.Series(False, index=wide.index)
+    if boxes:
+        has |= (wide[boxes] == "1").any(axis=1)
+    return has | ~wide[columns[-1]].isin(["", "0"])
+
+
+def _place(raw: pd.DataFrame, form: str, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Key the form rows and quarantine those that do not fit the project's structure.
+
+    Checks run in order; a row is reported under the first one it fails."""
+    rows = raw.rename(columns={EVENT_COLUMN: "event"})
+    instrument, instance_text = rows[REPEAT_INSTRUMENT_COLUMN], rows[REPEAT_INSTANCE_COLUMN]
+    instance = pd.to_numeric(instance_text.where(instance_text != "", "1"), errors="coerce")
+    rows = rows.assign(instance=instance)
+    event = rows["event"]
+    known = event.isin(list(study.event_map)) if study.longitudinal else pd.Series(True, index=rows.index)
+    designated = event.map(lambda e: form in study.forms_in_event(e)).astype(bool)
+    repeats = event.map(lambda e: study.repeats(e, form))
+    repeating_event = event.map(study.repeating_event).astype(bool)
+    named = instrument == form
+    needs_instance = named | repeating_event
+    given = instance_text != ""
+    checks = [
+        (rows["record_id"] == "", "record_id", "record_id_blank", "the record id is blank"),
+        (~known, EVENT_COLUMN, "unknown_event", "'" + event + "' is not an event of the project"),
+        (~designated, EVENT_COLUMN, "form_not_in_event",
+         f"form {form} is not designated to event '" + event + "'"),
+        ((instrument != "") & ~named, REPEAT_INSTRUMENT_COLUMN, "values_on_other_repeat_row",
+         f"values of form {form} on a repeating row of form '" + instrument + "'"),
+        (named & (repeats == False), REPEAT_INSTRUMENT_COLUMN, "repeat_on_non_repeating_form",  # noqa: E712
+         f"repeat columns on form {form}, which does not repeat in this event"),
+        ((instrument == "") & (repeats == True) & ~repeating_event, REPEAT_INSTRUMENT_COLUMN,  # noqa: E712
+         "repeat_instrument_missing", f"form {form} repeats in this event but the row does not name it"),
+        (needs_instance & ~given, REPEAT_INSTANCE_COLUMN, "repeat_instance_missing",
+         "a repeating row without a repeat instance"),
+        (~needs_instance & given & repeats.notna(), REPEAT_INSTANCE_COLUMN,
+         "repeat_instance_on_non_repeating_row", "a repeat instance on a row that does not repeat"),
+        (~(instance.notna() & (instance >= 1) & (instance % 1 == 0)), REPEAT_INSTANCE_COLUMN,
+         "repeat_instance_invalid", "repeat instance '" + instance_text + "' is not a whole number from 1"),
+    ]
+    problems, sound = [], pd.Series(True, index=rows.index)
+    for mask, column, check, reason in checks:
+        hit = mask & sound
+        if hit.any():
+            why = reason[hit] if isinstance(reason, pd.Series) else reason
+            problems.append(failures(rows[hit], form, column, raw.loc[hit, column], check, why))
+        sound &= ~hit
+    rows = rows[sound].astype({"instance": "int64"})
+    duplicated = rows.duplicated(KEY, keep=False)
+    if duplicated.any():
+        dups = rows[duplicated]
+        problems.append(failures(dups, form, "record_id", dups["record_id"], "duplicate_key", _duplicate_reason(dups)))
+        rows = rows[~duplicated]
+    return rows, concat_failures(problems)
+
+
+def _duplicate_reason(dups: pd.DataFrame) -> pd.Series:
+    """'rows 5, 9 of the file share this key (record 3, event x, instance 1)' for each copy."""
+    source = pd.Series(dups.index.astype(str), index=dups.index)
+    rows = source.groupby([dups[k] for k in KEY]).transform(", ".join)
+    return ("rows " + rows + " of the file share this key (record " + dups["record_id"] + ", event "
+            + dups["event"] + ", instance " + dups["instance"].astype(str) + ")")

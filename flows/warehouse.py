@@ -1,0 +1,119 @@
+"""The DuckDB warehouse: connections, the one reader of `sql/` files, migrations, transactions.
+
+SQL lives in `sql/<folder>/<what it builds>.sql`. Values are always bound as DuckDB parameters
+(`$name`). Statements that work on one form's table name it `{{ form }}`; `sql()` puts the form's
+name there after checking it is a plain identifier (REDCap form names always are).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from flows.settings import SQL_DIR
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+LOCK_TIMEOUT_S = float(os.environ.get("RUNBACK_LOCK_TIMEOUT", "60"))
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file for writing for longer than we wait."""
+
+
+@cache
+def _text(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql(name: str, **identifiers: str) -> str:
+    """The statement in `sql/<name>.sql`, with `{{ key }}` identifiers filled in."""
+    for value in identifiers.values():
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"not a plain SQL identifier: {value!r}")
+
+    def fill(match: re.Match) -> str:
+        return identifiers[match.group(1)]
+
+    return _PLACEHOLDER.sub(fill, _text(name))
+
+
+def connect(db: Path, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writer waits (with backoff) while another process holds the file."""
+    db = Path(db)
+    if read_only and not db.exists():
+        raise FileNotFoundError(f"no warehouse at {db}: run `runback ingest` first")
+    db.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (LOCK_TIMEOUT_S if wait_s is None else wait_s)
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(db), read_only=read_only)
+            break
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower() or time.monotonic() >= deadline:
+                if "lock" in str(err).lower():
+                    raise WarehouseBusy(
+                        f"the warehouse {db} is in use by another process (a running ingest?); "
+                        f"waited {LOCK_TIMEOUT_S if wait_s is None else wait_s:g} s. Try again later "
+                        "or raise RUNBACK_LOCK_TIMEOUT."
+                    ) from None
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def connect_read_only(db: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for queries: read-only, no file or network access, settings locked."""
+    db = Path(db)
+    if not db.exists():
+        raise FileNotFoundError(f"no warehouse at {db}: run `runback ingest` first")
+    config = {"enable_external_access": False, "lock_configuration": True}
+    return duckdb.connect(str(db), read_only=True, config=config)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations in `sql/migrations/` that this warehouse has not had yet."""
+    con.execute(sql("migrations/0000_migrations_table"))
+    done = {row[0] for row in rows(con, "meta/applied_migrations")}
+    applied = []
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        if path.stem in done or path.stem == "0000_migrations_table":
+            continue
+        with transaction(con):
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(sql("meta/record_migration"), {"name": path.stem})
+        applied.append(path.stem)
+    return applied
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (a DuckDB `with connect()` is no transaction)."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, **identifiers: str) -> list[tuple]:
+    """Run `sql/<name>.sql` and fetch all its rows at once (inside the caller's transaction)."""
+    return con.execute(sql(name, **identifiers), params or {}).fetchall()
+
+
+def form_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The per-form tables of a layer (`raw` or `clean`)."""
+    return [r[0] for r in rows(con, "meta/form_tables", {"schema": schema})]

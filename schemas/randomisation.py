@@ -1,0 +1,16 @@
+"""Form `randomisation` (baseline event): the allocation. Final once made: a later export that
+changes `rand_group` or `rand_date` raises a data query and the first value stands."""
+
+from pandera.typing import Series
+
+from schemas.form import FormModel, complete_field
+from schemas.trial import choice, date, text
+
+
+class Randomisation(FormModel):
+    """Allocation: one row per randomised participant."""
+
+    rand_date: Series[str] = date("Date of randomisation", required=True)
+    rand_id: Series[str] = text("Allocation sequence number", required=True)
+    rand_group: Series[str] = choice("Allocated programme: 1 LL, 2 LE, 3 LS", ("1", "2", "3"), required=True)
+    randomisation_complete: Series[str] = complete_field("randomisation")

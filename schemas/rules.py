@@ -1,0 +1,166 @@
+"""Rules across forms and across exports: what one form row cannot tell on its own.
+
+- any project: no date after the export was made (quarantine);
+- the trial (when its fields are present): randomisation after consent and unchanged since the
+  previous export (quarantine: the first value stands); assessments inside their visit windows,
+  sessions inside the programme, nothing dated before screening (flag: the row loads and a data
+  query is raised).
+
+Each rule takes the export's text frames (per form, index `source_row`) and returns failure
+records in the shape of `schemas.form.FAILURE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from schemas.form import FLAG, QUARANTINE, concat_failures, failures, no_failures, parse
+from schemas.study import KIND_DATE, KIND_DATETIME, Study
+from schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
+
+@dataclass
+class Context:
+    """What the rules need beyond the export: its date and the warehouse's randomisation."""
+
+    export_date: dt.date | None = None
+    randomisation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "rand_group", "rand_date"]))
+    """The randomisation already in the warehouse (text values): the first values stand."""
+
+
+def check_all(frames: dict[str, pd.DataFrame], study: Study, context: Context) -> pd.DataFrame:
+    found = [future_dates(frames, study, context.export_date)]
+    if {"randomisation", "screening"} <= set(frames) and "rand_date" in study.field_map:
+        rand_dates = randomisation_dates(frames["randomisation"], context.randomisation)
+        found += [
+            consent_before_randomisation(frames["screening"], frames["randomisation"]),
+            randomisation_unchanged(frames["randomisation"], context.randomisation),
+            visit_windows(frames, study, rand_dates),
+            sessions_in_programme(frames.get("session_log"), study, rand_dates),
+            not_before_screening(frames, study),
+        ]
+    return concat_failures(found)
+
+
+def _records(rows: pd.DataFrame, form: str, column: str, check: str, reason, action: str) -> pd.DataFrame:
+    return failures(rows, form, column, rows[column], check, reason, action)
+
+
+def _date_fields(study: Study, form: str) -> list[str]:
+    return [f.name for f in study.forms[form].fields if f.kind in (KIND_DATE, KIND_DATETIME) and not f.identifier]
+
+
+def future_dates(frames: dict[str, pd.DataFrame], study: Study, export_date: dt.date | None) -> pd.DataFrame:
+    """A date after the export was made cannot be right."""
+    if export_date is None:
+        return no_failures()
+    limit = pd.Timestamp(export_date) + pd.Timedelta(days=1)
+    found = []
+    for form, rows in frames.items():
+        for col in _date_fields(study, form):
+            if col not in rows.columns:
+                continue
+            kind = study.field_map[col].kind
+            late = parse(rows[col], kind) >= limit
+            if late.any():
+                found.append(_records(rows[late.fillna(False)], form, col, "date_after_export", 
+                                      f"the date is after the export was made ({export_date:%Y-%m-%d})", QUARANTINE))
+    return concat_failures(found)
+
+
+def consent_before_randomisation(screening: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
+    """Randomisation needs consent given on or before the date of randomisation."""
+    consent = screening.drop_duplicates("record_id").set_index("record_id")[["consent", "consent_date"]]
+    joined = randomisation.join(consent, on="record_id")
+    rand = parse(joined["rand_date"], KIND_DATE)
+    given = parse(joined["consent_date"], KIND_DATE)
+    no_consent = joined["consent"].fillna("") != "1"
+    before = (rand < given).fillna(False) & ~no_consent
+    found = []
+    if no_consent.any():
+        found.append(_records(randomisation[no_consent], "randomisation", "rand_date", "consent_before_randomisation",
+                              "randomised but consent is not recorded as given on the screening form", QUARANTINE))
+    if before.any():
+        reason = "randomised on " + joined.loc[before, "rand_date"] + ", before consent on " + joined.loc[before, "consent_date"]
+        found.append(_records(randomisation[before], "randomisation", "rand_date", "consent_before_randomisation",
+                              reason, QUARANTINE))
+    return concat_failures(found)
+
+
+def randomisation_unchanged(randomisation: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Randomisation is final: a changed arm or date is held back and the first value stands."""
+    if previous.empty or randomisation.empty:
+        return no_failures()
+    before = previous.set_index("record_id")
+    found = []
+    for col in ("rand_group", "rand_date"):
+        was = randomisation["record_id"].map(before[col])
+        changed = was.notna() & (was != randomisation[col])
+        if changed.any():
+            reason = (f"{col} was '" + was[changed] + "' in an earlier export and is '" + randomisation.loc[changed, col]
+                      + "' now; randomisation is final, so the first value stands until the query is resolved")
+            found.append(_records(randomisation[changed], "randomisation", col, "randomisation_changed", reason, QUARANTINE))
+    return concat_failures(found)
+
+
+def randomisation_dates(current: pd.DataFrame, previous: pd.DataFrame) -> pd.Series:
+    """record_id -> date of randomisation: the warehouse's (first) value, else this export's."""
+    dates = pd.concat([previous[["record_id", "rand_date"]], current[["record_id", "rand_date"]]])
+    dates = dates.drop_duplicates("record_id").set_index("record_id")["rand_date"]
+    return parse(dates, KIND_DATE).dropna()
+
+
+def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.Series) -> pd.DataFrame:
+    """An assessment outside its event's window (days from randomisation) loads with a flag."""
+    found = []
+    events = study.event_map
+    for form, col in ASSESSMENT_DATES.items():
+        rows = frames.get(form)
+        if rows is None or rows.empty:
+            continue
+        day = (parse(rows[col], KIND_DATE) - rows["record_id"].map(rand_dates)).dt.days
+        window = rows["event"].map(lambda e: events[e].window if e in events else None)
+        low = window.map(lambda w: w[0] if w else None).astype(float)
+        high = window.map(lambda w: w[1] if w else None).astype(float)
+        outside = ((day < low) | (day > high)).fillna(False)
+        if outside.any():
+            bad = rows[outside]
+            reason = ("assessed on day " + day[outside].astype(int).astype(str) + " from randomisation; the "
+                      + bad["event"] + " window is days " + low[outside].astype(int).astype(str) + " to "
+                      + high[outside].astype(int).astype(str))
+            found.append(_records(bad, form, col, "outside_visit_window", reason, FLAG))
+    return concat_failures(found)
+
+
+def sessions_in_programme(sessions: pd.DataFrame | None, study: Study, rand_dates: pd.Series) -> pd.DataFrame:
+    """A session dated outside the programme's window loads with a flag."""
+    event = study.event_map.get(PROGRAMME_EVENT)
+    if sessions is None or sessions.empty or event is None or event.window is None:
+        return no_failures()
+    low, high = event.window
+    day = (parse(sessions["sess_date"], KIND_DATE) - sessions["record_id"].map(rand_dates)).dt.days
+    outside = ((day < low) | (day > high)).fillna(False)
+    if not outside.any():
+        return no_failures()
+    reason = ("session on day " + day[outside].astype(int).astype(str)
+              + f" from randomisation, outside the programme (days {low:g} to {high:g})")
+    return _records(sessions[outside], "session_log", "sess_date", "session_outside_programme", reason, FLAG)
+
+
+def not_before_screening(frames: dict[str, pd.DataFrame], study: Study) -> pd.DataFrame:
+    """Nothing of a participant can be dated before their screening."""
+    screened = frames["screening"].drop_duplicates("record_id").set_index("record_id")["scr_date"]
+    screened = parse(screened, KIND_DATE).dropna()
+    found = []
+    for form, rows in frames.items():
+        if form == "screening" or rows.empty:
+            continue
+        first = rows["record_id"].map(screened)
+        for col in _date_fields(study, form):
+            early = (parse(rows[col], KIND_DATE) < first).fillna(False)
+            if early.any():
+                reason = "dated before the participant's screening on " + first[early].dt.strftime("%Y-%m-%d")
+                found.append(_records(rows[early], form, col, "date_before_screening", reason, FLAG))
+    return concat_failures(found)

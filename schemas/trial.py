@@ -1,0 +1,57 @@
+"""The trial's own definitions on top of its REDCap project: arms, missing-data codes, visits,
+outcome parameters, and the field builders its form models are written with.
+
+Everything here restates `schemas/redcap/` or the study README in code; tests check that the two
+agree, so a change to the REDCap project cannot slip past the models unnoticed.
+"""
+
+from __future__ import annotations
+
+from schemas import form
+from schemas import study as s
+
+MISSING = ("UNK", "NASK", "ASKU", "NA")
+"""The project's missing-data codes (RUNBACK_MissingDataCodes.txt)."""
+
+ARMS = {"1": "LL", "2": "LE", "3": "LS"}
+"""`rand_group` code -> arm; LL (lower limb strengthening) is the reference arm."""
+
+ARM_NAMES = {
+    "LL": "Lower limb strengthening",
+    "LE": "Lumbar extensor strengthening",
+    "LS": "Lumbar stabilisation",
+}
+
+ASSESSMENT_DATES = {"nprs": "nprs_date", "psfs": "psfs_date", "odi": "odi_date", "physical_tests": "pt_date"}
+"""Assessment forms and the field holding each one's date (visit windows are checked on it)."""
+
+PROGRAMME_EVENT = "programme_arm_1"
+"""The event of the exercise programme, whose window bounds the session dates."""
+
+
+def text(description: str, required: bool = False):
+    return form.value_field(description, s.KIND_TEXT, required=required, missing=MISSING)
+
+
+def integer(description: str, min: str, max: str, required: bool = False):
+    return form.value_field(description, s.KIND_INTEGER, min=min, max=max, required=required, missing=MISSING)
+
+
+def number(description: str, min: str = "", max: str = "", required: bool = False):
+    return form.value_field(description, s.KIND_NUMBER, min=min, max=max, required=required, missing=MISSING)
+
+
+def date(description: str, min: str = "", required: bool = False):
+    return form.value_field(description, s.KIND_DATE, min=min, required=required, missing=MISSING)
+
+
+def choice(description: str, codes: tuple[str, ...], required: bool = False):
+    return form.value_field(description, s.KIND_CHOICE, codes=codes, required=required, missing=MISSING)
+
+
+def yesno(description: str, required: bool = False):
+    return form.value_field(description, s.KIND_YESNO, codes=("1", "0"), required=required, missing=MISSING)
+
+
+def checkbox(name: str, description: str, codes: tuple[str, ...]):
+    return form.checkbox_field(name, description, codes, MISSING)
