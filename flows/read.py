@@ -112,6 +112,9 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
     dialect = sniff(data, path)
     body = (data[len(BOM) :] if dialect.bom else data).lstrip(b"\r\n")
     text = decode(body, path)
+    if body.count(b'"') % 2:
+        raise RefusedFile(path, f"line {_unclosed_quote_line(text)} opens a quoted value that is never closed "
+                          "(an unterminated quote).", "Nothing was loaded; export the file again from REDCap.")
     header = next(csv.reader(io.StringIO(_first_line_text(text)), delimiter=dialect.delimiter), [])
     header = [h.strip() for h in header]
     _check_header_cells(header, path)
@@ -245,6 +248,19 @@ def _describe_bad_row(text: str, row_text: str, n_columns: int, dialect: Dialect
     if row_text.count('"') % 2:
         return f"{where} opens a quoted value that is never closed (an unterminated quote)."
     return f"{where} has {len(fields)} values where the header has {n_columns} columns."
+
+
+def _unclosed_quote_line(text: str) -> int:
+    """The line where the quoted value that never closes begins."""
+    quoted, line, opened = False, 1, 1
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            if quoted:
+                opened = line
+        elif ch == "\n":
+            line += 1
+    return opened
 
 
 def _first_line(data: bytes) -> str:

@@ -1,0 +1,93 @@
+"""Shared test fixtures: the trial's study, small exports built from dicts, warehouses on disk,
+and one Prefect test harness for the whole session (flows run against it; tasks use `.fn()`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="runback-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.pop("PREFECT_API_URL", None)
+
+from flows.project import load_project  # noqa: E402
+from schemas.study import Study  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "redcap-samples"
+
+
+@pytest.fixture(scope="session")
+def study() -> Study:
+    return load_project()
+
+
+def export_text(study: Study, rows: list[dict], delimiter: str = ",", header: list[str] | None = None) -> str:
+    """A raw export of the study as text: given values, every other column blank."""
+    header = header or study.export_columns()
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(col, "") for col in header])
+    return buf.getvalue()
+
+
+def write_export(folder: Path, name: str, study: Study, rows: list[dict], **kw) -> Path:
+    path = folder / name
+    path.write_text(export_text(study, rows, **kw), encoding="utf-8")
+    return path
+
+
+def screened(record: str, **values) -> dict:
+    """A baseline row with a complete screening form of a consenting, eligible person."""
+    row = {
+        "record_id": record, "redcap_event_name": "baseline_arm_1", "scr_date": "2014-01-06",
+        "first_name": "Mei Ling", "last_name": "Tan", "nric": "S8712345D", "phone": "9123 4567",
+        "email": "meiling.tan@example.com", "dob": "1987-03-02", "sex": "2", "age": "26",
+        "runs_per_week": "3", "lbp_months": "8", "waitlist": "1", "eligible": "1", "consent": "1",
+        "consent_date": "2014-01-08", "screening_complete": "2",
+    }
+    row.update({f"excl_reason___{code}": "0" for code in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")})
+    row.update(values)
+    return row
+
+
+def randomised(record: str, group: str = "1", **values) -> dict:
+    """A complete baseline row: screening, randomisation and the baseline NPRS."""
+    return screened(record, **{
+        "rand_date": "2014-01-10", "rand_id": f"A{record}", "rand_group": group, "randomisation_complete": "2",
+        "nprs_date": "2014-01-09", "nprs_run": "6", "nprs_avg": "4", "nprs_complete": "2",
+        "baseline_characteristics_complete": "0", "psfs_complete": "0", "odi_complete": "0",
+        "physical_tests_complete": "0",
+        **{f"prior_treatment___{c}": "0" for c in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")},
+        **values,
+    })
+
+
+def visit(record: str, event: str, **values) -> dict:
+    return {"record_id": record, "redcap_event_name": event, **values}
+
+
+def session(record: str, instance: int, **values) -> dict:
+    return {
+        "record_id": record, "redcap_event_name": "programme_arm_1", "redcap_repeat_instrument": "session_log",
+        "redcap_repeat_instance": str(instance), "sess_date": "2014-01-14", "sess_week": "1", "sess_type": "1",
+        "sess_done": "1", "sess_rpe": "5", "session_log_complete": "2", **values,
+    }
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the session (about 10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

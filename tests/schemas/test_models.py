@@ -1,0 +1,57 @@
+"""The trial's pandera models state what the dictionary says, field by field."""
+
+import pandas as pd
+import pytest
+
+import schemas
+from flows.project import read_rows
+from flows.settings import PROJECT_DIR
+from schemas import trial
+from schemas.form import schema_for
+
+
+def _checks(column) -> dict:
+    return {check.name: check.statistics for check in column.checks}
+
+
+@pytest.mark.parametrize("form", list(schemas.MODELS))
+def test_every_dictionary_field_is_covered_with_its_type_range_and_choices(study, form):
+    model = schemas.MODELS[form].to_schema()
+    derived = schema_for(study, form)
+    assert list(model.columns) == list(derived.columns), "columns differ from the dictionary"
+    for name, column in derived.columns.items():
+        assert _checks(model.columns[name]) == _checks(column), f"{form}.{name} differs from the dictionary"
+
+
+def test_models_cover_every_form_of_the_project(study):
+    assert set(schemas.MODELS) == set(study.forms)
+
+
+def test_model_missing_codes_are_the_projects(study):
+    assert trial.MISSING == tuple(study.missing_codes)
+
+
+def test_trial_arms_match_the_dictionary(study):
+    assert tuple(trial.ARMS) == study.field_map["rand_group"].codes
+
+
+def test_the_copied_project_matches_what_the_checks_were_written_for():
+    rows = read_rows(next(PROJECT_DIR.glob("*DataDictionary*.csv")))
+    assert rows[0]["Variable / Field Name"] == "record_id"
+
+
+def _frame(**columns):
+    n = len(next(iter(columns.values())))
+    base = {"record_id": ["1"] * n, "event": ["baseline_arm_1"] * n, "instance": [1] * n}
+    return pd.DataFrame(base | columns, index=pd.RangeIndex(2, 2 + n, name="source_row"))
+
+
+def test_nprs_accepts_codes_and_rejects_bad_values():
+    frame = _frame(nprs_date=["2014-01-02", "2014-02-30", "2014-01-02", "2014-01-02"],
+                   nprs_run=["3", "4", "14", "UNK"], nprs_avg=["", "x", "2", "NA"],
+                   nprs_complete=["2", "2", "2", "2"])
+    with pytest.raises(Exception) as err:
+        schemas.Nprs.validate(frame, lazy=True)
+    cases = err.value.failure_cases
+    failed = set(zip(cases["column"], cases["index"]))
+    assert failed == {("nprs_date", 3), ("nprs_avg", 3), ("nprs_run", 4)}
