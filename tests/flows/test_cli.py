@@ -1,0 +1,63 @@
+"""The command line, through typer's test runner: what a user types and sees."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.nightly_ingest import ingest_export
+from flows.settings import PROJECT_DIR
+from tests.conftest import randomised, write_export
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def warehouse(tmp_path, study):
+    db = tmp_path / "w.duckdb"
+    path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2", nprs_run="x")])
+    ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    return db
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    for command in ("simulate", "ingest", "query", "status", "demo"):
+        assert command in result.output
+
+
+def test_query_formats(warehouse):
+    result = runner.invoke(app, ["query", "--db", str(warehouse), "--format", "json",
+                                 "select record_id, nprs_run from clean.nprs order by 1"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == [{"record_id": "1", "nprs_run": 6}]
+    result = runner.invoke(app, ["query", "--db", str(warehouse), "--format", "csv", "select 1 as a"])
+    assert result.output == "a\n1\n"
+
+
+@pytest.mark.parametrize("statement", [
+    "create table clean.x (a int)",
+    "delete from clean.nprs",
+    "attach 'other.duckdb' as o",
+    "copy clean.nprs to '/tmp/x.csv'",
+    "select * from read_csv('/etc/passwd')",
+    "install httpfs",
+    "set enable_external_access = true",
+])
+def test_query_is_read_only_without_file_access(warehouse, statement):
+    result = runner.invoke(app, ["query", "--db", str(warehouse), statement])
+    assert result.exit_code == 2
+    assert "query refused" in result.output
+
+
+def test_status_shows_cuts_files_and_quarantine(warehouse):
+    result = runner.invoke(app, ["status", "--db", str(warehouse)])
+    assert result.exit_code == 0
+    assert "RUNBACK_DATA_2014-02-01_0200.csv" in result.output
+    assert "redcap_type" in result.output  # the quarantined nprs row, by check
+
+
+def test_status_without_a_warehouse_says_what_to_do(tmp_path):
+    result = runner.invoke(app, ["status", "--db", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2 and "runback ingest" in result.output

@@ -1,0 +1,149 @@
+"""End to end: the simulated trial's nightly exports, with the faults real exports carry, through
+the real `nightly-ingest` flow (on the session's Prefect test server)."""
+
+import csv
+import io
+import json
+
+import duckdb
+import pytest
+
+from flows.nightly_ingest import nightly_ingest
+from flows.simulate import simulate
+from schemas.study import KIND_CHECKBOX
+
+CHECKS = {  # defect kind -> the check that must catch it
+    "out_of_range": "redcap_range",
+    "non_numeric": "redcap_type",
+    "impossible_date": "redcap_type",
+    "randomisation_changed": "randomisation_changed",
+    "duplicate_key": "duplicate_key",
+    "unknown_event": "unknown_event",
+}
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory, prefect_harness):
+    folder = tmp_path_factory.mktemp("exports")
+    sim = simulate(folder, participants=84, seed=3, defects=True, nights=6)
+    db = folder / "w.duckdb"
+    results = nightly_ingest(paths=[str(folder)], db=str(db))
+    return sim, db, {r["file"]: r for r in results}
+
+
+def _query(db, sql, params=None):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or {}).fetchall()
+
+
+def test_every_night_is_seen_in_export_time_order(trial):
+    sim, db, results = trial
+    assert list(results) == [p.name for p in sim.files]
+    refused = [f for f, r in results.items() if r["status"] == "refused"]
+    assert refused == [d["file"] for d in sim.defects if d["expect"] == "refuse"]
+
+
+def _form_rows_in_file(path, study):
+    """Rows per form counted straight from the CSV (independently of runback's reader)."""
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode()
+    delimiter = ";" if data.split("\n", 1)[0].count(";") > data.split("\n", 1)[0].count(",") else ","
+    counts = dict.fromkeys(study.forms, 0)
+    for row in csv.DictReader(io.StringIO(data), delimiter=delimiter):
+        for form in study.forms:
+            cols = [c for c in study.form_columns(form) if c in row]
+            owner = study.column_owner
+            filled = any(
+                (row[c].strip() == "1") if owner[c][1] is not None and owner[c][1].kind == KIND_CHECKBOX
+                else row[c].strip() not in ("",) and not (c.endswith("_complete") and row[c] == "0")
+                for c in cols
+            )
+            counts[form] += filled
+    return counts
+
+
+def test_rows_in_each_file_are_loaded_or_quarantined(trial, study):
+    sim, db, results = trial
+    for path in sim.files:
+        result = results[path.name]
+        if result["status"] == "refused":
+            continue
+        expected = _form_rows_in_file(path, study)
+        for form, n in expected.items():
+            counts = result["forms"][form]
+            assert counts["rows_in"] == n, (path.name, form)
+            assert counts["loaded"] + counts["quarantined"] == n, (path.name, form)
+            held = _query(db, "select count(distinct source_row) from quarantine.rows where file_id = $f and form = $form",
+                          {"f": result["file_id"], "form": form})[0][0]
+            assert held == counts["quarantined"]
+
+
+def test_every_injected_defect_is_caught_with_its_record_field_and_reason(trial):
+    sim, db, results = trial
+    for d in sim.defects:
+        result = results[d["file"]]
+        if d["expect"] == "refuse":
+            assert result["status"] == "refused" and result["message"]
+            continue
+        assert result["status"] in ("loaded", "unchanged")
+        if d["expect"] == "load":
+            continue
+        rows = _query(db, 'select form, "column", "check", reason from quarantine.rows '
+                          "where file_id = $f and record_id = $r and event = $e",
+                      {"f": result["file_id"], "r": d["record"], "e": d["event"]})
+        assert rows, d
+        checks = {(form, column, check) for form, column, check, _ in rows}
+        if d["field"] and d["kind"] != "unknown_event":
+            assert (d["form"], d["field"], CHECKS[d["kind"]]) in checks, d
+        else:
+            assert CHECKS[d["kind"]] in {c for _, _, c in checks}, d
+        assert all(reason for *_, reason in rows)
+
+
+def test_leading_space_and_hand_export_values_load_as_meant(trial):
+    sim, db, results = trial
+    for d in sim.defects:
+        if d["kind"] == "leading_space":
+            value = _query(db, f"select {d['field']} from clean.{d['form']} where record_id = $r and instance = $i "
+                               "and file_id = $f",
+                           {"r": d["record"], "i": d["instance"] or 1, "f": results[d["file"]]["file_id"]})
+            assert value == [(d["value"][1:],)]
+
+
+def _identifier_values(sim, study):
+    """Distinctive identifier values of the exports: (anywhere in a cell, exactly a cell)."""
+    anywhere, exact = set(), set()
+    for path in sim.files:
+        text = path.read_bytes().removeprefix(b"\xef\xbb\xbf").decode()
+        delimiter = ";" if text.split("\n", 1)[0].count(";") > 3 else ","
+        for row in csv.DictReader(io.StringIO(text), delimiter=delimiter):
+            if "first_name" not in row:  # the labels night
+                continue
+            anywhere |= {row[f] for f in ("nric", "phone", "email", "dob") if row[f]}
+            anywhere.add(f"{row['first_name']} {row['last_name']}")
+            exact |= {row["first_name"], row["last_name"]}  # a surname like "Low" is also a word
+    return anywhere - {" "}, exact - {""}
+
+
+def test_no_identifier_value_is_stored_anywhere(trial, study):
+    sim, db, _ = trial
+    anywhere, exact = _identifier_values(sim, study)
+    assert len(anywhere) > 300
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        con.execute("create temp table anywhere as select unnest($v) as needle", {"v": sorted(anywhere)})
+        con.execute("create temp table exact as select unnest($v) as needle", {"v": sorted(exact)})
+        for schema, table in tables:
+            for (column, *_) in con.execute(f'describe "{schema}"."{table}"').fetchall():
+                cell = f'cast(t."{column}" as varchar)'
+                hits = con.execute(
+                    f'select count(*) from "{schema}"."{table}" t join anywhere n on strpos({cell}, n.needle) > 0 '
+                    f'union all select count(*) from "{schema}"."{table}" t join exact n on {cell} = n.needle'
+                ).fetchall()
+                assert hits == [(0,), (0,)], f"identifier value found in {schema}.{table}.{column}"
+
+
+def test_the_run_summary_counts_cuts(trial):
+    sim, db, results = trial
+    cuts = _query(db, "select count(*) from meta.data_cuts")[0][0]
+    assert cuts == sum(r["status"] == "loaded" for r in results.values()) >= 4
+    assert json.dumps(results)  # the flow's result is plain data
