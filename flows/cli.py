@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -30,7 +30,7 @@ OK, WITH_QUERIES, REFUSED, INTERNAL = 0, 1, 2, 3
 DbOption = typer.Option(None, "--db", help="Warehouse file [default: $RUNBACK_DB or data/runback.duckdb].")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -57,8 +57,9 @@ def simulate(
     from flows.simulate import simulate as run
 
     result = run(out, participants=participants, seed=seed, defects=defects, nights=nights)
-    typer.echo(f"{len(result.files)} nightly exports of {result.participants} randomised "
-               f"({result.screened} screened) in {out}")
+    typer.echo(
+        f"{len(result.files)} nightly exports of {result.participants} randomised ({result.screened} screened) in {out}"
+    )
     if result.manifest:
         typer.echo(f"defects: {result.manifest}")
 
@@ -67,7 +68,9 @@ def simulate(
 def ingest(
     paths: list[Path] = typer.Argument(None, help="Export files or folders [default: $RUNBACK_INBOX or data/inbox]."),
     db: Path = DbOption,
-    project: Path = typer.Option(None, help="Folder of the REDCap project files [default: the trial's, schemas/redcap]."),
+    project: Path = typer.Option(
+        None, help="Folder of the REDCap project files [default: the trial's, schemas/redcap]."
+    ),
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
 
@@ -178,7 +181,7 @@ def demo(
     loaded = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({loaded} made a data cut) into {database}")
     typer.echo(f"look around:  runback status --db {database}")
-    typer.echo(f"              runback query --db {database} \"select * from meta.data_cuts\"")
+    typer.echo(f'              runback query --db {database} "select * from meta.data_cuts"')
 
 
 def main() -> None:
@@ -190,4 +193,3 @@ def main() -> None:
     except Exception as err:  # noqa: BLE001 - the last line of defence of a CLI
         typer.echo(f"runback: internal error: {type(err).__name__}: {err}", err=True)
         sys.exit(INTERNAL)
-

@@ -58,7 +58,9 @@ def typed_rows(rows: pd.DataFrame, study: s.Study, form: str, columns: list[str]
         if f.kind == s.KIND_CHECKBOX:
             code = study.field_columns(f)[col]
             if code in missing:
-                codes[f.name] = codes.get(f.name, pd.Series(pd.NA, index=rows.index, dtype="object")).mask(values == "1", code)
+                codes[f.name] = codes.get(f.name, pd.Series(pd.NA, index=rows.index, dtype="object")).mask(
+                    values == "1", code
+                )
                 continue
             arrays[col] = pa.array(values.map({"1": True, "0": False}).astype("boolean"), pa.bool_())
             continue

@@ -79,7 +79,9 @@ def newer_export_loaded(con: duckdb.DuckDBPyConnection, when: dt.datetime | None
     return latest is not None and latest > when
 
 
-def record_file(con, path: Path, sha256: str, size: int, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
+def record_file(
+    con, path: Path, sha256: str, size: int, status: str, message: str = "", n_rows: int | None = None
+) -> LoadResult:
     """Record a file that is not applied (refused, or older than what is loaded)."""
     with transaction(con):
         file_id = _insert_source_file(con, path, sha256, size, n_rows, status, message, None)
@@ -96,8 +98,12 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
             hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
             write_raw(con, form, part.raw, hashes[form], file_id)
         incoming = {
-            form: _with_provenance(typed_rows(checked.valid[form], study, form, part.columns),
-                                   hashes[form].loc[checked.valid[form].index], file_id, checked.valid[form].index)
+            form: _with_provenance(
+                typed_rows(checked.valid[form], study, form, part.columns),
+                hashes[form].loc[checked.valid[form].index],
+                file_id,
+                checked.valid[form].index,
+            )
             for form, part in parts.forms.items()
         }
         held = _held_keys(checked.failures)
@@ -111,8 +117,10 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
         _insert_file_forms(con, file_id, counts)
         status = LOADED if cut is not None else UNCHANGED
         message = "" if cut is not None else "no change since the last data cut"
-        con.execute(sql("meta/finish_source_file"), {"status": status, "data_cut": cut, "message": message,
-                                                     "dictionary_id": dictionary_id, "file_id": file_id})
+        con.execute(
+            sql("meta/finish_source_file"),
+            {"status": status, "data_cut": cut, "message": message, "dictionary_id": dictionary_id, "file_id": file_id},
+        )
     return LoadResult(Path(export.path).name, status, file_id, cut, export.rows, message, counts)
 
 
@@ -153,8 +161,14 @@ def queries_hash(failures: pd.DataFrame) -> str:
 # -- steps -----------------------------------------------------------------------------------------
 def _insert_source_file(con, path, sha256, size, n_rows, status, message, dictionary_id) -> int:
     params = {
-        "file_name": Path(path).name, "path": str(Path(path).resolve()), "sha256": sha256, "bytes": size,
-        "rows": n_rows, "export_time": export_time(path), "status": status, "message": message,
+        "file_name": Path(path).name,
+        "path": str(Path(path).resolve()),
+        "sha256": sha256,
+        "bytes": size,
+        "rows": n_rows,
+        "export_time": export_time(path),
+        "status": status,
+        "message": message,
         "dictionary_id": dictionary_id,
     }
     return con.execute(sql("meta/insert_source_file"), params).fetchone()[0]
@@ -170,8 +184,14 @@ def _dictionary_version(con, study: Study, file_id: int) -> int:
         return found[0][0]
     previous = rows(con, "meta/latest_dictionary")
     diff = _dictionary_diff(json.loads(previous[0][1]) if previous else None, definition)
-    params = {"sha256": sha, "fields": len(study.fields), "forms": len(study.forms), "file_id": file_id,
-              "definition": text, "diff": json.dumps(diff)}
+    params = {
+        "sha256": sha,
+        "fields": len(study.fields),
+        "forms": len(study.forms),
+        "file_id": file_id,
+        "definition": text,
+        "diff": json.dumps(diff),
+    }
     return con.execute(sql("meta/insert_dictionary_version"), params).fetchone()[0]
 
 
@@ -221,8 +241,13 @@ def _clean_tables(con) -> set[str]:
 
 
 def _insert_cut(con, cut: int, file_id: int, path, failures: pd.DataFrame, forms: list[str]) -> None:
-    params = {"cut_id": cut, "file_id": file_id, "export_time": export_time(path),
-              "clean_hash": clean_hash(con, forms, cut), "queries_hash": queries_hash(failures)}
+    params = {
+        "cut_id": cut,
+        "file_id": file_id,
+        "export_time": export_time(path),
+        "clean_hash": clean_hash(con, forms, cut),
+        "queries_hash": queries_hash(failures),
+    }
     con.execute(sql("meta/insert_data_cut"), params)
 
 
@@ -266,9 +291,17 @@ class _registered:
 
     def __init__(self, con, incoming: pa.Table, held: pd.DataFrame | None):
         self.con, self.incoming = con, incoming
-        self.held = held if held is not None else pd.DataFrame({"record_id": pd.Series(dtype="str"),
-                                                                "event": pd.Series(dtype="str"),
-                                                                "instance": pd.Series(dtype="int64")})
+        self.held = (
+            held
+            if held is not None
+            else pd.DataFrame(
+                {
+                    "record_id": pd.Series(dtype="str"),
+                    "event": pd.Series(dtype="str"),
+                    "instance": pd.Series(dtype="int64"),
+                }
+            )
+        )
 
     def __enter__(self):
         self.con.register("incoming", self.incoming)

@@ -74,8 +74,14 @@ def ingest_export(path: str, db: str, project: str) -> dict:
             return vars(earlier) | {"repeat": True}
         when = load.export_time(path)
         if load.newer_export_loaded(con, when):
-            result = load.record_file(con, Path(path), sha256_of(data), len(data), load.OLDER,
-                                      "older than an export already loaded; recorded, not applied")
+            result = load.record_file(
+                con,
+                Path(path),
+                sha256_of(data),
+                len(data),
+                load.OLDER,
+                "older than an export already loaded; recorded, not applied",
+            )
             log.warning("%s: %s", result.file, result.message)
             return vars(result)
         study = load_project(Path(project))
@@ -90,9 +96,15 @@ def ingest_export(path: str, db: str, project: str) -> dict:
         result = load.load_export(con, export, parts, checked, study)
     finally:
         con.close()
-    log.info("%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
-             result.file, result.rows, sum(f["loaded"] for f in result.forms.values()), result.quarantined,
-             result.flagged, f"data cut {result.data_cut}" if result.data_cut else result.message)
+    log.info(
+        "%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
+        result.file,
+        result.rows,
+        sum(f["loaded"] for f in result.forms.values()),
+        result.quarantined,
+        result.flagged,
+        f"data cut {result.data_cut}" if result.data_cut else result.message,
+    )
     return vars(result)
 
 

@@ -51,7 +51,9 @@ def load_study(
             events=read_rows(events) if events else None,
             designations=read_rows(designations) if designations else None,
             repeating=read_rows(repeating) if repeating else None,
-            missing_codes=decode(missing_codes.read_bytes().lstrip(b"\xef\xbb\xbf"), missing_codes) if missing_codes else "",
+            missing_codes=decode(missing_codes.read_bytes().lstrip(b"\xef\xbb\xbf"), missing_codes)
+            if missing_codes
+            else "",
         )
     except StudyDefinitionError as err:
         raise RefusedFile(dictionary, str(err)) from None

@@ -113,8 +113,11 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
     body = (data[len(BOM) :] if dialect.bom else data).lstrip(b"\r\n")
     text = decode(body, path)
     if body.count(b'"') % 2:
-        raise RefusedFile(path, f"line {_unclosed_quote_line(text)} opens a quoted value that is never closed "
-                          "(an unterminated quote).", "Nothing was loaded; export the file again from REDCap.")
+        raise RefusedFile(
+            path,
+            f"line {_unclosed_quote_line(text)} opens a quoted value that is never closed (an unterminated quote).",
+            "Nothing was loaded; export the file again from REDCap.",
+        )
     header = next(csv.reader(io.StringIO(_first_line_text(text)), delimiter=dialect.delimiter), [])
     header = [h.strip() for h in header]
     _check_header_cells(header, path)
@@ -144,8 +147,11 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
     except pa.ArrowInvalid as err:
         raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
     if bad_rows:
-        raise RefusedFile(path, _describe_bad_row(text, bad_rows[0], len(header), dialect), "Nothing was loaded; "
-                          "export the file again from REDCap (do not edit it by hand).")
+        raise RefusedFile(
+            path,
+            _describe_bad_row(text, bad_rows[0], len(header), dialect),
+            "Nothing was loaded; export the file again from REDCap (do not edit it by hand).",
+        )
     table = _strip_injection_guard(table)
     frame = table.to_pandas()
     frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
@@ -193,10 +199,7 @@ def check_export_header(header: list[str], study: Study, path: Path | str) -> tu
             "(put RUNBACK_DataDictionary_<date>.csv beside the export or pass --project).",
         )
     identifiers = set(study.identifiers)
-    missing = [
-        c for c in expected
-        if c not in header and c.split("___")[0] not in identifiers
-    ]
+    missing = [c for c in expected if c not in header and c.split("___")[0] not in identifiers]
     missing += [c for c in structural if c not in header and c not in missing]
     if missing:
         raise RefusedFile(
@@ -231,7 +234,9 @@ def _check_header_cells(header: list[str], path: Path | str) -> None:
     if dups:
         raise RefusedFile(path, f"the header repeats column(s) {_names(dups)}.", "Export the data again from REDCap.")
     if "" in header:
-        raise RefusedFile(path, f"header column {header.index('') + 1} has no name.", "Export the data again from REDCap.")
+        raise RefusedFile(
+            path, f"header column {header.index('') + 1} has no name.", "Export the data again from REDCap."
+        )
 
 
 def _strip_injection_guard(table: pa.Table) -> pa.Table:

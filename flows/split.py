@@ -105,20 +105,43 @@ def _place(raw: pd.DataFrame, form: str, study: Study) -> tuple[pd.DataFrame, pd
     checks = [
         (rows["record_id"] == "", "record_id", "record_id_blank", "the record id is blank"),
         (~known, EVENT_COLUMN, "unknown_event", "'" + event + "' is not an event of the project"),
-        (~designated, EVENT_COLUMN, "form_not_in_event",
-         f"form {form} is not designated to event '" + event + "'"),
-        ((instrument != "") & ~named, REPEAT_INSTRUMENT_COLUMN, "values_on_other_repeat_row",
-         f"values of form {form} on a repeating row of form '" + instrument + "'"),
-        (named & (repeats == False), REPEAT_INSTRUMENT_COLUMN, "repeat_on_non_repeating_form",  # noqa: E712
-         f"repeat columns on form {form}, which does not repeat in this event"),
-        ((instrument == "") & (repeats == True) & ~repeating_event, REPEAT_INSTRUMENT_COLUMN,  # noqa: E712
-         "repeat_instrument_missing", f"form {form} repeats in this event but the row does not name it"),
-        (needs_instance & ~given, REPEAT_INSTANCE_COLUMN, "repeat_instance_missing",
-         "a repeating row without a repeat instance"),
-        (~needs_instance & given & repeats.notna(), REPEAT_INSTANCE_COLUMN,
-         "repeat_instance_on_non_repeating_row", "a repeat instance on a row that does not repeat"),
-        (~(instance.notna() & (instance >= 1) & (instance % 1 == 0)), REPEAT_INSTANCE_COLUMN,
-         "repeat_instance_invalid", "repeat instance '" + instance_text + "' is not a whole number from 1"),
+        (~designated, EVENT_COLUMN, "form_not_in_event", f"form {form} is not designated to event '" + event + "'"),
+        (
+            (instrument != "") & ~named,
+            REPEAT_INSTRUMENT_COLUMN,
+            "values_on_other_repeat_row",
+            f"values of form {form} on a repeating row of form '" + instrument + "'",
+        ),
+        (
+            named & repeats.eq(False),
+            REPEAT_INSTRUMENT_COLUMN,
+            "repeat_on_non_repeating_form",  # noqa: E712
+            f"repeat columns on form {form}, which does not repeat in this event",
+        ),
+        (
+            (instrument == "") & repeats.eq(True) & ~repeating_event,
+            REPEAT_INSTRUMENT_COLUMN,  # noqa: E712
+            "repeat_instrument_missing",
+            f"form {form} repeats in this event but the row does not name it",
+        ),
+        (
+            needs_instance & ~given,
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_missing",
+            "a repeating row without a repeat instance",
+        ),
+        (
+            ~needs_instance & given & repeats.notna(),
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_on_non_repeating_row",
+            "a repeat instance on a row that does not repeat",
+        ),
+        (
+            ~(instance.notna() & (instance >= 1) & (instance % 1 == 0)),
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_invalid",
+            "repeat instance '" + instance_text + "' is not a whole number from 1",
+        ),
     ]
     problems, sound = [], pd.Series(True, index=rows.index)
     for mask, column, check, reason in checks:
@@ -140,5 +163,14 @@ def _duplicate_reason(dups: pd.DataFrame) -> pd.Series:
     """'rows 5, 9 of the file share this key (record 3, event x, instance 1)' for each copy."""
     source = pd.Series(dups.index.astype(str), index=dups.index)
     rows = source.groupby([dups[k] for k in KEY]).transform(", ".join)
-    return ("rows " + rows + " of the file share this key (record " + dups["record_id"] + ", event "
-            + dups["event"] + ", instance " + dups["instance"].astype(str) + ")")
+    return (
+        "rows "
+        + rows
+        + " of the file share this key (record "
+        + dups["record_id"]
+        + ", event "
+        + dups["event"]
+        + ", instance "
+        + dups["instance"].astype(str)
+        + ")"
+    )

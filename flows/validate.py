@@ -16,7 +16,17 @@ import schemas
 from flows.read import SOURCE_ROW
 from flows.split import SplitExport
 from schemas import rules
-from schemas.form import FLAG, KEY, KIND_WORDS, QUARANTINE, ROW_CHECKS, concat_failures, failures, no_failures, schema_for
+from schemas.form import (
+    FLAG,
+    KEY,
+    KIND_WORDS,
+    QUARANTINE,
+    ROW_CHECKS,
+    concat_failures,
+    failures,
+    no_failures,
+    schema_for,
+)
 from schemas.study import Study
 
 
@@ -63,7 +73,9 @@ def validate_export(split: SplitExport, study: Study, context: rules.Context) ->
         found.append(validate_form(part.rows, schema, form))
     frames = {form: part.rows for form, part in split.forms.items()}
     found.append(rules.check_all(frames, study, context))
-    all_failures = concat_failures(found).drop_duplicates().sort_values(["form", SOURCE_ROW, "column", "check"], kind="stable")
+    all_failures = (
+        concat_failures(found).drop_duplicates().sort_values(["form", SOURCE_ROW, "column", "check"], kind="stable")
+    )
     held = all_failures[all_failures["action"] == QUARANTINE]
     valid = {}
     for form, rows in frames.items():

@@ -14,8 +14,8 @@ Each check says what happens to a failing row: `quarantine` (the form row is not
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 import pandera.pandas as pa
@@ -163,10 +163,23 @@ def complete_field(form: str):
 
 
 # -- failure records: what quarantine.rows and quarantine.flags hold --------------------------------
-FAILURE_COLUMNS = ["form", "source_row", "record_id", "event", "instance", "column", "value", "check", "reason", "action"]
+FAILURE_COLUMNS = [
+    "form",
+    "source_row",
+    "record_id",
+    "event",
+    "instance",
+    "column",
+    "value",
+    "check",
+    "reason",
+    "action",
+]
 
 
-def failures(rows: pd.DataFrame, form: str, column: str, value, check: str, reason, action: str = QUARANTINE) -> pd.DataFrame:
+def failures(
+    rows: pd.DataFrame, form: str, column: str, value, check: str, reason, action: str = QUARANTINE
+) -> pd.DataFrame:
     """Failure records (FAILURE_COLUMNS) for `rows` (a frame with KEY-like columns, index source_row)."""
     return pd.DataFrame(
         {
@@ -183,7 +196,6 @@ def failures(rows: pd.DataFrame, form: str, column: str, value, check: str, reas
         },
         columns=FAILURE_COLUMNS,
     )
-
 
 
 def no_failures() -> pd.DataFrame:
@@ -221,8 +233,9 @@ def row_check(*, column: str, reason: str, action: str = QUARANTINE) -> Callable
 class FormModel(pa.DataFrameModel):
     """Key of every form row: (record_id, event, instance). The index is the file's `source_row`."""
 
-    record_id: Series[str] = pa.Field(description="The record id (the dictionary's first field)",
-                                      redcap_required={"missing": ()})
+    record_id: Series[str] = pa.Field(
+        description="The record id (the dictionary's first field)", redcap_required={"missing": ()}
+    )
     event: Series[str] = pa.Field(description="Unique event name, e.g. baseline_arm_1")
     instance: Series[int] = pa.Field(ge=1, description="Repeat instance; 1 on a row that does not repeat")
 
@@ -240,8 +253,11 @@ def field_for(f: s.Field, missing: tuple[str, ...]):
     if f.kind == s.KIND_CHECKBOX:
         codes = tuple(code for code, _ in f.choices)
         return {f.name: checkbox_field(f.name, f.label, codes, missing)}
-    return {f.name: value_field(f.label, f.kind, min=f.range[0], max=f.range[1], codes=f.codes,
-                                required=f.required, missing=missing)}
+    return {
+        f.name: value_field(
+            f.label, f.kind, min=f.range[0], max=f.range[1], codes=f.codes, required=f.required, missing=missing
+        )
+    }
 
 
 def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()) -> pa.DataFrameSchema:
@@ -262,5 +278,4 @@ def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()
 
 def _column(fld, name: str) -> pa.Column:
     """A schema Column from a model Field, so both kinds of model share one definition of checks."""
-    return pa.Column(str, checks=fld.checks, name=fld.alias or name, regex=bool(fld.regex),
-                     description=fld.description)
+    return pa.Column(str, checks=fld.checks, name=fld.alias or name, regex=bool(fld.regex), description=fld.description)

@@ -21,12 +21,15 @@ from schemas.form import FLAG, QUARANTINE, concat_failures, failures, no_failure
 from schemas.study import KIND_DATE, KIND_DATETIME, Study
 from schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
 
+
 @dataclass
 class Context:
     """What the rules need beyond the export: its date and the warehouse's randomisation."""
 
     export_date: dt.date | None = None
-    randomisation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["record_id", "rand_group", "rand_date"]))
+    randomisation: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["record_id", "rand_group", "rand_date"])
+    )
     """The randomisation already in the warehouse (text values): the first values stand."""
 
 
@@ -65,8 +68,16 @@ def future_dates(frames: dict[str, pd.DataFrame], study: Study, export_date: dt.
             kind = study.field_map[col].kind
             late = parse(rows[col], kind) >= limit
             if late.any():
-                found.append(_records(rows[late.fillna(False)], form, col, "date_after_export", 
-                                      f"the date is after the export was made ({export_date:%Y-%m-%d})", QUARANTINE))
+                found.append(
+                    _records(
+                        rows[late.fillna(False)],
+                        form,
+                        col,
+                        "date_after_export",
+                        f"the date is after the export was made ({export_date:%Y-%m-%d})",
+                        QUARANTINE,
+                    )
+                )
     return concat_failures(found)
 
 
@@ -80,12 +91,28 @@ def consent_before_randomisation(screening: pd.DataFrame, randomisation: pd.Data
     before = (rand < given).fillna(False) & ~no_consent
     found = []
     if no_consent.any():
-        found.append(_records(randomisation[no_consent], "randomisation", "rand_date", "consent_before_randomisation",
-                              "randomised but consent is not recorded as given on the screening form", QUARANTINE))
+        found.append(
+            _records(
+                randomisation[no_consent],
+                "randomisation",
+                "rand_date",
+                "consent_before_randomisation",
+                "randomised but consent is not recorded as given on the screening form",
+                QUARANTINE,
+            )
+        )
     if before.any():
-        reason = "randomised on " + joined.loc[before, "rand_date"] + ", before consent on " + joined.loc[before, "consent_date"]
-        found.append(_records(randomisation[before], "randomisation", "rand_date", "consent_before_randomisation",
-                              reason, QUARANTINE))
+        reason = (
+            "randomised on "
+            + joined.loc[before, "rand_date"]
+            + ", before consent on "
+            + joined.loc[before, "consent_date"]
+        )
+        found.append(
+            _records(
+                randomisation[before], "randomisation", "rand_date", "consent_before_randomisation", reason, QUARANTINE
+            )
+        )
     return concat_failures(found)
 
 
@@ -99,9 +126,16 @@ def randomisation_unchanged(randomisation: pd.DataFrame, previous: pd.DataFrame)
         was = randomisation["record_id"].map(before[col])
         changed = was.notna() & (was != randomisation[col])
         if changed.any():
-            reason = (f"{col} was '" + was[changed] + "' in an earlier export and is '" + randomisation.loc[changed, col]
-                      + "' now; randomisation is final, so the first value stands until the query is resolved")
-            found.append(_records(randomisation[changed], "randomisation", col, "randomisation_changed", reason, QUARANTINE))
+            reason = (
+                f"{col} was '"
+                + was[changed]
+                + "' in an earlier export and is '"
+                + randomisation.loc[changed, col]
+                + "' now; randomisation is final, so the first value stands until the query is resolved"
+            )
+            found.append(
+                _records(randomisation[changed], "randomisation", col, "randomisation_changed", reason, QUARANTINE)
+            )
     return concat_failures(found)
 
 
@@ -127,9 +161,16 @@ def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.
         outside = ((day < low) | (day > high)).fillna(False)
         if outside.any():
             bad = rows[outside]
-            reason = ("assessed on day " + day[outside].astype(int).astype(str) + " from randomisation; the "
-                      + bad["event"] + " window is days " + low[outside].astype(int).astype(str) + " to "
-                      + high[outside].astype(int).astype(str))
+            reason = (
+                "assessed on day "
+                + day[outside].astype(int).astype(str)
+                + " from randomisation; the "
+                + bad["event"]
+                + " window is days "
+                + low[outside].astype(int).astype(str)
+                + " to "
+                + high[outside].astype(int).astype(str)
+            )
             found.append(_records(bad, form, col, "outside_visit_window", reason, FLAG))
     return concat_failures(found)
 
@@ -144,8 +185,11 @@ def sessions_in_programme(sessions: pd.DataFrame | None, study: Study, rand_date
     outside = ((day < low) | (day > high)).fillna(False)
     if not outside.any():
         return no_failures()
-    reason = ("session on day " + day[outside].astype(int).astype(str)
-              + f" from randomisation, outside the programme (days {low:g} to {high:g})")
+    reason = (
+        "session on day "
+        + day[outside].astype(int).astype(str)
+        + f" from randomisation, outside the programme (days {low:g} to {high:g})"
+    )
     return _records(sessions[outside], "session_log", "sess_date", "session_outside_programme", reason, FLAG)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from pandera.typing import Series
 
 from schemas.form import FLAG, FormModel, complete_field, row_check
-from schemas.trial import checkbox, date, integer, number, yesno, choice
+from schemas.trial import checkbox, choice, date, integer, number, yesno
 
 
 class Screening(FormModel):
@@ -26,7 +26,8 @@ class Screening(FormModel):
     consent_date: Series[str] = date("Date of consent")
     screening_complete: Series[str] = complete_field("screening")
 
-    @row_check(column="consent_date", action=FLAG,
-               reason="consent is recorded as given but the date of consent is blank")
+    @row_check(
+        column="consent_date", action=FLAG, reason="consent is recorded as given but the date of consent is blank"
+    )
     def consent_has_date(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["consent"] != "1") | (df["consent_date"] != "")

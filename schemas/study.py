@@ -11,8 +11,8 @@ It is built from rows already parsed out of REDCap's own download formats (see
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 CLASSIC_EVENT = "event_1_arm_1"
 """The event REDCap gives every row of a classic (non-longitudinal) project."""
@@ -245,10 +245,7 @@ class Study:
                 event_list = [Event(name, name) for name in designated]
         repeats = None
         if repeating is not None:
-            repeats = frozenset(
-                (row.get("event_name", "") or "", row.get("form_name", "") or "")
-                for row in repeating
-            )
+            repeats = frozenset((row.get("event_name", "") or "", row.get("form_name", "") or "") for row in repeating)
         return cls(
             fields=fields,
             events=tuple(event_list),
@@ -289,12 +286,7 @@ class Study:
 
     def form_columns(self, form: str) -> list[str]:
         """A form's data columns in export order (record id excluded), then `<form>_complete`."""
-        cols = [
-            col
-            for f in self.forms[form].fields
-            if f.name != self.record_id
-            for col in self.field_columns(f)
-        ]
+        cols = [col for f in self.forms[form].fields if f.name != self.record_id for col in self.field_columns(f)]
         return cols + [self.forms[form].complete_column]
 
     @property
@@ -358,10 +350,7 @@ class Study:
 
     def dictionary_signature(self) -> dict[str, tuple]:
         """What a dictionary promises about each field (for comparing two dictionary versions)."""
-        return {
-            f.name: (f.form, f.kind, f.range, f.codes, f.identifier, f.required)
-            for f in self.fields
-        }
+        return {f.name: (f.form, f.kind, f.range, f.codes, f.identifier, f.required) for f in self.fields}
 
 
 def parse_missing_codes(text: str) -> dict[str, str]:

@@ -7,6 +7,8 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from schemas import form
 from schemas import study as s
 
@@ -55,3 +57,48 @@ def yesno(description: str, required: bool = False):
 
 def checkbox(name: str, description: str, codes: tuple[str, ...]):
     return form.checkbox_field(name, description, codes, MISSING)
+
+
+# -- analysis definitions (study README: outcomes, programme, analysis plan) ---------------------
+VISIT_STEPS = {"baseline": 0, "week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
+"""Assessment visits and their step in the longitudinal models (baseline = 0)."""
+
+TIMEPOINTS = {"week_8": ("baseline", "week_4", "week_8"), "month_6": tuple(VISIT_STEPS)}
+"""The follow-up reports' timepoints and the assessments each one uses."""
+
+SUPERVISED_PLANNED = 16
+"""Supervised sessions in the 8-week programme (2 a week); adherence = done / 16."""
+ADHERENT_MIN = 12
+"""Supervised sessions done to count as adherent."""
+
+PRIMARY = ("PSFS", "NPRS_RUN")
+
+
+@dataclass(frozen=True)
+class Param:
+    """An outcome parameter of analysis.outcomes."""
+
+    code: str
+    label: str
+    unit: str
+    source: str
+    better: str  # 'higher' or 'lower'
+    mcid: float | None
+
+
+PARAMS = (
+    Param("PSFS", "Running ability (PSFS)", "points", "mean of psfs_score1..3 whose activity is named", "higher", 2),
+    Param("NPRS_RUN", "Pain during running (NPRS)", "points", "nprs_run", "lower", 2),
+    Param("NPRS_AVG", "Average pain (NPRS)", "points", "nprs_avg", "lower", 2),
+    Param("ODI", "Disability (ODI)", "%", "sum of odi_q1..10 / (5 x sections answered) x 100", "lower", 10),
+    Param(
+        "KE_TORQUE",
+        "Knee-extensor peak torque",
+        "Nm/kg",
+        "mean of ke_torque_l and ke_torque_r recorded",
+        "higher",
+        None,
+    ),
+    Param("STEP_LEN", "Running step length", "cm", "step_length_cm", "higher", None),
+    Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
+)

@@ -49,11 +49,24 @@ def write_export(folder: Path, name: str, study: Study, rows: list[dict], **kw) 
 def screened(record: str, **values) -> dict:
     """A baseline row with a complete screening form of a consenting, eligible person."""
     row = {
-        "record_id": record, "redcap_event_name": "baseline_arm_1", "scr_date": "2014-01-06",
-        "first_name": "Mei Ling", "last_name": "Tan", "nric": "S8712345D", "phone": "9123 4567",
-        "email": "meiling.tan@example.com", "dob": "1987-03-02", "sex": "2", "age": "26",
-        "runs_per_week": "3", "lbp_months": "8", "waitlist": "1", "eligible": "1", "consent": "1",
-        "consent_date": "2014-01-08", "screening_complete": "2",
+        "record_id": record,
+        "redcap_event_name": "baseline_arm_1",
+        "scr_date": "2014-01-06",
+        "first_name": "Mei Ling",
+        "last_name": "Tan",
+        "nric": "S8712345D",
+        "phone": "9123 4567",
+        "email": "meiling.tan@example.com",
+        "dob": "1987-03-02",
+        "sex": "2",
+        "age": "26",
+        "runs_per_week": "3",
+        "lbp_months": "8",
+        "waitlist": "1",
+        "eligible": "1",
+        "consent": "1",
+        "consent_date": "2014-01-08",
+        "screening_complete": "2",
     }
     row.update({f"excl_reason___{code}": "0" for code in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")})
     row.update(values)
@@ -62,14 +75,25 @@ def screened(record: str, **values) -> dict:
 
 def randomised(record: str, group: str = "1", **values) -> dict:
     """A complete baseline row: screening, randomisation and the baseline NPRS."""
-    return screened(record, **{
-        "rand_date": "2014-01-10", "rand_id": f"A{record}", "rand_group": group, "randomisation_complete": "2",
-        "nprs_date": "2014-01-09", "nprs_run": "6", "nprs_avg": "4", "nprs_complete": "2",
-        "baseline_characteristics_complete": "0", "psfs_complete": "0", "odi_complete": "0",
-        "physical_tests_complete": "0",
-        **{f"prior_treatment___{c}": "0" for c in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")},
-        **values,
-    })
+    return screened(
+        record,
+        **{
+            "rand_date": "2014-01-10",
+            "rand_id": f"A{record}",
+            "rand_group": group,
+            "randomisation_complete": "2",
+            "nprs_date": "2014-01-09",
+            "nprs_run": "6",
+            "nprs_avg": "4",
+            "nprs_complete": "2",
+            "baseline_characteristics_complete": "0",
+            "psfs_complete": "0",
+            "odi_complete": "0",
+            "physical_tests_complete": "0",
+            **{f"prior_treatment___{c}": "0" for c in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")},
+            **values,
+        },
+    )
 
 
 def visit(record: str, event: str, **values) -> dict:
@@ -78,9 +102,17 @@ def visit(record: str, event: str, **values) -> dict:
 
 def session(record: str, instance: int, **values) -> dict:
     return {
-        "record_id": record, "redcap_event_name": "programme_arm_1", "redcap_repeat_instrument": "session_log",
-        "redcap_repeat_instance": str(instance), "sess_date": "2014-01-14", "sess_week": "1", "sess_type": "1",
-        "sess_done": "1", "sess_rpe": "5", "session_log_complete": "2", **values,
+        "record_id": record,
+        "redcap_event_name": "programme_arm_1",
+        "redcap_repeat_instrument": "session_log",
+        "redcap_repeat_instance": str(instance),
+        "sess_date": "2014-01-14",
+        "sess_week": "1",
+        "sess_type": "1",
+        "sess_done": "1",
+        "sess_rpe": "5",
+        "session_log_complete": "2",
+        **values,
     }
 
 

@@ -16,7 +16,9 @@ runner = CliRunner()
 @pytest.fixture
 def warehouse(tmp_path, study):
     db = tmp_path / "w.duckdb"
-    path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2", nprs_run="x")])
+    path = write_export(
+        tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2", nprs_run="x")]
+    )
     ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
     return db
 
@@ -28,23 +30,28 @@ def test_help_lists_every_command():
 
 
 def test_query_formats(warehouse):
-    result = runner.invoke(app, ["query", "--db", str(warehouse), "--format", "json",
-                                 "select record_id, nprs_run from clean.nprs order by 1"])
+    result = runner.invoke(
+        app,
+        ["query", "--db", str(warehouse), "--format", "json", "select record_id, nprs_run from clean.nprs order by 1"],
+    )
     assert result.exit_code == 0
     assert json.loads(result.output) == [{"record_id": "1", "nprs_run": 6}]
     result = runner.invoke(app, ["query", "--db", str(warehouse), "--format", "csv", "select 1 as a"])
     assert result.output == "a\n1\n"
 
 
-@pytest.mark.parametrize("statement", [
-    "create table clean.x (a int)",
-    "delete from clean.nprs",
-    "attach 'other.duckdb' as o",
-    "copy clean.nprs to '/tmp/x.csv'",
-    "select * from read_csv('/etc/passwd')",
-    "install httpfs",
-    "set enable_external_access = true",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "create table clean.x (a int)",
+        "delete from clean.nprs",
+        "attach 'other.duckdb' as o",
+        "copy clean.nprs to '/tmp/x.csv'",
+        "select * from read_csv('/etc/passwd')",
+        "install httpfs",
+        "set enable_external_access = true",
+    ],
+)
 def test_query_is_read_only_without_file_access(warehouse, statement):
     result = runner.invoke(app, ["query", "--db", str(warehouse), statement])
     assert result.exit_code == 2

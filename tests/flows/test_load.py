@@ -6,6 +6,7 @@ import pytest
 from flows import load
 from flows.nightly_ingest import ingest_export
 from flows.settings import PROJECT_DIR
+from flows.warehouse import sql
 from tests.conftest import randomised, visit, write_export
 
 
@@ -25,8 +26,10 @@ def nights(tmp_path, study):
     one = [randomised("1"), randomised("2", group="2")]
     two = one + [visit("1", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_complete="2")]
     three = [randomised("1", nprs_run="7"), randomised("2", group="2")] + two[2:]  # a correction; nothing lost
-    return [write_export(tmp_path, f"RUNBACK_DATA_2014-0{i + 2}-01_0200.csv", study, rows)
-            for i, rows in enumerate([one, two, three])]
+    return [
+        write_export(tmp_path, f"RUNBACK_DATA_2014-0{i + 2}-01_0200.csv", study, rows)
+        for i, rows in enumerate([one, two, three])
+    ]
 
 
 def test_snapshots_become_validity_intervals(tmp_path, nights):
@@ -34,8 +37,10 @@ def test_snapshots_become_validity_intervals(tmp_path, nights):
     results = [_ingest(p, db) for p in nights]
     assert [r["data_cut"] for r in results] == [1, 2, 3]
     with duckdb.connect(str(db), read_only=True) as con:
-        history = con.execute("select event, nprs_run, valid_from_cut, valid_to_cut from clean.nprs "
-                              "where record_id = '1' order by valid_from_cut, event").fetchall()
+        history = con.execute(
+            "select event, nprs_run, valid_from_cut, valid_to_cut from clean.nprs "
+            "where record_id = '1' order by valid_from_cut, event"
+        ).fetchall()
     assert history == [("baseline_arm_1", 6, 1, 3), ("week_4_arm_1", 5, 2, None), ("baseline_arm_1", 7, 3, None)]
 
 
@@ -44,11 +49,10 @@ def test_clean_layer_as_of_an_earlier_cut_equals_loading_that_night_alone(tmp_pa
     for p in nights:
         _ingest(p, late)
     _ingest(nights[0], alone)
-    query = open(PROJECT_DIR.parents[1] / "sql/clean/as_of.sql").read()
     for form in ("screening", "randomisation", "nprs"):
-        sql = query.replace("{{ form }}", form)
+        query = sql("clean/as_of", form=form)
         with duckdb.connect(str(late), read_only=True) as a, duckdb.connect(str(alone), read_only=True) as b:
-            assert a.execute(sql, {"cut": 1}).fetchall() == b.execute(sql, {"cut": 1}).fetchall()
+            assert a.execute(query, {"cut": 1}).fetchall() == b.execute(query, {"cut": 1}).fetchall()
 
 
 def test_the_same_file_twice_changes_nothing(tmp_path, nights):

@@ -53,7 +53,8 @@ def _form_rows_in_file(path, study):
             cols = [c for c in study.form_columns(form) if c in row]
             owner = study.column_owner
             filled = any(
-                (row[c].strip() == "1") if owner[c][1] is not None and owner[c][1].kind == KIND_CHECKBOX
+                (row[c].strip() == "1")
+                if owner[c][1] is not None and owner[c][1].kind == KIND_CHECKBOX
                 else row[c].strip() not in ("",) and not (c.endswith("_complete") and row[c] == "0")
                 for c in cols
             )
@@ -72,8 +73,11 @@ def test_rows_in_each_file_are_loaded_or_quarantined(trial, study):
             counts = result["forms"][form]
             assert counts["rows_in"] == n, (path.name, form)
             assert counts["loaded"] + counts["quarantined"] == n, (path.name, form)
-            held = _query(db, "select count(distinct source_row) from quarantine.rows where file_id = $f and form = $form",
-                          {"f": result["file_id"], "form": form})[0][0]
+            held = _query(
+                db,
+                "select count(distinct source_row) from quarantine.rows where file_id = $f and form = $form",
+                {"f": result["file_id"], "form": form},
+            )[0][0]
             assert held == counts["quarantined"]
 
 
@@ -87,9 +91,12 @@ def test_every_injected_defect_is_caught_with_its_record_field_and_reason(trial)
         assert result["status"] in ("loaded", "unchanged")
         if d["expect"] == "load":
             continue
-        rows = _query(db, 'select form, "column", "check", reason from quarantine.rows '
-                          "where file_id = $f and record_id = $r and event = $e",
-                      {"f": result["file_id"], "r": d["record"], "e": d["event"]})
+        rows = _query(
+            db,
+            'select form, "column", "check", reason from quarantine.rows '
+            "where file_id = $f and record_id = $r and event = $e",
+            {"f": result["file_id"], "r": d["record"], "e": d["event"]},
+        )
         assert rows, d
         checks = {(form, column, check) for form, column, check, _ in rows}
         if d["field"] and d["kind"] != "unknown_event":
@@ -103,9 +110,11 @@ def test_leading_space_and_hand_export_values_load_as_meant(trial):
     sim, db, results = trial
     for d in sim.defects:
         if d["kind"] == "leading_space":
-            value = _query(db, f"select {d['field']} from clean.{d['form']} where record_id = $r and instance = $i "
-                               "and file_id = $f",
-                           {"r": d["record"], "i": d["instance"] or 1, "f": results[d["file"]]["file_id"]})
+            value = _query(
+                db,
+                f"select {d['field']} from clean.{d['form']} where record_id = $r and instance = $i and file_id = $f",
+                {"r": d["record"], "i": d["instance"] or 1, "f": results[d["file"]]["file_id"]},
+            )
             assert value == [(d["value"][1:],)]
 
 
@@ -133,7 +142,7 @@ def test_no_identifier_value_is_stored_anywhere(trial, study):
         con.execute("create temp table anywhere as select unnest($v) as needle", {"v": sorted(anywhere)})
         con.execute("create temp table exact as select unnest($v) as needle", {"v": sorted(exact)})
         for schema, table in tables:
-            for (column, *_) in con.execute(f'describe "{schema}"."{table}"').fetchall():
+            for column, *_ in con.execute(f'describe "{schema}"."{table}"').fetchall():
                 cell = f'cast(t."{column}" as varchar)'
                 hits = con.execute(
                     f'select count(*) from "{schema}"."{table}" t join anywhere n on strpos({cell}, n.needle) > 0 '

@@ -27,12 +27,17 @@ def _project(tmp_path, files: dict[str, str]):
 
 
 CASES = {
-    "REDCapR longitudinal": ("REDCapR/longitudinal/data.csv",
-                             {"dictionary.csv": "REDCapR/longitudinal/dictionary.csv",
-                              "event.csv": "REDCapR/longitudinal/event.csv"}),
-    "redcapAPI offline": ("redcapAPI/TestRedcapAPI_Records.csv",
-                          {"TestRedcapAPI_DataDictionary.csv": "redcapAPI/TestRedcapAPI_DataDictionary.csv",
-                           "TestRedcapAPI_InstrumentDesignations.csv": "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv"}),
+    "REDCapR longitudinal": (
+        "REDCapR/longitudinal/data.csv",
+        {"dictionary.csv": "REDCapR/longitudinal/dictionary.csv", "event.csv": "REDCapR/longitudinal/event.csv"},
+    ),
+    "redcapAPI offline": (
+        "redcapAPI/TestRedcapAPI_Records.csv",
+        {
+            "TestRedcapAPI_DataDictionary.csv": "redcapAPI/TestRedcapAPI_DataDictionary.csv",
+            "TestRedcapAPI_InstrumentDesignations.csv": "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv",
+        },
+    ),
     "REDCapTidieR API": ("REDCapTidieR/api-c18c2c-POST.csv", {"metadata.json": "REDCapTidieR/api-8d708c-POST.json"}),
 }
 
@@ -50,8 +55,9 @@ def test_sample_project_ingests_with_row_conservation(tmp_path, case):
         for form, counts in result["forms"].items():
             assert counts["rows_in"] == counts["loaded"] + counts["quarantined"], form
             in_clean = con.execute(f"select count(*) from clean.{form}").fetchone()[0]
-            held = con.execute("select count(distinct source_row) from quarantine.rows where form = $f",
-                               {"f": form}).fetchone()[0]
+            held = con.execute(
+                "select count(distinct source_row) from quarantine.rows where form = $f", {"f": form}
+            ).fetchone()[0]
             assert (in_clean, held) == (counts["loaded"], counts["quarantined"]), form
         assert sum(c["loaded"] for c in result["forms"].values()) > 0
 

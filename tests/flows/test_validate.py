@@ -21,11 +21,15 @@ def _found(checked):
 
 
 def test_value_failures_name_column_value_and_reason(tmp_path, study):
-    checked = _validate(tmp_path, study, [
-        randomised("1", nprs_run="14"),
-        randomised("2", nprs_avg="abc", scr_date="2015-02-30"),
-        randomised("3", nprs_avg="UNK"),  # a missing-data code is missing for a reason, not an error
-    ])
+    checked = _validate(
+        tmp_path,
+        study,
+        [
+            randomised("1", nprs_run="14"),
+            randomised("2", nprs_avg="abc", scr_date="2015-02-30"),
+            randomised("3", nprs_avg="UNK"),  # a missing-data code is missing for a reason, not an error
+        ],
+    )
     failures = checked.failures.set_index(["record_id", "column"])
     assert failures.loc[("1", "nprs_run"), "reason"] == "'14' is outside the allowed range 0 to 10"
     assert failures.loc[("2", "nprs_avg"), "reason"] == "'abc' is not a whole number"
@@ -42,20 +46,36 @@ def test_required_field_and_choice(tmp_path, study):
 
 
 def test_psfs_score_without_activity_loads_with_a_flag(tmp_path, study):
-    checked = _validate(tmp_path, study, [randomised("1", psfs_date="2014-01-09", psfs_act1="Running uphill",
-                                                     psfs_score1="4", psfs_score2="6", psfs_complete="2")])
+    checked = _validate(
+        tmp_path,
+        study,
+        [
+            randomised(
+                "1",
+                psfs_date="2014-01-09",
+                psfs_act1="Running uphill",
+                psfs_score1="4",
+                psfs_score2="6",
+                psfs_complete="2",
+            )
+        ],
+    )
     assert _found(checked) == {("psfs", "1", "psfs_score2", "score2_has_activity", "flag")}
     assert len(checked.valid["psfs"]) == 1
 
 
 def test_cross_form_rules(tmp_path, study):
-    checked = _validate(tmp_path, study, [
-        randomised("1", consent_date="2014-01-12"),  # randomised on the 10th
-        randomised("2"),
-        visit("2", "week_8_arm_1", nprs_date="2014-04-20", nprs_run="2", nprs_complete="2"),  # day 100
-        session("2", 1, sess_date="2014-05-30"),
-        visit("2", "week_4_arm_1", nprs_date="2014-07-01", nprs_run="2", nprs_complete="2"),  # after the export
-    ])
+    checked = _validate(
+        tmp_path,
+        study,
+        [
+            randomised("1", consent_date="2014-01-12"),  # randomised on the 10th
+            randomised("2"),
+            visit("2", "week_8_arm_1", nprs_date="2014-04-20", nprs_run="2", nprs_complete="2"),  # day 100
+            session("2", 1, sess_date="2014-05-30"),
+            visit("2", "week_4_arm_1", nprs_date="2014-07-01", nprs_run="2", nprs_complete="2"),  # after the export
+        ],
+    )
     found = _found(checked)
     assert ("randomisation", "1", "rand_date", "consent_before_randomisation", "quarantine") in found
     assert ("nprs", "2", "nprs_date", "outside_visit_window", "flag") in found

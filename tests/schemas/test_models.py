@@ -47,9 +47,12 @@ def _frame(**columns):
 
 
 def test_nprs_accepts_codes_and_rejects_bad_values():
-    frame = _frame(nprs_date=["2014-01-02", "2014-02-30", "2014-01-02", "2014-01-02"],
-                   nprs_run=["3", "4", "14", "UNK"], nprs_avg=["", "x", "2", "NA"],
-                   nprs_complete=["2", "2", "2", "2"])
+    frame = _frame(
+        nprs_date=["2014-01-02", "2014-02-30", "2014-01-02", "2014-01-02"],
+        nprs_run=["3", "4", "14", "UNK"],
+        nprs_avg=["", "x", "2", "NA"],
+        nprs_complete=["2", "2", "2", "2"],
+    )
     with pytest.raises(Exception) as err:
         schemas.Nprs.validate(frame, lazy=True)
     cases = err.value.failure_cases

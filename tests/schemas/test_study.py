@@ -10,8 +10,16 @@ from tests.conftest import SAMPLES
 def test_trial_forms_events_and_windows(study):
     assert study.record_id == "record_id"
     assert list(study.forms) == [
-        "screening", "baseline_characteristics", "randomisation", "nprs", "psfs", "odi",
-        "physical_tests", "session_log", "adverse_event", "study_end",
+        "screening",
+        "baseline_characteristics",
+        "randomisation",
+        "nprs",
+        "psfs",
+        "odi",
+        "physical_tests",
+        "session_log",
+        "adverse_event",
+        "study_end",
     ]
     assert study.event_map["week_8_arm_1"].window == (49, 63)
     assert study.event_map["baseline_arm_1"].window == (-14, 0)
@@ -68,8 +76,9 @@ def test_slider_defaults_to_0_100():
 
 @pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/redcap-samples is absent")
 def test_other_projects_load_from_their_own_files():
-    longitudinal = load_study(SAMPLES / "REDCapR/longitudinal/dictionary.csv",
-                              events=SAMPLES / "REDCapR/longitudinal/event.csv")
+    longitudinal = load_study(
+        SAMPLES / "REDCapR/longitudinal/dictionary.csv", events=SAMPLES / "REDCapR/longitudinal/event.csv"
+    )
     assert longitudinal.record_id == "study_id"
     assert len(longitudinal.events) == 12
     api_json = load_study(SAMPLES / "REDCapTidieR/api-8d708c-POST.json")
