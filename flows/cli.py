@@ -160,28 +160,33 @@ def _status_sql(name: str) -> str:
 
 @app.command()
 def demo(
-    out: Path = typer.Option(None, help="Folder for the simulated exports [default: data/demo]."),
-    db: Path = DbOption,
+    folder: Path = typer.Option(
+        None, "--folder", help="Folder for the demo's exports and warehouse [default: data/demo]."
+    ),
     participants: int = typer.Option(84, help="Participants randomised."),
     seed: int = typer.Option(1, help="Random seed."),
 ) -> None:
     """Simulate the trial (with the usual export faults) and ingest every night in order.
 
-    Prints where the warehouse and the exports are. Finishes with exit code 0 when the run
-    completed, whatever the quarantine holds.
+    The demo keeps its own exports and warehouse in FOLDER (made afresh each time), so it never
+    touches the trial's warehouse. Prints where everything is; exit code 0 when the run completed,
+    whatever the quarantine holds.
     """
+    import shutil
+
     from flows.nightly_ingest import nightly_ingest
     from flows.simulate import simulate as run
 
-    folder = out or settings.ROOT / "data" / "demo"
-    database = _db(db)
-    result = run(folder, participants=participants, seed=seed, defects=True, nights=10)
-    typer.echo(f"simulated {len(result.files)} nightly exports in {folder}")
-    results = nightly_ingest(paths=[str(folder)], db=str(database))
-    loaded = sum(r["status"] == "loaded" for r in results)
-    typer.echo(f"\ningested {len(results)} exports ({loaded} made a data cut) into {database}")
+    folder = folder or settings.ROOT / "data" / "demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    exports, database = folder / "exports", folder / "runback.duckdb"
+    result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
+    typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
+    results = nightly_ingest(paths=[str(exports)], db=str(database))
+    cuts = sum(r["status"] == "loaded" for r in results)
+    typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}")
     typer.echo(f"look around:  runback status --db {database}")
-    typer.echo(f'              runback query --db {database} "select * from meta.data_cuts"')
+    typer.echo(f'              runback query --db {database} "select * from latest.outcome_summary"')
 
 
 def main() -> None:

@@ -68,3 +68,20 @@ def test_status_shows_cuts_files_and_quarantine(warehouse):
 def test_status_without_a_warehouse_says_what_to_do(tmp_path):
     result = runner.invoke(app, ["status", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2 and "runback ingest" in result.output
+
+
+def test_ingest_exit_codes_through_the_flow(tmp_path, study, prefect_harness):
+    good = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
+    result = runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(good)])
+    assert result.exit_code == 0, result.output
+    queried = write_export(tmp_path, "RUNBACK_DATA_2014-02-02_0200.csv", study, [randomised("1", nprs_run="11")])
+    assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(queried)]).exit_code == 1
+    labels = tmp_path / "RUNBACK_DATA_2014-02-03_0200.csv"
+    labels.write_text("Record ID,Event Name\n1,Baseline\n")
+    assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(labels)]).exit_code == 2
+
+
+def test_simulate_writes_the_nights(tmp_path):
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--participants", "12", "--nights", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(list(tmp_path.glob("RUNBACK_DATA_*.csv"))) == 3
