@@ -32,7 +32,7 @@ odi as (
         odi_date,
         list_filter(
             [odi_q1, odi_q2, odi_q3, odi_q4, odi_q5, odi_q6, odi_q7, odi_q8, odi_q9, odi_q10]::integer[],
-            q -> q is not null
+            lambda q: q is not null
         ) as answered
     from clean.odi
     where valid_at(valid_from_cut, valid_to_cut, $cut)
@@ -47,7 +47,7 @@ values_long as (
     union all
     select record_id, event, nprs_date, 'NPRS_AVG', nprs_avg::double from nprs
     union all
-    select record_id, event, psfs_date, 'PSFS', list_avg(list_filter([score1, score2, score3], s -> s is not null))
+    select record_id, event, psfs_date, 'PSFS', list_avg(list_filter([score1, score2, score3], lambda s: s is not null))
     from psfs
     union all
     select
@@ -57,7 +57,7 @@ values_long as (
     union all
     select
         record_id, event, pt_date, 'KE_TORQUE',
-        list_avg(list_filter([ke_torque_l, ke_torque_r], t -> t is not null))
+        list_avg(list_filter([ke_torque_l, ke_torque_r], lambda t: t is not null))
     from physical_tests
     union all
     select record_id, event, pt_date, 'STEP_LEN', step_length_cm from physical_tests
