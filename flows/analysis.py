@@ -61,8 +61,7 @@ def write_reference(con, study: Study) -> None:
         ),
         "visits": pd.DataFrame(
             [
-                (e.unique_name, e.visit, VISIT_STEPS.get(e.visit), e.day_offset,
-                 *(e.window or (None, None)), i)
+                (e.unique_name, e.visit, VISIT_STEPS.get(e.visit), e.day_offset, *(e.window or (None, None)), i)
                 for i, e in enumerate(study.events)
             ],  # fmt: skip
             columns=["event", "visit", "step", "day_offset", "window_low", "window_high", "sort"],
@@ -84,13 +83,13 @@ def write_reference(con, study: Study) -> None:
             ],
             columns=["field", "column", "code", "label"],
         ),
-        "t_quantiles": pd.DataFrame(
-            {"df": np.arange(1, T_QUANTILE_MAX_DF + 1)},
-        ).assign(t975=lambda d: stats.t.ppf(0.975, d["df"])),
         "settings": pd.DataFrame(
             [("supervised_planned", SUPERVISED_PLANNED), ("adherent_min", ADHERENT_MIN)], columns=["name", "value"]
         ),
     }
+    if rows(con, "ref/count", table="t_quantiles")[0][0] != T_QUANTILE_MAX_DF:  # fixed: written once
+        df = np.arange(1, T_QUANTILE_MAX_DF + 1)
+        tables["t_quantiles"] = pd.DataFrame({"df": df, "t975": stats.t.ppf(0.975, df)})
     for table, frame in tables.items():
         con.execute(sql("ref/clear", table=table))
         _insert(con, "reference_rows", frame, "ref/insert", table=table)

@@ -159,4 +159,3 @@ def _contrast_row(base: dict, term: str, result, vector: np.ndarray, frame: pd.D
         "ci_low": float(low), "ci_high": float(high), "p_value": float(np.ravel(test.pvalue)[0]),
         "n_obs": len(frame), "n_participants": frame["record_id"].nunique(), "status": "ok", "note": note,
     }  # fmt: skip
-

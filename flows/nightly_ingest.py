@@ -8,7 +8,8 @@ Run     `runback ingest [--db PATH] PATH...`, `python -m flows.nightly_ingest PA
         or on its schedule through `runback serve`.
 
 Each file is read, split into form rows, validated and loaded; a file that cannot be read
-as a whole is refused and recorded, and the next file goes on.
+as a whole is refused and recorded, and the next file goes on. When the run made a new data cut,
+the analysis tables and model results of the newest cut are refreshed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
 from flows import load
+from flows.analysis import analysable, refresh_analysis
 from flows.project import load_project
 from flows.read import RefusedFile, read_export, sha256_of
 from flows.settings import PROJECT_DIR, db_path, inbox_dir
@@ -116,6 +118,22 @@ def warehouse_randomisation(con) -> pd.DataFrame:
 
 
 @task(cache_policy=NO_CACHE)
+def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
+    """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
+    study = load_project(Path(project))
+    if not analysable(study):
+        logger().info("this project has no trial analysis; the warehouse holds its clean data only")
+        return {}
+    con = connect(Path(db))
+    try:
+        written = refresh_analysis(con, study, cut)
+    finally:
+        con.close()
+    logger().info("analysis of data cut %s refreshed: %s", cut, ", ".join(f"{t} {n}" for t, n in written.items()))
+    return written
+
+
+@task(cache_policy=NO_CACHE)
 def summarise(results: list[dict]) -> str:
     """A one-line-per-file summary of the run (logged)."""
     lines = [f"{'file':40} {'status':10} {'rows':>7} {'quarantined':>11} {'flagged':>7} {'cut':>4}"]
@@ -137,6 +155,9 @@ def nightly_ingest(paths: list[str] | None = None, db: str | None = None, projec
     project = project or str(PROJECT_DIR)
     files = find_exports(paths or [str(inbox_dir())])
     results = [ingest_export(path, db, project) for path in files]
+    cuts = [r["data_cut"] for r in results if r["status"] == "loaded"]
+    if cuts:
+        analyse_cut(db, project, max(cuts))
     summarise(results)
     return results
 

@@ -116,6 +116,24 @@ def session(record: str, instance: int, **values) -> dict:
     }
 
 
+def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analyse: bool = True) -> Path:
+    """A warehouse from nightly exports given as rows (one list per night), analysed at the last cut."""
+    from flows.analysis import refresh_analysis
+    from flows.nightly_ingest import ingest_export
+    from flows.settings import PROJECT_DIR
+    from flows.warehouse import connect
+
+    db = folder / "w.duckdb"
+    for i, rows in enumerate(nights):
+        path = write_export(folder, f"RUNBACK_DATA_2014-{i // 28 + 6:02d}-{i % 28 + 1:02d}_0200.csv", study, rows)
+        ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    if analyse:
+        with connect(db) as con:
+            cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
+            refresh_analysis(con, study, cut)
+    return db
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One Prefect test server for the session (about 10 s to start)."""

@@ -1,0 +1,2 @@
+-- Rows of one reference table (one row).
+select count(*) from ref.{{ table }};
