@@ -3,7 +3,6 @@ directly (formula interface, not runback's design matrices), CONSORT counts that
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -61,11 +60,12 @@ def _frame(con, param, visits):
 
 
 def _result(con, model, param, term, timepoint="month_6", population="ITT"):
-    return _df(
-        con,
-        "select * from latest.model_results where model = '{}' and param = '{}' and term = '{}' "
-        "and timepoint = '{}' and population = '{}'".format(model, param, term, timepoint, population),
-    ).iloc[0]
+    query = (
+        "select * from latest.model_results where model = $model and param = $param and term = $term "
+        "and timepoint = $timepoint and population = $population"
+    )
+    params = {"model": model, "param": param, "term": term, "timepoint": timepoint, "population": population}
+    return con.execute(query, params).df().iloc[0]
 
 
 def test_ancova_matches_statsmodels(analysed):
