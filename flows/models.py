@@ -29,6 +29,11 @@ from schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
 REFERENCE = "LL"
 OTHER_ARMS = ("LE", "LS")
+PAIRS = (("LE", "LL"), ("LS", "LL"), ("LS", "LE"))
+"""Every pairwise contrast (the SAP's two against LL, and LS - LE so that a blinded report can
+show all three pairs without singling out the reference arm)."""
+CONTRASTS = tuple(f"{a} - {b}" for a, b in PAIRS)
+SLOPES = tuple(f"slope {arm}" for arm in (REFERENCE, *OTHER_ARMS)) + tuple(f"slope {c}" for c in CONTRASTS)
 COLUMNS = [
     "model", "population", "timepoint", "param", "term", "estimate", "std_error", "ci_low", "ci_high",
     "p_value", "n_obs", "n_participants", "status", "note",
@@ -63,31 +68,30 @@ def populations(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def ancova(frame: pd.DataFrame, timepoint: str, population: str, param: str) -> list[dict]:
-    """value ~ arm + baseline + sex at the timepoint; contrasts of LE and LS against LL."""
+    """value ~ arm + baseline + sex at the timepoint; the pairwise contrasts between arms."""
     at = frame[(frame["visit"] == timepoint) & frame["base"].notna()]
-    terms = {f"{arm} - {REFERENCE}": arm for arm in OTHER_ARMS}
     base = {"model": "ANCOVA", "population": population, "timepoint": timepoint, "param": param}
     problem = _too_few(at, f"with a baseline and a {timepoint} value")
     if problem:
-        return _not_fitted(base, terms, problem, at)
+        return _not_fitted(base, CONTRASTS, problem, at)
     design = _arms(at).assign(base=at["base"])
     if at["sex"].nunique() > 1:
         design["sex"] = (at["sex"] == sorted(at["sex"].dropna().unique())[-1]).astype(float)
     try:
         result = sm.OLS(at["aval"], design).fit()
     except (ValueError, np.linalg.LinAlgError) as err:
-        return _not_fitted(base, terms, f"could not be fitted: {err}", at)
-    return [_row(base, term, result, name, at) for term, name in terms.items()]
+        return _not_fitted(base, CONTRASTS, f"could not be fitted: {err}", at)
+    params = list(result.model.exog_names)
+    return [_contrast_row(base, term, result, contrast(term, params), at, "") for term in CONTRASTS]
 
 
 def longitudinal(model: str, frame: pd.DataFrame, timepoint: str, population: str, param: str) -> list[dict]:
     """value ~ step x arm over the timepoint's assessments: slopes per arm and their differences."""
     base = {"model": model, "population": population, "timepoint": timepoint, "param": param}
-    names = [f"slope {arm}" for arm in ("LL", "LE", "LS")] + [f"slope {arm} - {REFERENCE}" for arm in ("LE", "LS")]
     steps = frame["step"].nunique()
     problem = _too_few(frame, "with a value") or (None if steps > 1 else "values at only one assessment so far")
     if problem:
-        return _not_fitted(base, dict.fromkeys(names), problem, frame)
+        return _not_fitted(base, SLOPES, problem, frame)
     design = _arms(frame).assign(step=frame["step"].astype(float))
     for arm in OTHER_ARMS:
         design[f"step:{arm}"] = design["step"] * design[arm]
@@ -100,20 +104,31 @@ def longitudinal(model: str, frame: pd.DataFrame, timepoint: str, population: st
             else:
                 result = sm.MixedLM(frame["aval"], design, groups=frame["record_id"]).fit(reml=True)
         except (ValueError, np.linalg.LinAlgError) as err:
-            return _not_fitted(base, dict.fromkeys(names), f"could not be fitted: {err}", frame)
+            return _not_fitted(base, SLOPES, f"could not be fitted: {err}", frame)
     note = "; ".join(sorted({str(w.message).split("\n")[0] for w in caught if "converge" in str(w.message).lower()}))
     params = list(result.model.exog_names)  # the fixed effects (a mixed model also has a group variance)
-    return [_contrast_row(base, name, result, _slope_vector(name, params), frame, note) for name in names]
+    return [_contrast_row(base, term, result, contrast(term, params), frame, note) for term in SLOPES]
 
 
-def _slope_vector(name: str, params: list[str]) -> np.ndarray:
-    """Contrast of a slope ('slope LE': step + step:LE) or a slope difference ('slope LE - LL')."""
-    vector = np.zeros(len(params))
-    arm = name.split()[1]
-    if not name.endswith(f" - {REFERENCE}"):
-        vector[params.index("step")] = 1
-    if arm != REFERENCE:
-        vector[params.index(f"step:{arm}")] = 1
+def contrast(term: str, params: list[str]) -> np.ndarray:
+    """The contrast vector of a term over the design's columns.
+
+    'LE - LS': difference in the arm effects (columns LE, LS; LL is 0); 'slope LE': the slope in
+    an arm (step + step:LE); 'slope LE - LS': difference in slopes (step:LE - step:LS)."""
+    slope = term.startswith("slope ")
+    arms = term.removeprefix("slope ").split(" - ")
+    prefix = "step:" if slope else ""
+
+    def effect(arm: str) -> np.ndarray:
+        vector = np.zeros(len(params))
+        if arm != REFERENCE:
+            vector[params.index(prefix + arm)] = 1
+        return vector
+
+    if len(arms) == 2:
+        return effect(arms[0]) - effect(arms[1])
+    vector = effect(arms[0])
+    vector[params.index("step")] += 1
     return vector
 
 
@@ -140,15 +155,6 @@ def _not_fitted(base: dict, terms, note: str, frame: pd.DataFrame) -> list[dict]
                 "status": "not fitted", "note": note}
         for term in terms
     ]  # fmt: skip
-
-
-def _row(base: dict, term: str, result, name: str, frame: pd.DataFrame) -> dict:
-    low, high = result.conf_int().loc[name]
-    return base | {
-        "term": term, "estimate": float(result.params[name]), "std_error": float(result.bse[name]),
-        "ci_low": float(low), "ci_high": float(high), "p_value": float(result.pvalues[name]),
-        "n_obs": int(result.nobs), "n_participants": frame["record_id"].nunique(), "status": "ok", "note": "",
-    }  # fmt: skip
 
 
 def _contrast_row(base: dict, term: str, result, vector: np.ndarray, frame: pd.DataFrame, note: str) -> dict:

@@ -78,6 +78,10 @@ def test_ancova_matches_statsmodels(analysed):
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(fit.conf_int().loc[name]))
         assert row["p_value"] == pytest.approx(fit.pvalues[name])
         assert row["n_obs"] == fit.nobs
+    between = fit.t_test('C(arm, Treatment("LL"))[T.LS] - C(arm, Treatment("LL"))[T.LE] = 0')
+    row = _result(analysed, "ANCOVA", "PSFS", "LS - LE")
+    assert row["estimate"] == pytest.approx(float(between.effect[0]))
+    assert row["p_value"] == pytest.approx(float(between.pvalue))
 
 
 def test_gee_slopes_match_statsmodels(analysed):
