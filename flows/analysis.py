@@ -19,7 +19,7 @@ from schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
 from schemas.trial import ADHERENT_MIN, ARM_NAMES, ARMS, PARAMS, PRIMARY, SUPERVISED_PLANNED, VISIT_STEPS
 
 TABLES = (
-    "participants", "outcomes", "outcome_summary", "consort_flow", "adherence",
+    "participants", "outcomes", "baseline", "outcome_summary", "consort_flow", "adherence",
     "adverse_events", "missing_data", "responders", "data_queries",
 )  # fmt: skip
 """analysis.* tables computed in SQL, in the order they depend on each other."""

@@ -23,11 +23,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 OK, WITH_QUERIES, REFUSED, INTERNAL = 0, 1, 2, 3
 
-DbOption = typer.Option(None, "--db", help="Warehouse file [default: $RUNBACK_DB or data/runback.duckdb].")
+DbOption = typer.Option(None, "--db", help="Warehouse file (default: $RUNBACK_DB or data/runback.duckdb).")
 
 
 class Format(StrEnum):
@@ -66,10 +67,10 @@ def simulate(
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(None, help="Export files or folders [default: $RUNBACK_INBOX or data/inbox]."),
+    paths: list[Path] = typer.Argument(None, help="Export files or folders (default: $RUNBACK_INBOX or data/inbox)."),
     db: Path = DbOption,
     project: Path = typer.Option(
-        None, help="Folder of the REDCap project files [default: the trial's, schemas/redcap]."
+        None, help="Folder of the REDCap project files (default: the trial's, schemas/redcap)."
     ),
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
@@ -94,6 +95,77 @@ def _ingest_exit_code(results: list[dict]) -> int:
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
         return WITH_QUERIES
     return OK
+
+
+class Timepoint(StrEnum):
+    week_8 = "week_8"
+    month_6 = "month_6"
+
+
+@app.command()
+def report(
+    timepoint: Timepoint = typer.Option(..., help="week_8 (baseline to week 8) or month_6 (all five assessments)."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut to report on (default: the newest)."),
+    unblinded: bool = typer.Option(False, "--unblinded", help="Show arm names (needs --key); logged."),
+    key: Path = typer.Option(None, help="Allocation key file (default: $RUNBACK_KEY or data/allocation.key)."),
+    out: Path = typer.Option(None, help="Folder for the report (default: $RUNBACK_OUT or out/)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    db: Path = DbOption,
+) -> None:
+    """Render the follow-up report of a data cut (runs the followup-report flow).
+
+    Blinded by default: arms appear as Arm A/B/C through the allocation key (made on first use
+    when missing). The file is `out/runback_<timepoint>_cut<id>[_unblinded].html`; the same cut
+    and options always give the same bytes. Examples:
+
+        runback report --timepoint week_8
+        runback report --timepoint month_6 --data-cut 3 --pdf
+        runback report --timepoint month_6 --unblinded --key /secure/allocation.key
+    """
+    from flows.blinding import KeyError_
+    from flows.followup_report import ReportError, followup_report
+
+    if unblinded and key is None:
+        typer.echo("an unblinded report needs the allocation key: --unblinded --key FILE", err=True)
+        raise typer.Exit(REFUSED)
+    try:
+        path = followup_report(
+            timepoint=timepoint.value,
+            data_cut=data_cut,
+            blinded=not unblinded,
+            key=str(key) if key else None,
+            out_dir=str(out) if out else None,
+            pdf=pdf,
+            db=str(_db(db)),
+        )
+    except (ReportError, KeyError_, FileNotFoundError) as err:
+        typer.echo(f"report refused: {err}", err=True)
+        raise typer.Exit(REFUSED) from None
+    typer.echo(path)
+
+
+key_app = typer.Typer(help="The allocation key used by blinded reports.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("new")
+def key_new(
+    out: Path = typer.Option(None, help="Where to write it (default: $RUNBACK_KEY or data/allocation.key)."),
+) -> None:
+    """Create the allocation key: a random permutation of arm letters A, B, C.
+
+    Keep it outside the warehouse and away from blinded readers; an existing key is never
+    overwritten (the letters must stay the same in every report).
+    """
+    from flows.blinding import KeyError_, new_key
+
+    path = out or settings.key_path()
+    try:
+        new_key(path)
+    except KeyError_ as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(REFUSED) from None
+    typer.echo(f"allocation key written to {path}")
 
 
 @app.command()
@@ -161,19 +233,21 @@ def _status_sql(name: str) -> str:
 @app.command()
 def demo(
     folder: Path = typer.Option(
-        None, "--folder", help="Folder for the demo's exports and warehouse [default: data/demo]."
+        None, "--folder", help="Folder for the demo's exports and warehouse (default: data/demo)."
     ),
     participants: int = typer.Option(84, help="Participants randomised."),
     seed: int = typer.Option(1, help="Random seed."),
 ) -> None:
-    """Simulate the trial (with the usual export faults) and ingest every night in order.
+    """Simulate the trial (with the usual export faults), ingest every night in order, and render
+    both follow-up reports (8 weeks, 6 months) of the last night's data cut.
 
-    The demo keeps its own exports and warehouse in FOLDER (made afresh each time), so it never
-    touches the trial's warehouse. Prints where everything is; exit code 0 when the run completed,
-    whatever the quarantine holds.
+    The demo keeps its own exports, warehouse and allocation key in FOLDER (made afresh each
+    time), so it never touches the trial's; its reports go to out/demo/. Prints where everything
+    is; exit code 0 when the run completed, whatever the quarantine holds.
     """
     import shutil
 
+    from flows.followup_report import followup_report
     from flows.nightly_ingest import nightly_ingest
     from flows.simulate import simulate as run
 
@@ -185,7 +259,15 @@ def demo(
     results = nightly_ingest(paths=[str(exports)], db=str(database))
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}")
-    typer.echo(f"look around:  runback status --db {database}")
+    reports = [
+        followup_report(timepoint=timepoint, blinded=True, key=str(folder / "allocation.key"),
+                        out_dir=str(settings.out_dir() / "demo"), db=str(database))
+        for timepoint in ("week_8", "month_6")
+    ]  # fmt: skip
+    typer.echo("\nreports (blinded) of the last data cut:")
+    for path in reports:
+        typer.echo(f"  {path}")
+    typer.echo(f"\nlook around:  runback status --db {database}")
     typer.echo(f'              runback query --db {database} "select * from latest.outcome_summary"')
 
 

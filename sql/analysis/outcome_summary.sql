@@ -1,5 +1,6 @@
 -- analysis.outcome_summary for a cut: per arm x visit x parameter, the value and the change from
--- baseline (n, mean, SD, median, quartiles; change with its 95% t-interval).
+-- baseline (n, mean, SD, median, quartiles; change with its 95% t-interval). Floating-point
+-- aggregates run in record order, so a cut's numbers do not depend on how its rows are stored.
 insert into analysis.outcome_summary
 with
 outcomes as (
@@ -13,14 +14,14 @@ stats as (
         step,
         param,
         count(aval) as n,
-        avg(aval) as mean,
-        stddev_samp(aval) as sd,
+        avg(aval order by record_id) as mean,
+        stddev_samp(aval order by record_id) as sd,
         quantile_cont(aval, 0.5) as median,
         quantile_cont(aval, 0.25) as q1,
         quantile_cont(aval, 0.75) as q3,
         count(chg) as chg_n,
-        avg(chg) as chg_mean,
-        stddev_samp(chg) as chg_sd
+        avg(chg order by record_id) as chg_mean,
+        stddev_samp(chg order by record_id) as chg_sd
     from outcomes
     group by arm, visit, step, param
 ),

@@ -1,0 +1,101 @@
+"""Charts of the follow-up reports (matplotlib), as self-contained SVG `data:` images with a text
+alternative.
+
+Arms are told apart by colour (Okabe-Ito, readable by colour-blind readers), line style and
+marker, so a chart still reads in grey print. Output is byte-stable: a fixed SVG hash salt, no
+date in the metadata, fonts as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLES = [  # per arm in display order: colour, line style, marker
+    ("#0072B2", "-", "o"),
+    ("#D55E00", "--", "s"),
+    ("#009E73", ":", "^"),
+]
+RC = {
+    "svg.hashsalt": "runback",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _svg(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def change_over_visits(table: dict, arms: list[dict]) -> dict:
+    """Mean change from baseline with its 95% CI, per arm, over the visits of one parameter."""
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.6, 3.0))
+        described = []
+        rows = table["rows"]
+        steps = [r["step"] for r in rows]
+        for i, arm in enumerate(arms):
+            colour, line, marker = STYLES[i]
+            xs, ys, lo, hi = [], [], [], []
+            for r in rows:
+                cell = r["arms"][i]
+                if cell is None:
+                    continue
+                if r["step"] == 0:
+                    xs.append(0), ys.append(0.0), lo.append(0.0), hi.append(0.0)
+                elif cell.get("chg_mean") is not None:
+                    mean = cell["chg_mean"]
+                    low, high = (cell[k] if cell[k] is not None else mean for k in ("chg_ci_low", "chg_ci_high"))
+                    xs.append(r["step"]), ys.append(mean), lo.append(mean - low), hi.append(high - mean)
+            offset = (i - 1) * 0.06
+            ax.errorbar([x + offset for x in xs], ys, yerr=[lo, hi], color=colour, linestyle=line, marker=marker,
+                        markersize=4, capsize=2, linewidth=1.4, label=arm["short"])  # fmt: skip
+            if ys:
+                described.append(f"{arm['short']} {ys[-1]:+.2f} at {rows[-1]['visit'].split(' (')[0].lower()}")
+        ax.axhline(0, color="#888888", linewidth=0.6)
+        ax.set_xticks(steps, [r["visit"].split(" (")[0] for r in rows])
+        ax.set_ylabel(f"Change from baseline ({table['unit']})")
+        ax.set_title(table["label"], loc="left", fontsize=9)
+        ax.legend(frameon=False, fontsize=8, ncols=3, loc="best")
+        src = _svg(fig)
+    direction = "higher is better" if table["better"] == "higher" else "lower is better"
+    alt = (f"{table['label']}: mean change from baseline with 95% confidence intervals by arm over the visits "
+           f"({direction}). Last visit: " + "; ".join(described) + ".")  # fmt: skip
+    return {"src": src, "alt": alt}
+
+
+def forest(contrasts: list[dict]) -> dict | None:
+    """Between-arm differences (ANCOVA, ITT) of the primary outcomes with their 95% CIs."""
+    items = [
+        (f"{c['label']}: {p['pair']}", p)
+        for c in contrasts
+        if c["primary"] and c["population"] == "ITT"
+        for p in c["pairs"]
+        if p.get("estimate") is not None
+    ]
+    if not items:
+        return None
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.6, 0.35 * len(items) + 0.9))
+        for y, (_, p) in enumerate(reversed(items)):
+            ax.plot([p["ci_low"], p["ci_high"]], [y, y], color="#333333", linewidth=1.2)
+            ax.plot([p["estimate"]], [y], marker="s", color="#0072B2", markersize=5)
+        ax.axvline(0, color="#888888", linewidth=0.8, linestyle="--")
+        ax.set_yticks(range(len(items)), [label for label, _ in reversed(items)])
+        ax.set_xlabel("Difference between arms (points), 95% CI")
+        src = _svg(fig)
+    alt = "Forest plot of between-arm differences in the primary outcomes (ANCOVA, ITT): " + "; ".join(
+        f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
+    ) + "."  # fmt: skip
+    return {"src": src, "alt": alt}

@@ -1,0 +1,214 @@
+"""Flow `followup-report`: the follow-up report of one data cut, at 8 weeks or 6 months.
+
+Reads   the warehouse's analysis of the cut (refreshing it first when the cut was never
+        analysed) and, for a blinded report, the allocation key (`RUNBACK_KEY`).
+Writes  one self-contained HTML file `runback_<timepoint>_cut<id>[_unblinded].html` in `out_dir`
+        (default `RUNBACK_OUT` or `out/`), optionally a PDF of it, and a row in
+        `meta.report_runs`.
+Run     `runback report --timepoint month_6 [--data-cut 3] [--unblinded --key FILE] [--pdf]`,
+        or `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6`.
+
+The same cut and options always give the same bytes: no clock time, fixed ordering, stable charts.
+Blinded by default: arms appear as Arm A/B/C, and the rendered page is scanned for any arm name or
+code before it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import blinding, charts, report_context
+from flows.analysis import refresh_analysis
+from flows.nightly_ingest import logger
+from flows.project import load_project
+from flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
+from flows.settings import out_dir as default_out_dir
+from flows.warehouse import connect, connect_read_only, rows, sql
+from schemas.trial import ARMS, TIMEPOINTS
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+class ReportError(ValueError):
+    """A report that cannot be made as asked (unknown cut, missing key, ...)."""
+
+
+# -- number formats used by the templates ----------------------------------------------------------
+def num(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def signed(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}".replace("-", "−")
+
+
+def pval(value) -> str:
+    if value is None:
+        return "–"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(REPORTS_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=num, signed=signed, pval=pval)
+    return env
+
+
+def file_name(timepoint: str, cut: int, blinded: bool) -> str:
+    return f"runback_{timepoint}_cut{cut}{'' if blinded else '_unblinded'}.html"
+
+
+# -- tasks ---------------------------------------------------------------------------------------------
+@task(cache_policy=NO_CACHE)
+def resolve_cut(db: str, data_cut: int | None) -> int:
+    """The cut to report on (the newest by default), with its analysis in the warehouse."""
+    with connect_read_only(Path(db)) as con:
+        latest = rows(con, "report/latest_cut")[0][0]
+        if latest is None:
+            raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
+        cut = latest if data_cut is None else int(data_cut)
+        if not rows(con, "meta/cut_exists", {"cut": cut})[0][0]:
+            raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
+        analysed = rows(con, "report/analysed_cut", {"cut": cut})[0][0]
+    if not analysed:
+        logger().info("data cut %s was never analysed; analysing it now", cut)
+        with connect(Path(db)) as con:
+            refresh_analysis(con, load_project(PROJECT_DIR), cut)
+    return cut
+
+
+@task(cache_policy=NO_CACHE)
+def allocation_arms(blinded: bool, key: str | None) -> blinding.Arms:
+    """How the report shows the arms: letters from the allocation key, or names when unblinded."""
+    if not blinded:
+        if not key:
+            raise ReportError("an unblinded report needs the allocation key: --unblinded --key FILE")
+        blinding.read_key(Path(key))  # only the holder of the key may unblind
+        logger().warning("UNBLINDED report requested with key %s", key)
+        return blinding.arms_for(False, {})
+    path = Path(key) if key else key_path()
+    if not path.exists():
+        blinding.new_key(path)
+        logger().warning("no allocation key at %s: made a new one (keep it outside the warehouse)", path)
+    return blinding.arms_for(True, blinding.read_key(path))
+
+
+@task(cache_policy=NO_CACHE)
+def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
+    """Every number of the report, from the warehouse, with arms as the report shows them."""
+    with connect_read_only(Path(db)) as con:
+        context = report_context.build(con, cut, timepoint, arms)
+    return relabel(context, arms)
+
+
+@task(cache_policy=NO_CACHE)
+def draw(context: dict) -> dict:
+    """The charts: change from baseline per questionnaire outcome, and the forest plot."""
+    change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
+    return {"change": change, "forest": charts.forest(context["contrasts"])}
+
+
+@task(cache_policy=NO_CACHE)
+def render(context: dict, drawn: dict) -> str:
+    """The HTML page; a blinded page that names an arm is refused, not written."""
+    html = environment().get_template("report.html.j2").render(**context, charts=drawn)
+    if context["blinded"]:
+        found = blinding.find_revealing(html)
+        if found:
+            raise ReportError(f"the blinded report would reveal allocation ({', '.join(found)}); not written")
+    return html
+
+
+@task(cache_policy=NO_CACHE)
+def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, blinded: bool) -> str:
+    """Write the report (atomically) and log it in meta.report_runs."""
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = html.encode("utf-8")
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(data)
+    Path(tmp.name).replace(path)
+    with connect(Path(db)) as con:
+        params = {"timepoint": timepoint, "cut": cut, "blinded": blinded, "file_name": name,
+                  "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+        con.execute(sql("report/insert_report_run"), params)
+    logger().info("report written: %s", path)
+    return str(path)
+
+
+@task(cache_policy=NO_CACHE)
+def print_pdf(html_path: str) -> str:
+    """A PDF of the report, printed by headless Chromium."""
+    browser = next((b for b in CHROMIUM if shutil.which(b)), None)
+    if browser is None:
+        raise ReportError("--pdf needs Chromium (Debian: apt install chromium)")
+    pdf = Path(html_path).with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+             Path(html_path).resolve().as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+    logger().info("PDF written: %s", pdf)
+    return str(pdf)
+
+
+def relabel(value, arms: blinding.Arms):
+    """Every arm code in the report's text shown as the report shows arms (a blinded report's
+    notes, e.g. 'fewer than 3 participants per arm (LL 2, ...)', must not name an arm)."""
+    if not arms.blinded:
+        return value
+    if isinstance(value, str):
+        return re.sub(r"\b(" + "|".join(ARMS.values()) + r")\b", lambda m: arms.short(m[1]), value)
+    if isinstance(value, dict):
+        return {k: relabel(v, arms) for k, v in value.items()}
+    if isinstance(value, list):
+        return [relabel(v, arms) for v in value]
+    return value
+
+
+@flow(name="followup-report")
+def followup_report(
+    timepoint: str = "month_6",
+    data_cut: int | None = None,
+    blinded: bool = True,
+    key: str | None = None,
+    out_dir: str | None = None,
+    pdf: bool = False,
+    db: str | None = None,
+) -> str:
+    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6."""
+    if timepoint not in TIMEPOINTS:
+        raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
+    db = db or str(db_path())
+    cut = resolve_cut(db, data_cut)
+    arms = allocation_arms(blinded, key)
+    context = gather(db, cut, timepoint, arms)
+    html = render(context, draw(context))
+    folder = out_dir or str(default_out_dir())
+    path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, blinded)
+    if pdf:
+        print_pdf(path)
+    return path
+
+
+if __name__ == "__main__":
+    followup_report()

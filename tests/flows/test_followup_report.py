@@ -1,0 +1,216 @@
+"""Follow-up reports of the simulated trial: every section with the warehouse's numbers, byte-for-
+byte reproducible, blinded unless asked otherwise, free text escaped."""
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.blinding import new_key, read_key
+from flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
+from flows.nightly_ingest import find_exports, ingest_export
+from flows.settings import PROJECT_DIR
+from flows.simulate import simulate
+from flows.warehouse import connect
+from flows.analysis import refresh_analysis
+from tests.conftest import build_warehouse, randomised
+
+SECTIONS = ["title", "consort", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
+            "adherence", "adverse-events", "missing-data", "data-quality", "methods"]  # fmt: skip
+
+
+class Cells(HTMLParser):
+    """Ids of elements, and the text of table cells with data-* attributes, keyed by them."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.cells, self._open, self._param = set(), {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "table" and "data-param" in attrs:
+            self._param = attrs["data-param"]
+        if tag == "td" and "data-stat" in attrs:
+            self._open = (self._param, attrs["data-arm"], attrs["data-visit"], attrs["data-stat"])
+            self.cells[self._open] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open:
+            self.cells[self._open] += data
+
+
+def parse(html: str) -> Cells:
+    cells = Cells()
+    cells.feed(html)
+    return cells
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory, study):
+    """A simulated trial ingested night by night (defects included), analysed at the last cut."""
+    folder = tmp_path_factory.mktemp("trial")
+    simulate(folder, participants=84, seed=5, defects=True, nights=5)
+    db = folder / "w.duckdb"
+    for path in find_exports.fn([str(folder)]):
+        ingest_export.fn(path, str(db), str(PROJECT_DIR))
+    with connect(db) as con:
+        cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
+        refresh_analysis(con, study, cut)
+    key = folder / "allocation.key"
+    new_key(key)
+    return db, cut, key
+
+
+def _html(db, cut, timepoint, key, blinded=True):
+    arms = allocation_arms.fn(blinded, str(key))
+    context = gather.fn(str(db), cut, timepoint, arms)
+    return render.fn(context, draw.fn(context))
+
+
+@pytest.mark.parametrize("timepoint", ["week_8", "month_6"])
+def test_every_section_is_there_with_the_warehouses_numbers(trial, timepoint):
+    db, cut, key = trial
+    html = _html(db, cut, timepoint, key)
+    cells = parse(html)
+    assert set(SECTIONS) <= cells.ids
+    letters = {arm: f"Arm {letter}" for arm, letter in read_key(key).items()}
+    visits = ["baseline", "week_4", "week_8"] + (["month_3", "month_6"] if timepoint == "month_6" else [])
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select param, arm, visit, n, mean, sd, chg_n, chg_mean, chg_ci_low, chg_ci_high "
+            "from analysis.outcome_summary where data_cut = $cut and param in ('PSFS', 'NPRS_RUN')",
+            {"cut": cut},
+        ).fetchall()
+    checked = 0
+    for param, arm, visit, n, mean, sd, chg_n, chg_mean, low, high in rows:
+        if visit not in visits:
+            assert (param, letters[arm], visit, "value") not in cells.cells
+            continue
+        assert cells.cells[(param, letters[arm], visit, "value")] == f"{n}, {mean:.2f} ({sd:.2f})"
+        if visit != "baseline":
+            expected = f"{chg_n}, {chg_mean:+.2f} [{low:+.2f}, {high:+.2f}]".replace("-", "−")
+            assert cells.cells[(param, letters[arm], visit, "change")] == expected
+        checked += 1
+    assert checked == 2 * 3 * len(visits)
+    assert f"data cut <strong>{cut}</strong>" in html
+
+
+def test_rendering_twice_gives_the_same_bytes(trial):
+    db, cut, key = trial
+    assert _html(db, cut, "month_6", key) == _html(db, cut, "month_6", key)
+
+
+def test_an_earlier_cut_reproduces_after_later_nights(tmp_path, study):
+    folder = tmp_path / "exports"
+    simulate(folder, participants=40, seed=9, nights=4)
+    nights = find_exports.fn([str(folder)])
+    key = tmp_path / "allocation.key"
+    new_key(key)
+    early = tmp_path / "early.duckdb"
+    for path in nights[:2]:
+        ingest_export.fn(path, str(early), str(PROJECT_DIR))
+    with connect(early) as con:
+        refresh_analysis(con, study, 2)
+    before = _html(early, 2, "week_8", key)
+    late = tmp_path / "late.duckdb"
+    for path in nights:
+        ingest_export.fn(path, str(late), str(PROJECT_DIR))
+    with connect(late) as con:
+        refresh_analysis(con, study, 4)
+        refresh_analysis(con, study, 2)  # cut 2 analysed only now, after nights 3 and 4
+    assert _html(late, 2, "week_8", key) == before
+
+
+def test_a_blinded_report_names_no_arm(trial):
+    db, cut, key = trial
+    for timepoint in ("week_8", "month_6"):
+        html = _html(db, cut, timepoint, key)
+        text = re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html)
+        for word in ("LL", "LE", "LS"):
+            assert not re.search(rf"\b{word}\b", text), word
+        for name in ("Lower limb", "lower limb", "Lumbar extensor", "lumbar extensor", "stabilisation",
+                     "Stabilisation", "leg strengthening", "rand_group"):  # fmt: skip
+            assert name not in text, name
+        assert "Arm A" in text and "Arm B" in text and "Arm C" in text
+        assert "BLINDED" in text and "UNBLINDED" not in text
+
+
+def test_charts_of_a_blinded_report_name_no_arm(trial):
+    import base64
+
+    db, cut, key = trial
+    html = _html(db, cut, "month_6", key)
+    for chart in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html):
+        svg = base64.b64decode(chart).decode()
+        assert not re.search(r"\b(LL|LE|LS)\b", svg)
+        assert "Arm A" in svg or "Difference between arms" in svg
+
+
+def test_an_unblinded_report_needs_the_key_and_says_so(trial):
+    db, cut, key = trial
+    with pytest.raises(ReportError, match="allocation key"):
+        allocation_arms.fn(False, None)
+    html = _html(db, cut, "week_8", key, blinded=False)
+    assert html.count("UNBLINDED") >= 1 and "LL: Lower limb strengthening" in html
+    assert file_name("week_8", cut, False) == f"runback_week_8_cut{cut}_unblinded.html"
+
+
+def test_free_text_is_escaped(tmp_path, study):
+    script = "<script>alert('x')</script> & a fall"
+    ae = {"record_id": "1", "redcap_event_name": "programme_arm_1", "redcap_repeat_instrument": "adverse_event",
+          "redcap_repeat_instance": "1", "ae_onset": "2014-01-20", "ae_desc": script, "ae_severity": "1",
+          "ae_serious": "0", "ae_related": "2", "adverse_event_complete": "2",
+          **{f"ae_action___{c}": "0" for c in ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")}}  # fmt: skip
+    rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)] + [ae]
+    db = build_warehouse(tmp_path, study, [rows])
+    key = tmp_path / "allocation.key"
+    new_key(key)
+    for blinded in (True, False):
+        html = _html(db, 1, "week_8", key, blinded=blinded)
+        assert "<script>" not in html
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; a fall" in html
+
+
+@pytest.mark.browser
+def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    db, cut, key = trial
+    page = tmp_path / "report.html"
+    page.write_text(_html(db, cut, "month_6", key), encoding="utf-8")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update", "--window-size=1280,1000"):
+        options.add_argument(flag)  # fmt: skip
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        driver.get(page.as_uri())
+        for section in SECTIONS:
+            element = driver.find_element(By.ID, section)
+            assert element.is_displayed(), section
+        images = driver.find_elements(By.CSS_SELECTOR, "figure.chart img")
+        assert images and all(driver.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images)
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, height)
+        out = Path(__file__).resolve().parents[2] / "out"
+        out.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(out / "report_month_6_screenshot.png"))
+    finally:
+        driver.quit()
