@@ -24,8 +24,7 @@ VISIT_LABELS = {
     "month_6": "Month 6 (6 months after the programme)",
 }
 TITLE = (
-    "Exercise programmes for recreational runners with chronic low back pain: "
-    "a three-arm randomised controlled trial"
+    "Exercise programmes for recreational runners with chronic low back pain: a three-arm randomised controlled trial"
 )
 
 

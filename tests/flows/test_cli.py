@@ -85,3 +85,33 @@ def test_simulate_writes_the_nights(tmp_path):
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--participants", "12", "--nights", "3"])
     assert result.exit_code == 0, result.output
     assert len(list(tmp_path.glob("RUNBACK_DATA_*.csv"))) == 3
+
+
+def test_report_through_the_flow_and_its_log(tmp_path, study, prefect_harness):
+    from tests.conftest import build_warehouse
+
+    rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 13)]
+    db = build_warehouse(tmp_path, study, [rows])
+    key = tmp_path / "allocation.key"
+    args = ["report", "--db", str(db), "--timepoint", "week_8", "--key", str(key), "--out", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "made a new one" not in result.output or key.exists()
+    report = tmp_path / "out" / "runback_week_8_cut1.html"
+    assert report.exists() and result.output.strip().endswith(str(report))
+    assert runner.invoke(app, ["report", "--db", str(db), "--timepoint", "week_8", "--unblinded"]).exit_code == 2
+    assert runner.invoke(app, [*args, "--data-cut", "7"]).exit_code == 2
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select timepoint, data_cut, blinded from meta.report_runs").fetchall() == [
+            ("week_8", 1, True)
+        ]
+
+
+def test_key_new_never_overwrites(tmp_path):
+    key = tmp_path / "allocation.key"
+    assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
+    before = key.read_text()
+    assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 2
+    assert key.read_text() == before

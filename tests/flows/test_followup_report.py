@@ -9,13 +9,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flows.analysis import refresh_analysis
 from flows.blinding import new_key, read_key
 from flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
 from flows.nightly_ingest import find_exports, ingest_export
 from flows.settings import PROJECT_DIR
 from flows.simulate import simulate
 from flows.warehouse import connect
-from flows.analysis import refresh_analysis
 from tests.conftest import build_warehouse, randomised
 
 SECTIONS = ["title", "consort", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
@@ -192,8 +192,16 @@ def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
     page.write_text(_html(db, cut, "month_6", key), encoding="utf-8")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update", "--window-size=1280,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(flag)  # fmt: skip
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
@@ -214,3 +222,16 @@ def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
         assert driver.save_screenshot(str(out / "report_month_6_screenshot.png"))
     finally:
         driver.quit()
+
+
+@pytest.mark.browser
+def test_pdf_is_printed_by_chromium(trial, tmp_path):
+    from flows.followup_report import print_pdf
+
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed")
+    db, cut, key = trial
+    page = tmp_path / file_name("week_8", cut, True)
+    page.write_text(_html(db, cut, "week_8", key), encoding="utf-8")
+    pdf = Path(print_pdf.fn(str(page)))
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
