@@ -203,8 +203,15 @@ def query(
 
 
 @app.command()
-def status(db: Path = DbOption) -> None:
-    """Show the warehouse's data cuts, the files seen and what is in quarantine."""
+def status(
+    db: Path = DbOption,
+    max_age_hours: float = typer.Option(
+        None, help="Warn when the newest export is older (default: 36, or $RUNBACK_MAX_AGE_HOURS)."
+    ),
+) -> None:
+    """Show the warehouse's data cuts, the files seen, what is in quarantine, and how fresh the
+    newest export is (a warning when it is older than --max-age-hours)."""
+    from flows.freshness import last_export, stale
     from flows.warehouse import connect_read_only
 
     try:
@@ -222,12 +229,72 @@ def status(db: Path = DbOption) -> None:
     typer.echo(files.tail(15).to_string(index=False) if len(files) else "  none yet")
     typer.echo("\nin quarantine and flagged, as of the latest file:")
     typer.echo(queries.to_string(index=False) if len(queries) else "  nothing")
+    last = last_export(con)
+    if last:
+        typer.echo(f"\nnewest export: {last[0]}, made {last[1]:%Y-%m-%d %H:%M}")
+    warning = stale(con, settings.site_now(), max_age_hours or settings.max_age_hours())
+    if warning:
+        typer.echo(f"WARNING: {warning}")
 
 
 def _status_sql(name: str) -> str:
     from flows.warehouse import sql
 
     return sql(f"status/{name}")
+
+
+@app.command()
+def serve(
+    cron: str = typer.Option("0 2 * * *", help="Schedule of the nightly ingest (cron, in --timezone)."),
+    timezone: str = typer.Option(
+        None, help="Time zone of the schedule (default: $RUNBACK_TIMEZONE or Asia/Singapore)."
+    ),
+    interval: float = typer.Option(None, help="Run the nightly ingest every INTERVAL seconds instead (tests, demos)."),
+) -> None:
+    """Serve the deployments `nightly-ingest/nightly` (scheduled) and `followup-report/adhoc`.
+
+    Needs a running Prefect server (`prefect server start`) in PREFECT_API_URL: an ephemeral
+    server has no scheduler. Runs one flow at a time; stopping it leaves the schedule active.
+    Ad-hoc report: `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6`.
+    """
+    from flows.deployments import NoServer, serve_all
+
+    try:
+        serve_all(cron, timezone or str(settings.timezone()), interval)
+    except NoServer as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(REFUSED) from None
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    dta = "dta"
+
+
+@app.command()
+def export(
+    to: Path = typer.Option(..., "--to", help="Folder to write the tables into."),
+    fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv, parquet or dta (Stata)."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut (default: the newest analysed)."),
+    db: Path = DbOption,
+) -> None:
+    """Write the analysis tables of a data cut for statisticians, with a data dictionary.
+
+    One file per table, named after it (participants.csv, outcomes.csv, ...), and
+    data_dictionary.csv describing every column. De-identified: no identifier is stored in the
+    warehouse. In CSV, a text cell starting with = + - @ gets a leading apostrophe so that a
+    spreadsheet cannot run it as a formula (numbers stay numbers).
+    """
+    from flows.export import ExportError, export_tables
+
+    try:
+        written = export_tables(_db(db), to, fmt.value, data_cut)
+    except (ExportError, FileNotFoundError) as err:
+        typer.echo(f"export refused: {err}", err=True)
+        raise typer.Exit(REFUSED) from None
+    for path in written:
+        typer.echo(path)
 
 
 @app.command()

@@ -24,13 +24,15 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prefect import flow, task
+from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 
 from flows import blinding, charts, report_context
 from flows.analysis import refresh_analysis
 from flows.nightly_ingest import logger
 from flows.project import load_project
-from flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
+from flows.settings import PROJECT_DIR, REPORTS_DIR, WAREHOUSE_LIMIT, db_path, key_path
 from flows.settings import out_dir as default_out_dir
 from flows.warehouse import connect, connect_read_only, rows, sql
 from schemas.trial import ARMS, TIMEPOINTS
@@ -199,15 +201,24 @@ def followup_report(
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
-    cut = resolve_cut(db, data_cut)
-    arms = allocation_arms(blinded, key)
-    context = gather(db, cut, timepoint, arms)
-    html = render(context, draw(context))
-    folder = out_dir or str(default_out_dir())
-    path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, blinded)
+    with concurrency(WAREHOUSE_LIMIT, occupy=1):
+        cut = resolve_cut(db, data_cut)
+        arms = allocation_arms(blinded, key)
+        context = gather(db, cut, timepoint, arms)
+        html = render(context, draw(context))
+        folder = out_dir or str(default_out_dir())
+        path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, blinded)
     if pdf:
         print_pdf(path)
+    publish_link(path)
     return path
+
+
+@task(cache_policy=NO_CACHE)
+def publish_link(path: str) -> None:
+    """A link artifact to the report file."""
+    create_link_artifact(link=Path(path).resolve().as_uri(), link_text=Path(path).name, key="followup-report",
+                         description="The follow-up report rendered by this run")  # fmt: skip
 
 
 if __name__ == "__main__":

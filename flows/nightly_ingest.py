@@ -1,9 +1,12 @@
 """Flow `nightly-ingest`: new REDCap exports -> the outcome warehouse.
 
 Reads   export files (`RUNBACK_DATA_YYYY-MM-DD_HHMM.csv`, or any raw REDCap CSV named on the
-        command line) from the given files and folders (default: the inbox, `RUNBACK_INBOX`),
+        command line) from the given files and folders (default: the inbox, `RUNBACK_INBOX`,
+        after pulling tonight's export from the REDCap API when `RUNBACK_REDCAP_URL` is set),
         and the REDCap project files (default: the trial's copy in `schemas/redcap/`).
-Writes  the warehouse (`RUNBACK_DB`): one transaction per export, oldest export first.
+Writes  the warehouse (`RUNBACK_DB`): one transaction per export, oldest export first; Prefect
+        artifacts with the run's summary. Holds the `runback-warehouse` concurrency limit, so
+        no two runs that write the warehouse overlap on a Prefect server that defines it.
 Run     `runback ingest [--db PATH] PATH...`, `python -m flows.nightly_ingest PATH...`,
         or on its schedule through `runback serve`.
 
@@ -20,18 +23,20 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
-from flows import load
+from flows import artifacts, freshness, load, redcap_api, settings
 from flows.analysis import analysable, refresh_analysis
 from flows.project import load_project
 from flows.read import RefusedFile, read_export, sha256_of
 from flows.settings import PROJECT_DIR, db_path, inbox_dir
 from flows.split import split_export
 from flows.validate import validate_export
-from flows.warehouse import connect, form_tables, sql
+from flows.warehouse import connect, connect_read_only, form_tables, sql
 from schemas.rules import Context
 
 EXPORT_GLOB = "*_DATA_*.csv"
@@ -148,17 +153,58 @@ def summarise(results: list[dict]) -> str:
     return text
 
 
+@task(cache_policy=NO_CACHE)
+def pull_from_redcap(inbox: str) -> list[str]:
+    """Pull tonight's export from the REDCap API into the inbox, when the API is configured."""
+    connection = redcap_api.configured()
+    if connection is None:
+        return []
+    files = redcap_api.pull(connection, Path(inbox), settings.site_now())
+    logger().info("pulled %d files from the REDCap API into %s", len(files), inbox)
+    return [str(f) for f in files]
+
+
+@task(cache_policy=NO_CACHE)
+def publish(results: list[dict], db: str, cut: int | None) -> None:
+    """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
+    queries = pd.DataFrame()
+    if cut is not None:
+        with connect_read_only(Path(db)) as con:
+            queries = con.execute(sql("analysis/queries_of_cut"), {"cut": cut}).df()
+    create_markdown_artifact(markdown=artifacts.run_markdown(results, cut, queries), key="nightly-ingest-summary",
+                             description="Files seen, rows loaded and quarantined, the new data cut")  # fmt: skip
+    create_table_artifact(table=artifacts.quarantine_table(results), key="nightly-ingest-quarantine",
+                          description="Form rows quarantined and flagged, per file and form")  # fmt: skip
+
+
+@task(cache_policy=NO_CACHE)
+def check_freshness(db: str) -> str | None:
+    """Warn when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h)."""
+    with connect_read_only(Path(db)) as con:
+        warning = freshness.stale(con, settings.site_now(), settings.max_age_hours())
+    if warning:
+        logger().warning(warning)
+    return warning
+
+
 @flow(name="nightly-ingest")
 def nightly_ingest(paths: list[str] | None = None, db: str | None = None, project: str | None = None) -> list[dict]:
-    """Ingest every new export under `paths` (default: the inbox) into the warehouse `db`."""
+    """Ingest every new export under `paths` (default: pull from REDCap if configured, then the
+    inbox) into the warehouse `db`, analyse the newest cut and publish the run's summary."""
     db = db or str(db_path())
     project = project or str(PROJECT_DIR)
-    files = find_exports(paths or [str(inbox_dir())])
-    results = [ingest_export(path, db, project) for path in files]
-    cuts = [r["data_cut"] for r in results if r["status"] == "loaded"]
-    if cuts:
-        analyse_cut(db, project, max(cuts))
+    with concurrency(settings.WAREHOUSE_LIMIT, occupy=1):
+        if not paths:
+            pull_from_redcap(str(inbox_dir()))
+        files = find_exports(paths or [str(inbox_dir())])
+        results = [ingest_export(path, db, project) for path in files]
+        cuts = [r["data_cut"] for r in results if r["status"] == "loaded"]
+        if cuts:
+            analyse_cut(db, project, max(cuts))
     summarise(results)
+    if Path(db).exists():
+        publish(results, db, max(cuts) if cuts else None)
+        check_freshness(db)
     return results
 
 

@@ -1,0 +1,74 @@
+"""Deployments: the nightly schedule and the ad-hoc report, served on a real Prefect server.
+
+- `nightly-ingest/nightly`: cron `0 2 * * *` in the trial site's time zone (`Asia/Singapore`),
+  both configurable; pulls from the REDCap API when configured, then ingests the inbox.
+- `followup-report/adhoc`: no schedule; run on demand with parameters, e.g.
+  `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param data_cut=3`.
+
+Runs that write the warehouse never overlap: `serve` runs one flow run at a time (`limit=1`),
+each deployment has a concurrency limit of 1 (further runs wait in the queue), and both flows hold
+the global concurrency limit `runback-warehouse` (1 slot), which `serve` creates when missing, so
+a worker or a manual run elsewhere waits too. Stopping `serve` does not pause the schedule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from prefect import serve
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron, Interval
+
+from flows.followup_report import followup_report
+from flows.nightly_ingest import nightly_ingest
+from flows.settings import WAREHOUSE_LIMIT
+
+NIGHTLY_CRON = "0 2 * * *"
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+
+class NoServer(RuntimeError):
+    """Schedules need a long-lived Prefect server (an ephemeral one has no scheduler)."""
+
+
+def deployments(cron: str = NIGHTLY_CRON, timezone: str = "Asia/Singapore", interval_s: float | None = None):
+    """The two deployments; `interval_s` replaces the cron schedule (for tests and demos)."""
+    schedule = Interval(dt.timedelta(seconds=interval_s)) if interval_s else Cron(cron, timezone=timezone)
+    nightly = nightly_ingest.to_deployment(
+        name="nightly",
+        schedules=[schedule],
+        concurrency_limit=ONE_AT_A_TIME,
+        description="Pull (if configured) and ingest the nightly REDCap export, analyse the new data cut.",
+        tags=["runback"],
+    )
+    adhoc = followup_report.to_deployment(
+        name="adhoc",
+        concurrency_limit=ONE_AT_A_TIME,
+        description="Render a follow-up report: --param timepoint=week_8|month_6 [--param data_cut=N].",
+        tags=["runback"],
+    )
+    return [nightly, adhoc]
+
+
+def ensure_warehouse_limit() -> None:
+    """Create the `runback-warehouse` global concurrency limit (1 slot) when the server lacks it."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(WAREHOUSE_LIMIT)
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WAREHOUSE_LIMIT, limit=1))
+
+
+def serve_all(cron: str = NIGHTLY_CRON, timezone: str = "Asia/Singapore", interval_s: float | None = None) -> None:
+    """Serve both deployments until interrupted (their schedule stays active afterwards)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise NoServer(
+            "PREFECT_API_URL is not set: schedules need a running Prefect server. Start one with "
+            "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    ensure_warehouse_limit()
+    serve(*deployments(cron, timezone, interval_s), pause_on_shutdown=False, limit=1)

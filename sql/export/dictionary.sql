@@ -1,0 +1,9 @@
+-- The data dictionary of the exported tables: one row per column, with its type and description.
+select
+    table_name as "table",
+    column_name as "column",
+    data_type as type,
+    coalesce(comment, '') as description
+from duckdb_columns()
+where schema_name = 'analysis'
+order by table_name, column_index;

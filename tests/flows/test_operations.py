@@ -1,0 +1,53 @@
+"""What a data manager sees of a nightly run: Prefect artifacts, freshness warnings."""
+
+import datetime as dt
+
+import duckdb
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from typer.testing import CliRunner
+
+from flows import artifacts, freshness
+from flows.cli import app
+from flows.nightly_ingest import nightly_ingest
+from tests.conftest import randomised, write_export
+
+
+def _latest_artifact(key):
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1,
+                                      sort="CREATED_DESC")  # fmt: skip
+    return found[0]
+
+
+def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness):
+    rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
+    rows[0]["nprs_run"] = "14"
+    path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, rows)
+    nightly_ingest(paths=[str(path)], db=str(tmp_path / "w.duckdb"))
+    summary = _latest_artifact("nightly-ingest-summary")
+    assert "RUNBACK_DATA_2014-02-01_0200.csv" in summary.data and "**New data cut:** 1" in summary.data
+    assert "| nprs | 9 | 8 | 1 | 0 |" in summary.data
+    assert "### New" in summary.data and "redcap_range" in summary.data
+    table = _latest_artifact("nightly-ingest-quarantine")
+    assert '"form": "nprs"' in table.data and '"quarantined": 1' in table.data
+
+
+def test_markdown_of_a_run_without_new_exports():
+    text = artifacts.run_markdown([], None, artifacts.pd.DataFrame())
+    assert "No new data cut" in text and "No new export." in text
+
+
+def test_freshness_warns_when_the_newest_export_is_old(tmp_path, study):
+    from flows.nightly_ingest import ingest_export
+    from flows.settings import PROJECT_DIR
+
+    path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
+    db = tmp_path / "w.duckdb"
+    ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert freshness.stale(con, dt.datetime(2014, 2, 2, 8, 0), 36) is None
+        warning = freshness.stale(con, dt.datetime(2014, 2, 3, 15, 0), 36)
+    assert "61 h old, more than 36 h" in warning
+    result = CliRunner().invoke(app, ["status", "--db", str(db)])
+    assert "newest export: RUNBACK_DATA_2014-02-01_0200.csv" in result.output and "WARNING" in result.output

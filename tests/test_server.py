@@ -1,0 +1,134 @@
+"""The deployments on a real Prefect server (`prefect server start` on 127.0.0.1, a temporary
+PREFECT_HOME): `runback serve` with a short interval schedule, the ad-hoc report run through the
+Prefect CLI, two nightly runs at once that must not overlap, and a schedule that outlives serve."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flows.simulate import simulate
+
+pytestmark = pytest.mark.server
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, every: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(root / "prefect-home"),
+        "PREFECT_API_URL": url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "RUNBACK_DB": str(root / "runback.duckdb"),
+        "RUNBACK_INBOX": str(root / "inbox"),
+        "RUNBACK_OUT": str(root / "out"),
+        "RUNBACK_KEY": str(root / "allocation.key"),
+    }
+    log = open(root / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+
+    def healthy():
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait(healthy, 120, "the Prefect server")
+        yield root, env, url
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+def _client(url):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: url}):
+        return get_client(sync_client=True)
+
+
+def _runs(url, deployment_name):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    flow_name, name = deployment_name.split("/")
+    with _client(url) as client:
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])))
+    return [r for r in runs if r.state is not None]
+
+
+def test_served_deployments_run_on_schedule_and_on_demand(server):
+    root, env, url = server
+    simulate(root / "inbox", participants=30, seed=2, nights=3)
+    serve_log = (root / "serve.log").open("w")
+    serve = subprocess.Popen([BIN / "runback", "serve", "--interval", "6"], env=env, stdout=serve_log,
+                             stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        # the schedule fires: a nightly run completes on its own
+        _wait(lambda: [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()], 240,
+              "a scheduled nightly run")  # fmt: skip
+        assert (root / "runback.duckdb").exists()
+
+        # the ad-hoc report, through the Prefect CLI, with parameters
+        command = [BIN / "prefect", "deployment", "run", "followup-report/adhoc", "--param", "timepoint=week_8"]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        _wait(lambda: [r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed()], 240,
+              "the ad-hoc report run")  # fmt: skip
+        reports = list((root / "out").glob("runback_week_8_cut*.html"))
+        assert reports and "Arm A" in reports[0].read_text()
+
+        # two nightly runs at once: they queue and never overlap
+        with _client(url) as client:
+            deployment = client.read_deployment_by_name("nightly-ingest/nightly")
+            for _ in range(2):
+                client.create_flow_run_from_deployment(deployment.id)
+        _wait(lambda: len([r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()]) >= 3, 300,
+              "the two extra nightly runs")  # fmt: skip
+        finished = sorted((r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()),
+                          key=lambda r: r.start_time)  # fmt: skip
+        assert not [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_failed() or r.state.is_crashed()]
+        for earlier, later in zip(finished, finished[1:]):
+            assert earlier.end_time <= later.start_time, "two runs that write the warehouse overlapped"
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(60)
+        serve_log.close()
+    with _client(url) as client:  # stopping serve leaves the schedule active
+        deployment = client.read_deployment_by_name("nightly-ingest/nightly")
+        assert not deployment.paused
+    import duckdb
+
+    with duckdb.connect(str(root / "runback.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 3
+        assert con.execute("select count(*) from meta.source_files").fetchone()[0] == 3
