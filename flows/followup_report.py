@@ -16,6 +16,7 @@ code before it is written.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -145,6 +146,9 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
     data = html.encode("utf-8")
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         tmp.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(tmp.name).chmod(0o666 & ~umask)  # a temporary file is private; the report is a normal file
     Path(tmp.name).replace(path)
     with connect(Path(db)) as con:
         params = {"timepoint": timepoint, "cut": cut, "blinded": blinded, "file_name": name,
