@@ -72,6 +72,8 @@ def ingest(
     project: Path = typer.Option(
         None, help="Folder of the REDCap project files (default: the trial's, schemas/redcap)."
     ),
+    accept_dictionary: bool = typer.Option(False, help="Load exports whose new dictionary removes or retypes fields."),
+    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack records the warehouse holds."),
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
 
@@ -85,6 +87,8 @@ def ingest(
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
         project=str(project) if project else None,
+        accept_dictionary=accept_dictionary,
+        accept_deletions=accept_deletions,
     )
     raise typer.Exit(_ingest_exit_code(results))
 

@@ -21,11 +21,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from flows import dictionary
 from flows.coerce import row_hashes, typed_rows
 from flows.read import SOURCE_ROW, ExportTable
 from flows.split import RAW_KEY, SplitExport
 from flows.validate import Validated
-from flows.warehouse import rows, sql, transaction
+from flows.warehouse import rows, sql, table_columns, transaction
 from schemas.form import KEY, QUARANTINE
 from schemas.study import Study
 
@@ -132,6 +133,7 @@ def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int
     con.register("incoming_raw", table)
     try:
         con.execute(sql("load/create_raw_table", form=form))
+        align_columns(con, "raw", form, table.schema)
         con.execute(sql("load/insert_raw", form=form))
     finally:
         con.unregister("incoming_raw")
@@ -141,8 +143,27 @@ def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, c
     """Close changed or vanished rows and open the new versions, as of `cut`."""
     with _registered(con, incoming, held):
         con.execute(sql("load/create_clean_table", form=form))
+        align_columns(con, "clean", form, incoming.schema)
         con.execute(sql("load/close_clean_rows", form=form), {"cut": cut})
         con.execute(sql("load/insert_clean_rows", form=form), {"cut": cut})
+
+
+DUCKDB_TYPES = {
+    pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
+    pa.int8(): "TINYINT", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN", pa.date32(): "DATE",
+    pa.time64("us"): "TIME", pa.timestamp("s"): "TIMESTAMP_S",
+}  # fmt: skip
+
+
+def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
+    """Give a per-form table the columns a newer dictionary brought, with their types."""
+    existing = table_columns(con, schema, form)
+    for field in incoming:
+        wanted = DUCKDB_TYPES[field.type]
+        if field.name not in existing:
+            con.execute(sql("load/add_column", schema=schema, form=form, column=field.name, type=wanted))
+        elif existing[field.name] != wanted:
+            con.execute(sql("load/retype_column", schema=schema, form=form, column=field.name, type=wanted))
 
 
 def clean_hash(con, forms: list[str], cut: int) -> str:
@@ -176,34 +197,21 @@ def _insert_source_file(con, path, sha256, size, n_rows, status, message, dictio
 
 def _dictionary_version(con, study: Study, file_id: int) -> int:
     """The id of the study's dictionary version, recording it (with its diff) when new."""
-    definition = [dataclasses.asdict(f) for f in study.fields]
-    text = json.dumps(definition, sort_keys=True)
-    sha = hashlib.sha256(text.encode()).hexdigest()
+    fields = dictionary.definition(study)
+    sha = dictionary.sha256(fields)
     found = rows(con, "meta/dictionary_version", {"sha256": sha})
     if found:
         return found[0][0]
-    previous = rows(con, "meta/latest_dictionary")
-    diff = _dictionary_diff(json.loads(previous[0][1]) if previous else None, definition)
-    params = {
-        "sha256": sha,
-        "fields": len(study.fields),
-        "forms": len(study.forms),
-        "file_id": file_id,
-        "definition": text,
-        "diff": json.dumps(diff),
-    }
+    change = dictionary.diff(latest_dictionary(con), fields)
+    params = {"sha256": sha, "fields": len(study.fields), "forms": len(study.forms), "file_id": file_id,
+              "definition": json.dumps(fields, sort_keys=True), "diff": json.dumps(change)}  # fmt: skip
     return con.execute(sql("meta/insert_dictionary_version"), params).fetchone()[0]
 
 
-def _dictionary_diff(before: list[dict] | None, after: list[dict]) -> dict:
-    if before is None:
-        return {"added": [f["name"] for f in after], "removed": [], "changed": []}
-    old, new = {f["name"]: f for f in before}, {f["name"]: f for f in after}
-    return {
-        "added": [n for n in new if n not in old],
-        "removed": [n for n in old if n not in new],
-        "changed": [n for n in new if n in old and new[n] != old[n]],
-    }
+def latest_dictionary(con) -> list[dict] | None:
+    """The field definitions of the newest dictionary version recorded, if any."""
+    found = rows(con, "meta/latest_dictionary")
+    return json.loads(found[0][1]) if found else None
 
 
 def _with_provenance(table: pa.Table, hashes: pd.Series, file_id: int, source_rows: pd.Index) -> pa.Table:

@@ -29,9 +29,9 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
-from flows import artifacts, freshness, load, redcap_api, settings
+from flows import artifacts, dictionary, freshness, load, redcap_api, settings
 from flows.analysis import analysable, refresh_analysis
-from flows.project import load_project
+from flows.project import files_for_export, load_project, load_study
 from flows.read import RefusedFile, read_export, sha256_of
 from flows.settings import PROJECT_DIR, db_path, inbox_dir
 from flows.split import split_export
@@ -68,36 +68,35 @@ def find_exports(paths: list[str]) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def ingest_export(path: str, db: str, project: str) -> dict:
+def ingest_export(
+    path: str, db: str, project: str, accept_dictionary: bool = False, accept_deletions: bool = False
+) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
     log = logger()
-    data = Path(path).read_bytes()
+    name, data = Path(path).name, Path(path).read_bytes()
+    sha = sha256_of(data)
     con = connect(Path(db))
     try:
-        earlier = load.seen_before(con, sha256_of(data))
-        if earlier is not None:
-            log.info("%s: already seen (file %s, %s); nothing to do", Path(path).name, earlier.file_id, earlier.status)
-            earlier.file, earlier.message = Path(path).name, f"already seen as file {earlier.file_id}"
-            return vars(earlier) | {"repeat": True}
+        earlier = load.seen_before(con, sha)
+        if earlier is not None and earlier.status != load.REFUSED:
+            log.info("%s: already seen (file %s, %s); nothing to do", name, earlier.file_id, earlier.status)
+            return vars(earlier) | {"file": name, "message": f"already seen as file {earlier.file_id}", "repeat": True}
         when = load.export_time(path)
         if load.newer_export_loaded(con, when):
-            result = load.record_file(
-                con,
-                Path(path),
-                sha256_of(data),
-                len(data),
-                load.OLDER,
-                "older than an export already loaded; recorded, not applied",
-            )
+            result = load.record_file(con, Path(path), sha, len(data), load.OLDER,
+                                      "older than an export already loaded; recorded, not applied")  # fmt: skip
             log.warning("%s: %s", result.file, result.message)
             return vars(result)
-        study = load_project(Path(project))
         try:
+            study = load_study(**files_for_export(Path(path), Path(project), when.date() if when else None))
+            check_dictionary(con, study, accept_dictionary, path)
             export = read_export(Path(path), study, data)
+            check_records(con, export, study, accept_deletions)
         except RefusedFile as refused:
-            result = load.record_file(con, Path(path), sha256_of(data), len(data), load.REFUSED, str(refused))
             log.error("refused %s", refused)
-            return vars(result)
+            if earlier is not None:  # refused before for the same bytes: do not record it twice
+                return vars(earlier) | {"file": name, "message": str(refused), "repeat": True}
+            return vars(load.record_file(con, Path(path), sha, len(data), load.REFUSED, str(refused)))
         parts = split_export(export, study)
         checked = validate_export(parts, study, Context(when.date() if when else None, warehouse_randomisation(con)))
         result = load.load_export(con, export, parts, checked, study)
@@ -113,6 +112,40 @@ def ingest_export(path: str, db: str, project: str) -> dict:
         f"data cut {result.data_cut}" if result.data_cut else result.message,
     )
     return vars(result)
+
+
+def check_dictionary(con, study, accept: bool, path: str) -> None:
+    """Refuse an export read with a dictionary that breaks what is loaded (unless accepted)."""
+    change = dictionary.diff(load.latest_dictionary(con), dictionary.definition(study))
+    problems = dictionary.breaking(change) if load.latest_dictionary(con) is not None else []
+    if problems and not accept:
+        raise RefusedFile(
+            path,
+            "its data dictionary breaks the one the warehouse was loaded with: " + "; ".join(problems) + ".",
+            "Check the change with the trial team; to load it anyway, run the ingest with --accept-dictionary.",
+        )
+    if change["added"] and load.latest_dictionary(con) is not None:
+        logger().info("the data dictionary changed: %s (recorded)", dictionary.describe(change))
+
+
+def check_records(con, export, study, accept: bool) -> None:
+    """Refuse a snapshot that lacks records the warehouse holds (a truncated or filtered export)
+    unless deletions are accepted; an export with no record at all is always refused."""
+    if export.rows == 0:
+        raise RefusedFile(export.path, "it holds no records (a header only).", "Export 'All data' again from REDCap.")
+    held = set()
+    for form in form_tables(con, "clean"):
+        held |= {r[0] for r in con.execute(sql("clean/open_records", form=form)).fetchall()}
+    missing = sorted(held - set(export.frame[study.record_id]), key=lambda r: (len(r), r))
+    if missing and not accept:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise RefusedFile(
+            export.path,
+            f"{len(missing)} record(s) in the warehouse are missing from this snapshot ({shown}): "
+            "a truncated or filtered export?",
+            "Export 'All data' again; if the records were deleted in REDCap on purpose, run the ingest "
+            "with --accept-deletions.",
+        )
 
 
 def warehouse_randomisation(con) -> pd.DataFrame:
@@ -188,7 +221,13 @@ def check_freshness(db: str) -> str | None:
 
 
 @flow(name="nightly-ingest")
-def nightly_ingest(paths: list[str] | None = None, db: str | None = None, project: str | None = None) -> list[dict]:
+def nightly_ingest(
+    paths: list[str] | None = None,
+    db: str | None = None,
+    project: str | None = None,
+    accept_dictionary: bool = False,
+    accept_deletions: bool = False,
+) -> list[dict]:
     """Ingest every new export under `paths` (default: pull from REDCap if configured, then the
     inbox) into the warehouse `db`, analyse the newest cut and publish the run's summary."""
     db = db or str(db_path())
@@ -197,7 +236,7 @@ def nightly_ingest(paths: list[str] | None = None, db: str | None = None, projec
         if not paths:
             pull_from_redcap(str(inbox_dir()))
         files = find_exports(paths or [str(inbox_dir())])
-        results = [ingest_export(path, db, project) for path in files]
+        results = [ingest_export(path, db, project, accept_dictionary, accept_deletions) for path in files]
         cuts = [r["data_cut"] for r in results if r["status"] == "loaded"]
         if cuts:
             analyse_cut(db, project, max(cuts))

@@ -8,13 +8,16 @@ trial's own copy lives in `schemas/redcap/`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 from flows.read import RefusedFile, decode, read_text_table
 from flows.settings import PROJECT_DIR
 from schemas.study import Study, StudyDefinitionError
 
+_DATED = re.compile(r"_(\d{4}-\d{2}-\d{2})")
 PATTERNS = {
     "dictionary": ("*DataDictionary*.csv", "*DataDictionary*.json", "dictionary.csv", "metadata.csv", "metadata.json"),
     "events": ("*_Events*.csv", "event.csv", "events.csv"),
@@ -59,14 +62,33 @@ def load_study(
         raise RefusedFile(dictionary, str(err)) from None
 
 
-def project_files(folder: Path) -> dict[str, Path]:
-    """The project files found in a folder, by kind (the newest name when several match)."""
+def project_files(folder: Path, until: dt.date | None = None) -> dict[str, Path]:
+    """The project files found in a folder, by kind (the newest name when several match).
+
+    With `until`, only files dated in their name (`..._YYYY-MM-DD...`) on or before that day count:
+    the downloads a trial team leaves beside its exports."""
     found: dict[str, Path] = {}
     for kind, patterns in PATTERNS.items():
         matches = sorted({p for pattern in patterns for p in Path(folder).glob(pattern)})
+        if until is not None:
+            matches = [p for p in matches if (day := file_date(p)) is not None and day <= until]
         if matches:
             found[kind] = matches[-1]
     return found
+
+
+def file_date(path: Path) -> dt.date | None:
+    match = _DATED.search(Path(path).name)
+    return dt.date.fromisoformat(match[1]) if match else None
+
+
+def files_for_export(export: Path, project: Path, export_day: dt.date | None) -> dict[str, Path]:
+    """The project files to read an export with: the project's, replaced by any dated download
+    beside the export made on or before its day (a newer dictionary, events, designations)."""
+    files = project_files(project)
+    if export_day is not None and Path(export).parent.resolve() != Path(project).resolve():
+        files.update(project_files(Path(export).parent, until=export_day))
+    return files
 
 
 def load_project(folder: Path = PROJECT_DIR) -> Study:

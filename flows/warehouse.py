@@ -20,6 +20,9 @@ import duckdb
 from flows.settings import SQL_DIR
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIME",
+                       "TIMESTAMP", "TIMESTAMP_S"})  # fmt: skip
+"""Type names `sql()` accepts in a placeholder (when a new dictionary adds or retypes a column)."""
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 LOCK_TIMEOUT_S = float(os.environ.get("RUNBACK_LOCK_TIMEOUT", "60"))
 
@@ -34,9 +37,9 @@ def _text(name: str) -> str:
 
 
 def sql(name: str, **identifiers: str) -> str:
-    """The statement in `sql/<name>.sql`, with `{{ key }}` identifiers filled in."""
+    """The statement in `sql/<name>.sql`, with `{{ key }}` identifiers (or type names) filled in."""
     for value in identifiers.values():
-        if not _IDENTIFIER.match(value):
+        if not _IDENTIFIER.match(value) and value not in SQL_TYPES:
             raise ValueError(f"not a plain SQL identifier: {value!r}")
 
     def fill(match: re.Match) -> str:
@@ -112,6 +115,11 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, **identifiers: str) -> list[tuple]:
     """Run `sql/<name>.sql` and fetch all its rows at once (inside the caller's transaction)."""
     return con.execute(sql(name, **identifiers), params or {}).fetchall()
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table (empty when it does not exist)."""
+    return dict(rows(con, "meta/table_columns", {"schema": schema, "table": table}))
 
 
 def form_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
