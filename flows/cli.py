@@ -187,12 +187,12 @@ def query(
     """
     import duckdb
 
-    from flows.warehouse import connect_read_only
+    from flows.warehouse import WarehouseBusy, connect_read_only
 
     try:
         con = connect_read_only(_db(db))
         result = con.execute(sql_text)
-    except (duckdb.Error, FileNotFoundError) as err:
+    except (duckdb.Error, FileNotFoundError, WarehouseBusy) as err:
         typer.echo(f"query refused: {err}", err=True)
         raise typer.Exit(REFUSED) from None
     frame = result.df()
@@ -365,10 +365,15 @@ def demo(
 
 def main() -> None:
     """Entry point that turns unexpected errors into exit code 3 with a short message."""
+    from flows.warehouse import WarehouseBusy
+
     try:
         app()
     except SystemExit:
         raise
+    except WarehouseBusy as err:
+        typer.echo(f"runback: {err}", err=True)
+        sys.exit(INTERNAL)
     except Exception as err:  # noqa: BLE001 - the last line of defence of a CLI
         typer.echo(f"runback: internal error: {type(err).__name__}: {err}", err=True)
         sys.exit(INTERNAL)

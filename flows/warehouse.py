@@ -24,7 +24,6 @@ SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DO
                        "TIMESTAMP", "TIMESTAMP_S"})  # fmt: skip
 """Type names `sql()` accepts in a placeholder (when a new dictionary adds or retypes a column)."""
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-LOCK_TIMEOUT_S = float(os.environ.get("RUNBACK_LOCK_TIMEOUT", "60"))
 
 
 class WarehouseBusy(RuntimeError):
@@ -48,41 +47,48 @@ def sql(name: str, **identifiers: str) -> str:
     return _PLACEHOLDER.sub(fill, _text(name))
 
 
-def connect(db: Path, read_only: bool = False, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a writer waits (with backoff) while another process holds the file."""
+def lock_timeout() -> float:
+    """Seconds to wait for a warehouse held by another process (RUNBACK_LOCK_TIMEOUT, default 60)."""
+    return float(os.environ.get("RUNBACK_LOCK_TIMEOUT", "60"))
+
+
+def connect(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing (migrating it first); waits while another process holds it."""
     db = Path(db)
-    if read_only and not db.exists():
-        raise FileNotFoundError(f"no warehouse at {db}: run `runback ingest` first")
     db.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + (LOCK_TIMEOUT_S if wait_s is None else wait_s)
-    delay = 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(db), read_only=read_only)
-            break
-        except duckdb.IOException as err:
-            if "lock" not in str(err).lower() or time.monotonic() >= deadline:
-                if "lock" in str(err).lower():
-                    raise WarehouseBusy(
-                        f"the warehouse {db} is in use by another process (a running ingest?); "
-                        f"waited {LOCK_TIMEOUT_S if wait_s is None else wait_s:g} s. Try again later "
-                        "or raise RUNBACK_LOCK_TIMEOUT."
-                    ) from None
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-    if not read_only:
-        migrate(con)
+    con = _open(db, wait_s, read_only=False, config={})
+    migrate(con)
     return con
 
 
-def connect_read_only(db: Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for queries: read-only, no file or network access, settings locked."""
     db = Path(db)
     if not db.exists():
         raise FileNotFoundError(f"no warehouse at {db}: run `runback ingest` first")
     config = {"enable_external_access": False, "lock_configuration": True}
-    return duckdb.connect(str(db), read_only=True, config=config)
+    return _open(db, wait_s, read_only=True, config=config)
+
+
+def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retried with backoff while another process holds the file's lock."""
+    wait_s = lock_timeout() if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only, config=config)
+        except duckdb.IOException as err:
+            if "lock" not in str(err).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse {db} is in use by another process (a running ingest?); waited {wait_s:g} s. "
+                    "Try again later, or raise RUNBACK_LOCK_TIMEOUT; a file not loaded now is picked up by the "
+                    "next run."
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

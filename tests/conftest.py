@@ -134,6 +134,27 @@ def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analys
     return db
 
 
+VOLATILE = {"ingested_at", "applied_at", "rendered_at"}
+"""Columns holding wall-clock time: they differ between two equal loads."""
+
+
+def warehouse_state(db: Path) -> dict[str, list]:
+    """Every table of a warehouse, rows sorted, wall-clock columns left out: equal states are equal
+    warehouses."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables order by all").fetchall()
+        state = {}
+        for schema, table in tables:
+            columns = [c[0] for c in con.execute(f'describe "{schema}"."{table}"').fetchall() if c[0] not in VOLATILE]
+            select = ", ".join(f'"{c}"' for c in columns)
+            state[f"{schema}.{table}"] = sorted(
+                map(repr, con.execute(f'select {select} from "{schema}"."{table}"').fetchall())
+            )
+        return state
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One Prefect test server for the session (about 10 s to start)."""
