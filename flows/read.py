@@ -35,6 +35,10 @@ from schemas.study import (
 
 DELIMITERS = (",", ";", "\t", "|", "^")
 BOM = b"\xef\xbb\xbf"
+BLOCK_SIZE = 16 << 20
+"""Bytes pyarrow parses at a time (a row must fit in one; a longer row is retried whole)."""
+MAX_CELL = 65_535
+"""The longest value REDCap can store in a field (a MySQL TEXT column)."""
 SOURCE_ROW = "source_row"
 """Position of a record among the file's data rows: 1 is the first row after the header."""
 
@@ -70,6 +74,7 @@ class ExportTable:
     dialect: Dialect
     dropped: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = field(default_factory=tuple)
+    overlong: tuple[str, ...] = ()  # columns holding a value longer than REDCap can store
 
     @property
     def rows(self) -> int:
@@ -127,25 +132,7 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
         bad_rows.append(row.text)
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(body),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=dialect.delimiter,
-                newlines_in_values=True,
-                ignore_empty_lines=True,
-                invalid_row_handler=on_bad_row,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
-        )
-    except pa.ArrowInvalid as err:
-        raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
+    table = _parse(body, header, dialect, on_bad_row, path)
     if bad_rows:
         raise RefusedFile(
             path,
@@ -155,6 +142,10 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
     table = _strip_injection_guard(table)
     frame = table.to_pandas()
     frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
+    frame.attrs["overlong"] = [
+        name for name, col in zip(table.column_names, table.columns, strict=True)
+        if len(col) and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL
+    ]  # fmt: skip
     return frame, dialect
 
 
@@ -165,8 +156,9 @@ def read_export(path: Path, study: Study, data: bytes | None = None) -> ExportTa
     frame, dialect = read_text_table(data, path)
     optional = check_export_header(list(frame.columns[1:]), study, path)
     dropped = tuple(c for c in frame.columns if _identifying(c, study))
+    overlong = [c for c in frame.attrs.get("overlong", []) if c not in dropped]
     frame = frame.drop(columns=list(dropped))
-    return ExportTable(path, sha256_of(data), len(data), frame, dialect, dropped, optional)
+    return ExportTable(path, sha256_of(data), len(data), frame, dialect, dropped, optional, tuple(overlong))
 
 
 def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
@@ -237,6 +229,34 @@ def _check_header_cells(header: list[str], path: Path | str) -> None:
         raise RefusedFile(
             path, f"header column {header.index('') + 1} has no name.", "Export the data again from REDCap."
         )
+
+
+def _parse(body: bytes, header: list[str], dialect: Dialect, on_bad_row, path) -> pa.Table:
+    """pyarrow's CSV reader with every column as text; a row longer than a block (a huge value)
+    is read again with the whole file as one block."""
+    for block in (BLOCK_SIZE, len(body) + 1):
+        try:
+            return pacsv.read_csv(
+                io.BytesIO(body),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=dialect.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=True,
+                    invalid_row_handler=on_bad_row,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                ),
+            )
+        except pa.ArrowInvalid as err:
+            if "straddl" in str(err) and block < len(body) + 1:
+                continue
+            raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
+    raise AssertionError("unreachable")
 
 
 def _strip_injection_guard(table: pa.Table) -> pa.Table:

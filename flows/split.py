@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from flows.read import SOURCE_ROW, ExportTable
+from flows.read import MAX_CELL, SOURCE_ROW, ExportTable
 from schemas.form import KEY, concat_failures, failures
 from schemas.study import (
     CLASSIC_EVENT,
@@ -57,7 +57,7 @@ def split_export(table: ExportTable, study: Study) -> SplitExport:
         has_data = _has_data(wide, columns, study)
         carries_data |= has_data
         raw = wide.loc[has_data, RAW_KEY + optional + columns]
-        rows, found = _place(raw, form, study)
+        rows, found = _place(raw, form, study, [c for c in table.overlong if c in columns])
         forms[form] = FormRows(form, raw, rows[KEY + optional + columns], columns)
         problems.append(found)
     problems = concat_failures(problems)
@@ -86,7 +86,7 @@ def _has_data(wide: pd.DataFrame, columns: list[str], study: Study) -> pd.Series
     return has | ~wide[columns[-1]].isin(["", "0"])
 
 
-def _place(raw: pd.DataFrame, form: str, study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _place(raw: pd.DataFrame, form: str, study: Study, overlong: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Key the form rows and quarantine those that do not fit the project's structure.
 
     Checks run in order; a row is reported under the first one it fails."""
@@ -143,6 +143,8 @@ def _place(raw: pd.DataFrame, form: str, study: Study) -> tuple[pd.DataFrame, pd
             "repeat instance '" + instance_text + "' is not a whole number from 1",
         ),
     ]
+    too_long = f"a value longer than REDCap can store ({MAX_CELL:,} characters): a corrupted export?"
+    checks += [(raw[column].str.len() > MAX_CELL, column, "value_too_long", too_long) for column in overlong]
     problems, sound = [], pd.Series(True, index=rows.index)
     for mask, column, check, reason in checks:
         hit = mask & sound

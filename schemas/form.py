@@ -189,13 +189,30 @@ def failures(
             "event": rows["event"].astype(str).to_numpy(),
             "instance": rows["instance"].astype(str).to_numpy(),
             "column": column,
-            "value": value if not isinstance(value, pd.Series) else value.astype(str).to_numpy(),
+            "value": _shown(value),
             "check": check,
             "reason": reason if not isinstance(reason, pd.Series) else reason.to_numpy(),
             "action": action,
         },
         columns=FAILURE_COLUMNS,
     )
+
+
+VALUE_SHOWN_MAX = 500
+"""A failing value longer than this is kept cut, with its length, in quarantine.rows."""
+
+
+def _shown(value):
+    """The failing value(s) as recorded: text, cut to VALUE_SHOWN_MAX characters."""
+    if not isinstance(value, pd.Series):
+        return value
+    text = value.astype(str)
+    long = text.str.len() > VALUE_SHOWN_MAX
+    if long.any():
+        text = text.where(
+            ~long, text.str.slice(0, VALUE_SHOWN_MAX) + "… (" + text.str.len().astype(str) + " characters)"
+        )
+    return text.to_numpy()
 
 
 def no_failures() -> pd.DataFrame:
