@@ -1,12 +1,12 @@
 # runback: two commands on a fresh machine with Python 3.11.
 #   make demo   set up, simulate the trial, ingest every night, print where the results are
-#   make test   set up and run the tests
+#   make test   set up and run the tests (two workers; the slow ones: make test-slow)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test test-slow lint setup clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,10 @@ demo: $(STAMP)
 	$(BIN)/runback demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
