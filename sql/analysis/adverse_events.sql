@@ -19,15 +19,20 @@ events as (
 categorised as (
     select arm, record_id, 'Any' as dimension, 'Any adverse event' as category, 0 as category_sort from events
     union all
-    select e.arm, e.record_id, 'Severity', coalesce(c.label, 'Not recorded'), coalesce(try_cast(e.ae_severity as integer), 99)
+    select
+        e.arm, e.record_id, 'Severity', coalesce(c.label, 'Not recorded'),
+        coalesce(try_cast(e.ae_severity as integer), 99)
     from events as e
     left join ref.choices as c on c.field = 'ae_severity' and e.ae_severity = c.code
     union all
-    select arm, record_id, 'Seriousness', case when ae_serious then 'Serious' else 'Not serious' end,
+    select
+        arm, record_id, 'Seriousness', case when ae_serious then 'Serious' else 'Not serious' end,
         case when ae_serious then 1 else 2 end
     from events
     union all
-    select e.arm, e.record_id, 'Relatedness', coalesce(c.label, 'Not recorded'), coalesce(try_cast(e.ae_related as integer), 99)
+    select
+        e.arm, e.record_id, 'Relatedness', coalesce(c.label, 'Not recorded'),
+        coalesce(try_cast(e.ae_related as integer), 99)
     from events as e
     left join ref.choices as c on c.field = 'ae_related' and e.ae_related = c.code
 ),

@@ -70,11 +70,16 @@ continuous as (
 ),
 
 women as (
-    select arm, 'Women' as characteristic, null as unit, 2 as sort, 'count' as kind,
+    select
+        arm, 'Women' as characteristic, null as unit, 2 as sort, 'count' as kind,
         count(sex) as n, null::double as mean, null::double as sd,
         count(*) filter (where sex = 'Female') as count,
         100.0 * count(*) filter (where sex = 'Female') / nullif(count(sex), 0) as pct
-    from (select arm, sex from participants union all select 'All', sex from participants)
+    from (
+        select arm, sex from participants
+        union all
+        select 'All' as arm, sex from participants
+    ) as by_arm
     group by arm
 ),
 

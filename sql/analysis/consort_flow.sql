@@ -48,7 +48,7 @@ follow_up as (
             when p.status = 'Withdrew consent' then 'Withdrew'
             when p.status = 'Lost to follow-up' then 'Lost to follow-up'
             when p.status = 'Excluded after randomisation' then 'Excluded after randomisation'
-            when p.rand_date + cast(v.window_high as integer) >= (select cut_date from cut) then 'Not yet due'
+            when p.rand_date + v.window_high::integer >= (select cut_date from cut) then 'Not yet due'
             else 'Missed'
         end as box
     from participants as p
@@ -60,8 +60,11 @@ analysed as (
     select
         p.record_id,
         p.arm,
-        case when count(o.chg) filter (where o.param in (select param from ref.params where "primary")) > 0
-            then 'Analysed' else 'Not analysed (no follow-up of a primary outcome)' end as box
+        case
+            when count(o.chg) filter (where o.param in (select param from ref.params where "primary")) > 0
+                then 'Analysed'
+            else 'Not analysed (no follow-up of a primary outcome)'
+        end as box
     from participants as p
     left join analysis.outcomes as o on o.data_cut = $cut and p.record_id = o.record_id
     group by p.record_id, p.arm
@@ -82,7 +85,9 @@ boxes as (
     union all
     select 4, 'Allocation', 'Allocated', arm, count(*) from participants group by arm
     union all
-    select 5, 'Programme', case when received_programme then 'Received the programme' else 'Did not receive the programme' end,
+    select
+        5, 'Programme',
+        case when received_programme then 'Received the programme' else 'Did not receive the programme' end,
         arm, count(*)
     from participants group by all
     union all

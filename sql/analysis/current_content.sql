@@ -7,4 +7,4 @@ from (
         from analysis.{{ table }}
         where data_cut = (select max(data_cut) from analysis.participants)
     ) as t
-);
+) as rows_as_text;

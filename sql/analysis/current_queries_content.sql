@@ -8,4 +8,4 @@ from (
         from analysis.data_queries
         where data_cut = (select max(data_cut) from analysis.participants) and status <> 'resolved'
     ) as t
-);
+) as rows_as_text;

@@ -7,4 +7,4 @@ from (
         from clean.{{ form }}
         where valid_to_cut is null
     ) as t
-);
+) as rows_as_text;

@@ -1,6 +1,6 @@
 -- The data dictionary of the exported tables: one row per column, with its type and description.
 select
-    table_name as "table",
+    table_name as "table",  -- noqa: RF06
     column_name as "column",
     data_type as type,
     coalesce(comment, '') as description

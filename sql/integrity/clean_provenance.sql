@@ -6,6 +6,7 @@ having count(*) > 0
 union all
 select 'clean.{{ form }}: rows whose validity refers to a missing data cut', count(*)
 from clean.{{ form }}
-where valid_from_cut not in (select cut_id from meta.data_cuts)
+where
+    valid_from_cut not in (select cut_id from meta.data_cuts)
     or (valid_to_cut is not null and valid_to_cut not in (select cut_id from meta.data_cuts))
 having count(*) > 0;

@@ -2,10 +2,12 @@
 -- A row held back in quarantine keeps its last valid version open.
 update clean.{{ form }} as c
 set valid_to_cut = $cut
-where c.valid_to_cut is null
+where
+    c.valid_to_cut is null
     and not exists (
         select 1 from incoming
-        where incoming.record_id = c.record_id and incoming.event = c.event
+        where
+            incoming.record_id = c.record_id and incoming.event = c.event
             and incoming.instance = c.instance and incoming.row_hash = c.row_hash
     )
     and not exists (

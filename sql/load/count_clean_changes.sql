@@ -8,12 +8,14 @@ to_close as (
     from open_rows
     where not exists (
         select 1 from incoming
-        where incoming.record_id = open_rows.record_id and incoming.event = open_rows.event
+        where
+            incoming.record_id = open_rows.record_id and incoming.event = open_rows.event
             and incoming.instance = open_rows.instance and incoming.row_hash = open_rows.row_hash
     )
     and not exists (
         select 1 from held
-        where held.record_id = open_rows.record_id and held.event = open_rows.event
+        where
+            held.record_id = open_rows.record_id and held.event = open_rows.event
             and held.instance = open_rows.instance
     )
 ),
@@ -22,7 +24,8 @@ to_insert as (
     from incoming
     where not exists (
         select 1 from open_rows
-        where open_rows.record_id = incoming.record_id and open_rows.event = incoming.event
+        where
+            open_rows.record_id = incoming.record_id and open_rows.event = incoming.event
             and open_rows.instance = incoming.instance and open_rows.row_hash = incoming.row_hash
     )
 )

@@ -5,7 +5,8 @@ from incoming
 where not exists (
     select 1
     from clean.{{ form }} as c
-    where c.valid_to_cut is null
+    where
+        c.valid_to_cut is null
         and c.record_id = incoming.record_id and c.event = incoming.event
         and c.instance = incoming.instance and c.row_hash = incoming.row_hash
 );

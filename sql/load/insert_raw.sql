@@ -5,7 +5,8 @@ from incoming_raw as incoming
 where not exists (
     select 1
     from raw.{{ form }} as seen
-    where seen.record_id = incoming.record_id
+    where
+        seen.record_id = incoming.record_id
         and seen.redcap_event_name = incoming.redcap_event_name
         and seen.redcap_repeat_instance = incoming.redcap_repeat_instance
         and seen.row_hash = incoming.row_hash

@@ -111,25 +111,32 @@ create table analysis.model_results (
 );
 
 create view latest.participants as
-select * exclude (data_cut) from analysis.participants where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.participants
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.outcomes as
-select * exclude (data_cut) from analysis.outcomes where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.outcomes
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.outcome_summary as
 select * exclude (data_cut) from analysis.outcome_summary
 where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.consort_flow as
-select * exclude (data_cut) from analysis.consort_flow where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.consort_flow
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.adherence as
-select * exclude (data_cut) from analysis.adherence where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.adherence
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.adverse_events as
 select * exclude (data_cut) from analysis.adverse_events
 where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.missing_data as
-select * exclude (data_cut) from analysis.missing_data where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.missing_data
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.responders as
-select * exclude (data_cut) from analysis.responders where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.responders
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.data_queries as
-select * exclude (data_cut) from analysis.data_queries where data_cut = (select max(data_cut) from analysis.participants);
+select * exclude (data_cut) from analysis.data_queries
+where data_cut = (select max(data_cut) from analysis.participants);
 create view latest.model_results as
 select * exclude (data_cut) from analysis.model_results
 where data_cut = (select max(data_cut) from analysis.participants);

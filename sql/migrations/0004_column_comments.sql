@@ -2,7 +2,8 @@
 -- and by `select * from duckdb_columns()`.
 comment on column analysis.participants.data_cut is 'Data cut the row belongs to';
 comment on column analysis.participants.record_id is 'REDCap record id of the participant';
-comment on column analysis.participants.arm is 'Arm allocated: LL lower limb, LE lumbar extensor, LS lumbar stabilisation';
+comment on column analysis.participants.arm is
+'Arm allocated: LL lower limb, LE lumbar extensor, LS lumbar stabilisation';
 comment on column analysis.participants.sex is 'Sex (Male, Female), the stratification factor';
 comment on column analysis.participants.age is 'Age at screening (years)';
 comment on column analysis.participants.rand_date is 'Date of randomisation';
@@ -52,9 +53,11 @@ comment on column analysis.missing_data.expected is 'Assessments expected (windo
 comment on column analysis.missing_data.received is 'Assessments received (any outcome value at the visit)';
 
 comment on column analysis.responders.population is 'ITT, or Per protocol (adherent, in-window assessments)';
-comment on column analysis.responders.responders is 'Participants whose change reaches the MCID in the better direction';
+comment on column analysis.responders.responders is
+'Participants whose change reaches the MCID in the better direction';
 
-comment on column analysis.data_queries.query_id is 'Stable id of the query (form, record, event, instance, column, check)';
+comment on column analysis.data_queries.query_id is
+'Stable id of the query (form, record, event, instance, column, check)';
 comment on column analysis.data_queries.action is 'quarantine (row held back) or flag (row loaded)';
 comment on column analysis.data_queries.since_cut is 'First data cut the query appeared in';
 comment on column analysis.data_queries.status is 'new, open (seen at the previous cut) or resolved (gone now)';
@@ -62,5 +65,6 @@ comment on column analysis.data_queries.status is 'new, open (seen at the previo
 comment on column analysis.model_results.model is 'ANCOVA, GEE or Mixed model';
 comment on column analysis.model_results.population is 'ITT or Per protocol';
 comment on column analysis.model_results.timepoint is 'week_8 or month_6';
-comment on column analysis.model_results.term is 'Contrast (LE - LL), slope in an arm (slope LE) or slope difference (slope LE - LL)';
+comment on column analysis.model_results.term is
+'Contrast (LE - LL), slope in an arm (slope LE) or slope difference (slope LE - LL)';
 comment on column analysis.model_results.status is 'ok, or not fitted (see note)';

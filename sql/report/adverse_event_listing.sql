@@ -12,4 +12,4 @@ inner join analysis.participants as p on p.data_cut = $cut and e.record_id = p.r
 left join ref.choices as sev on sev.field = 'ae_severity' and e.ae_severity = sev.code
 left join ref.choices as rel on rel.field = 'ae_related' and e.ae_related = rel.code
 where valid_at(e.valid_from_cut, e.valid_to_cut, $cut)
-order by e.ae_serious desc, try_cast(e.ae_severity as integer) desc, onset_day, description;
+order by e.ae_serious desc, try_cast(e.ae_severity as integer) desc, onset_day asc, description asc;

@@ -25,4 +25,4 @@ final as (
 )
 
 select action, form, "check", form_rows from final
-order by action desc, form, "check";
+order by action desc, form asc, "check" asc;
