@@ -27,13 +27,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from flows import blinding, charts, report_context
 from flows.analysis import refresh_analysis
-from flows.nightly_ingest import logger
+from flows.nightly_ingest import logger, warehouse_slot
 from flows.project import load_project
-from flows.settings import PROJECT_DIR, REPORTS_DIR, WAREHOUSE_LIMIT, db_path, key_path
+from flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
 from flows.settings import out_dir as default_out_dir
 from flows.warehouse import connect, connect_read_only, rows, sql
 from schemas.trial import ARMS, TIMEPOINTS
@@ -205,7 +204,7 @@ def followup_report(
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
-    with concurrency(WAREHOUSE_LIMIT, occupy=1):
+    with warehouse_slot():
         cut = resolve_cut(db, data_cut)
         arms = allocation_arms(blinded, key)
         context = gather(db, cut, timepoint, arms)

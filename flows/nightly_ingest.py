@@ -17,7 +17,9 @@ the analysis tables and model results of the newest cut are refreshed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +48,14 @@ def logger() -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("runback")
+
+
+def warehouse_slot():
+    """The `runback-warehouse` concurrency slot on a real Prefect server (PREFECT_API_URL set);
+    nothing to hold on an ephemeral server, where one process runs one flow."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return contextlib.nullcontext()
+    return concurrency(settings.WAREHOUSE_LIMIT, occupy=1)
 
 
 @task(cache_policy=NO_CACHE)
@@ -149,12 +159,12 @@ def nightly_ingest(
     inbox) into the warehouse `db`, analyse the newest cut and publish the run's summary."""
     db = db or str(db_path())
     project = project or str(PROJECT_DIR)
-    with concurrency(settings.WAREHOUSE_LIMIT, occupy=1):
+    with warehouse_slot():
         if not paths:
             pull_from_redcap(str(inbox_dir()))
         files = find_exports(paths or [str(inbox_dir())])
         results = [ingest_export(path, db, project, accept_dictionary, accept_deletions) for path in files]
-        cuts = [r["data_cut"] for r in results if r["status"] == "loaded"]
+        cuts = [r["data_cut"] for r in results if r["status"] == "loaded" and not r.get("repeat")]
         if cuts:
             analyse_cut(db, project, max(cuts))
     summarise(results)

@@ -87,7 +87,7 @@ def sha256_of(data: bytes) -> str:
 
 def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
     """Detect the BOM and the delimiter from the header line; refuse what is not a CSV text."""
-    if not data.strip(BOM + b" \t\r\n"):
+    if not data[:65536].strip(BOM + b" \t\r\n") and not data.strip(BOM + b" \t\r\n"):
         raise RefusedFile(path, "the file is empty.", "Export the data again from REDCap.")
     if b"\x00" in data[:65536]:
         raise RefusedFile(path, "this is a binary file, not a CSV export.", "Export 'CSV (raw data)' from REDCap.")
@@ -246,7 +246,7 @@ def _parse(body: bytes, header: list[str], dialect: Dialect, on_bad_row, path) -
                     invalid_row_handler=on_bad_row,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in header},
+                    column_types={name: pa.large_string() for name in header},
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                     null_values=[],
@@ -261,7 +261,12 @@ def _parse(body: bytes, header: list[str], dialect: Dialect, on_bad_row, path) -
 
 def _strip_injection_guard(table: pa.Table) -> pa.Table:
     """Remove the one space/tab REDCap's UI puts before values starting with - + @ =."""
-    columns = [pc.replace_substring_regex(col, _INJECTION_GUARD, r"\1", max_replacements=1) for col in table.columns]
+    columns = []
+    for col in table.columns:
+        guarded = pc.or_(pc.starts_with(col, " "), pc.starts_with(col, "\t"))
+        if pc.any(guarded).as_py():  # the regex only where a value starts with a blank
+            col = pc.replace_substring_regex(col, _INJECTION_GUARD, r"\1", max_replacements=1)
+        columns.append(col)
     return pa.table(columns, names=table.column_names)
 
 
@@ -289,16 +294,26 @@ def _unclosed_quote_line(text: str) -> int:
 
 
 def _first_line(data: bytes) -> str:
-    for line in data.splitlines():
+    """The first non-blank line of the bytes (only the head of the file is looked at)."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        line = data[start:end]
         if line.strip():
-            return line.decode("utf-8", errors="replace")
+            return line.decode("utf-8", errors="replace").rstrip("\r")
+        start = end + 1
     return ""
 
 
 def _first_line_text(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text[start:end].rstrip("\r")
+        start = end + 1
     return ""
 
 

@@ -1,0 +1,186 @@
+"""Benchmark: runback's ingest against DuckDB's own load of the same export.
+
+For each size (participants randomised) it simulates the trial, takes the last night's export and
+measures, in this process after a warm-up, median of --runs runs:
+
+- floor: DuckDB `read_csv(all_varchar=true)` of the file into a table on disk;
+- runback's phases: read (bytes -> text table, header check), validate (split + pandera + rules),
+  load (one transaction into a fresh warehouse), analysis refresh, report render (both
+  timepoints); and the per-arm summary query;
+- peak memory (RSS) of one ingest, in a child process;
+- the whole `runback ingest` command (a new process: Python and Prefect start-up included), and
+  how much of it is past Prefect's fixed start-up (the same command on an export already seen);
+- the nightly run with no new export and with one new night over the history (`--nights`).
+
+Prints a table (medians, ratios to the floor) and writes bench/results.json.
+
+Run: .venv/bin/python bench/ingest.py [--participants 84 2000 20000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from flows.analysis import refresh_analysis  # noqa: E402
+from flows.blinding import new_key  # noqa: E402
+from flows.followup_report import allocation_arms, draw, gather, render  # noqa: E402
+from flows.ingest import ingest_file  # noqa: E402
+from flows.project import load_project  # noqa: E402
+from flows.read import read_export  # noqa: E402
+from flows.settings import PROJECT_DIR  # noqa: E402
+from flows.simulate import simulate  # noqa: E402
+from flows.split import split_export  # noqa: E402
+from flows.validate import validate_export  # noqa: E402
+from flows.warehouse import connect  # noqa: E402
+from schemas.rules import Context  # noqa: E402
+
+RUNBACK = Path(sys.executable).parent / "runback"
+SUMMARY_QUERY = (
+    "select arm, visit, param, n, mean, sd, chg_mean, chg_ci_low, chg_ci_high "
+    "from latest.outcome_summary order by param, arm, step"
+)
+PEAK_CHILD = """
+import resource, sys
+from flows.ingest import ingest_file
+ingest_file(sys.argv[1], sys.argv[2], sys.argv[3])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def median_time(fn, runs: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor(path: Path, tmp: Path) -> None:
+    db = tmp / "floor.duckdb"
+    db.unlink(missing_ok=True)
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table export as select * from read_csv($p, all_varchar = true)", {"p": str(path)})
+
+
+def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
+    sim = simulate(tmp / f"exports{participants}", participants=participants, seed=1, nights=nights)
+    path = sim.files[-1]
+    study = load_project()
+    data = path.read_bytes()
+    result = {"participants": participants, "file_mb": round(len(data) / 1e6, 1), "rows": data.count(b"\n") - 1}
+    result["floor_s"] = median_time(lambda: floor(path, tmp), runs)
+    result["read_s"] = median_time(lambda: read_export(path, study, data), runs)
+    export = read_export(path, study, data)
+    result["validate_s"] = median_time(
+        lambda: validate_export(split_export(export, study), study, Context(None)), runs
+    )
+    parts = split_export(export, study)
+    checked = validate_export(parts, study, Context(None))
+
+    def load_fresh():
+        from flows import load
+
+        db = tmp / "load.duckdb"
+        db.unlink(missing_ok=True)
+        with connect(db) as con:
+            load.load_export(con, export, parts, checked, study)
+
+    result["load_s"] = median_time(load_fresh, runs)
+    db = tmp / f"w{participants}.duckdb"
+    db.unlink(missing_ok=True)
+    ingest_file(str(path), str(db), str(PROJECT_DIR))
+    with connect(db) as con:
+        result["analysis_s"] = median_time(lambda: refresh_analysis(con, study, 1), runs)
+    key = tmp / "allocation.key"
+    if not key.exists():
+        new_key(key)
+
+    def report():
+        arms = allocation_arms.fn(True, str(key))
+        for timepoint in ("week_8", "month_6"):
+            context = gather.fn(str(db), 1, timepoint, arms)
+            render.fn(context, draw.fn(context))
+
+    result["report_s"] = median_time(report, runs) / 2  # per report
+    with duckdb.connect(str(db), read_only=True) as con:
+        result["summary_query_s"] = median_time(lambda: con.execute(SUMMARY_QUERY).fetchall(), max(runs, 5))
+    result["ingest_s"] = result["read_s"] + result["validate_s"] + result["load_s"]
+    result["ratio"] = round(result["ingest_s"] / result["floor_s"], 2)
+    result["peak_rss_mb"] = peak_rss(path, tmp)
+    result |= whole_command(sim.files, tmp, participants)
+    return result
+
+
+def peak_rss(path: Path, tmp: Path) -> float:
+    db = tmp / "peak.duckdb"
+    db.unlink(missing_ok=True)
+    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path), str(db), str(PROJECT_DIR)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
+
+
+def _command(args: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    subprocess.run([str(RUNBACK), *args], env=env, capture_output=True, check=False)
+    return time.perf_counter() - start
+
+
+def whole_command(files: list[Path], tmp: Path, participants: int) -> dict:
+    """`runback ingest` as a user runs it, and the nightly runs with no / one new export."""
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp / "prefect-home")}
+    db = tmp / f"cmd{participants}.duckdb"
+    db.unlink(missing_ok=True)
+    history = [str(f) for f in files[:-1]]
+    _command(["ingest", "--db", str(db), *history], env)  # the history up to the last night
+    new_night = _command(["ingest", "--db", str(db), str(files[-1])], env)
+    no_op = statistics.median(_command(["ingest", "--db", str(db), str(files[-1])], env) for _ in range(3))
+    empty = tmp / "empty-inbox"
+    empty.mkdir(exist_ok=True)
+    nothing = statistics.median(_command(["ingest", "--db", str(db), str(empty)], env) for _ in range(3))
+    return {
+        "command_new_night_s": round(new_night, 2),
+        "command_same_file_s": round(no_op, 2),
+        "command_no_export_s": round(nothing, 2),
+        "past_startup_new_night_s": round(new_night - nothing, 2),
+        "past_startup_no_op_s": round(no_op - nothing, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, nargs="+", default=[84, 2000, 20000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--nights", type=int, default=3, help="Nights simulated (the last is the new one).")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.participants:
+            results.append(measure(n, args.runs, args.nights, Path(tmp)))
+            print(f"measured {n} participants", file=sys.stderr)
+    header = ["participants", "file_mb", "rows", "floor_s", "read_s", "validate_s", "load_s", "ingest_s", "ratio",
+              "analysis_s", "report_s", "summary_query_s", "peak_rss_mb", "command_new_night_s",
+              "past_startup_new_night_s", "command_no_export_s", "past_startup_no_op_s"]  # fmt: skip
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---:|" * len(header))
+    for r in results:
+        print("| " + " | ".join(f"{r[h]:.3f}" if isinstance(r[h], float) else str(r[h]) for h in header) + " |")
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
