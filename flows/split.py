@@ -95,10 +95,11 @@ def _place(raw: pd.DataFrame, form: str, study: Study, overlong: list[str]) -> t
     instance = pd.to_numeric(instance_text.where(instance_text != "", "1"), errors="coerce")
     rows = rows.assign(instance=instance)
     event = rows["event"]
+    events = event.unique()  # look each event up once, not once per row
     known = event.isin(list(study.event_map)) if study.longitudinal else pd.Series(True, index=rows.index)
-    designated = event.map(lambda e: form in study.forms_in_event(e)).astype(bool)
-    repeats = event.map(lambda e: study.repeats(e, form))
-    repeating_event = event.map(study.repeating_event).astype(bool)
+    designated = event.map({e: form in study.forms_in_event(e) for e in events}).astype(bool)
+    repeats = event.map({e: study.repeats(e, form) for e in events}).astype(object)
+    repeating_event = event.map({e: study.repeating_event(e) for e in events}).astype(bool)
     named = instrument == form
     needs_instance = named | repeating_event
     given = instance_text != ""

@@ -155,9 +155,9 @@ def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.
         if rows is None or rows.empty:
             continue
         day = (parse(rows[col], KIND_DATE) - rows["record_id"].map(rand_dates)).dt.days
-        window = rows["event"].map(lambda e: events[e].window if e in events else None)
-        low = window.map(lambda w: w[0] if w else None).astype(float)
-        high = window.map(lambda w: w[1] if w else None).astype(float)
+        windows = {e: events[e].window if e in events else None for e in rows["event"].unique()}
+        low = rows["event"].map({e: w[0] if w else None for e, w in windows.items()}).astype(float)
+        high = rows["event"].map({e: w[1] if w else None for e, w in windows.items()}).astype(float)
         outside = ((day < low) | (day > high)).fillna(False)
         if outside.any():
             bad = rows[outside]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 CLASSIC_EVENT = "event_1_arm_1"
 """The event REDCap gives every row of a classic (non-longitudinal) project."""
@@ -260,18 +261,18 @@ class Study:
         """The record-id field: the first field of the dictionary."""
         return self.fields[0].name
 
-    @property
+    @cached_property
     def forms(self) -> dict[str, Form]:
         grouped: dict[str, list[Field]] = {}
         for f in self.fields:
             grouped.setdefault(f.form, []).append(f)
         return {name: Form(name, tuple(fs)) for name, fs in grouped.items()}
 
-    @property
+    @cached_property
     def field_map(self) -> dict[str, Field]:
         return {f.name: f for f in self.fields}
 
-    @property
+    @cached_property
     def identifiers(self) -> tuple[str, ...]:
         """Fields flagged `Identifier? = y`: dropped when an export is read."""
         return tuple(f.name for f in self.fields if f.identifier)
@@ -289,7 +290,7 @@ class Study:
         cols = [col for f in self.forms[form].fields if f.name != self.record_id for col in self.field_columns(f)]
         return cols + [self.forms[form].complete_column]
 
-    @property
+    @cached_property
     def column_owner(self) -> dict[str, tuple[str, Field | None]]:
         """Every data column -> (form, field); `_complete` columns map to (form, None)."""
         owner: dict[str, tuple[str, Field | None]] = {}
@@ -305,7 +306,7 @@ class Study:
     def longitudinal(self) -> bool:
         return bool(self.events)
 
-    @property
+    @cached_property
     def event_map(self) -> dict[str, Event]:
         return {e.unique_name: e for e in self.events}
 
