@@ -134,6 +134,25 @@ def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analys
     return db
 
 
+def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path, int]:
+    """A simulated trial ingested night by night into `folder/w.duckdb`, analysed at its last cut."""
+    from flows.analysis import refresh_analysis
+    from flows.ingest import ingest_file
+    from flows.nightly_ingest import find_exports
+    from flows.settings import PROJECT_DIR
+    from flows.simulate import simulate
+    from flows.warehouse import connect
+
+    simulate(folder, **simulation)
+    db = folder / "w.duckdb"
+    for path in find_exports.fn([str(folder)]):
+        ingest_file(path, str(db), str(PROJECT_DIR))
+    with connect(db) as con:
+        cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
+        refresh_analysis(con, study, cut)
+    return db, cut
+
+
 VOLATILE = {"ingested_at", "applied_at", "rendered_at"}
 """Columns holding wall-clock time: they differ between two equal loads."""
 

@@ -8,23 +8,12 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from flows.analysis import refresh_analysis
-from flows.nightly_ingest import find_exports, ingest_export
-from flows.settings import PROJECT_DIR
-from flows.simulate import simulate
-from flows.warehouse import connect
+from tests.conftest import simulated_warehouse
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory, study):
-    folder = tmp_path_factory.mktemp("trial")
-    simulate(folder, participants=120, seed=11, nights=3)
-    db = folder / "w.duckdb"
-    for path in find_exports.fn([str(folder)]):
-        ingest_export.fn(path, str(db), str(PROJECT_DIR))
-    with connect(db) as con:
-        cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
-        refresh_analysis(con, study, cut)
+    db, _ = simulated_warehouse(tmp_path_factory.mktemp("trial"), study, participants=120, seed=11, nights=3)
     con = duckdb.connect(str(db), read_only=True)
     yield con
     con.close()

@@ -4,25 +4,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.analysis import refresh_analysis
 from flows.export import TABLES, ExportError, export_tables, neutralise
-from flows.nightly_ingest import find_exports, ingest_export
-from flows.settings import PROJECT_DIR
-from flows.simulate import simulate
-from flows.warehouse import connect
+from tests.conftest import simulated_warehouse
 
 FORMULAS = {"'" + c for c in "=+-@"}
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory, study):
-    folder = tmp_path_factory.mktemp("trial")
-    simulate(folder, participants=45, seed=6, defects=True, nights=4)
-    db = folder / "w.duckdb"
-    for path in find_exports.fn([str(folder)]):
-        ingest_export.fn(path, str(db), str(PROJECT_DIR))
-    with connect(db) as con:
-        refresh_analysis(con, study, con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0])
+    db, _ = simulated_warehouse(tmp_path_factory.mktemp("trial"), study, participants=45, seed=6, defects=True,
+                                nights=4)  # fmt: skip
     return db
 
 

@@ -16,7 +16,7 @@ from flows.nightly_ingest import find_exports, ingest_export
 from flows.settings import PROJECT_DIR
 from flows.simulate import simulate
 from flows.warehouse import connect
-from tests.conftest import build_warehouse, randomised
+from tests.conftest import build_warehouse, randomised, simulated_warehouse
 
 SECTIONS = ["title", "consort", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
             "adherence", "adverse-events", "missing-data", "data-quality", "methods"]  # fmt: skip
@@ -58,13 +58,7 @@ def parse(html: str) -> Cells:
 def trial(tmp_path_factory, study):
     """A simulated trial ingested night by night (defects included), analysed at the last cut."""
     folder = tmp_path_factory.mktemp("trial")
-    simulate(folder, participants=84, seed=5, defects=True, nights=5)
-    db = folder / "w.duckdb"
-    for path in find_exports.fn([str(folder)]):
-        ingest_export.fn(path, str(db), str(PROJECT_DIR))
-    with connect(db) as con:
-        cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
-        refresh_analysis(con, study, cut)
+    db, cut = simulated_warehouse(folder, study, participants=84, seed=5, defects=True, nights=5)
     key = folder / "allocation.key"
     new_key(key)
     return db, cut, key
