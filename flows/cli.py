@@ -83,6 +83,10 @@ def ingest(
     """
     from flows.nightly_ingest import nightly_ingest
 
+    missing = [str(p) for p in paths or [] if not p.exists()]
+    if missing:
+        typer.echo(f"no such file or folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(REFUSED)
     results = nightly_ingest(
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),

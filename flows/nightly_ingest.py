@@ -161,6 +161,7 @@ def nightly_ingest(
     project = project or str(PROJECT_DIR)
     with warehouse_slot():
         if not paths:
+            inbox_dir().mkdir(parents=True, exist_ok=True)
             pull_from_redcap(str(inbox_dir()))
         files = find_exports(paths or [str(inbox_dir())])
         results = [ingest_export(path, db, project, accept_dictionary, accept_deletions) for path in files]
