@@ -33,7 +33,7 @@ def ingest_file(
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
     log = log or logging.getLogger("runback")
     name, data = Path(path).name, Path(path).read_bytes()
-    sha = sha256_of(data)
+    sha, size = sha256_of(data), len(data)
     con = connect(Path(db))
     try:
         earlier = load.seen_before(con, sha)
@@ -42,7 +42,7 @@ def ingest_file(
             return vars(earlier) | {"file": name, "message": f"already seen as file {earlier.file_id}", "repeat": True}
         when = load.export_time(path)
         if load.newer_export_loaded(con, when):
-            result = load.record_file(con, Path(path), sha, len(data), load.OLDER,
+            result = load.record_file(con, Path(path), sha, size, load.OLDER,
                                       "older than an export already loaded; recorded, not applied")  # fmt: skip
             log.warning("%s: %s", result.file, result.message)
             return vars(result)
@@ -50,13 +50,15 @@ def ingest_file(
             study = load_study(**files_for_export(Path(path), Path(project), when.date() if when else None))
             check_dictionary(con, study, accept_dictionary, path)
             export = read_export(Path(path), study, data)
+            data = None  # the parsed table holds what is needed; free the file's bytes
             check_records(con, export, study, accept_deletions)
         except RefusedFile as refused:
             log.error("refused %s", refused)
             if earlier is not None:  # refused before for the same bytes: do not record it twice
                 return vars(earlier) | {"file": name, "message": str(refused), "repeat": True}
-            return vars(load.record_file(con, Path(path), sha, len(data), load.REFUSED, str(refused)))
+            return vars(load.record_file(con, Path(path), sha, size, load.REFUSED, str(refused)))
         parts = split_export(export, study)
+        export.frame = None  # split into form rows: the wide table is no longer needed
         checked = validate_export(parts, study, Context(when.date() if when else None, warehouse_randomisation(con)))
         result = load.load_export(con, export, parts, checked, study)
     finally:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -127,9 +128,10 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
 
 def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
     """Store the form rows whose text is new (raw.<form> keeps one row per distinct version)."""
-    table = raw.assign(row_hash=hashes, file_id=file_id).reset_index()
-    table = pa.Table.from_pandas(table.astype({c: "str" for c in raw.columns}), preserve_index=False)
-    table = table.set_column(table.schema.get_field_index(SOURCE_ROW), SOURCE_ROW, table[SOURCE_ROW].cast(pa.int32()))
+    table = pa.Table.from_pandas(raw, preserve_index=False)  # text columns, as read
+    table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
+    table = table.append_column("file_id", pa.array(np.full(len(raw), file_id, dtype="int32")))
+    table = table.append_column(SOURCE_ROW, pa.array(raw.index.to_numpy(dtype="int32")))
     con.register("incoming_raw", table)
     try:
         con.execute(sql("load/create_raw_table", form=form))

@@ -75,10 +75,7 @@ class ExportTable:
     dropped: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = field(default_factory=tuple)
     overlong: tuple[str, ...] = ()  # columns holding a value longer than REDCap can store
-
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
+    rows: int = 0  # data rows of the file
 
 
 def sha256_of(data: bytes) -> str:
@@ -113,17 +110,22 @@ def decode(data: bytes, path: Path | str) -> str:
 
 
 def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataFrame, Dialect]:
-    """Parse CSV bytes into a frame of text columns (blank = ''), with `source_row`."""
+    """Parse CSV bytes into a frame of text columns (blank = ''), with `source_row`.
+
+    The bytes are parsed where they lie (no decoded copy of the file is made); the file is decoded
+    only to say where a fault is."""
     dialect = sniff(data, path)
-    body = (data[len(BOM) :] if dialect.bom else data).lstrip(b"\r\n")
-    text = decode(body, path)
-    if body.count(b'"') % 2:
+    start = len(BOM) if dialect.bom else 0
+    while data[start : start + 1] in (b"\r", b"\n"):
+        start += 1
+    if data.count(b'"') % 2:
         raise RefusedFile(
             path,
-            f"line {_unclosed_quote_line(text)} opens a quoted value that is never closed (an unterminated quote).",
+            f"line {_unclosed_quote_line(decode(data[start:], path))} opens a quoted value that is never closed "
+            "(an unterminated quote).",
             "Nothing was loaded; export the file again from REDCap.",
         )
-    header = next(csv.reader(io.StringIO(_first_line_text(text)), delimiter=dialect.delimiter), [])
+    header = next(csv.reader(io.StringIO(_first_line(data, start)), delimiter=dialect.delimiter), [])
     header = [h.strip() for h in header]
     _check_header_cells(header, path)
     bad_rows: list[str] = []
@@ -132,20 +134,23 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
         bad_rows.append(row.text)
         return "skip"
 
-    table = _parse(body, header, dialect, on_bad_row, path)
+    body = pa.py_buffer(memoryview(data)[start:])
+    table = _parse(body, header, dialect, on_bad_row, path, lambda: decode(data[start:], path))
     if bad_rows:
         raise RefusedFile(
             path,
-            _describe_bad_row(text, bad_rows[0], len(header), dialect),
+            _describe_bad_row(decode(data[start:], path), bad_rows[0], len(header), dialect),
             "Nothing was loaded; export the file again from REDCap (do not edit it by hand).",
         )
     table = _strip_injection_guard(table)
-    frame = table.to_pandas()
-    frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
-    frame.attrs["overlong"] = [
+    overlong = [
         name for name, col in zip(table.column_names, table.columns, strict=True)
         if len(col) and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL
     ]  # fmt: skip
+    frame = table.to_pandas()
+    del table
+    frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
+    frame.attrs["overlong"] = overlong
     return frame, dialect
 
 
@@ -158,7 +163,7 @@ def read_export(path: Path, study: Study, data: bytes | None = None) -> ExportTa
     dropped = tuple(c for c in frame.columns if _identifying(c, study))
     overlong = [c for c in frame.attrs.get("overlong", []) if c not in dropped]
     frame = frame.drop(columns=list(dropped))
-    return ExportTable(path, sha256_of(data), len(data), frame, dialect, dropped, optional, tuple(overlong))
+    return ExportTable(path, sha256_of(data), len(data), frame, dialect, dropped, optional, tuple(overlong), len(frame))
 
 
 def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
@@ -231,13 +236,14 @@ def _check_header_cells(header: list[str], path: Path | str) -> None:
         )
 
 
-def _parse(body: bytes, header: list[str], dialect: Dialect, on_bad_row, path) -> pa.Table:
+def _parse(body: pa.Buffer, header: list[str], dialect: Dialect, on_bad_row, path, text) -> pa.Table:
     """pyarrow's CSV reader with every column as text; a row longer than a block (a huge value)
-    is read again with the whole file as one block."""
-    for block in (BLOCK_SIZE, len(body) + 1):
+    is read again with the whole file as one block. Bytes that are not UTF-8 are refused with
+    the line of the first one (`text()` decodes the file to find it)."""
+    for block in (BLOCK_SIZE, body.size + 1):
         try:
             return pacsv.read_csv(
-                io.BytesIO(body),
+                pa.BufferReader(body),
                 read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block),
                 parse_options=pacsv.ParseOptions(
                     delimiter=dialect.delimiter,
@@ -253,8 +259,10 @@ def _parse(body: bytes, header: list[str], dialect: Dialect, on_bad_row, path) -
                 ),
             )
         except pa.ArrowInvalid as err:
-            if "straddl" in str(err) and block < len(body) + 1:
+            if "straddl" in str(err) and block < body.size + 1:
                 continue
+            if "UTF8" in str(err) or "utf8" in str(err).lower():
+                text()  # raises RefusedFile naming the line of the first bad byte
             raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
     raise AssertionError("unreachable")
 
@@ -293,26 +301,14 @@ def _unclosed_quote_line(text: str) -> int:
     return opened
 
 
-def _first_line(data: bytes) -> str:
-    """The first non-blank line of the bytes (only the head of the file is looked at)."""
-    start = 0
+def _first_line(data: bytes, start: int = 0) -> str:
+    """The first non-blank line of the bytes from `start` (only the head of the file is read)."""
     while start < len(data):
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end
         line = data[start:end]
         if line.strip():
             return line.decode("utf-8", errors="replace").rstrip("\r")
-        start = end + 1
-    return ""
-
-
-def _first_line_text(text: str) -> str:
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        if text[start:end].strip():
-            return text[start:end].rstrip("\r")
         start = end + 1
     return ""
 

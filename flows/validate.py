@@ -59,7 +59,7 @@ def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> 
     if rows.empty:
         return no_failures()
     try:
-        schema.validate(rows, lazy=True)
+        schema.validate(rows, lazy=True, inplace=True)  # checks only: no copy of the frame
     except pa.errors.SchemaErrors as err:
         return _failure_records(err.failure_cases, rows, schema, form)
     return no_failures()
