@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from flows import dictionary, load
 from flows.project import files_for_export, load_study
@@ -58,7 +59,7 @@ def ingest_file(
                 return vars(earlier) | {"file": name, "message": str(refused), "repeat": True}
             return vars(load.record_file(con, Path(path), sha, size, load.REFUSED, str(refused)))
         parts = split_export(export, study)
-        export.frame = None  # split into form rows: the wide table is no longer needed
+        export.table = None  # split into form rows: the wide table is no longer needed
         checked = validate_export(parts, study, Context(when.date() if when else None, warehouse_randomisation(con)))
         result = load.load_export(con, export, parts, checked, study)
     finally:
@@ -97,7 +98,8 @@ def check_records(con, export, study, accept: bool) -> None:
     held = set()
     for form in form_tables(con, "clean"):
         held |= {r[0] for r in con.execute(sql("clean/open_records", form=form)).fetchall()}
-    missing = sorted(held - set(export.frame[study.record_id]), key=lambda r: (len(r), r))
+    present = set(pc.unique(export.table[study.record_id]).to_pylist())
+    missing = sorted(held - present, key=lambda r: (len(r), r))
     if missing and not accept:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise RefusedFile(

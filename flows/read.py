@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -65,12 +66,12 @@ class Dialect:
 
 @dataclass
 class ExportTable:
-    """A raw export as read: text columns (identifiers dropped) plus `source_row`."""
+    """A raw export as read: an Arrow table of text columns (identifiers dropped), `source_row` first."""
 
     path: Path
     sha256: str
     size: int
-    frame: pd.DataFrame
+    table: pa.Table | None
     dialect: Dialect
     dropped: tuple[str, ...] = ()
     optional_columns: tuple[str, ...] = field(default_factory=tuple)
@@ -109,8 +110,8 @@ def decode(data: bytes, path: Path | str) -> str:
         ) from None
 
 
-def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataFrame, Dialect]:
-    """Parse CSV bytes into a frame of text columns (blank = ''), with `source_row`.
+def read_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pa.Table, Dialect]:
+    """Parse CSV bytes into an Arrow table of text columns (blank = ''), `source_row` first.
 
     The bytes are parsed where they lie (no decoded copy of the file is made); the file is decoded
     only to say where a fault is."""
@@ -147,23 +148,27 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
         name for name, col in zip(table.column_names, table.columns, strict=True)
         if len(col) and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL
     ]  # fmt: skip
-    frame = table.to_pandas()
-    del table
-    frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
-    frame.attrs["overlong"] = overlong
-    return frame, dialect
+    table = table.add_column(0, SOURCE_ROW, pa.array(np.arange(1, table.num_rows + 1, dtype="int32")))
+    return table.replace_schema_metadata({"overlong": ",".join(overlong)}), dialect
+
+
+def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataFrame, Dialect]:
+    """A small CSV file (project files, tests) as a pandas frame of text columns, `source_row` first."""
+    table, dialect = read_table(data, path)
+    return table.to_pandas(), dialect
 
 
 def read_export(path: Path, study: Study, data: bytes | None = None) -> ExportTable:
     """Read one raw export, check its header against the study, and drop identifier fields."""
     path = Path(path)
     data = path.read_bytes() if data is None else data
-    frame, dialect = read_text_table(data, path)
-    optional = check_export_header(list(frame.columns[1:]), study, path)
-    dropped = tuple(c for c in frame.columns if _identifying(c, study))
-    overlong = [c for c in frame.attrs.get("overlong", []) if c not in dropped]
-    frame = frame.drop(columns=list(dropped))
-    return ExportTable(path, sha256_of(data), len(data), frame, dialect, dropped, optional, tuple(overlong), len(frame))
+    table, dialect = read_table(data, path)
+    optional = check_export_header(table.column_names[1:], study, path)
+    dropped = tuple(c for c in table.column_names if _identifying(c, study))
+    overlong = [c for c in table.schema.metadata[b"overlong"].decode().split(",") if c and c not in dropped]
+    table = table.drop_columns(list(dropped))
+    return ExportTable(path, sha256_of(data), len(data), table, dialect, dropped, optional, tuple(overlong),
+                       table.num_rows)  # fmt: skip
 
 
 def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
@@ -252,7 +257,7 @@ def _parse(body: pa.Buffer, header: list[str], dialect: Dialect, on_bad_row, pat
                     invalid_row_handler=on_bad_row,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.large_string() for name in header},
+                    column_types={name: pa.string() for name in header},
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                     null_values=[],

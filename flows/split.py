@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flows.read import MAX_CELL, SOURCE_ROW, ExportTable
 from schemas.form import KEY, concat_failures, failures
@@ -46,44 +49,47 @@ class SplitExport:
     empty_rows: int  # rows of the file that carry no form's data
 
 
-def split_export(table: ExportTable, study: Study) -> SplitExport:
-    """Per-form frames of an export, with every structural problem as a quarantine record."""
-    wide = _with_structure(table.frame, study)
+def split_export(export: ExportTable, study: Study) -> SplitExport:
+    """Per-form frames of an export, with every structural problem as a quarantine record.
+
+    The wide export stays an Arrow table; each form's columns are taken from it, its rows with
+    data picked in Arrow, and only those become a pandas frame."""
+    wide = _with_structure(export.table, study)
     forms, problems = {}, []
-    carries_data = pd.Series(False, index=wide.index)
+    carries_data = np.zeros(wide.num_rows, dtype=bool)
     for form in study.forms:
-        columns = [c for c in study.form_columns(form) if c in wide.columns]
-        optional = [c for c in (study.forms[form].survey_timestamp_column, DAG_COLUMN) if c in wide.columns]
+        columns = [c for c in study.form_columns(form) if c in wide.column_names]
+        optional = [c for c in (study.forms[form].survey_timestamp_column, DAG_COLUMN) if c in wide.column_names]
         has_data = _has_data(wide, columns, study)
         carries_data |= has_data
-        raw = wide.loc[has_data, RAW_KEY + optional + columns]
-        rows, found = _place(raw, form, study, [c for c in table.overlong if c in columns])
+        raw = wide.select([SOURCE_ROW, *RAW_KEY, *optional, *columns]).filter(pa.array(has_data))
+        raw = raw.to_pandas().set_index(SOURCE_ROW)
+        rows, found = _place(raw, form, study, [c for c in export.overlong if c in columns])
         forms[form] = FormRows(form, raw, rows[KEY + optional + columns], columns)
         problems.append(found)
     problems = concat_failures(problems)
     return SplitExport(forms, problems, int((~carries_data).sum()))
 
 
-def _with_structure(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """The export indexed by source_row, with the record id renamed and the structure columns filled."""
-    wide = frame.set_index(SOURCE_ROW).rename(columns={study.record_id: "record_id"})
-    if EVENT_COLUMN not in wide.columns:
-        wide[EVENT_COLUMN] = CLASSIC_EVENT
-    for col in (REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN):
-        if col not in wide.columns:
-            wide[col] = ""
-    return wide
+def _with_structure(table: pa.Table, study: Study) -> pa.Table:
+    """The export with the record id named `record_id` and the structure columns filled in."""
+    table = table.rename_columns(["record_id" if c == study.record_id else c for c in table.column_names])
+    blanks = {EVENT_COLUMN: CLASSIC_EVENT, REPEAT_INSTRUMENT_COLUMN: "", REPEAT_INSTANCE_COLUMN: ""}
+    for column, value in blanks.items():
+        if column not in table.column_names:
+            table = table.append_column(column, pa.array(np.full(table.num_rows, value, dtype=object), pa.string()))
+    return table
 
 
-def _has_data(wide: pd.DataFrame, columns: list[str], study: Study) -> pd.Series:
+def _has_data(wide: pa.Table, columns: list[str], study: Study) -> np.ndarray:
     """Rows where the form holds a value, a ticked box or a status beyond 'incomplete'."""
     owner = study.column_owner
-    boxes = [c for c in columns[:-1] if owner[c][1] is not None and owner[c][1].kind == KIND_CHECKBOX]
-    values = [c for c in columns[:-1] if c not in boxes]
-    has = (wide[values] != "").any(axis=1) if values else pd.Series(False, index=wide.index)
-    if boxes:
-        has |= (wide[boxes] == "1").any(axis=1)
-    return has | ~wide[columns[-1]].isin(["", "0"])
+    has = pc.invert(pc.is_in(wide[columns[-1]], pa.array(["", "0"])))  # the form's status
+    for column in columns[:-1]:
+        field = owner[column][1]
+        boxed = field is not None and field.kind == KIND_CHECKBOX
+        has = pc.or_(has, pc.equal(wide[column], "1") if boxed else pc.not_equal(wide[column], ""))
+    return has.to_numpy(zero_copy_only=False)
 
 
 def _place(raw: pd.DataFrame, form: str, study: Study, overlong: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

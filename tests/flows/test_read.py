@@ -55,8 +55,8 @@ def test_identifiers_are_dropped_when_an_export_is_read(study, tmp_path):
     path.write_text(export_text(study, [screened("1")]))
     export = read_export(path, study)
     assert set(export.dropped) == set(study.identifiers)
-    assert not set(study.identifiers) & set(export.frame.columns)
-    assert "Tan" not in export.frame.to_string()
+    assert not set(study.identifiers) & set(export.table.column_names)
+    assert "Tan" not in export.table.to_pandas().to_string()
 
 
 def test_unknown_and_missing_columns_are_refused_by_name(study, tmp_path):
