@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as arrow
+import pyarrow.compute as pc
 from pandera import extensions
 from pandera.typing import Series
 
@@ -47,25 +49,54 @@ KIND_WORDS = {
 }
 
 
+_TIMESTAMP_FORMATS = {  # kind -> (prefix added to the text, strptime formats tried in order)
+    s.KIND_DATE: ("", ("%Y-%m-%d",)),
+    s.KIND_DATETIME: ("", ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")),
+    s.KIND_TIME: ("2000-01-01 ", ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")),
+    s.KIND_TIME_MS: ("2000-01-01 00:", ("%Y-%m-%d %H:%M:%S",)),
+}
+_SAFE_INTEGER = 2.0**53
+"""Whole numbers beyond this do not survive as numbers: they count as not a number."""
+
+
 def parse(values: pd.Series, kind: str) -> pd.Series:
-    """Text -> numbers or timestamps for a kind; NA where the text does not parse (vectorised)."""
-    text = values.astype("str")
+    """Text -> numbers or timestamps for a kind; NA where the text does not parse (vectorised, in
+    Arrow). A date must exist: `2015-02-30` does not parse."""
     pattern = _PATTERNS.get(kind)
     if pattern is None:
         return pd.Series(pd.NA, index=values.index, dtype="object")
-    shaped = text.str.fullmatch(pattern, na=False)
-    text = text.where(shaped)
-    if kind in (s.KIND_INTEGER, s.KIND_NUMBER):
-        return pd.to_numeric(text, errors="coerce")
+    text = arrow.array(values.astype("str"), type=arrow.large_string(), from_pandas=True)
+    shaped = pc.fill_null(pc.match_substring_regex(text, f"^(?:{pattern})$"), False)
+    text = pc.if_else(shaped, text, arrow.scalar(None, arrow.large_string()))
+    if kind in _TIMESTAMP_FORMATS:
+        prefix, formats = _TIMESTAMP_FORMATS[kind]
+        text = (
+            pc.binary_join_element_wise(
+                arrow.scalar(prefix, arrow.large_string()), text, arrow.scalar("", arrow.large_string())
+            )
+            if prefix
+            else text
+        )
+        parsed = None
+        for fmt in formats:
+            stamp = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+            parsed = stamp if parsed is None else pc.coalesce(parsed, stamp)
+        # strptime rolls impossible days over (2015-02-30 -> 03-02): keep a stamp only where its day
+        # is the day written, and (for a time) where printing it back gives the text
+        if kind == s.KIND_DATE:
+            written_day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), arrow.int64())
+            exact = pc.equal(pc.day(parsed), written_day)
+        else:
+            printed = [pc.strftime(parsed, format=fmt) for fmt in formats]
+            exact = pc.equal(printed[0], text) if len(printed) == 1 else pc.or_(*(pc.equal(p, text) for p in printed))
+        parsed = pc.if_else(pc.fill_null(exact, False), parsed, arrow.scalar(None, parsed.type))
+        return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
     if kind == s.KIND_NUMBER_COMMA:
-        return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    if kind == s.KIND_DATE:
-        return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    if kind == s.KIND_DATETIME:
-        return pd.to_datetime(text, format="mixed", errors="coerce")
-    if kind == s.KIND_TIME:
-        return pd.to_datetime("2000-01-01 " + text, format="mixed", errors="coerce")
-    return pd.to_datetime("2000-01-01 00:" + text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        text = pc.replace_substring(text, ",", ".")
+    number = pc.cast(text, arrow.float64())
+    if kind == s.KIND_INTEGER:
+        number = pc.if_else(pc.less_equal(pc.abs(number), _SAFE_INTEGER), number, arrow.scalar(None, arrow.float64()))
+    return pd.Series(number.to_numpy(zero_copy_only=False), index=values.index)
 
 
 def bound(text: str, kind: str):

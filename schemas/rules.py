@@ -34,15 +34,17 @@ class Context:
 
 
 def check_all(frames: dict[str, pd.DataFrame], study: Study, context: Context) -> pd.DataFrame:
-    found = [future_dates(frames, study, context.export_date)]
+    """Every rule that applies to the project, on the export's form rows."""
+    dates = parsed_dates(frames, study)
+    found = [future_dates(frames, dates, context.export_date)]
     if {"randomisation", "screening"} <= set(frames) and "rand_date" in study.field_map:
         rand_dates = randomisation_dates(frames["randomisation"], context.randomisation)
         found += [
             consent_before_randomisation(frames["screening"], frames["randomisation"]),
             randomisation_unchanged(frames["randomisation"], context.randomisation),
-            visit_windows(frames, study, rand_dates),
-            sessions_in_programme(frames.get("session_log"), study, rand_dates),
-            not_before_screening(frames, study),
+            visit_windows(frames, dates, study, rand_dates),
+            sessions_in_programme(frames.get("session_log"), dates, study, rand_dates),
+            not_before_screening(frames, dates),
         ]
     return concat_failures(found)
 
@@ -55,29 +57,27 @@ def _date_fields(study: Study, form: str) -> list[str]:
     return [f.name for f in study.forms[form].fields if f.kind in (KIND_DATE, KIND_DATETIME) and not f.identifier]
 
 
-def future_dates(frames: dict[str, pd.DataFrame], study: Study, export_date: dt.date | None) -> pd.DataFrame:
+def parsed_dates(frames: dict[str, pd.DataFrame], study: Study) -> dict[tuple[str, str], pd.Series]:
+    """Every date field of every form, parsed once: (form, column) -> timestamps (NaT if none)."""
+    return {
+        (form, col): parse(rows[col], study.field_map[col].kind)
+        for form, rows in frames.items()
+        for col in _date_fields(study, form)
+        if col in rows.columns
+    }
+
+
+def future_dates(frames: dict[str, pd.DataFrame], dates: dict, export_date: dt.date | None) -> pd.DataFrame:
     """A date after the export was made cannot be right."""
     if export_date is None:
         return no_failures()
     limit = pd.Timestamp(export_date) + pd.Timedelta(days=1)
     found = []
-    for form, rows in frames.items():
-        for col in _date_fields(study, form):
-            if col not in rows.columns:
-                continue
-            kind = study.field_map[col].kind
-            late = parse(rows[col], kind) >= limit
-            if late.any():
-                found.append(
-                    _records(
-                        rows[late.fillna(False)],
-                        form,
-                        col,
-                        "date_after_export",
-                        f"the date is after the export was made ({export_date:%Y-%m-%d})",
-                        QUARANTINE,
-                    )
-                )
+    for (form, col), parsed in dates.items():
+        late = (parsed >= limit).fillna(False)
+        if late.any():
+            reason = f"the date is after the export was made ({export_date:%Y-%m-%d})"
+            found.append(_records(frames[form][late], form, col, "date_after_export", reason, QUARANTINE))
     return concat_failures(found)
 
 
@@ -146,7 +146,7 @@ def randomisation_dates(current: pd.DataFrame, previous: pd.DataFrame) -> pd.Ser
     return parse(dates, KIND_DATE).dropna()
 
 
-def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.Series) -> pd.DataFrame:
+def visit_windows(frames: dict[str, pd.DataFrame], dates: dict, study: Study, rand_dates: pd.Series) -> pd.DataFrame:
     """An assessment outside its event's window (days from randomisation) loads with a flag."""
     found = []
     events = study.event_map
@@ -154,7 +154,7 @@ def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.
         rows = frames.get(form)
         if rows is None or rows.empty:
             continue
-        day = (parse(rows[col], KIND_DATE) - rows["record_id"].map(rand_dates)).dt.days
+        day = (dates[(form, col)] - rows["record_id"].map(rand_dates)).dt.days
         windows = {e: events[e].window if e in events else None for e in rows["event"].unique()}
         low = rows["event"].map({e: w[0] if w else None for e, w in windows.items()}).astype(float)
         high = rows["event"].map({e: w[1] if w else None for e, w in windows.items()}).astype(float)
@@ -175,13 +175,15 @@ def visit_windows(frames: dict[str, pd.DataFrame], study: Study, rand_dates: pd.
     return concat_failures(found)
 
 
-def sessions_in_programme(sessions: pd.DataFrame | None, study: Study, rand_dates: pd.Series) -> pd.DataFrame:
+def sessions_in_programme(
+    sessions: pd.DataFrame | None, dates: dict, study: Study, rand_dates: pd.Series
+) -> pd.DataFrame:
     """A session dated outside the programme's window loads with a flag."""
     event = study.event_map.get(PROGRAMME_EVENT)
     if sessions is None or sessions.empty or event is None or event.window is None:
         return no_failures()
     low, high = event.window
-    day = (parse(sessions["sess_date"], KIND_DATE) - sessions["record_id"].map(rand_dates)).dt.days
+    day = (dates[("session_log", "sess_date")] - sessions["record_id"].map(rand_dates)).dt.days
     outside = ((day < low) | (day > high)).fillna(False)
     if not outside.any():
         return no_failures()
@@ -193,18 +195,18 @@ def sessions_in_programme(sessions: pd.DataFrame | None, study: Study, rand_date
     return _records(sessions[outside], "session_log", "sess_date", "session_outside_programme", reason, FLAG)
 
 
-def not_before_screening(frames: dict[str, pd.DataFrame], study: Study) -> pd.DataFrame:
+def not_before_screening(frames: dict[str, pd.DataFrame], dates: dict) -> pd.DataFrame:
     """Nothing of a participant can be dated before their screening."""
-    screened = frames["screening"].drop_duplicates("record_id").set_index("record_id")["scr_date"]
-    screened = parse(screened, KIND_DATE).dropna()
+    screening = frames["screening"]
+    screened = dates[("screening", "scr_date")].groupby(screening["record_id"].to_numpy()).first().dropna()
     found = []
-    for form, rows in frames.items():
+    for (form, col), parsed in dates.items():
+        rows = frames[form]
         if form == "screening" or rows.empty:
             continue
         first = rows["record_id"].map(screened)
-        for col in _date_fields(study, form):
-            early = (parse(rows[col], KIND_DATE) < first).fillna(False)
-            if early.any():
-                reason = "dated before the participant's screening on " + first[early].dt.strftime("%Y-%m-%d")
-                found.append(_records(rows[early], form, col, "date_before_screening", reason, FLAG))
+        early = (parsed < first).fillna(False)
+        if early.any():
+            reason = "dated before the participant's screening on " + first[early].dt.strftime("%Y-%m-%d")
+            found.append(_records(rows[early], form, col, "date_before_screening", reason, FLAG))
     return concat_failures(found)
