@@ -14,9 +14,10 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas import study as s
-from schemas.form import KEY, parse
+from schemas.form import KEY, parse_arrow
 
 ARROW_TYPES = {
     s.KIND_INTEGER: pa.int64(),
@@ -38,7 +39,7 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 def typed_rows(rows: pd.DataFrame, study: s.Study, form: str, columns: list[str]) -> pa.Table:
     """The typed table of a form's valid rows (index source_row; KEY and text columns)."""
-    missing = set(study.missing_codes)
+    missing = pa.array(sorted(study.missing_codes), pa.large_string())
     owner = study.column_owner
     arrays: dict[str, pa.Array] = {
         "record_id": pa.array(rows["record_id"], pa.string(), from_pandas=True),
@@ -47,48 +48,61 @@ def typed_rows(rows: pd.DataFrame, study: s.Study, form: str, columns: list[str]
     }
     for col in rows.columns:
         if col not in KEY and col not in columns:  # optional columns (DAG, survey timestamp) stay text
-            arrays[col] = _text(rows[col])
+            arrays[col] = _blank_as_null(_arrow(rows[col])).cast(pa.string())
     codes: dict[str, pd.Series] = {}
     for col in columns:
-        form_name, f = owner[col]
-        values = rows[col]
-        if f is None:  # <form>_complete
-            arrays[col] = pa.array(pd.to_numeric(values.where(values != ""), errors="coerce").astype("Int8"), pa.int8())
+        _, f = owner[col]
+        values = _arrow(rows[col])
+        if f is None:  # <form>_complete: 0, 1, 2 (validated)
+            arrays[col] = pc.cast(_blank_as_null(values), pa.int8())
             continue
         if f.kind == s.KIND_CHECKBOX:
             code = study.field_columns(f)[col]
-            if code in missing:
-                codes[f.name] = codes.get(f.name, pd.Series(pd.NA, index=rows.index, dtype="object")).mask(
-                    values == "1", code
-                )
+            if code in study.missing_codes:  # a ticked missing-data column says why the field is blank
+                ticked = pc.equal(values, "1").to_numpy(zero_copy_only=False)
+                codes[f.name] = _code_series(codes, f.name, rows.index).mask(ticked, code)
                 continue
-            arrays[col] = pa.array(values.map({"1": True, "0": False}).astype("boolean"), pa.bool_())
+            arrays[col] = _boolean(values)
             continue
-        is_code = values.isin(missing) if f.allows_missing_codes else pd.Series(False, index=rows.index)
-        if is_code.any():
-            codes[f.name] = codes.get(f.name, pd.Series(pd.NA, index=rows.index, dtype="object")).mask(is_code, values)
-        arrays[col] = _typed(values.mask(is_code, ""), f.kind)
+        is_code = pc.is_in(values, missing) if f.allows_missing_codes else pa.array(np.zeros(len(values), bool))
+        if pc.any(is_code).as_py():
+            mask = is_code.to_numpy(zero_copy_only=False)
+            codes[f.name] = _code_series(codes, f.name, rows.index).mask(mask, rows[col])
+            values = pc.if_else(is_code, pa.scalar("", values.type), values)
+        arrays[col] = _typed(values, f.kind)
     arrays["missing_codes"] = _missing_json(codes, rows.index)
     return pa.table(arrays)
 
 
-def _text(values: pd.Series) -> pa.Array:
-    return pa.array(values.where(values != ""), pa.string(), from_pandas=True)
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
-def _typed(values: pd.Series, kind: str) -> pa.Array:
-    blank = values == ""
+def _blank_as_null(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
+def _boolean(values: pa.Array) -> pa.Array:
+    """'1' -> true, '0' -> false, blank -> null (yes/no fields and checkbox columns)."""
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.bool_()), pc.equal(values, "1"))
+
+
+def _code_series(codes: dict[str, pd.Series], name: str, index: pd.Index) -> pd.Series:
+    return codes.get(name, pd.Series(pd.NA, index=index, dtype="object"))
+
+
+def _typed(values: pa.Array, kind: str) -> pa.Array:
+    """A text column as its kind's Arrow type (blank -> null)."""
     if kind == s.KIND_YESNO:
-        return pa.array(values.map({"1": True, "0": False}).astype("boolean"), pa.bool_())
+        return _boolean(values)
     if kind not in ARROW_TYPES:
-        return _text(values)
-    parsed = parse(values, kind).mask(blank)
-    if kind in (s.KIND_INTEGER,):
-        return pa.array(parsed.astype("Int64"), pa.int64())
+        return _blank_as_null(values).cast(pa.string())
+    parsed = parse_arrow(values, kind)
+    if kind == s.KIND_INTEGER:
+        return pc.cast(parsed, pa.int64())
     if kind in (s.KIND_NUMBER, s.KIND_NUMBER_COMMA):
-        return pa.array(parsed.astype("Float64"), pa.float64())
-    stamps = pa.array(parsed.astype("datetime64[us]"), pa.timestamp("us"))
-    return stamps.cast(ARROW_TYPES[kind], safe=False)
+        return parsed
+    return pc.cast(parsed, ARROW_TYPES[kind], safe=False)
 
 
 def _missing_json(codes: dict[str, pd.Series], index: pd.Index) -> pa.Array:

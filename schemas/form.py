@@ -62,18 +62,21 @@ _SAFE_INTEGER = 2.0**53
 def parse(values: pd.Series, kind: str) -> pd.Series:
     """Text -> numbers or timestamps for a kind; NA where the text does not parse (vectorised, in
     Arrow). A date must exist: `2015-02-30` does not parse."""
-    pattern = _PATTERNS.get(kind)
-    if pattern is None:
+    if kind not in _PATTERNS:
         return pd.Series(pd.NA, index=values.index, dtype="object")
     text = arrow.array(values.astype("str"), type=arrow.large_string(), from_pandas=True)
+    return pd.Series(parse_arrow(text, kind).to_numpy(zero_copy_only=False), index=values.index)
+
+
+def parse_arrow(text: arrow.Array, kind: str) -> arrow.Array:
+    """`parse` on an Arrow string array: float64 for numbers, timestamp[s] for dates and times."""
+    pattern = _PATTERNS[kind]
     shaped = pc.fill_null(pc.match_substring_regex(text, f"^(?:{pattern})$"), False)
-    text = pc.if_else(shaped, text, arrow.scalar(None, arrow.large_string()))
+    text = pc.if_else(shaped, text, arrow.scalar(None, text.type))
     if kind in _TIMESTAMP_FORMATS:
         prefix, formats = _TIMESTAMP_FORMATS[kind]
         text = (
-            pc.binary_join_element_wise(
-                arrow.scalar(prefix, arrow.large_string()), text, arrow.scalar("", arrow.large_string())
-            )
+            pc.binary_join_element_wise(arrow.scalar(prefix, text.type), text, arrow.scalar("", text.type))
             if prefix
             else text
         )
@@ -89,14 +92,13 @@ def parse(values: pd.Series, kind: str) -> pd.Series:
         else:
             printed = [pc.strftime(parsed, format=fmt) for fmt in formats]
             exact = pc.equal(printed[0], text) if len(printed) == 1 else pc.or_(*(pc.equal(p, text) for p in printed))
-        parsed = pc.if_else(pc.fill_null(exact, False), parsed, arrow.scalar(None, parsed.type))
-        return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
+        return pc.if_else(pc.fill_null(exact, False), parsed, arrow.scalar(None, parsed.type))
     if kind == s.KIND_NUMBER_COMMA:
         text = pc.replace_substring(text, ",", ".")
     number = pc.cast(text, arrow.float64())
     if kind == s.KIND_INTEGER:
         number = pc.if_else(pc.less_equal(pc.abs(number), _SAFE_INTEGER), number, arrow.scalar(None, arrow.float64()))
-    return pd.Series(number.to_numpy(zero_copy_only=False), index=values.index)
+    return number
 
 
 def bound(text: str, kind: str):

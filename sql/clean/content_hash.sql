@@ -1,7 +1,5 @@
--- Content hash of clean.<form> as of a cut (one row): keys and row hashes of the rows valid then.
-select
-    md5(coalesce(string_agg(
-        concat_ws('|', record_id, event, instance, row_hash), ',' order by record_id, event, instance
-    ), ''))
+-- Content hash of clean.<form> as of a cut (one row): an order-free checksum of the keys and row
+-- hashes of the rows valid then (XOR of 64-bit hashes: no sort, no string building).
+select coalesce(bit_xor(hash(record_id, event, instance, row_hash)), 0)::varchar
 from clean.{{ form }}
-where valid_from_cut <= $cut and (valid_to_cut is null or valid_to_cut > $cut);
+where valid_at(valid_from_cut, valid_to_cut, $cut);
