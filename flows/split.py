@@ -18,12 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.read import MAX_CELL, SOURCE_ROW, ExportTable
-from schemas.form import KEY, concat_failures, failures
+from schemas.form import KEY, concat_failures, failures, parse
 from schemas.study import (
     CLASSIC_EVENT,
     DAG_COLUMN,
     EVENT_COLUMN,
     KIND_CHECKBOX,
+    KIND_INTEGER,
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,
     Study,
@@ -95,69 +96,54 @@ def _has_data(wide: pa.Table, columns: list[str], study: Study) -> np.ndarray:
 def _place(raw: pd.DataFrame, form: str, study: Study, overlong: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Key the form rows and quarantine those that do not fit the project's structure.
 
-    Checks run in order; a row is reported under the first one it fails."""
+    Checks run in order; a row is reported under the first one it fails. What depends on the event
+    is looked up once per distinct event; a reason is written only for the rows that fail."""
     rows = raw.rename(columns={EVENT_COLUMN: "event"})
     instrument, instance_text = rows[REPEAT_INSTRUMENT_COLUMN], rows[REPEAT_INSTANCE_COLUMN]
-    instance = pd.to_numeric(instance_text.where(instance_text != "", "1"), errors="coerce")
+    instance = parse(instance_text.where(instance_text != "", "1"), KIND_INTEGER)
     rows = rows.assign(instance=instance)
-    event = rows["event"]
-    events = event.unique()  # look each event up once, not once per row
-    known = event.isin(list(study.event_map)) if study.longitudinal else pd.Series(True, index=rows.index)
-    designated = event.map({e: form in study.forms_in_event(e) for e in events}).astype(bool)
-    repeats = event.map({e: study.repeats(e, form) for e in events}).astype(object)
-    repeating_event = event.map({e: study.repeating_event(e) for e in events}).astype(bool)
-    named = instrument == form
+    codes, events = pd.factorize(rows["event"])
+
+    def per_event(value) -> np.ndarray:
+        return np.array([bool(value(e)) for e in events], dtype=bool)[codes] if len(events) else np.zeros(0, bool)
+
+    known = per_event(lambda e: e in study.event_map) if study.longitudinal else np.ones(len(rows), bool)
+    designated = per_event(lambda e: form in study.forms_in_event(e))
+    repeats_yes = per_event(lambda e: study.repeats(e, form) is True)
+    repeats_no = per_event(lambda e: study.repeats(e, form) is False)
+    repeating_event = per_event(study.repeating_event)
+    named = (instrument == form).to_numpy()
+    blank_instrument = (instrument == "").to_numpy()
+    given = (instance_text != "").to_numpy()
     needs_instance = named | repeating_event
-    given = instance_text != ""
+    whole = (instance.notna() & (instance >= 1)).to_numpy()
     checks = [
-        (rows["record_id"] == "", "record_id", "record_id_blank", "the record id is blank"),
-        (~known, EVENT_COLUMN, "unknown_event", "'" + event + "' is not an event of the project"),
-        (~designated, EVENT_COLUMN, "form_not_in_event", f"form {form} is not designated to event '" + event + "'"),
-        (
-            (instrument != "") & ~named,
-            REPEAT_INSTRUMENT_COLUMN,
-            "values_on_other_repeat_row",
-            f"values of form {form} on a repeating row of form '" + instrument + "'",
-        ),
-        (
-            named & repeats.eq(False),
-            REPEAT_INSTRUMENT_COLUMN,
-            "repeat_on_non_repeating_form",  # noqa: E712
-            f"repeat columns on form {form}, which does not repeat in this event",
-        ),
-        (
-            (instrument == "") & repeats.eq(True) & ~repeating_event,
-            REPEAT_INSTRUMENT_COLUMN,  # noqa: E712
-            "repeat_instrument_missing",
-            f"form {form} repeats in this event but the row does not name it",
-        ),
-        (
-            needs_instance & ~given,
-            REPEAT_INSTANCE_COLUMN,
-            "repeat_instance_missing",
-            "a repeating row without a repeat instance",
-        ),
-        (
-            ~needs_instance & given & repeats.notna(),
-            REPEAT_INSTANCE_COLUMN,
-            "repeat_instance_on_non_repeating_row",
-            "a repeat instance on a row that does not repeat",
-        ),
-        (
-            ~(instance.notna() & (instance >= 1) & (instance % 1 == 0)),
-            REPEAT_INSTANCE_COLUMN,
-            "repeat_instance_invalid",
-            "repeat instance '" + instance_text + "' is not a whole number from 1",
-        ),
-    ]
+        ((rows["record_id"] == "").to_numpy(), "record_id", "record_id_blank", "the record id is blank"),
+        (~known, EVENT_COLUMN, "unknown_event", lambda bad: "'" + bad["event"] + "' is not an event of the project"),
+        (~designated, EVENT_COLUMN, "form_not_in_event",
+         lambda bad: f"form {form} is not designated to event '" + bad["event"] + "'"),
+        (~blank_instrument & ~named, REPEAT_INSTRUMENT_COLUMN, "values_on_other_repeat_row",
+         lambda bad: f"values of form {form} on a repeating row of form '" + bad[REPEAT_INSTRUMENT_COLUMN] + "'"),
+        (named & repeats_no, REPEAT_INSTRUMENT_COLUMN, "repeat_on_non_repeating_form",
+         f"repeat columns on form {form}, which does not repeat in this event"),
+        (blank_instrument & repeats_yes & ~repeating_event, REPEAT_INSTRUMENT_COLUMN, "repeat_instrument_missing",
+         f"form {form} repeats in this event but the row does not name it"),
+        (needs_instance & ~given, REPEAT_INSTANCE_COLUMN, "repeat_instance_missing",
+         "a repeating row without a repeat instance"),
+        (~needs_instance & given & (repeats_yes | repeats_no), REPEAT_INSTANCE_COLUMN,
+         "repeat_instance_on_non_repeating_row", "a repeat instance on a row that does not repeat"),
+        (~whole, REPEAT_INSTANCE_COLUMN, "repeat_instance_invalid",
+         lambda bad: "repeat instance '" + bad[REPEAT_INSTANCE_COLUMN] + "' is not a whole number from 1"),
+    ]  # fmt: skip
     too_long = f"a value longer than REDCap can store ({MAX_CELL:,} characters): a corrupted export?"
-    checks += [(raw[column].str.len() > MAX_CELL, column, "value_too_long", too_long) for column in overlong]
-    problems, sound = [], pd.Series(True, index=rows.index)
+    checks += [((raw[c].str.len() > MAX_CELL).to_numpy(), c, "value_too_long", too_long) for c in overlong]
+    problems, sound = [], np.ones(len(rows), dtype=bool)
     for mask, column, check, reason in checks:
         hit = mask & sound
         if hit.any():
-            why = reason[hit] if isinstance(reason, pd.Series) else reason
-            problems.append(failures(rows[hit], form, column, raw.loc[hit, column], check, why))
+            bad = rows[hit]
+            why = reason(bad) if callable(reason) else reason
+            problems.append(failures(bad, form, column, raw.loc[hit, column], check, why))
         sound &= ~hit
     rows = rows[sound].astype({"instance": "int64"})
     duplicated = rows.duplicated(KEY, keep=False)
