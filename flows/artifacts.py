@@ -6,7 +6,10 @@ values stay in the warehouse.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 QUERY_LIST_MAX = 30
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from flows import dictionary, load
+from flows.exports import export_time
 from flows.project import files_for_export, load_study
 from flows.read import RefusedFile, read_export, sha256_of
 from flows.split import split_export
@@ -41,7 +42,7 @@ def ingest_file(
         if earlier is not None and earlier.status != load.REFUSED:
             log.info("%s: already seen (file %s, %s); nothing to do", name, earlier.file_id, earlier.status)
             return vars(earlier) | {"file": name, "message": f"already seen as file {earlier.file_id}", "repeat": True}
-        when = load.export_time(path)
+        when = export_time(path)
         if load.newer_export_loaded(con, when):
             result = load.record_file(con, Path(path), sha, size, load.OLDER,
                                       "older than an export already loaded; recorded, not applied")  # fmt: skip

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 
 from flows import dictionary
 from flows.coerce import row_hashes, typed_rows
+from flows.exports import export_time
 from flows.read import SOURCE_ROW, ExportTable
 from flows.split import RAW_KEY, SplitExport
 from flows.validate import Validated
@@ -31,7 +31,6 @@ from flows.warehouse import rows, sql, table_columns, transaction
 from schemas.form import KEY, QUARANTINE
 from schemas.study import Study
 
-_EXPORT_TIME = re.compile(r"_(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})")
 LOADED, UNCHANGED, OLDER, REFUSED = "loaded", "unchanged", "older", "refused"
 
 
@@ -54,14 +53,6 @@ class LoadResult:
     @property
     def flagged(self) -> int:
         return sum(f["flagged"] for f in self.forms.values())
-
-
-def export_time(path: Path | str) -> dt.datetime | None:
-    """The export time in a REDCap file name (`..._YYYY-MM-DD_HHMM.csv`), if it has one."""
-    match = _EXPORT_TIME.search(Path(path).name)
-    if not match:
-        return None
-    return dt.datetime.fromisoformat(f"{match[1]} {match[2]}:{match[3]}")
 
 
 def seen_before(con: duckdb.DuckDBPyConnection, sha256: str) -> LoadResult | None:

@@ -10,6 +10,9 @@ Writes  the warehouse (`RUNBACK_DB`): one transaction per export, oldest export 
 Run     `runback ingest [--db PATH] PATH...`, `python -m flows.nightly_ingest PATH...`,
         or on its schedule through `runback serve`.
 
+The heavy libraries (pandas, pandera, statsmodels) are imported inside the tasks that need them,
+so that a night without a new export costs no more than Prefect's own start-up.
+
 Each file is read, split into form rows, validated and loaded; a file that cannot be read
 as a whole is refused and recorded, and the next file goes on. When the run made a new data cut,
 the analysis tables and model results of the newest cut are refreshed.
@@ -23,7 +26,6 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -31,15 +33,10 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 
-from flows import artifacts, freshness, load, redcap_api, settings
-from flows.analysis import analysable, refresh_analysis
-from flows.ingest import ingest_file
-from flows.project import load_project
+from flows import artifacts, freshness, redcap_api, settings
+from flows.exports import EXPORT_GLOB, in_export_order
 from flows.settings import PROJECT_DIR, db_path, inbox_dir
 from flows.warehouse import connect, connect_read_only, sql
-
-EXPORT_GLOB = "*_DATA_*.csv"
-"""Names of raw data exports in a folder (REDCap: `<Title>_DATA_<YYYY-MM-DD>_<HHMM>.csv`)."""
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:
@@ -69,9 +66,7 @@ def find_exports(paths: list[str]) -> list[str]:
             found.append(p)
         else:
             raise FileNotFoundError(f"no such file or folder: {p}")
-    dated = sorted((f for f in found if load.export_time(f)), key=lambda f: (load.export_time(f), f.name))
-    undated = [f for f in found if not load.export_time(f)]
-    return [str(f) for f in dict.fromkeys(dated + undated)]
+    return [str(f) for f in in_export_order(found)]
 
 
 @task(cache_policy=NO_CACHE)
@@ -79,12 +74,17 @@ def ingest_export(
     path: str, db: str, project: str, accept_dictionary: bool = False, accept_deletions: bool = False
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
+    from flows.ingest import ingest_file  # pandas, pandera: imported only when there is a file
+
     return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger())
 
 
 @task(cache_policy=NO_CACHE)
 def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
+    from flows.analysis import analysable, refresh_analysis  # statsmodels: only when there is a cut
+    from flows.project import load_project
+
     study = load_project(Path(project))
     if not analysable(study):
         logger().info("this project has no trial analysis; the warehouse holds its clean data only")
@@ -127,6 +127,8 @@ def pull_from_redcap(inbox: str) -> list[str]:
 @task(cache_policy=NO_CACHE)
 def publish(results: list[dict], db: str, cut: int | None) -> None:
     """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
+    import pandas as pd
+
     queries = pd.DataFrame()
     if cut is not None:
         with connect_read_only(Path(db)) as con:

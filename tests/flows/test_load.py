@@ -118,8 +118,3 @@ def test_quarantined_row_keeps_its_last_valid_version(tmp_path, study):
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select nprs_run from clean.nprs where valid_to_cut is null").fetchall() == [(6,)]
         assert con.execute('select "column", value from quarantine.rows').fetchall() == [("nprs_run", "14")]
-
-
-def test_export_time_from_the_file_name():
-    assert str(load.export_time("RUNBACK_DATA_2014-02-01_0215.csv")) == "2014-02-01 02:15:00"
-    assert load.export_time("data.csv") is None

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import duckdb
+import pandas as pd
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from typer.testing import CliRunner
@@ -34,7 +35,7 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness):
 
 
 def test_markdown_of_a_run_without_new_exports():
-    text = artifacts.run_markdown([], None, artifacts.pd.DataFrame())
+    text = artifacts.run_markdown([], None, pd.DataFrame())
     assert "No new data cut" in text and "No new export." in text
 
 
