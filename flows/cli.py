@@ -1,4 +1,4 @@
-"""The `runback` command line: simulate, ingest, query, status, demo.
+"""The `runback` command line: simulate, ingest, report, query, export, status, check, key, serve, demo.
 
 Exit codes: 0 done; 1 done with quarantined rows or open queries; 2 refused input (nothing of
 that file loaded); 3 internal error. Every command's `--help` is its docstring.

@@ -27,7 +27,7 @@ from flows.exports import export_time
 from flows.read import SOURCE_ROW, ExportTable
 from flows.split import RAW_KEY, SplitExport
 from flows.validate import Validated
-from flows.warehouse import rows, sql, table_columns, transaction
+from flows.warehouse import form_tables, rows, sql, table_columns, transaction
 from schemas.form import KEY, QUARANTINE
 from schemas.study import Study
 
@@ -224,9 +224,10 @@ def _held_keys(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame) -> int | None:
     """The id of the cut this export makes, or None when it changes nothing."""
     latest = rows(con, "meta/latest_cut")
+    existing = set(form_tables(con, "clean"))
     changes = 0
     for form, table in incoming.items():
-        if form not in _clean_tables(con):
+        if form not in existing:
             changes += table.num_rows
             continue
         with _registered(con, table, held.get(form)):
@@ -235,10 +236,6 @@ def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame],
     if latest and not changes and latest[0][2] == queries_hash(failures):
         return None
     return (latest[0][0] if latest else 0) + 1
-
-
-def _clean_tables(con) -> set[str]:
-    return {r[0] for r in rows(con, "meta/form_tables", {"schema": "clean"})}
 
 
 def _insert_cut(con, cut: int, file_id: int, path, failures: pd.DataFrame, forms: list[str]) -> None:
