@@ -54,10 +54,11 @@ SUMMARY_QUERY = (
     "from latest.outcome_summary order by param, arm, step"
 )
 PEAK_CHILD = """
-import resource, sys
+import sys
 from flows.ingest import ingest_file
 ingest_file(sys.argv[1], sys.argv[2], sys.argv[3])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak over the fork)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
 
 
@@ -124,6 +125,7 @@ def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
     result["ratio"] = round(result["ingest_s"] / result["floor_s"], 2)
     result["peak_rss_mb"] = peak_rss(path, tmp)
     result |= whole_command(sim.files, tmp, participants)
+    result |= nightly_in_process(sim.files, tmp, participants)
     return result
 
 
@@ -170,6 +172,32 @@ def whole_command(files: list[Path], tmp: Path, participants: int) -> dict:
     }
 
 
+def nightly_in_process(files: list[Path], tmp: Path, participants: int, runs: int = 3) -> dict:
+    """The nightly flow with no new export, and with a file already seen, against an empty flow, all
+    in one process after a warm-up: the work past Prefect's per-run cost, without process noise."""
+    from prefect import flow
+
+    from flows.nightly_ingest import nightly_ingest
+
+    @flow(name="empty")
+    def empty() -> None:
+        return None
+
+    db = tmp / f"inproc{participants}.duckdb"
+    db.unlink(missing_ok=True)
+    ingest_file(str(files[-1]), str(db), str(PROJECT_DIR))
+    inbox = tmp / "empty-inbox"
+    inbox.mkdir(exist_ok=True)
+    base = median_time(empty, runs)
+    no_export = median_time(lambda: nightly_ingest(paths=[str(inbox)], db=str(db)), runs)
+    same_file = median_time(lambda: nightly_ingest(paths=[str(files[-1])], db=str(db)), runs)
+    return {
+        "flow_run_s": round(base, 3),
+        "in_process_no_export_s": round(no_export - base, 3),
+        "in_process_same_file_s": round(same_file - base, 3),
+    }
+
+
 def _timed(command: list[str], env: dict) -> float:
     start = time.perf_counter()
     subprocess.run(command, env=env, capture_output=True, check=False, cwd=ROOT)
@@ -189,7 +217,8 @@ def main() -> None:
             print(f"measured {n} participants", file=sys.stderr)
     header = ["participants", "file_mb", "rows", "floor_s", "read_s", "validate_s", "load_s", "ingest_s", "ratio",
               "analysis_s", "report_s", "summary_query_s", "peak_rss_mb", "prefect_startup_s", "command_new_night_s",
-              "past_startup_new_night_s", "past_startup_no_export_s", "past_startup_same_file_s"]  # fmt: skip
+              "past_startup_new_night_s", "past_startup_no_export_s", "past_startup_same_file_s",
+              "in_process_no_export_s", "in_process_same_file_s"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---:|" * len(header))
     for r in results:
