@@ -83,6 +83,8 @@ def future_dates(frames: dict[str, pd.DataFrame], dates: dict, export_date: dt.d
 
 def consent_before_randomisation(screening: pd.DataFrame, randomisation: pd.DataFrame) -> pd.DataFrame:
     """Randomisation needs consent given on or before the date of randomisation."""
+    if randomisation.empty:
+        return no_failures()
     consent = screening.drop_duplicates("record_id").set_index("record_id")[["consent", "consent_date"]]
     joined = randomisation.join(consent, on="record_id")
     rand = parse(joined["rand_date"], KIND_DATE)
@@ -146,6 +148,17 @@ def randomisation_dates(current: pd.DataFrame, previous: pd.DataFrame) -> pd.Ser
     return parse(dates, KIND_DATE).dropna()
 
 
+def _lookup(values: pd.Series, keys: pd.Series) -> pd.Series:
+    """`values` (indexed by record id) for each key, aligned with `keys` (missing where absent).
+    Unlike `keys.map(values)`, keeps the values' dtype when `values` is empty."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
+
+
+def _days_from_randomisation(when: pd.Series, record_ids: pd.Series, rand_dates: pd.Series) -> pd.Series:
+    """Days from each record's randomisation to `when` (NaN where either is unknown)."""
+    return (when - _lookup(rand_dates, record_ids).astype(when.dtype)).dt.days
+
+
 def visit_windows(frames: dict[str, pd.DataFrame], dates: dict, study: Study, rand_dates: pd.Series) -> pd.DataFrame:
     """An assessment outside its event's window (days from randomisation) loads with a flag."""
     found = []
@@ -154,7 +167,7 @@ def visit_windows(frames: dict[str, pd.DataFrame], dates: dict, study: Study, ra
         rows = frames.get(form)
         if rows is None or rows.empty:
             continue
-        day = (dates[(form, col)] - rows["record_id"].map(rand_dates)).dt.days
+        day = _days_from_randomisation(dates[(form, col)], rows["record_id"], rand_dates)
         windows = {e: events[e].window if e in events else None for e in rows["event"].unique()}
         low = rows["event"].map({e: w[0] if w else None for e, w in windows.items()}).astype(float)
         high = rows["event"].map({e: w[1] if w else None for e, w in windows.items()}).astype(float)
@@ -183,7 +196,7 @@ def sessions_in_programme(
     if sessions is None or sessions.empty or event is None or event.window is None:
         return no_failures()
     low, high = event.window
-    day = (dates[("session_log", "sess_date")] - sessions["record_id"].map(rand_dates)).dt.days
+    day = _days_from_randomisation(dates[("session_log", "sess_date")], sessions["record_id"], rand_dates)
     outside = ((day < low) | (day > high)).fillna(False)
     if not outside.any():
         return no_failures()
@@ -204,7 +217,7 @@ def not_before_screening(frames: dict[str, pd.DataFrame], dates: dict) -> pd.Dat
         rows = frames[form]
         if form == "screening" or rows.empty:
             continue
-        first = rows["record_id"].map(screened)
+        first = _lookup(screened, rows["record_id"])
         early = (parsed < first).fillna(False)
         if early.any():
             reason = "dated before the participant's screening on " + first[early].dt.strftime("%Y-%m-%d")

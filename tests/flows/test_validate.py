@@ -90,3 +90,10 @@ def test_randomisation_changed_since_an_earlier_export_is_held_back(tmp_path, st
     checked = _validate(tmp_path, study, [randomised("1", group="3")], Context(dt.date(2014, 6, 1), before))
     assert ("randomisation", "1", "rand_group", "randomisation_changed", "quarantine") in _found(checked)
     assert checked.valid["randomisation"].empty
+
+
+def test_an_export_of_sessions_only_validates(tmp_path, study):
+    """Forms with no rows at all (a truncated export) leave nothing to join on, and nothing fails."""
+    checked = _validate(tmp_path, study, [session("1", 1), session("1", 2)])
+    assert checked.failures.empty and len(checked.valid["session_log"]) == 2
+    assert checked.valid["randomisation"].empty
