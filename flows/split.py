@@ -63,7 +63,7 @@ def split_export(export: ExportTable, study: Study) -> SplitExport:
         optional = [c for c in (study.forms[form].survey_timestamp_column, DAG_COLUMN) if c in wide.column_names]
         has_data = _has_data(wide, columns, study)
         carries_data |= has_data
-        raw = _one_chunk(wide.select([SOURCE_ROW, *RAW_KEY, *optional, *columns]).filter(pa.array(has_data)))
+        raw = wide.select([SOURCE_ROW, *RAW_KEY, *optional, *columns]).filter(pa.array(has_data))
         raw = raw.to_pandas().set_index(SOURCE_ROW)
         rows, found = _place(raw, form, study, [c for c in export.overlong if c in columns])
         forms[form] = FormRows(form, raw, rows[KEY + optional + columns], columns)
@@ -80,11 +80,6 @@ def _with_structure(table: pa.Table, study: Study) -> pa.Table:
         if column not in table.column_names:
             table = table.append_column(column, pa.array(np.full(table.num_rows, value, dtype=object), pa.string()))
     return table
-
-
-def _one_chunk(table: pa.Table) -> pa.Table:
-    """Each column as one chunk (an empty filter result has none, which pandas cannot join on)."""
-    return pa.Table.from_arrays([column.combine_chunks() for column in table.columns], names=table.column_names)
 
 
 def _has_data(wide: pa.Table, columns: list[str], study: Study) -> np.ndarray:

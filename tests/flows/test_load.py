@@ -118,3 +118,12 @@ def test_quarantined_row_keeps_its_last_valid_version(tmp_path, study):
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select nprs_run from clean.nprs where valid_to_cut is null").fetchall() == [(6,)]
         assert con.execute('select "column", value from quarantine.rows').fetchall() == [("nprs_run", "14")]
+
+
+def test_an_export_where_most_forms_have_no_rows_loads(tmp_path, study):
+    from tests.conftest import session
+
+    path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [session("1", 1), session("1", 2)])
+    result = _ingest(path, tmp_path / "w.duckdb")
+    assert result["forms"]["session_log"] == {"rows_in": 2, "loaded": 2, "quarantined": 0, "flagged": 0}
+    assert result["forms"]["randomisation"]["rows_in"] == 0
