@@ -12,17 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import duckdb
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows.analysis import refresh_analysis  # noqa: E402
-from flows.nightly_ingest import ingest_export  # noqa: E402
 from flows.project import load_project  # noqa: E402
-from flows.settings import PROJECT_DIR  # noqa: E402
-from flows.simulate import simulate  # noqa: E402
-from flows.warehouse import connect  # noqa: E402
-from tests.flows.test_published_effects import PUBLISHED  # noqa: E402
+from tests.flows.test_published_effects import PUBLISHED, gee_estimates  # noqa: E402
 
 
 def main() -> None:
@@ -31,17 +24,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        sim = simulate(Path(tmp), participants=args.participants, seed=args.seed, nights=2)
-        db = Path(tmp) / "w.duckdb"
-        ingest_export.fn(str(sim.files[-1]), str(db), str(PROJECT_DIR))
-        with connect(db) as con:
-            refresh_analysis(con, load_project(), 1)
-        with duckdb.connect(str(db), read_only=True) as con:
-            rows = con.execute(
-                "select param, term, estimate, ci_low, ci_high from latest.model_results "
-                "where model = 'GEE' and population = 'ITT' and timepoint = 'month_6'"
-            ).fetchall()
-    found = {(p, t): (e, lo, hi) for p, t, e, lo, hi in rows}
+        found = gee_estimates(Path(tmp), load_project(), args.participants, args.seed)
     print(f"GEE, ITT, all five assessments; simulated trial of {args.participants} (seed {args.seed})\n")
     print("| parameter | term | published | estimate | 95% CI | covered |")
     print("|---|---|---:|---:|---|---|")

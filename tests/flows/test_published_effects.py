@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from flows.analysis import refresh_analysis
-from flows.nightly_ingest import ingest_export
+from flows.ingest import ingest_file
 from flows.settings import PROJECT_DIR
 from flows.simulate import simulate
 from flows.warehouse import connect
@@ -22,11 +22,11 @@ PUBLISHED = {  # (param, term): per-step effect, Cai, Yang & Kong 2017
 }
 
 
-@pytest.mark.slow
-def test_gee_recovers_the_published_slopes(tmp_path, study):
-    sim = simulate(tmp_path, participants=3000, seed=7, defects=False, nights=2)
-    db = tmp_path / "w.duckdb"
-    ingest_export.fn(str(sim.files[-1]), str(db), str(PROJECT_DIR))
+def gee_estimates(folder, study, participants: int, seed: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(param, term) -> (estimate, CI low, CI high) of the month-6 ITT GEE on a simulated trial."""
+    sim = simulate(folder, participants=participants, seed=seed, defects=False, nights=2)
+    db = folder / "w.duckdb"
+    ingest_file(str(sim.files[-1]), str(db), str(PROJECT_DIR))
     with connect(db) as con:
         refresh_analysis(con, study, 1)
     with duckdb.connect(str(db), read_only=True) as con:
@@ -34,7 +34,12 @@ def test_gee_recovers_the_published_slopes(tmp_path, study):
             "select param, term, estimate, ci_low, ci_high from latest.model_results "
             "where model = 'GEE' and population = 'ITT' and timepoint = 'month_6'"
         ).fetchall()
-    found = {(param, term): (est, low, high) for param, term, est, low, high in rows}
+    return {(param, term): (est, low, high) for param, term, est, low, high in rows}
+
+
+@pytest.mark.slow
+def test_gee_recovers_the_published_slopes(tmp_path, study):
+    found = gee_estimates(tmp_path, study, participants=3000, seed=7)
     for key, published in PUBLISHED.items():
         est, low, high = found[key]
         assert low <= published <= high, f"{key}: {est:.3f} [{low:.3f}, {high:.3f}] misses {published}"
