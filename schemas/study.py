@@ -349,10 +349,6 @@ class Study:
                     cols.append(col)
         return cols
 
-    def dictionary_signature(self) -> dict[str, tuple]:
-        """What a dictionary promises about each field (for comparing two dictionary versions)."""
-        return {f.name: (f.form, f.kind, f.range, f.codes, f.identifier, f.required) for f in self.fields}
-
 
 def parse_missing_codes(text: str) -> dict[str, str]:
     """`"UNK, Unknown | NASK, Not asked"` -> {"UNK": "Unknown", "NASK": "Not asked"}."""
