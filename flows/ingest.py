@@ -79,15 +79,18 @@ def ingest_file(
 
 def check_dictionary(con, study, accept: bool, path: str) -> None:
     """Refuse an export read with a dictionary that breaks what is loaded (unless accepted)."""
-    change = dictionary.diff(load.latest_dictionary(con), dictionary.definition(study))
-    problems = dictionary.breaking(change) if load.latest_dictionary(con) is not None else []
+    loaded_with = load.latest_dictionary(con)
+    if loaded_with is None:  # a new warehouse: any dictionary is the first
+        return
+    change = dictionary.diff(loaded_with, dictionary.definition(study))
+    problems = dictionary.breaking(change)
     if problems and not accept:
         raise RefusedFile(
             path,
             "its data dictionary breaks the one the warehouse was loaded with: " + "; ".join(problems) + ".",
             "Check the change with the trial team; to load it anyway, run the ingest with --accept-dictionary.",
         )
-    if change["added"] and load.latest_dictionary(con) is not None:
+    if change["added"]:
         logging.getLogger("runback").info("the data dictionary changed: %s (recorded)", dictionary.describe(change))
 
 
