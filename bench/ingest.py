@@ -35,18 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from flows.analysis import refresh_analysis  # noqa: E402
-from flows.blinding import new_key  # noqa: E402
-from flows.followup_report import allocation_arms, draw, gather, render  # noqa: E402
-from flows.ingest import ingest_file  # noqa: E402
-from flows.project import load_project  # noqa: E402
-from flows.read import read_export  # noqa: E402
-from flows.settings import PROJECT_DIR  # noqa: E402
-from flows.simulate import simulate  # noqa: E402
-from flows.split import split_export  # noqa: E402
-from flows.validate import validate_export  # noqa: E402
-from flows.warehouse import connect  # noqa: E402
-from schemas.rules import Context  # noqa: E402
+from runback.flows.analyse.refresh import refresh_analysis  # noqa: E402
+from runback.flows.followup_report import allocation_arms, draw, gather, render  # noqa: E402
+from runback.flows.ingest.pipeline import ingest_file  # noqa: E402
+from runback.flows.ingest.project import load_project  # noqa: E402
+from runback.flows.ingest.read import read_export  # noqa: E402
+from runback.flows.ingest.split import split_export  # noqa: E402
+from runback.flows.ingest.validate import validate_export  # noqa: E402
+from runback.flows.report.blinding import new_key  # noqa: E402
+from runback.flows.settings import PROJECT_DIR  # noqa: E402
+from runback.flows.simulate import simulate  # noqa: E402
+from runback.flows.warehouse import connect  # noqa: E402
+from runback.schemas.rules import Context  # noqa: E402
 
 RUNBACK = Path(sys.executable).parent / "runback"
 SUMMARY_QUERY = (
@@ -55,7 +55,7 @@ SUMMARY_QUERY = (
 )
 PEAK_CHILD = """
 import sys
-from flows.ingest import ingest_file
+from runback.flows.ingest.pipeline import ingest_file
 ingest_file(sys.argv[1], sys.argv[2], sys.argv[3])
 # VmHWM: this process's own peak (ru_maxrss would carry the parent's peak over the fork)
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
@@ -94,7 +94,7 @@ def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
     checked = validate_export(parts, study, Context(None))
 
     def load_fresh():
-        from flows import load
+        from runback.flows.ingest import load
 
         db = tmp / "load.duckdb"
         db.unlink(missing_ok=True)
@@ -177,7 +177,7 @@ def nightly_in_process(files: list[Path], tmp: Path, participants: int, runs: in
     in one process after a warm-up: the work past Prefect's per-run cost, without process noise."""
     from prefect import flow
 
-    from flows.nightly_ingest import nightly_ingest
+    from runback.flows.nightly_ingest import nightly_ingest
 
     @flow(name="empty")
     def empty() -> None:

@@ -1,14 +1,18 @@
 """The `runback` command line: simulate, ingest, report, query, export, status, check, key, serve, demo.
 
-Exit codes: 0 done; 1 done with quarantined rows or open queries; 2 refused input (nothing of
-that file loaded); 3 internal error. Every command's `--help` is its docstring.
+Every command's `--help` is its docstring. Errors a user can act on are `RunbackError`s, turned
+into one line on stderr and their exit code here, in one place (`_App.command`); the exit codes
+are listed in `runback.flows.errors` (0 done, 1 done with data queries, 3 refused, 4 busy,
+5 internal error; 2 stays typer's code for a bad option).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 
 import typer
@@ -16,9 +20,33 @@ import typer
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-from flows import settings  # noqa: E402
+from runback.flows import settings  # noqa: E402
+from runback.flows.errors import Exit, Refused, RunbackError  # noqa: E402
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """A typer app whose commands turn a RunbackError into its message and exit code."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+
+        def decorator(function):
+            @functools.wraps(function)
+            def speaking(*a, **kw):
+                try:
+                    return function(*a, **kw)
+                except RunbackError as err:
+                    typer.echo(f"runback: {err.problem}", err=True)
+                    if err.advice:
+                        typer.echo(err.advice, err=True)
+                    raise typer.Exit(int(err.exit_code)) from None
+
+            return register(speaking)
+
+        return decorator
+
+
+app = _App(
     help="runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.",
     no_args_is_help=True,
     add_completion=False,
@@ -26,9 +54,22 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-OK, WITH_QUERIES, REFUSED, INTERNAL = 0, 1, 2, 3
-
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $RUNBACK_DB or data/runback.duckdb).")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runback {version('runback')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print runback's version and exit."
+    ),
+) -> None:
+    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports."""
 
 
 class Format(StrEnum):
@@ -55,7 +96,7 @@ def simulate(
     With --defects it also writes defects.json, naming each injected fault (file, record, event,
     instance, form, field, kind) and what runback should do with it.
     """
-    from flows.simulate import simulate as run
+    from runback.flows.simulate import simulate as run
 
     result = run(out, participants=participants, seed=seed, defects=defects, nights=nights)
     typer.echo(
@@ -81,12 +122,13 @@ def ingest(
     loaded whole (one transaction), or refused and recorded. Form rows that fail validation are
     quarantined with their reasons; see `runback status` and the quarantine tables.
     """
-    from flows.nightly_ingest import nightly_ingest
+    from runback.flows.nightly_ingest import nightly_ingest
 
-    missing = [str(p) for p in paths or [] if not p.exists()]
+    missing = [str(p) for p in paths or [] if not p.exists() and not p.is_symlink()]
     if missing:
-        typer.echo(f"no such file or folder: {', '.join(missing)}", err=True)
-        raise typer.Exit(REFUSED)
+        raise Refused(f"no such file or folder: {', '.join(missing)}", "Name an export file or a folder of exports.")
+    if project is not None:
+        _check_project(project)
     results = nightly_ingest(
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
@@ -99,10 +141,17 @@ def ingest(
 
 def _ingest_exit_code(results: list[dict]) -> int:
     if any(r["status"] == "refused" for r in results):
-        return REFUSED
+        return Exit.REFUSED
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
-        return WITH_QUERIES
-    return OK
+        return Exit.WITH_QUERIES
+    return Exit.OK
+
+
+def _check_project(folder: Path) -> None:
+    """Refuse a --project folder that holds no data dictionary before any flow starts."""
+    from runback.flows.ingest.project import load_project
+
+    load_project(folder)
 
 
 class Timepoint(StrEnum):
@@ -130,29 +179,23 @@ def report(
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
     """
-    from flows.blinding import KeyError_
-    from flows.followup_report import ReportError, followup_report
+    from runback.flows.followup_report import followup_report
 
     if unblinded and key is None:
-        typer.echo("an unblinded report needs the allocation key: --unblinded --key FILE", err=True)
-        raise typer.Exit(REFUSED)
-    try:
-        path = followup_report(
-            timepoint=timepoint.value,
-            data_cut=data_cut,
-            blinded=not unblinded,
-            key=str(key) if key else None,
-            out_dir=str(out) if out else None,
-            pdf=pdf,
-            db=str(_db(db)),
-        )
-    except (ReportError, KeyError_, FileNotFoundError) as err:
-        typer.echo(f"report refused: {err}", err=True)
-        raise typer.Exit(REFUSED) from None
+        raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
+    path = followup_report(
+        timepoint=timepoint.value,
+        data_cut=data_cut,
+        blinded=not unblinded,
+        key=str(key) if key else None,
+        out_dir=str(out) if out else None,
+        pdf=pdf,
+        db=str(_db(db)),
+    )
     typer.echo(path)
 
 
-key_app = typer.Typer(help="The allocation key used by blinded reports.", no_args_is_help=True)
+key_app = _App(help="The allocation key used by blinded reports.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
 
@@ -165,14 +208,10 @@ def key_new(
     Keep it outside the warehouse and away from blinded readers; an existing key is never
     overwritten (the letters must stay the same in every report).
     """
-    from flows.blinding import KeyError_, new_key
+    from runback.flows.report.blinding import new_key
 
     path = out or settings.key_path()
-    try:
-        new_key(path)
-    except KeyError_ as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(REFUSED) from None
+    new_key(path)
     typer.echo(f"allocation key written to {path}")
 
 
@@ -191,14 +230,13 @@ def query(
     """
     import duckdb
 
-    from flows.warehouse import WarehouseBusy, connect_read_only
+    from runback.flows.warehouse import connect_read_only
 
+    con = connect_read_only(_db(db))
     try:
-        con = connect_read_only(_db(db))
         result = con.execute(sql_text)
-    except (duckdb.Error, FileNotFoundError, WarehouseBusy) as err:
-        typer.echo(f"query refused: {err}", err=True)
-        raise typer.Exit(REFUSED) from None
+    except duckdb.Error as err:
+        raise Refused(f"the query failed: {err}", "Check the SQL; the warehouse is open read-only.") from None
     frame = result.df()
     if fmt is Format.csv:
         frame.to_csv(sys.stdout, index=False)
@@ -219,14 +257,10 @@ def status(
 ) -> None:
     """Show the warehouse's data cuts, the files seen, what is in quarantine, and how fresh the
     newest export is (a warning when it is older than --max-age-hours)."""
-    from flows.freshness import last_export, stale
-    from flows.warehouse import connect_read_only
+    from runback.flows.query.freshness import last_export, stale
+    from runback.flows.warehouse import connect_read_only
 
-    try:
-        con = connect_read_only(_db(db))
-    except FileNotFoundError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(REFUSED) from None
+    con = connect_read_only(_db(db))
     files = con.execute(_status_sql("files")).df()
     cuts = con.execute(_status_sql("cuts")).df()
     queries = con.execute(_status_sql("quarantine")).df()
@@ -246,35 +280,33 @@ def status(
 
 
 def _status_sql(name: str) -> str:
-    from flows.warehouse import sql
+    from runback.flows.warehouse import sql
 
-    return sql(f"status/{name}")
+    return sql(f"query/status_{name}")
 
 
 @app.command()
 def check(db: Path = DbOption) -> None:
     """Check the warehouse's integrity: every clean row traces to a loaded file and a data cut,
     every cut to its file, and row counts agree with the quarantine. Exit code 3 on a problem."""
-    from flows.integrity import content_hash, problems
-    from flows.warehouse import connect_read_only
+    from runback.flows.query.integrity import content_hash, problems
+    from runback.flows.warehouse import connect_read_only
 
-    try:
-        con = connect_read_only(_db(db))
-    except FileNotFoundError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(REFUSED) from None
+    con = connect_read_only(_db(db))
     found = problems(con)
     for problem in found:
         typer.echo(f"PROBLEM: {problem}")
     typer.echo(f"content hash: {content_hash(con)}")
     if found:
-        raise typer.Exit(INTERNAL)
+        raise typer.Exit(Exit.INTERNAL)
     typer.echo("the warehouse is sound")
 
 
 @app.command()
 def serve(
-    cron: str = typer.Option("0 2 * * *", help="Schedule of the nightly ingest (cron, in --timezone)."),
+    cron: str = typer.Option(
+        None, help="Schedule of the nightly ingest, cron in --timezone (default: $RUNBACK_CRON or 0 2 * * *)."
+    ),
     timezone: str = typer.Option(
         None, help="Time zone of the schedule (default: $RUNBACK_TIMEZONE or Asia/Singapore)."
     ),
@@ -286,13 +318,9 @@ def serve(
     server has no scheduler. Runs one flow at a time; stopping it leaves the schedule active.
     Ad-hoc report: `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6`.
     """
-    from flows.deployments import NoServer, serve_all
+    from runback.flows.deployments import serve_all
 
-    try:
-        serve_all(cron, timezone or str(settings.timezone()), interval)
-    except NoServer as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(REFUSED) from None
+    serve_all(cron or settings.cron(), timezone or str(settings.timezone()), interval)
 
 
 class ExportFormat(StrEnum):
@@ -315,13 +343,9 @@ def export(
     warehouse. In CSV, a text cell starting with = + - @ gets a leading apostrophe so that a
     spreadsheet cannot run it as a formula (numbers stay numbers).
     """
-    from flows.export import ExportError, export_tables
+    from runback.flows.query.export import export_tables
 
-    try:
-        written = export_tables(_db(db), to, fmt.value, data_cut)
-    except (ExportError, FileNotFoundError) as err:
-        typer.echo(f"export refused: {err}", err=True)
-        raise typer.Exit(REFUSED) from None
+    written = export_tables(_db(db), to, fmt.value, data_cut)
     for path in written:
         typer.echo(path)
 
@@ -343,11 +367,11 @@ def demo(
     """
     import shutil
 
-    from flows.followup_report import followup_report
-    from flows.nightly_ingest import nightly_ingest
-    from flows.simulate import simulate as run
+    from runback.flows.followup_report import followup_report
+    from runback.flows.nightly_ingest import nightly_ingest
+    from runback.flows.simulate import simulate as run
 
-    folder = folder or settings.ROOT / "data" / "demo"
+    folder = folder or settings.DATA_DIR / "demo"
     shutil.rmtree(folder, ignore_errors=True)
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
@@ -368,16 +392,12 @@ def demo(
 
 
 def main() -> None:
-    """Entry point that turns unexpected errors into exit code 3 with a short message."""
-    from flows.warehouse import WarehouseBusy
-
+    """Entry point: anything that escapes the commands is an internal error (exit code 5)."""
     try:
         app()
     except SystemExit:
         raise
-    except WarehouseBusy as err:
-        typer.echo(f"runback: {err}", err=True)
-        sys.exit(INTERNAL)
     except Exception as err:  # noqa: BLE001 - the last line of defence of a CLI
         typer.echo(f"runback: internal error: {type(err).__name__}: {err}", err=True)
-        sys.exit(INTERNAL)
+        typer.echo("This is a fault in runback, not in your input: please report it with the command.", err=True)
+        sys.exit(Exit.INTERNAL)

@@ -1,7 +1,7 @@
 """Deployments: the nightly schedule and the ad-hoc report, served on a real Prefect server.
 
-- `nightly-ingest/nightly`: cron `0 2 * * *` in the trial site's time zone (`Asia/Singapore`),
-  both configurable; pulls from the REDCap API when configured, then ingests the inbox.
+- `nightly-ingest/nightly`: cron `settings.DEFAULT_CRON` (02:00) in the trial site's time zone
+  (`settings.DEFAULT_TIMEZONE`), both configurable; pulls from the REDCap API when configured, then ingests the inbox.
 - `followup-report/adhoc`: no schedule; run on demand with parameters, e.g.
   `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param data_cut=3`.
 
@@ -23,19 +23,19 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
 
-from flows.followup_report import followup_report
-from flows.nightly_ingest import nightly_ingest
-from flows.settings import WAREHOUSE_LIMIT
+from runback.flows.errors import Refused
+from runback.flows.followup_report import followup_report
+from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE, WAREHOUSE_LIMIT
 
-NIGHTLY_CRON = "0 2 * * *"
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
 
-class NoServer(RuntimeError):
+class NoServer(Refused):
     """Schedules need a long-lived Prefect server (an ephemeral one has no scheduler)."""
 
 
-def deployments(cron: str = NIGHTLY_CRON, timezone: str = "Asia/Singapore", interval_s: float | None = None):
+def deployments(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None):
     """The two deployments; `interval_s` replaces the cron schedule (for tests and demos)."""
     schedule = Interval(dt.timedelta(seconds=interval_s)) if interval_s else Cron(cron, timezone=timezone)
     nightly = nightly_ingest.to_deployment(
@@ -63,7 +63,7 @@ def ensure_warehouse_limit() -> None:
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WAREHOUSE_LIMIT, limit=1))
 
 
-def serve_all(cron: str = NIGHTLY_CRON, timezone: str = "Asia/Singapore", interval_s: float | None = None) -> None:
+def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None) -> None:
     """Serve both deployments until interrupted (their schedule stays active afterwards)."""
     if not os.environ.get("PREFECT_API_URL"):
         raise NoServer(

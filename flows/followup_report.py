@@ -28,19 +28,21 @@ from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import blinding, charts, report_context
-from flows.analysis import refresh_analysis
-from flows.nightly_ingest import logger, warehouse_slot
-from flows.project import load_project
-from flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
-from flows.settings import out_dir as default_out_dir
-from flows.warehouse import connect, connect_read_only, rows, sql
-from schemas.trial import ARMS, TIMEPOINTS
+from runback.flows.analyse.refresh import refresh_analysis
+from runback.flows.errors import Refused
+from runback.flows.ingest.project import load_project
+from runback.flows.report import blinding, charts
+from runback.flows.report import context as report_context
+from runback.flows.runs import logger, warehouse_slot
+from runback.flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
+from runback.flows.settings import out_dir as default_out_dir
+from runback.flows.warehouse import connect, connect_read_only, rows, sql
+from runback.schemas.trial import ARMS, TIMEPOINTS
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
 
-class ReportError(ValueError):
+class ReportError(Refused):
     """A report that cannot be made as asked (unknown cut, missing key, ...)."""
 
 
@@ -85,7 +87,7 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
         if latest is None:
             raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
         cut = latest if data_cut is None else int(data_cut)
-        if not rows(con, "meta/cut_exists", {"cut": cut})[0][0]:
+        if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
             raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
         analysed = rows(con, "report/analysed_cut", {"cut": cut})[0][0]
     if not analysed:

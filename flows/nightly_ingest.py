@@ -7,7 +7,7 @@ Reads   export files (`RUNBACK_DATA_YYYY-MM-DD_HHMM.csv`, or any raw REDCap CSV 
 Writes  the warehouse (`RUNBACK_DB`): one transaction per export, oldest export first; Prefect
         artifacts with the run's summary. Holds the `runback-warehouse` concurrency limit, so
         no two runs that write the warehouse overlap on a Prefect server that defines it.
-Run     `runback ingest [--db PATH] PATH...`, `python -m flows.nightly_ingest PATH...`,
+Run     `runback ingest [--db PATH] PATH...`, `python -m runback.flows.nightly_ingest PATH...`,
         or on its schedule through `runback serve`.
 
 The heavy libraries (pandas, pandera, statsmodels) are imported inside the tasks that need them,
@@ -20,39 +20,21 @@ the analysis tables and model results of the newest cut are refreshed.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
 import sys
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
 
-from flows import artifacts, freshness, redcap_api, settings
-from flows.exports import EXPORT_GLOB, in_export_order
-from flows.settings import PROJECT_DIR, db_path, inbox_dir
-from flows.warehouse import connect, connect_read_only, sql
-
-
-def logger() -> logging.Logger | logging.LoggerAdapter:
-    """The run logger inside a flow or task run; a plain logger when called through `.fn()`."""
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("runback")
-
-
-def warehouse_slot():
-    """The `runback-warehouse` concurrency slot on a real Prefect server (PREFECT_API_URL set);
-    nothing to hold on an ephemeral server, where one process runs one flow."""
-    if not os.environ.get("PREFECT_API_URL"):
-        return contextlib.nullcontext()
-    return concurrency(settings.WAREHOUSE_LIMIT, occupy=1)
+from runback.flows import settings
+from runback.flows.ingest import redcap_api
+from runback.flows.ingest import summary as artifacts
+from runback.flows.ingest.files import EXPORT_GLOB, in_export_order
+from runback.flows.query import freshness
+from runback.flows.runs import logger, warehouse_slot
+from runback.flows.settings import PROJECT_DIR, db_path, inbox_dir
+from runback.flows.warehouse import connect, connect_read_only, sql
 
 
 @task(cache_policy=NO_CACHE)
@@ -74,7 +56,7 @@ def ingest_export(
     path: str, db: str, project: str, accept_dictionary: bool = False, accept_deletions: bool = False
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
-    from flows.ingest import ingest_file  # pandas, pandera: imported only when there is a file
+    from runback.flows.ingest.pipeline import ingest_file  # pandas, pandera: imported only when there is a file
 
     return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger())
 
@@ -82,8 +64,8 @@ def ingest_export(
 @task(cache_policy=NO_CACHE)
 def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
-    from flows.analysis import analysable, refresh_analysis  # statsmodels: only when there is a cut
-    from flows.project import load_project
+    from runback.flows.analyse.refresh import analysable, refresh_analysis  # statsmodels: only when there is a cut
+    from runback.flows.ingest.project import load_project
 
     study = load_project(Path(project))
     if not analysable(study):
@@ -132,7 +114,7 @@ def publish(results: list[dict], db: str, cut: int | None) -> None:
     queries = pd.DataFrame()
     if cut is not None:
         with connect_read_only(Path(db)) as con:
-            queries = con.execute(sql("analysis/queries_of_cut"), {"cut": cut}).df()
+            queries = con.execute(sql("analyse/queries_of_cut"), {"cut": cut}).df()
     create_markdown_artifact(markdown=artifacts.run_markdown(results, cut, queries), key="nightly-ingest-summary",
                              description="Files seen, rows loaded and quarantined, the new data cut")  # fmt: skip
     create_table_artifact(table=artifacts.quarantine_table(results), key="nightly-ingest-quarantine",

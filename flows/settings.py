@@ -1,4 +1,4 @@
-"""Paths and settings: derived from this file's location and a few environment variables.
+"""Settings: where the user's data lives, and where the installed package keeps its own files.
 
 | setting | environment variable | default |
 |---|---|---|
@@ -7,23 +7,37 @@
 | reports and exports | `RUNBACK_OUT` | `out` |
 | allocation key | `RUNBACK_KEY` | `data/allocation.key` |
 | trial site's time zone | `RUNBACK_TIMEZONE` | `Asia/Singapore` |
+| nightly schedule (cron, site time) | `RUNBACK_CRON` | `0 2 * * *` |
 | freshness warning after | `RUNBACK_MAX_AGE_HOURS` | `36` |
 | wait for the warehouse lock | `RUNBACK_LOCK_TIMEOUT` (s) | `60` |
 
-Relative defaults are under the project's root, never the current directory.
+Data paths belong to the user: relative defaults are relative to the working directory the
+command runs in, never to the install. The package's own files (SQL, templates, the trial's
+REDCap project) are read through the package, wherever it is installed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from importlib.resources import files
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ROOT = Path(__file__).resolve().parents[1]
-PROJECT_DIR = ROOT / "schemas" / "redcap"
-SQL_DIR = ROOT / "sql"
-REPORTS_DIR = ROOT / "reports"
+from runback.flows.errors import Refused
+
+PROJECT_DIR = Path(str(files("runback.schemas") / "redcap"))
+"""The trial's REDCap project files (dictionary, events, designations, ...), shipped with runback."""
+SQL_DIR = Path(str(files("runback.sql")))
+REPORTS_DIR = Path(str(files("runback.reports")))
+
+DATA_DIR = Path("data")
+"""The default folder of the user's warehouse, inbox and key (relative to the working directory)."""
+
+DEFAULT_TIMEZONE = "Asia/Singapore"
+DEFAULT_CRON = "0 2 * * *"
+WAREHOUSE_LIMIT = "runback-warehouse"
+"""Prefect global concurrency limit (1 slot) held by every flow run that writes the warehouse."""
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -32,33 +46,62 @@ def _path(variable: str, default: Path) -> Path:
 
 
 def db_path() -> Path:
-    return _path("RUNBACK_DB", ROOT / "data" / "runback.duckdb")
+    return _path("RUNBACK_DB", DATA_DIR / "runback.duckdb")
 
 
 def inbox_dir() -> Path:
-    return _path("RUNBACK_INBOX", ROOT / "data" / "inbox")
+    return _path("RUNBACK_INBOX", DATA_DIR / "inbox")
 
 
 def out_dir() -> Path:
-    return _path("RUNBACK_OUT", ROOT / "out")
+    return _path("RUNBACK_OUT", Path("out"))
 
 
 def key_path() -> Path:
-    return _path("RUNBACK_KEY", ROOT / "data" / "allocation.key")
+    return _path("RUNBACK_KEY", DATA_DIR / "allocation.key")
 
 
-WAREHOUSE_LIMIT = "runback-warehouse"
-"""Prefect global concurrency limit (1 slot) held by every flow run that writes the warehouse."""
+def _number(variable: str, default: float, unit: str) -> float:
+    """A positive number from the environment, or a refusal that names the variable."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise Refused(f"{variable}={text!r} is not a positive number of {unit}.",
+                      f"Set it to a number such as {default:g}, or unset it for the default.")  # fmt: skip
+    return value
+
+
+def max_age_hours() -> float:
+    return _number("RUNBACK_MAX_AGE_HOURS", 36, "hours")
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a warehouse held by another process."""
+    return _number("RUNBACK_LOCK_TIMEOUT", 60, "seconds")
+
+
+def timezone_name() -> str:
+    return os.environ.get("RUNBACK_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
 
 
 def timezone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("RUNBACK_TIMEZONE", "Asia/Singapore"))
+    name = timezone_name()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Refused(f"RUNBACK_TIMEZONE={name!r} is not a known time zone.",
+                      "Use an IANA name such as Asia/Singapore or Europe/London.") from None  # fmt: skip
+
+
+def cron() -> str:
+    return os.environ.get("RUNBACK_CRON", "").strip() or DEFAULT_CRON
 
 
 def site_now() -> dt.datetime:
     """The trial site's wall-clock time, naive (as REDCap writes export times)."""
     return dt.datetime.now(timezone()).replace(tzinfo=None, microsecond=0)
-
-
-def max_age_hours() -> float:
-    return float(os.environ.get("RUNBACK_MAX_AGE_HOURS", "36"))

@@ -1,13 +1,12 @@
 """The DuckDB warehouse: connections, the one reader of `sql/` files, migrations, transactions.
 
-SQL lives in `sql/<folder>/<what it builds>.sql`. Values are always bound as DuckDB parameters
+SQL lives in `sql/<stage>/<what it builds>.sql`. Values are always bound as DuckDB parameters
 (`$name`). Statements that work on one form's table name it `{{ form }}`; `sql()` puts the form's
 name there after checking it is a plain identifier (REDCap form names always are).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.settings import SQL_DIR
+from runback.flows.errors import Busy, Refused
+from runback.flows.settings import SQL_DIR, lock_timeout
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIME",
@@ -26,7 +26,11 @@ SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DO
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-class WarehouseBusy(RuntimeError):
+class NoWarehouse(Refused, FileNotFoundError):
+    """The warehouse file named does not exist (a read-only command cannot make one)."""
+
+
+class WarehouseBusy(Busy):
     """Another process holds the warehouse file for writing for longer than we wait."""
 
 
@@ -47,11 +51,6 @@ def sql(name: str, **identifiers: str) -> str:
     return _PLACEHOLDER.sub(fill, _text(name))
 
 
-def lock_timeout() -> float:
-    """Seconds to wait for a warehouse held by another process (RUNBACK_LOCK_TIMEOUT, default 60)."""
-    return float(os.environ.get("RUNBACK_LOCK_TIMEOUT", "60"))
-
-
 def connect(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing (migrating it first); waits while another process holds it."""
     db = Path(db)
@@ -65,7 +64,7 @@ def connect_read_only(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyC
     """Open the warehouse for queries: read-only, no file or network access, settings locked."""
     db = Path(db)
     if not db.exists():
-        raise FileNotFoundError(f"no warehouse at {db}: run `runback ingest` first")
+        raise NoWarehouse(f"there is no warehouse at {db}.", "Run `runback ingest` first, or name it with --db.")
     config = {"enable_external_access": False, "lock_configuration": True}
     return _open(db, wait_s, read_only=True, config=config)
 
@@ -83,25 +82,25 @@ def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duck
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
-                    f"the warehouse {db} is in use by another process (a running ingest?); waited {wait_s:g} s. "
+                    f"the warehouse {db} is in use by another process (a running ingest?); waited {wait_s:g} s.",
                     "Try again later, or raise RUNBACK_LOCK_TIMEOUT; a file not loaded now is picked up by the "
-                    "next run."
+                    "next run.",
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations in `sql/migrations/` that this warehouse has not had yet."""
-    con.execute(sql("migrations/0000_migrations_table"))
-    done = {row[0] for row in rows(con, "meta/applied_migrations")}
+    """Apply the migrations in `sql/warehouse/migrations/` that this warehouse has not had yet."""
+    con.execute(sql("warehouse/migrations/0000_migrations_table"))
+    done = {row[0] for row in rows(con, "warehouse/applied_migrations")}
     applied = []
-    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+    for path in sorted((SQL_DIR / "warehouse" / "migrations").glob("*.sql")):
         if path.stem in done or path.stem == "0000_migrations_table":
             continue
         with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
-            con.execute(sql("meta/record_migration"), {"name": path.stem})
+            con.execute(sql("warehouse/record_migration"), {"name": path.stem})
         applied.append(path.stem)
     return applied
 
@@ -125,9 +124,9 @@ def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None, 
 
 def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
     """Column name -> DuckDB type of a table (empty when it does not exist)."""
-    return dict(rows(con, "meta/table_columns", {"schema": schema, "table": table}))
+    return dict(rows(con, "warehouse/table_columns", {"schema": schema, "table": table}))
 
 
 def form_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     """The per-form tables of a layer (`raw` or `clean`)."""
-    return [r[0] for r in rows(con, "meta/form_tables", {"schema": schema})]
+    return [r[0] for r in rows(con, "warehouse/form_tables", {"schema": schema})]

@@ -1,15 +1,15 @@
 """Contracts: the study definition read from the REDCap project, and one pandera model per form."""
 
-from schemas.adverse_event import AdverseEvent
-from schemas.baseline_characteristics import BaselineCharacteristics
-from schemas.nprs import Nprs
-from schemas.odi import Odi
-from schemas.physical_tests import PhysicalTests
-from schemas.psfs import Psfs
-from schemas.randomisation import Randomisation
-from schemas.screening import Screening
-from schemas.session_log import SessionLog
-from schemas.study_end import StudyEnd
+from runback.schemas.adverse_event import AdverseEvent
+from runback.schemas.baseline_characteristics import BaselineCharacteristics
+from runback.schemas.nprs import Nprs
+from runback.schemas.odi import Odi
+from runback.schemas.physical_tests import PhysicalTests
+from runback.schemas.psfs import Psfs
+from runback.schemas.randomisation import Randomisation
+from runback.schemas.screening import Screening
+from runback.schemas.session_log import SessionLog
+from runback.schemas.study_end import StudyEnd
 
 MODELS = {
     "screening": Screening,

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from pandera import extensions
 from pandera.typing import Series
 
-from schemas import study as s
+from runback.schemas import study as s
 
 QUARANTINE = "quarantine"
 FLAG = "flag"

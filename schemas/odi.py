@@ -2,8 +2,8 @@
 
 from pandera.typing import Series
 
-from schemas.form import FormModel, complete_field
-from schemas.trial import choice, date
+from runback.schemas.form import FormModel, complete_field
+from runback.schemas.trial import choice, date
 
 _SCORE = ("0", "1", "2", "3", "4", "5")
 

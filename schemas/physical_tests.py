@@ -2,8 +2,8 @@
 
 from pandera.typing import Series
 
-from schemas.form import FormModel, complete_field
-from schemas.trial import date, integer, number
+from runback.schemas.form import FormModel, complete_field
+from runback.schemas.trial import date, integer, number
 
 
 class PhysicalTests(FormModel):

@@ -3,8 +3,8 @@
 import pandas as pd
 from pandera.typing import Series
 
-from schemas.form import FLAG, FormModel, complete_field, row_check
-from schemas.trial import date, integer, text
+from runback.schemas.form import FLAG, FormModel, complete_field, row_check
+from runback.schemas.trial import date, integer, text
 
 _UNNAMED = "a score is given for an activity that is not named; it is left out of the PSFS"
 

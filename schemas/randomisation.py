@@ -3,8 +3,8 @@ changes `rand_group` or `rand_date` raises a data query and the first value stan
 
 from pandera.typing import Series
 
-from schemas.form import FormModel, complete_field
-from schemas.trial import choice, date, text
+from runback.schemas.form import FormModel, complete_field
+from runback.schemas.trial import choice, date, text
 
 
 class Randomisation(FormModel):

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from schemas.form import FLAG, QUARANTINE, concat_failures, failures, no_failures, parse
-from schemas.study import KIND_DATE, KIND_DATETIME, Study
-from schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
+from runback.schemas.form import FLAG, QUARANTINE, concat_failures, failures, no_failures, parse
+from runback.schemas.study import KIND_DATE, KIND_DATETIME, Study
+from runback.schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
 
 
 @dataclass

@@ -7,8 +7,8 @@ when an export is read and never reach this model.
 import pandas as pd
 from pandera.typing import Series
 
-from schemas.form import FLAG, FormModel, complete_field, row_check
-from schemas.trial import checkbox, choice, date, integer, number, yesno
+from runback.schemas.form import FLAG, FormModel, complete_field, row_check
+from runback.schemas.trial import checkbox, choice, date, integer, number, yesno
 
 
 class Screening(FormModel):

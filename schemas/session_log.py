@@ -2,8 +2,8 @@
 
 from pandera.typing import Series
 
-from schemas.form import FormModel, complete_field
-from schemas.trial import choice, date, integer, text, yesno
+from runback.schemas.form import FormModel, complete_field
+from runback.schemas.trial import choice, date, integer, text, yesno
 
 
 class SessionLog(FormModel):

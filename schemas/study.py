@@ -5,7 +5,7 @@ the export should look like: which columns exist, which form owns them, their ty
 choices, which fields identify a person, which events carry which forms and which forms repeat.
 
 It is built from rows already parsed out of REDCap's own download formats (see
-`flows/project.py` for the file side) and works for any REDCap project, not only the trial's.
+`flows/ingest/project.py` for the file side) and works for any REDCap project, not only the trial's.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 import pandas as pd
 from pandera.typing import Series
 
-from schemas.form import FLAG, FormModel, complete_field, row_check
-from schemas.trial import checkbox, choice, date, text
+from runback.schemas.form import FLAG, FormModel, complete_field, row_check
+from runback.schemas.trial import checkbox, choice, date, text
 
 
 class StudyEnd(FormModel):

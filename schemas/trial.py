@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas import form
-from schemas import study as s
+from runback.schemas import form
+from runback.schemas import study as s
 
 MISSING = ("UNK", "NASK", "ASKU", "NA")
 """The project's missing-data codes (RUNBACK_MissingDataCodes.txt)."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from flows.cli import app
+from runback.flows.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -25,17 +25,26 @@ def test_every_command_is_documented():
 
 def test_every_setting_is_documented():
     sources = "".join(p.read_text() for p in (ROOT / "flows").rglob("*.py"))
-    read = re.findall(r'(?:environ(?:\.get)?\(|environ\[|_path\()\s*"(RUNBACK_[A-Z_]+)"', sources)
+    read = re.findall(r'(?:environ(?:\.get)?\(|environ\[|_path\(|_number\()\s*"(RUNBACK_[A-Z_]+)"', sources)
     assert len(set(read)) >= 8
     for variable in sorted(set(read)):
         assert variable in README, variable
 
 
 def test_every_warehouse_table_is_documented():
-    migrations = "".join(p.read_text() for p in (ROOT / "sql" / "migrations").glob("*.sql"))
+    migrations = "".join(p.read_text() for p in (ROOT / "sql" / "warehouse" / "migrations").glob("*.sql"))
+    assert "create table" in migrations
     for schema, table in re.findall(r"create table (?:if not exists )?(meta|quarantine|analysis)\.(\w+)", migrations):
         assert f"{schema}.{table}" in README + (ROOT / "docs" / "analysis.md").read_text(), f"{schema}.{table}"
 
 
 def test_ci_runs_the_readmes_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_prefect_yaml_schedules_the_default_cron_and_time_zone():
+    from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
+
+    text = (ROOT / "prefect.yaml").read_text()
+    assert f'cron: "{DEFAULT_CRON}"' in text and f"timezone: {DEFAULT_TIMEZONE}" in text
+    assert DEFAULT_CRON in README and DEFAULT_TIMEZONE in README

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.simulate import simulate
+from runback.flows.simulate import simulate
 
 pytestmark = pytest.mark.server
 BIN = Path(sys.executable).parent

@@ -14,6 +14,6 @@ dates, form status, corrections) -> `table` (REDCap's row layout and nightly sna
 `defects` (faults and manifest) -> `export` (CSV bytes) ; `trial` ties them together.
 """
 
-from flows.simulate.trial import SimulationResult, simulate
+from runback.flows.simulate.trial import SimulationResult, simulate
 
 __all__ = ["SimulationResult", "simulate"]

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flows.simulate import days
-from flows.simulate.export import RAW
-from flows.simulate.table import NEVER, Overlay, TrialTable
+from runback.flows.simulate import days
+from runback.flows.simulate.export import RAW
+from runback.flows.simulate.table import NEVER, Overlay, TrialTable
 
 MANIFEST_FILE = "defects.json"
 EXPECT = {

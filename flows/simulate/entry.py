@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.simulate.table import FormRows, Overlay, TrialTable
-from schemas.study import KIND_CHOICE, KIND_INTEGER, KIND_NUMBER, Study
+from runback.flows.simulate.table import FormRows, Overlay, TrialTable
+from runback.schemas.study import KIND_CHOICE, KIND_INTEGER, KIND_NUMBER, Study
 
 ENTRY_LAG_MAX = 10
 ENTRY_LAG_DECAY = 0.6

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.study import (
+from runback.schemas.study import (
     EVENT_COLUMN,
     KIND_CHECKBOX,
     KIND_CHOICE,

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flows.simulate import days
-from flows.simulate.schedule import EXCLUDED, LOST, WITHDREW, Schedule
-from flows.simulate.table import FormRows
-from schemas.study import Study
+from runback.flows.simulate import days
+from runback.flows.simulate.schedule import EXCLUDED, LOST, WITHDREW, Schedule
+from runback.flows.simulate.table import FormRows
+from runback.schemas.study import Study
 
 HEIGHT_CM = {1: (172.0, 6.5), 2: (160.0, 6.0)}
 BMI = (22.3, 2.2)

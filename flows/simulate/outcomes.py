@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flows.simulate import days
-from flows.simulate.schedule import STEP_EVENTS, Schedule
-from flows.simulate.table import FormRows
-from schemas.study import Study
+from runback.flows.simulate import days
+from runback.flows.simulate.schedule import STEP_EVENTS, Schedule
+from runback.flows.simulate.table import FormRows
+from runback.schemas.study import Study
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flows.simulate import days, identity
+from runback.flows.simulate import days, identity
 
 RECRUITMENT_START = "2013-06-03"
 RECRUITMENT_DAYS = 730

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schemas.study import Study
+from runback.schemas.study import Study
 
 STEP_EVENTS = ("baseline_arm_1", "week_4_arm_1", "week_8_arm_1", "month_3_arm_1", "month_6_arm_1")
 """Assessment step 0..4 -> event."""

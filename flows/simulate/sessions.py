@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from flows.simulate import days
-from flows.simulate.schedule import Schedule
-from flows.simulate.table import FormRows
+from runback.flows.simulate import days
+from runback.flows.simulate.schedule import Schedule
+from runback.flows.simulate.table import FormRows
 
 PROGRAMME_EVENT = "programme_arm_1"
 WEEKS = 8

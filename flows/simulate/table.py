@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.simulate.export import RAW, Dialect
-from schemas.study import (
+from runback.flows.simulate.export import RAW, Dialect
+from runback.schemas.study import (
     EVENT_COLUMN,
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,

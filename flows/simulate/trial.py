@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from flows.project import load_project, project_files, read_rows
-from flows.settings import PROJECT_DIR
-from flows.simulate import days, entry, forms, outcomes, people, schedule, sessions
-from flows.simulate.defects import MANIFEST_FILE, DefectPlan, ExtraRow, plan_defects
-from flows.simulate.export import HAND, RAW, data_file_name, dictionary_file_name, labels_dialect, write_export
-from flows.simulate.table import FormRows, Overlay, TrialTable
-from schemas.study import Study
+from runback.flows.ingest.project import load_project, project_files, read_rows
+from runback.flows.settings import PROJECT_DIR
+from runback.flows.simulate import days, entry, forms, outcomes, people, schedule, sessions
+from runback.flows.simulate.defects import MANIFEST_FILE, DefectPlan, ExtraRow, plan_defects
+from runback.flows.simulate.export import HAND, RAW, data_file_name, dictionary_file_name, labels_dialect, write_export
+from runback.flows.simulate.table import FormRows, Overlay, TrialTable
+from runback.schemas.study import Study
 
 FIRST_NIGHT_AFTER_DAYS = 14
 """The first export is this many days after the first randomisation."""

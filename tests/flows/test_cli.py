@@ -5,10 +5,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.nightly_ingest import ingest_export
-from flows.settings import PROJECT_DIR
-from tests.conftest import randomised, write_export
+from runback.flows.cli import app
+from runback.flows.nightly_ingest import ingest_export
+from runback.flows.settings import PROJECT_DIR
+from tests.helpers import randomised, write_export
 
 runner = CliRunner()
 
@@ -54,8 +54,8 @@ def test_query_formats(warehouse):
 )
 def test_query_is_read_only_without_file_access(warehouse, statement):
     result = runner.invoke(app, ["query", "--db", str(warehouse), statement])
-    assert result.exit_code == 2
-    assert "query refused" in result.output
+    assert result.exit_code == 3
+    assert "the query failed" in result.output
 
 
 def test_status_shows_cuts_files_and_quarantine(warehouse):
@@ -67,7 +67,7 @@ def test_status_shows_cuts_files_and_quarantine(warehouse):
 
 def test_status_without_a_warehouse_says_what_to_do(tmp_path):
     result = runner.invoke(app, ["status", "--db", str(tmp_path / "none.duckdb")])
-    assert result.exit_code == 2 and "runback ingest" in result.output
+    assert result.exit_code == 3 and "runback ingest" in result.output
 
 
 def test_ingest_exit_codes_through_the_flow(tmp_path, study, prefect_harness):
@@ -78,7 +78,7 @@ def test_ingest_exit_codes_through_the_flow(tmp_path, study, prefect_harness):
     assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(queried)]).exit_code == 1
     labels = tmp_path / "RUNBACK_DATA_2014-02-03_0200.csv"
     labels.write_text("Record ID,Event Name\n1,Baseline\n")
-    assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(labels)]).exit_code == 2
+    assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(labels)]).exit_code == 3
 
 
 def test_simulate_writes_the_nights(tmp_path):
@@ -88,7 +88,7 @@ def test_simulate_writes_the_nights(tmp_path):
 
 
 def test_report_through_the_flow_and_its_log(tmp_path, study, prefect_harness):
-    from tests.conftest import build_warehouse
+    from tests.helpers import build_warehouse
 
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 13)]
     db = build_warehouse(tmp_path, study, [rows])
@@ -99,8 +99,8 @@ def test_report_through_the_flow_and_its_log(tmp_path, study, prefect_harness):
     assert "made a new one" not in result.output or key.exists()
     report = tmp_path / "out" / "runback_week_8_cut1.html"
     assert report.exists() and result.output.strip().endswith(str(report))
-    assert runner.invoke(app, ["report", "--db", str(db), "--timepoint", "week_8", "--unblinded"]).exit_code == 2
-    assert runner.invoke(app, [*args, "--data-cut", "7"]).exit_code == 2
+    assert runner.invoke(app, ["report", "--db", str(db), "--timepoint", "week_8", "--unblinded"]).exit_code == 3
+    assert runner.invoke(app, [*args, "--data-cut", "7"]).exit_code == 3
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
@@ -113,5 +113,5 @@ def test_key_new_never_overwrites(tmp_path):
     key = tmp_path / "allocation.key"
     assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 0
     before = key.read_text()
-    assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 2
+    assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 3
     assert key.read_text() == before

@@ -9,14 +9,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.analysis import refresh_analysis
-from flows.blinding import new_key, read_key
-from flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
-from flows.nightly_ingest import find_exports, ingest_export
-from flows.settings import PROJECT_DIR
-from flows.simulate import simulate
-from flows.warehouse import connect
-from tests.conftest import build_warehouse, randomised, simulated_warehouse
+from runback.flows.analyse.refresh import refresh_analysis
+from runback.flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
+from runback.flows.nightly_ingest import find_exports, ingest_export
+from runback.flows.report.blinding import new_key, read_key
+from runback.flows.settings import PROJECT_DIR
+from runback.flows.simulate import simulate
+from runback.flows.warehouse import connect
+from tests.helpers import build_warehouse, randomised, simulated_warehouse
 
 SECTIONS = ["title", "consort", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
             "adherence", "adverse-events", "missing-data", "data-quality", "methods"]  # fmt: skip
@@ -220,7 +220,7 @@ def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
 
 @pytest.mark.browser
 def test_pdf_is_printed_by_chromium(trial, tmp_path):
-    from flows.followup_report import print_pdf
+    from runback.flows.followup_report import print_pdf
 
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed")

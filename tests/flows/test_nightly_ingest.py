@@ -8,9 +8,9 @@ import json
 import duckdb
 import pytest
 
-from flows.nightly_ingest import nightly_ingest
-from flows.simulate import simulate
-from schemas.study import KIND_CHECKBOX
+from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.simulate import simulate
+from runback.schemas.study import KIND_CHECKBOX
 
 CHECKS = {  # defect kind -> the check that must catch it
     "out_of_range": "redcap_range",

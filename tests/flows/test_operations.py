@@ -8,10 +8,11 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from typer.testing import CliRunner
 
-from flows import artifacts, freshness
-from flows.cli import app
-from flows.nightly_ingest import nightly_ingest
-from tests.conftest import randomised, write_export
+from runback.flows.cli import app
+from runback.flows.ingest import summary as artifacts
+from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.query import freshness
+from tests.helpers import randomised, write_export
 
 
 def _latest_artifact(key):
@@ -40,8 +41,8 @@ def test_markdown_of_a_run_without_new_exports():
 
 
 def test_freshness_warns_when_the_newest_export_is_old(tmp_path, study):
-    from flows.nightly_ingest import ingest_export
-    from flows.settings import PROJECT_DIR
+    from runback.flows.nightly_ingest import ingest_export
+    from runback.flows.settings import PROJECT_DIR
 
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
     db = tmp_path / "w.duckdb"

@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-import schemas
-from flows.project import read_rows
-from flows.settings import PROJECT_DIR
-from schemas import trial
-from schemas.form import schema_for
+import runback.schemas as schemas
+from runback.flows.ingest.project import read_rows
+from runback.flows.settings import PROJECT_DIR
+from runback.schemas import trial
+from runback.schemas.form import schema_for
 
 
 def _checks(column) -> dict:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from flows.project import load_study
-from schemas.study import Field, Study, normalise_code, parse_choices
-from tests.conftest import SAMPLES
+from runback.flows.ingest.project import load_study
+from runback.schemas.study import Field, Study, normalise_code, parse_choices
+from tests.helpers import SAMPLES
 
 
 def test_trial_forms_events_and_windows(study):

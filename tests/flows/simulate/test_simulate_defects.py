@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from flows.simulate import simulate
+from runback.flows.simulate import simulate
 
 KINDS = {
     "out_of_range": "quarantine",

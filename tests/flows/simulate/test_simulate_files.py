@@ -8,8 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from flows.settings import PROJECT_DIR
-from flows.simulate import simulate
+from runback.flows.settings import PROJECT_DIR
+from runback.flows.simulate import simulate
 
 
 def _fputcsv(values: list[str], delimiter: str = ",") -> str:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from flows.simulate import identity, people
+from runback.flows.simulate import identity, people
 
 WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
 

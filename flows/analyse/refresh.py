@@ -1,0 +1,99 @@
+"""Analysis: the ADaM-shaped tables, summaries and model results of one data cut.
+
+`refresh_analysis(con, study, cut)` recomputes, in one transaction, the reference tables (`ref.*`,
+from the study definition and `schemas/trial.py`), every `analysis.*` table's rows of that cut
+(`sql/analyse/<table>.sql`, in dependency order) and `analysis.model_results` (statsmodels). A
+cut's analysis depends only on the clean layer as of the cut, so recomputing it later gives the
+same rows. `latest.*` views show the newest cut analysed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from runback.flows.analyse import models
+from runback.flows.analyse.tables import SQL_TABLES, TABLES
+from runback.flows.warehouse import rows, sql, transaction
+from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
+from runback.schemas.trial import ADHERENT_MIN, ARM_NAMES, ARMS, PARAMS, PRIMARY, SUPERVISED_PLANNED, VISIT_STEPS
+
+REQUIRED_FORMS = ("screening", "randomisation", "nprs", "psfs", "odi", "physical_tests", "session_log",
+                  "adverse_event", "study_end")  # fmt: skip
+T_QUANTILE_MAX_DF = 100_000
+
+
+def analysable(study: Study) -> bool:
+    """Whether the warehouse holds the trial's forms (other REDCap projects load, but are not analysed)."""
+    return set(REQUIRED_FORMS) <= set(study.forms)
+
+
+def refresh_analysis(con, study: Study, cut: int) -> dict[str, int]:
+    """Recompute every analysis table's rows of `cut`; returns rows written per table."""
+    written = {}
+    with transaction(con):
+        write_reference(con, study)
+        for table in TABLES:
+            con.execute(sql("analyse/clear_cut", table=table), {"cut": cut})
+        for table in SQL_TABLES:
+            con.execute(sql(f"analyse/{table}"), {"cut": cut})
+        results = models.fit_all(
+            con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
+            con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
+        )
+        _insert(con, "model_results_rows", results.assign(data_cut=cut), "analyse/insert_model_results")
+        for table in TABLES:
+            written[table] = rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0]
+    return written
+
+
+def write_reference(con, study: Study) -> None:
+    """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings."""
+    tables = {
+        "arms": pd.DataFrame(
+            [(code, arm, ARM_NAMES[arm], i) for i, (code, arm) in enumerate(ARMS.items())],
+            columns=["code", "arm", "name", "sort"],
+        ),
+        "visits": pd.DataFrame(
+            [
+                (e.unique_name, e.visit, VISIT_STEPS.get(e.visit), e.day_offset, *(e.window or (None, None)), i)
+                for i, e in enumerate(study.events)
+            ],  # fmt: skip
+            columns=["event", "visit", "step", "day_offset", "window_low", "window_high", "sort"],
+        ),
+        "params": pd.DataFrame(
+            [(p.code, p.label, p.unit, p.source, p.better, p.mcid, p.code in PRIMARY, i) for i, p in enumerate(PARAMS)],
+            columns=["param", "label", "unit", "source", "better", "mcid", "primary", "sort"],
+        ),
+        "choices": pd.DataFrame(
+            [(f.name, code, label) for f in study.fields if f.kind == KIND_CHOICE for code, label in f.choices],
+            columns=["field", "code", "label"],
+        ),
+        "checkbox_columns": pd.DataFrame(
+            [
+                (f.name, column, code, dict(f.choices).get(code) or study.missing_codes.get(code, code))
+                for f in study.fields
+                if f.kind == KIND_CHECKBOX
+                for column, code in study.field_columns(f).items()
+            ],
+            columns=["field", "column", "code", "label"],
+        ),
+        "settings": pd.DataFrame(
+            [("supervised_planned", SUPERVISED_PLANNED), ("adherent_min", ADHERENT_MIN)], columns=["name", "value"]
+        ),
+    }
+    if rows(con, "analyse/count_ref", table="t_quantiles")[0][0] != T_QUANTILE_MAX_DF:  # fixed: written once
+        df = np.arange(1, T_QUANTILE_MAX_DF + 1)
+        tables["t_quantiles"] = pd.DataFrame({"df": df, "t975": stats.t.ppf(0.975, df)})
+    for table, frame in tables.items():
+        con.execute(sql("analyse/clear_ref", table=table))
+        _insert(con, "reference_rows", frame, "analyse/insert_ref", table=table)
+
+
+def _insert(con, name: str, frame: pd.DataFrame, statement: str, **identifiers: str) -> None:
+    con.register(name, frame)
+    try:
+        con.execute(sql(statement, **identifiers))
+    finally:
+        con.unregister(name)

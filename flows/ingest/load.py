@@ -1,0 +1,311 @@
+"""Load: one validated export into the warehouse, in one DuckDB transaction.
+
+What lands, per export: a `meta.source_files` row; new row versions in `raw.<form>`; the clean
+layer's validity intervals (`clean.<form>`: the exports are full snapshots, so a row that changed
+or disappeared closes its interval and the new version opens one); `quarantine.rows` and
+`quarantine.flags`; row counts per form (`meta.file_forms`); and a new `meta.data_cuts` row when
+the clean layer or the open queries changed. Either all of it lands or none of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from runback.flows.ingest import dictionary
+from runback.flows.ingest.coerce import row_hashes, typed_rows
+from runback.flows.ingest.files import export_time
+from runback.flows.ingest.read import SOURCE_ROW, ExportTable
+from runback.flows.ingest.split import RAW_KEY, SplitExport
+from runback.flows.ingest.validate import Validated
+from runback.flows.warehouse import form_tables, rows, sql, table_columns, transaction
+from runback.schemas.form import KEY, QUARANTINE
+from runback.schemas.study import Study
+
+LOADED, UNCHANGED, OLDER, REFUSED = "loaded", "unchanged", "older", "refused"
+
+
+@dataclass
+class LoadResult:
+    """What one file did to the warehouse."""
+
+    file: str
+    status: str
+    file_id: int | None = None
+    data_cut: int | None = None
+    rows: int | None = None
+    message: str = ""
+    forms: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f["quarantined"] for f in self.forms.values())
+
+    @property
+    def flagged(self) -> int:
+        return sum(f["flagged"] for f in self.forms.values())
+
+
+def seen_before(con: duckdb.DuckDBPyConnection, sha256: str) -> LoadResult | None:
+    """The earlier outcome of a file with these exact bytes, if any."""
+    found = rows(con, "ingest/file_by_sha256", {"sha256": sha256})
+    if not found:
+        return None
+    file_id, status, cut, message = found[0]
+    return LoadResult(file="", status=status, file_id=file_id, data_cut=cut, message=message or "")
+
+
+def newer_export_loaded(con: duckdb.DuckDBPyConnection, when: dt.datetime | None) -> bool:
+    """Whether an export newer than `when` has been applied already."""
+    if when is None:
+        return False
+    (latest,) = rows(con, "ingest/latest_export_time")[0]
+    return latest is not None and latest > when
+
+
+def record_file(
+    con, path: Path, sha256: str, size: int, status: str, message: str = "", n_rows: int | None = None
+) -> LoadResult:
+    """Record a file that is not applied (refused, or older than what is loaded)."""
+    with transaction(con):
+        file_id = _insert_source_file(con, path, sha256, size, n_rows, status, message, None)
+    return LoadResult(file=Path(path).name, status=status, file_id=file_id, rows=n_rows, message=message)
+
+
+def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study) -> LoadResult:
+    """Apply one export: everything in one transaction (raises and rolls back on any error)."""
+    with transaction(con):
+        file_id = _insert_source_file(con, export.path, export.sha256, export.size, export.rows, LOADED, "", None)
+        dictionary_id = _dictionary_version(con, study, file_id)
+        hashes = {}
+        for form, part in parts.forms.items():
+            hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
+            write_raw(con, form, part.raw, hashes[form], file_id)
+        incoming = {
+            form: _with_provenance(
+                typed_rows(checked.valid[form], study, form, part.columns),
+                hashes[form].loc[checked.valid[form].index],
+                file_id,
+                checked.valid[form].index,
+            )
+            for form, part in parts.forms.items()
+        }
+        held = _held_keys(checked.failures)
+        cut = _next_cut(con, incoming, held, checked.failures)
+        if cut is not None:
+            for form, table in incoming.items():
+                apply_clean(con, form, table, held.get(form), cut)
+            _insert_cut(con, cut, file_id, export.path, checked.failures, list(incoming))
+        _insert_failures(con, file_id, checked.failures)
+        counts = _file_forms(parts, checked)
+        _insert_file_forms(con, file_id, counts)
+        status = LOADED if cut is not None else UNCHANGED
+        message = "" if cut is not None else "no change since the last data cut"
+        con.execute(
+            sql("ingest/finish_source_file"),
+            {"status": status, "data_cut": cut, "message": message, "dictionary_id": dictionary_id, "file_id": file_id},
+        )
+    return LoadResult(Path(export.path).name, status, file_id, cut, export.rows, message, counts)
+
+
+def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
+    """Store the form rows whose text is new (raw.<form> keeps one row per distinct version)."""
+    table = pa.Table.from_pandas(raw, preserve_index=False)  # text columns, as read
+    table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
+    table = table.append_column("file_id", pa.array(np.full(len(raw), file_id, dtype="int32")))
+    table = table.append_column(SOURCE_ROW, pa.array(raw.index.to_numpy(dtype="int32")))
+    con.register("incoming_raw", table)
+    try:
+        con.execute(sql("ingest/create_raw_table", form=form))
+        align_columns(con, "raw", form, table.schema)
+        con.execute(sql("ingest/insert_raw", form=form))
+    finally:
+        con.unregister("incoming_raw")
+
+
+def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int) -> None:
+    """Close changed or vanished rows and open the new versions, as of `cut`."""
+    with _registered(con, incoming, held):
+        con.execute(sql("ingest/create_clean_table", form=form))
+        align_columns(con, "clean", form, incoming.schema)
+        con.execute(sql("ingest/close_clean_rows", form=form), {"cut": cut})
+        con.execute(sql("ingest/insert_clean_rows", form=form), {"cut": cut})
+
+
+DUCKDB_TYPES = {
+    pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
+    pa.int8(): "TINYINT", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN", pa.date32(): "DATE",
+    pa.time64("us"): "TIME", pa.timestamp("s"): "TIMESTAMP_S",
+}  # fmt: skip
+
+
+def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
+    """Give a per-form table the columns a newer dictionary brought, with their types."""
+    existing = table_columns(con, schema, form)
+    for field in incoming:
+        wanted = DUCKDB_TYPES[field.type]
+        if field.name not in existing:
+            con.execute(sql("ingest/add_column", schema=schema, form=form, column=field.name, type=wanted))
+        elif existing[field.name] != wanted:
+            con.execute(sql("ingest/retype_column", schema=schema, form=form, column=field.name, type=wanted))
+
+
+def clean_hash(con, forms: list[str], cut: int) -> str:
+    """Content hash of the clean layer as of a cut (keys and row hashes of every form)."""
+    parts = [f"{form}:{rows(con, 'ingest/content_hash', {'cut': cut}, form=form)[0][0]}" for form in sorted(forms)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def queries_hash(failures: pd.DataFrame) -> str:
+    """Content hash of an export's failures (where and what, not the row numbers)."""
+    cols = ["form", "record_id", "event", "instance", "column", "value", "check", "action"]
+    lines = sorted("\x1f".join(map(str, r)) for r in failures[cols].itertuples(index=False))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+# -- steps -----------------------------------------------------------------------------------------
+def _insert_source_file(con, path, sha256, size, n_rows, status, message, dictionary_id) -> int:
+    params = {
+        "file_name": Path(path).name,
+        "path": str(Path(path).resolve()),
+        "sha256": sha256,
+        "bytes": size,
+        "rows": n_rows,
+        "export_time": export_time(path),
+        "status": status,
+        "message": message,
+        "dictionary_id": dictionary_id,
+    }
+    return con.execute(sql("ingest/insert_source_file"), params).fetchone()[0]
+
+
+def _dictionary_version(con, study: Study, file_id: int) -> int:
+    """The id of the study's dictionary version, recording it (with its diff) when new."""
+    fields = dictionary.definition(study)
+    sha = dictionary.sha256(fields)
+    found = rows(con, "ingest/dictionary_version", {"sha256": sha})
+    if found:
+        return found[0][0]
+    change = dictionary.diff(latest_dictionary(con), fields)
+    params = {"sha256": sha, "fields": len(study.fields), "forms": len(study.forms), "file_id": file_id,
+              "definition": json.dumps(fields, sort_keys=True), "diff": json.dumps(change)}  # fmt: skip
+    return con.execute(sql("ingest/insert_dictionary_version"), params).fetchone()[0]
+
+
+def latest_dictionary(con) -> list[dict] | None:
+    """The field definitions of the newest dictionary version recorded, if any."""
+    found = rows(con, "ingest/latest_dictionary")
+    return json.loads(found[0][1]) if found else None
+
+
+def _with_provenance(table: pa.Table, hashes: pd.Series, file_id: int, source_rows: pd.Index) -> pa.Table:
+    table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
+    table = table.append_column("file_id", pa.array([file_id] * len(table), pa.int32()))
+    return table.append_column(SOURCE_ROW, pa.array(source_rows.to_numpy(dtype="int64"), pa.int32()))
+
+
+def _held_keys(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per form, the keys of rows held in quarantine (their last valid version stays open)."""
+    held = failures[failures["action"] == QUARANTINE]
+    held = held.assign(instance=pd.to_numeric(held["instance"], errors="coerce")).dropna(subset=["instance"])
+    held = held.astype({"instance": "int64"})
+    return {form: group[KEY].drop_duplicates() for form, group in held.groupby("form")}
+
+
+def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame) -> int | None:
+    """The id of the cut this export makes, or None when it changes nothing."""
+    latest = rows(con, "ingest/latest_cut")
+    existing = set(form_tables(con, "clean"))
+    changes = 0
+    for form, table in incoming.items():
+        if form not in existing:
+            changes += table.num_rows
+            continue
+        with _registered(con, table, held.get(form)):
+            closing, inserting = rows(con, "ingest/count_clean_changes", form=form)[0]
+        changes += closing + inserting
+    if latest and not changes and latest[0][2] == queries_hash(failures):
+        return None
+    return (latest[0][0] if latest else 0) + 1
+
+
+def _insert_cut(con, cut: int, file_id: int, path, failures: pd.DataFrame, forms: list[str]) -> None:
+    params = {
+        "cut_id": cut,
+        "file_id": file_id,
+        "export_time": export_time(path),
+        "clean_hash": clean_hash(con, forms, cut),
+        "queries_hash": queries_hash(failures),
+    }
+    con.execute(sql("ingest/insert_data_cut"), params)
+
+
+def _insert_failures(con, file_id: int, failures: pd.DataFrame) -> None:
+    table = failures.astype({c: "str" for c in failures.columns if c != SOURCE_ROW}).astype({SOURCE_ROW: "int64"})
+    con.register("failures", table)
+    try:
+        con.execute(sql("ingest/insert_quarantine"), {"file_id": file_id})
+        con.execute(sql("ingest/insert_flags"), {"file_id": file_id})
+    finally:
+        con.unregister("failures")
+
+
+def _file_forms(parts: SplitExport, checked: Validated) -> dict[str, dict[str, int]]:
+    """Row conservation per form: rows_in = loaded + quarantined."""
+    counts = {}
+    held = checked.quarantined()
+    flagged = checked.flagged()
+    for form, part in parts.forms.items():
+        n_held = held.loc[held["form"] == form, SOURCE_ROW].nunique()
+        counts[form] = {
+            "rows_in": len(part.raw),
+            "loaded": len(checked.valid[form]),
+            "quarantined": int(n_held),
+            "flagged": int(flagged.loc[flagged["form"] == form, SOURCE_ROW].nunique()),
+        }
+    return counts
+
+
+def _insert_file_forms(con, file_id: int, counts: dict[str, dict[str, int]]) -> None:
+    frame = pd.DataFrame([{"file_id": file_id, "form": form, **c} for form, c in counts.items()])
+    con.register("file_forms", frame)
+    try:
+        con.execute(sql("ingest/insert_file_forms"))
+    finally:
+        con.unregister("file_forms")
+
+
+class _registered:
+    """Register the incoming table (and held keys) for the per-form SQL, and unregister after."""
+
+    def __init__(self, con, incoming: pa.Table, held: pd.DataFrame | None):
+        self.con, self.incoming = con, incoming
+        self.held = (
+            held
+            if held is not None
+            else pd.DataFrame(
+                {
+                    "record_id": pd.Series(dtype="str"),
+                    "event": pd.Series(dtype="str"),
+                    "instance": pd.Series(dtype="int64"),
+                }
+            )
+        )
+
+    def __enter__(self):
+        self.con.register("incoming", self.incoming)
+        self.con.register("held", self.held)
+        return self.con
+
+    def __exit__(self, *exc):
+        self.con.unregister("incoming")
+        self.con.unregister("held")

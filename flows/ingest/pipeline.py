@@ -1,0 +1,122 @@
+"""Ingest one export file: read, split, validate, load. Plain functions, no Prefect: the
+`nightly-ingest` flow wraps them in a task, and tests or a recovery script can call them directly.
+
+A file is skipped when its bytes were applied before, recorded (not applied) when it is older
+than an export already loaded, refused whole when it cannot be read safely (nothing of it
+loads), and otherwise loaded in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.compute as pc
+
+from runback.flows.ingest import dictionary, load
+from runback.flows.ingest.files import export_time
+from runback.flows.ingest.project import files_for_export, load_study
+from runback.flows.ingest.read import RefusedFile, read_export, sha256_of
+from runback.flows.ingest.split import split_export
+from runback.flows.ingest.validate import validate_export
+from runback.flows.warehouse import connect, form_tables, sql
+from runback.schemas.rules import Context
+
+
+def ingest_file(
+    path: str,
+    db: str,
+    project: str,
+    accept_dictionary: bool = False,
+    accept_deletions: bool = False,
+    log: logging.Logger | logging.LoggerAdapter | None = None,
+) -> dict:
+    """Read, split, validate and load one export file (refused whole when it cannot be read)."""
+    log = log or logging.getLogger("runback")
+    name, data = Path(path).name, Path(path).read_bytes()
+    sha, size = sha256_of(data), len(data)
+    con = connect(Path(db))
+    try:
+        earlier = load.seen_before(con, sha)
+        if earlier is not None and earlier.status != load.REFUSED:
+            log.info("%s: already seen (file %s, %s); nothing to do", name, earlier.file_id, earlier.status)
+            return vars(earlier) | {"file": name, "message": f"already seen as file {earlier.file_id}", "repeat": True}
+        when = export_time(path)
+        if load.newer_export_loaded(con, when):
+            result = load.record_file(con, Path(path), sha, size, load.OLDER,
+                                      "older than an export already loaded; recorded, not applied")  # fmt: skip
+            log.warning("%s: %s", result.file, result.message)
+            return vars(result)
+        try:
+            study = load_study(**files_for_export(Path(path), Path(project), when.date() if when else None))
+            check_dictionary(con, study, accept_dictionary, path)
+            export = read_export(Path(path), study, data)
+            data = None  # the parsed table holds what is needed; free the file's bytes
+            check_records(con, export, study, accept_deletions)
+        except RefusedFile as refused:
+            log.error("refused %s", refused)
+            if earlier is not None:  # refused before for the same bytes: do not record it twice
+                return vars(earlier) | {"file": name, "message": str(refused), "repeat": True}
+            return vars(load.record_file(con, Path(path), sha, size, load.REFUSED, str(refused)))
+        parts = split_export(export, study)
+        export.table = None  # split into form rows: the wide table is no longer needed
+        checked = validate_export(parts, study, Context(when.date() if when else None, warehouse_randomisation(con)))
+        result = load.load_export(con, export, parts, checked, study)
+    finally:
+        con.close()
+    log.info(
+        "%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
+        result.file,
+        result.rows,
+        sum(f["loaded"] for f in result.forms.values()),
+        result.quarantined,
+        result.flagged,
+        f"data cut {result.data_cut}" if result.data_cut else result.message,
+    )
+    return vars(result)
+
+
+def check_dictionary(con, study, accept: bool, path: str) -> None:
+    """Refuse an export read with a dictionary that breaks what is loaded (unless accepted)."""
+    loaded_with = load.latest_dictionary(con)
+    if loaded_with is None:  # a new warehouse: any dictionary is the first
+        return
+    change = dictionary.diff(loaded_with, dictionary.definition(study))
+    problems = dictionary.breaking(change)
+    if problems and not accept:
+        raise RefusedFile(
+            path,
+            "its data dictionary breaks the one the warehouse was loaded with: " + "; ".join(problems) + ".",
+            "Check the change with the trial team; to load it anyway, run the ingest with --accept-dictionary.",
+        )
+    if change["added"]:
+        logging.getLogger("runback").info("the data dictionary changed: %s (recorded)", dictionary.describe(change))
+
+
+def check_records(con, export, study, accept: bool) -> None:
+    """Refuse a snapshot that lacks records the warehouse holds (a truncated or filtered export)
+    unless deletions are accepted; an export with no record at all is always refused."""
+    if export.rows == 0:
+        raise RefusedFile(export.path, "it holds no records (a header only).", "Export 'All data' again from REDCap.")
+    held = set()
+    for form in form_tables(con, "clean"):
+        held |= {r[0] for r in con.execute(sql("ingest/open_records", form=form)).fetchall()}
+    present = set(pc.unique(export.table[study.record_id]).to_pylist())
+    missing = sorted(held - present, key=lambda r: (len(r), r))
+    if missing and not accept:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise RefusedFile(
+            export.path,
+            f"{len(missing)} record(s) in the warehouse are missing from this snapshot ({shown}): "
+            "a truncated or filtered export?",
+            "Export 'All data' again; if the records were deleted in REDCap on purpose, run the ingest "
+            "with --accept-deletions.",
+        )
+
+
+def warehouse_randomisation(con) -> pd.DataFrame:
+    """The randomisation already loaded (text), or an empty frame on a new warehouse."""
+    if "randomisation" not in form_tables(con, "clean"):
+        return pd.DataFrame(columns=["record_id", "rand_group", "rand_date"])
+    return con.execute(sql("ingest/current_randomisation")).df()

@@ -1,0 +1,333 @@
+"""Read: the bytes of a REDCap CSV file -> a table with every column as text.
+
+Handles what real exports carry (`design/redcap-format.md` §1.6-1.7): a UTF-8 byte-order mark,
+the delimiters `,` `;` tab `|` `^`, RFC 4180 quoting with line breaks inside values, CRLF line
+ends, blank lines, and the UI's CSV-injection guard (one space or tab before a value starting with
+`-` `+` `@` `=`). Anything it cannot read safely is refused with `RefusedFile`, naming the file,
+the line and what to do; nothing is guessed.
+
+`read_export` then checks the header against the study definition and drops identifier fields
+before the table goes anywhere else.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from runback.flows.errors import Refused
+from runback.schemas.study import (
+    DAG_COLUMN,
+    EVENT_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+    REPEAT_INSTRUMENT_COLUMN,
+    SURVEY_IDENTIFIER_COLUMN,
+    Study,
+)
+
+DELIMITERS = (",", ";", "\t", "|", "^")
+BOM = b"\xef\xbb\xbf"
+BLOCK_SIZE = 16 << 20
+"""Bytes pyarrow parses at a time (a row must fit in one; a longer row is retried whole)."""
+MAX_CELL = 65_535
+"""The longest value REDCap can store in a field (a MySQL TEXT column)."""
+SOURCE_ROW = "source_row"
+"""Position of a record among the file's data rows: 1 is the first row after the header."""
+
+# Header cells that only a labels export ("CSV / Microsoft Excel (labels)") has.
+_LABEL_HEADER = re.compile(r"^(Record ID|Event Name|Repeat Instrument|Repeat Instance|Complete\?)$|\(choice=")
+_INJECTION_GUARD = r"^[ \t]([-+@=])"
+
+
+class RefusedFile(Refused):
+    """An input file that cannot be ingested as a whole; nothing of it is loaded."""
+
+    def __init__(self, path: Path | str, problem: str, advice: str = ""):
+        self.path = str(path)
+        super().__init__(f"{Path(self.path).name}: {problem}", advice)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    bom: bool
+
+
+@dataclass
+class ExportTable:
+    """A raw export as read: an Arrow table of text columns (identifiers dropped), `source_row` first."""
+
+    path: Path
+    sha256: str
+    size: int
+    table: pa.Table | None
+    dialect: Dialect
+    dropped: tuple[str, ...] = ()
+    optional_columns: tuple[str, ...] = field(default_factory=tuple)
+    overlong: tuple[str, ...] = ()  # columns holding a value longer than REDCap can store
+    rows: int = 0  # data rows of the file
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
+    """Detect the BOM and the delimiter from the header line; refuse what is not a CSV text."""
+    if not data[:65536].strip(BOM + b" \t\r\n") and not data.strip(BOM + b" \t\r\n"):
+        raise RefusedFile(path, "the file is empty.", "Export the data again from REDCap.")
+    if b"\x00" in data[:65536]:
+        raise RefusedFile(path, "this is a binary file, not a CSV export.", "Export 'CSV (raw data)' from REDCap.")
+    bom = data.startswith(BOM)
+    header = _first_line(data[len(BOM) if bom else 0 :])
+    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: counts[d])
+    return Dialect(delimiter=delimiter if counts[delimiter] else ",", bom=bom)
+
+
+def decode(data: bytes, path: Path | str) -> str:
+    """The file as text; a file that is not UTF-8 is refused with the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise RefusedFile(
+            path,
+            f"line {line} is not UTF-8 (byte 0x{data[err.start]:02x}); the file was probably re-saved "
+            "in another encoding (e.g. Latin-1 by a spreadsheet).",
+            "Export it again from REDCap, or save it as 'CSV UTF-8'.",
+        ) from None
+
+
+def read_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pa.Table, Dialect]:
+    """Parse CSV bytes into an Arrow table of text columns (blank = ''), `source_row` first.
+
+    The bytes are parsed where they lie (no decoded copy of the file is made); the file is decoded
+    only to say where a fault is."""
+    dialect = sniff(data, path)
+    start = len(BOM) if dialect.bom else 0
+    while data[start : start + 1] in (b"\r", b"\n"):
+        start += 1
+    if data.count(b'"') % 2:
+        raise RefusedFile(
+            path,
+            f"line {_unclosed_quote_line(decode(data[start:], path))} opens a quoted value that is never closed "
+            "(an unterminated quote).",
+            "Nothing was loaded; export the file again from REDCap.",
+        )
+    header = next(csv.reader(io.StringIO(_first_line(data, start)), delimiter=dialect.delimiter), [])
+    header = [h.strip() for h in header]
+    _check_header_cells(header, path)
+    bad_rows: list[str] = []
+
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row.text)
+        return "skip"
+
+    body = pa.py_buffer(memoryview(data)[start:])
+    table = _parse(body, header, dialect, on_bad_row, path, lambda: decode(data[start:], path))
+    if bad_rows:
+        raise RefusedFile(
+            path,
+            _describe_bad_row(decode(data[start:], path), bad_rows[0], len(header), dialect),
+            "Nothing was loaded; export the file again from REDCap (do not edit it by hand).",
+        )
+    table = _strip_injection_guard(table)
+    overlong = [
+        name for name, col in zip(table.column_names, table.columns, strict=True)
+        if len(col) and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL
+    ]  # fmt: skip
+    table = table.add_column(0, SOURCE_ROW, pa.array(np.arange(1, table.num_rows + 1, dtype="int32")))
+    return table.replace_schema_metadata({"overlong": ",".join(overlong)}), dialect
+
+
+def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataFrame, Dialect]:
+    """A small CSV file (project files, tests) as a pandas frame of text columns, `source_row` first."""
+    table, dialect = read_table(data, path)
+    return table.to_pandas(), dialect
+
+
+def read_export(path: Path, study: Study, data: bytes | None = None) -> ExportTable:
+    """Read one raw export, check its header against the study, and drop identifier fields."""
+    path = Path(path)
+    data = path.read_bytes() if data is None else data
+    table, dialect = read_table(data, path)
+    optional = check_export_header(table.column_names[1:], study, path)
+    dropped = tuple(c for c in table.column_names if _identifying(c, study))
+    overlong = [c for c in table.schema.metadata[b"overlong"].decode().split(",") if c and c not in dropped]
+    table = table.drop_columns(list(dropped))
+    return ExportTable(path, sha256_of(data), len(data), table, dialect, dropped, optional, tuple(overlong),
+                       table.num_rows)  # fmt: skip
+
+
+def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
+    """Refuse a header that is not a raw export of this project; return the optional columns present.
+
+    Optional columns are those REDCap adds only on request: the data access group, the survey
+    identifier and survey timestamps.
+    """
+    rid = study.record_id
+    if rid not in header:
+        raise RefusedFile(
+            path,
+            f"the record-id column '{rid}' (the first field of the data dictionary) is missing; "
+            f"the header starts {', '.join(header[:4])}.",
+            "Export all fields, including the record id, as 'CSV (raw data)'.",
+        )
+    expected = study.export_columns()
+    structural = [EVENT_COLUMN] if study.longitudinal else []
+    if study.has_repeats:
+        structural += [REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN]
+    survey = {form.survey_timestamp_column for form in study.forms.values()}
+    optional_names = {DAG_COLUMN, SURVEY_IDENTIFIER_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN} | survey
+    known = set(expected) | optional_names
+    unknown = [c for c in header if c not in known]
+    if unknown:
+        raise RefusedFile(
+            path,
+            f"{len(unknown)} column(s) are not in the data dictionary: {_names(unknown)}.",
+            "If the project's dictionary changed, ingest with the new dictionary "
+            "(put RUNBACK_DataDictionary_<date>.csv beside the export or pass --project).",
+        )
+    identifiers = set(study.identifiers)
+    missing = [c for c in expected if c not in header and c.split("___")[0] not in identifiers]
+    missing += [c for c in structural if c not in header and c not in missing]
+    if missing:
+        raise RefusedFile(
+            path,
+            f"{len(missing)} column(s) of the data dictionary are missing: {_names(missing)}.",
+            "Export 'All data' with every field (a report with a subset of fields cannot be a snapshot).",
+        )
+    if (REPEAT_INSTRUMENT_COLUMN in header) != (REPEAT_INSTANCE_COLUMN in header):
+        raise RefusedFile(path, "only one of the two repeat columns is present.", "Export the data again from REDCap.")
+    return tuple(c for c in header if c in optional_names and c not in structural)
+
+
+def _identifying(column: str, study: Study) -> bool:
+    return column == SURVEY_IDENTIFIER_COLUMN or column.split("___")[0] in set(study.identifiers)
+
+
+def _check_header_cells(header: list[str], path: Path | str) -> None:
+    if not any(header):
+        raise RefusedFile(path, "the first line (the header) is blank.", "Export the data again from REDCap.")
+    labels = [h for h in header if _LABEL_HEADER.search(h)]
+    if labels:
+        raise RefusedFile(
+            path,
+            f"this is a labels export (header cells such as {_names(labels[:3])}).",
+            "Export 'CSV / Microsoft Excel (raw data)' instead: runback reads raw codes and variable names.",
+        )
+    seen, dups = set(), []
+    for h in header:
+        if h in seen and h not in dups:
+            dups.append(h)
+        seen.add(h)
+    if dups:
+        raise RefusedFile(path, f"the header repeats column(s) {_names(dups)}.", "Export the data again from REDCap.")
+    if "" in header:
+        raise RefusedFile(
+            path, f"header column {header.index('') + 1} has no name.", "Export the data again from REDCap."
+        )
+
+
+def _parse(body: pa.Buffer, header: list[str], dialect: Dialect, on_bad_row, path, text) -> pa.Table:
+    """pyarrow's CSV reader with every column as text; a row longer than a block (a huge value)
+    is read again with the whole file as one block. Bytes that are not UTF-8 are refused with
+    the line of the first one (`text()` decodes the file to find it)."""
+    for block in (BLOCK_SIZE, body.size + 1):
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(body),
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=dialect.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=True,
+                    invalid_row_handler=on_bad_row,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                ),
+            )
+        except pa.ArrowInvalid as err:
+            if "straddl" in str(err) and block < body.size + 1:
+                continue
+            if "UTF8" in str(err) or "utf8" in str(err).lower():
+                text()  # raises RefusedFile naming the line of the first bad byte
+            raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
+    raise AssertionError("unreachable")
+
+
+def _strip_injection_guard(table: pa.Table) -> pa.Table:
+    """Remove the one space/tab REDCap's UI puts before values starting with - + @ =."""
+    columns = []
+    for col in table.columns:
+        guarded = pc.or_(pc.starts_with(col, " "), pc.starts_with(col, "\t"))
+        if pc.any(guarded).as_py():  # the regex only where a value starts with a blank
+            col = pc.replace_substring_regex(col, _INJECTION_GUARD, r"\1", max_replacements=1)
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)
+
+
+def _describe_bad_row(text: str, row_text: str, n_columns: int, dialect: Dialect) -> str:
+    at = text.find(row_text[:200])
+    line = text.count("\n", 0, at) + 1 if at >= 0 else None
+    where = f"line {line}" if line else "a row"
+    fields = next(csv.reader(io.StringIO(row_text), delimiter=dialect.delimiter), [])
+    if row_text.count('"') % 2:
+        return f"{where} opens a quoted value that is never closed (an unterminated quote)."
+    return f"{where} has {len(fields)} values where the header has {n_columns} columns."
+
+
+def _unclosed_quote_line(text: str) -> int:
+    """The line where the quoted value that never closes begins."""
+    quoted, line, opened = False, 1, 1
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            if quoted:
+                opened = line
+        elif ch == "\n":
+            line += 1
+    return opened
+
+
+def _first_line(data: bytes, start: int = 0) -> str:
+    """The first non-blank line of the bytes from `start` (only the head of the file is read)."""
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        line = data[start:end]
+        if line.strip():
+            return line.decode("utf-8", errors="replace").rstrip("\r")
+        start = end + 1
+    return ""
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def _names(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")

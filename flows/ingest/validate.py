@@ -1,0 +1,128 @@
+"""Validate: each form's rows against its pandera model, then the study's cross-form rules.
+
+Validation is lazy: every failure of every row is collected, each becomes a record with the
+column, the value as written, the check and a reason a data manager understands. A form row with
+any `quarantine` failure is held back; `flag` failures load with a data query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+import runback.schemas as schemas
+from runback.flows.ingest.read import SOURCE_ROW
+from runback.flows.ingest.split import SplitExport
+from runback.schemas import rules
+from runback.schemas.form import (
+    FLAG,
+    KEY,
+    KIND_WORDS,
+    QUARANTINE,
+    ROW_CHECKS,
+    concat_failures,
+    failures,
+    no_failures,
+    schema_for,
+)
+from runback.schemas.study import Study
+
+
+@dataclass
+class Validated:
+    """Rows that may load, per form, and every failure (structural, per value, cross-form)."""
+
+    valid: dict[str, pd.DataFrame]  # text rows without a quarantine failure, index source_row
+    failures: pd.DataFrame  # schemas.form.FAILURE_COLUMNS
+
+    def quarantined(self) -> pd.DataFrame:
+        return self.failures[self.failures["action"] == QUARANTINE]
+
+    def flagged(self) -> pd.DataFrame:
+        return self.failures[self.failures["action"] == FLAG]
+
+
+def model_for(study: Study, form: str, columns: list[str]) -> pa.DataFrameSchema:
+    """The trial's own model for a form when it fits the export; else one derived from the dictionary."""
+    model = schemas.MODELS.get(form)
+    optional = tuple(c for c in columns if c not in KEY and c not in study.form_columns(form))
+    derived = schema_for(study, form, optional)
+    if model is not None and list(model.to_schema().columns) == list(derived.columns):
+        return model.to_schema()
+    return derived
+
+
+def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> pd.DataFrame:
+    """Every failed check of every row of one form, as failure records."""
+    if rows.empty:
+        return no_failures()
+    try:
+        schema.validate(rows, lazy=True, inplace=True)  # checks only: no copy of the frame
+    except pa.errors.SchemaErrors as err:
+        return _failure_records(err.failure_cases, rows, schema, form)
+    return no_failures()
+
+
+def validate_export(split: SplitExport, study: Study, context: rules.Context) -> Validated:
+    """Validate every form of an export, then apply the cross-form and cross-export rules."""
+    found = [split.problems]
+    for form, part in split.forms.items():
+        schema = model_for(study, form, list(part.rows.columns))
+        found.append(validate_form(part.rows, schema, form))
+    frames = {form: part.rows for form, part in split.forms.items()}
+    found.append(rules.check_all(frames, study, context))
+    all_failures = (
+        concat_failures(found).drop_duplicates().sort_values(["form", SOURCE_ROW, "column", "check"], kind="stable")
+    )
+    held = all_failures[all_failures["action"] == QUARANTINE]
+    valid = {}
+    for form, rows in frames.items():
+        bad = held.loc[held["form"] == form, SOURCE_ROW]
+        valid[form] = rows[~rows.index.isin(bad)]
+    return Validated(valid, all_failures.reset_index(drop=True))
+
+
+def _failure_records(cases: pd.DataFrame, rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> pd.DataFrame:
+    """pandera's failure cases -> failure records with reasons (one per row, column and check)."""
+    structural = cases[cases["index"].isna()]
+    if not structural.empty:
+        raise ValueError(f"form {form}: the frame does not fit its model: {structural.to_dict('records')}")
+    records = []
+    for (check, column), group in cases.groupby(["check", "column"], sort=False, dropna=False):
+        name = str(check).split("(")[0]
+        if name in ROW_CHECKS:
+            info = ROW_CHECKS[name]
+            idx = pd.Index(group["index"].unique())
+            bad = rows.loc[idx]
+            records.append(failures(bad, form, info.column, bad[info.column], name, info.reason, info.action))
+            continue
+        idx = pd.Index(group["index"])
+        bad = rows.loc[idx]
+        values = bad[column].astype(str)
+        checks = _column_checks(schema, str(column))
+        records.append(failures(bad, form, column, values, name, _reason(name, checks.get(name, {}), values)))
+    return concat_failures(records).drop_duplicates(["form", SOURCE_ROW, "column", "check"])
+
+
+def _column_checks(schema: pa.DataFrameSchema, column: str) -> dict[str, dict]:
+    col = schema.columns.get(column)
+    if col is None:  # a checkbox column matched by a regex alias
+        col = next(c for name, c in schema.columns.items() if c.regex and pd.Series([column]).str.match(name).iloc[0])
+    return {c.name: c.statistics for c in col.checks}
+
+
+def _reason(check: str, stats: dict, values: pd.Series) -> pd.Series | str:
+    """A sentence for a failed value check."""
+    quoted = "'" + values + "'"
+    if check == "redcap_type":
+        return quoted + f" is not {KIND_WORDS.get(stats.get('kind'), 'valid')}"
+    if check == "redcap_range":
+        low, high = stats.get("min") or "-", stats.get("max") or "-"
+        return quoted + f" is outside the allowed range {low} to {high}"
+    if check == "redcap_choice":
+        return quoted + " is not one of the codes " + ", ".join(stats.get("codes", ()))
+    if check == "redcap_required":
+        return "a required field is blank"
+    return quoted + f" fails the check {check}"

@@ -1,0 +1,1 @@
+"""Stage query: reading the warehouse back: freshness, integrity checks, exports for statisticians."""

@@ -1,0 +1,240 @@
+"""The numbers of a follow-up report: read from the warehouse for one data cut and timepoint,
+shaped into plain dicts and lists for the templates, with every arm already shown as the report
+must show it (Arm A/B/C when blinded).
+
+Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from runback.flows.report.blinding import Arms
+from runback.flows.warehouse import sql
+from runback.schemas.trial import TIMEPOINTS
+
+TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
+VISIT_LABELS = {
+    "baseline": "Baseline",
+    "week_4": "Week 4",
+    "week_8": "Week 8",
+    "month_3": "Month 3 (3 months after the programme)",
+    "month_6": "Month 6 (6 months after the programme)",
+}
+TITLE = (
+    "Exercise programmes for recreational runners with chronic low back pain: a three-arm randomised controlled trial"
+)
+
+
+def _frame(con, name: str, **params) -> pd.DataFrame:
+    return con.execute(sql(f"report/{name}"), params).df()
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with NaN/NA turned into None (templates test `is none`)."""
+    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
+    """Everything a report shows, for one cut and timepoint."""
+    visits = TIMEPOINTS[timepoint]
+    info = _frame(con, "cut", cut=cut).iloc[0]
+    models = _frame(con, "model_results", cut=cut, timepoint=timepoint)
+    summary = _frame(con, "outcome_summary", cut=cut)
+    summary = summary[summary["visit"].isin(visits)]
+    return {
+        "title": TITLE,
+        "timepoint": timepoint,
+        "timepoint_label": TIMEPOINT_LABELS[timepoint],
+        "visits": [{"code": v, "label": VISIT_LABELS[v]} for v in visits],
+        "cut": {"id": int(info["cut_id"]), "date": f"{info['export_time']:%Y-%m-%d %H:%M}", "file": info["file_name"]},
+        "blinded": arms.blinded,
+        "arms": [{"label": arms.labels[a], "short": arms.short(a)} for a in arms.order],
+        "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in _pairs(arms)],
+        "sources": _records(_frame(con, "sources", cut=cut)),
+        "consort": consort(_frame(con, "consort_flow", cut=cut), arms, visits),
+        "table1": table1(_frame(con, "baseline", cut=cut), arms),
+        "outcomes": outcome_tables(summary, arms),
+        "contrasts": contrasts(models[models["model"] == "ANCOVA"], arms),
+        "not_assessed": not_assessed(models[models["model"] == "ANCOVA"]),
+        "slopes": slopes(models[models["model"].isin(["GEE", "Mixed model"])], arms),
+        "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
+        "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms),
+        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms),
+        "ae_listing": ae_listing(_frame(con, "adverse_event_listing", cut=cut), arms),
+        "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
+        "data_quality": {
+            "files": _records(_frame(con, "quarantine_by_form", cut=cut)),
+            "queries": _records(_frame(con, "data_quality", cut=cut)),
+        },
+        "params": _records(_frame(con, "params")),
+        "windows": _records(_frame(con, "visits")),
+        "not_fitted": sorted(set(models.loc[models["status"] != "ok", "note"])),
+    }
+
+
+def _by_arm(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+    """Rows of one group, one per arm in display order (None for an arm without a row)."""
+    indexed = {r["arm"]: r for r in _records(frame)}
+    return [indexed.get(arm) for arm in arms.order]
+
+
+def consort(flow: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
+    """Top boxes (whole trial) and per-arm boxes by stage, for the timepoint's visits."""
+    top = [
+        {"stage": stage, "boxes": _records(group[["box", "n"]])}
+        for stage, group in flow[flow["arm"].isna()].groupby("stage_order", sort=True)
+        for stage in [group["stage"].iloc[0]]
+    ]
+    per_arm = []
+    follow_ups = {f"Follow-up: {v}" for v in visits}
+    for _, group in flow[flow["arm"].notna()].groupby("stage_order", sort=True):
+        stage = group["stage"].iloc[0]
+        if stage.startswith("Follow-up") and stage not in follow_ups:
+            continue
+        label = VISIT_LABELS.get(stage.removeprefix("Follow-up: "), stage) if stage.startswith("Follow-up") else stage
+        boxes = []
+        for box, rows in group.groupby("box", sort=True):
+            counts = dict(zip(rows["arm"], rows["n"], strict=True))
+            boxes.append({"box": box, "n": [int(counts.get(arm, 0)) for arm in arms.order]})
+        per_arm.append({"stage": "Follow-up: " + label if stage.startswith("Follow-up") else stage, "boxes": boxes})
+    return {"top": top, "per_arm": per_arm}
+
+
+def table1(baseline: pd.DataFrame, arms: Arms) -> list[dict]:
+    """Rows of Table 1: each characteristic with a cell per arm, then All."""
+    rows = []
+    for _, group in baseline.groupby("sort", sort=True):
+        first = group.iloc[0]
+        cells = {r["arm"]: r for r in _records(group)}
+        rows.append({
+            "characteristic": first["characteristic"],
+            "unit": None if _missing(first["unit"]) else first["unit"],
+            "kind": first["kind"],
+            "cells": [cells.get(arm) for arm in [*arms.order, "All"]],
+        })  # fmt: skip
+    return rows
+
+
+def outcome_tables(summary: pd.DataFrame, arms: Arms) -> list[dict]:
+    """One table per parameter (primary first): visit x arm descriptive statistics."""
+    tables = []
+    for _, rows in summary.groupby("param_sort", sort=True):
+        first = rows.iloc[0]
+        tables.append({
+            "param": first["param"], "label": first["label"], "unit": first["unit"],
+            "primary": bool(first["primary"]), "better": first["better"],
+            "rows": [{"visit": VISIT_LABELS[visit], "visit_code": visit, "step": int(group["step"].iloc[0]),
+                      "arms": _by_arm(group, arms)}
+                     for visit, group in rows.groupby("visit", sort=False)],
+        })  # fmt: skip
+    return tables
+
+
+def _pairs(arms: Arms) -> list[tuple[str, str]]:
+    """Arm pairs to show: blinded, every pair as later letter minus earlier; unblinded, the plan's order."""
+    if arms.blinded:
+        order = arms.order
+        return [(order[j], order[i]) for i in range(len(order)) for j in range(i + 1, len(order))]
+    return [("LE", "LL"), ("LS", "LL"), ("LS", "LE")]
+
+
+def _oriented(rows: pd.DataFrame, first: str, second: str, prefix: str = "") -> dict | None:
+    """The result for `first - second`, from the stored term in whichever order it was fitted."""
+    direct = rows[rows["term"] == f"{prefix}{first} - {second}"]
+    if len(direct):
+        return _records(direct)[0]
+    reverse = rows[rows["term"] == f"{prefix}{second} - {first}"]
+    if not len(reverse):
+        return None
+    row = _records(reverse)[0]
+    flip = {"estimate": _neg(row["estimate"]), "ci_low": _neg(row["ci_high"]), "ci_high": _neg(row["ci_low"])}
+    return row | flip
+
+
+def _neg(value):
+    return None if value is None else -value
+
+
+def contrasts(ancova: pd.DataFrame, arms: Arms) -> list[dict]:
+    """ANCOVA contrasts per parameter and population, for each pair of arms shown."""
+    out = []
+    for (_, population), rows in ancova.groupby(["param_sort", "population"], sort=True):
+        first = rows.iloc[0]
+        out.append({
+            "param": first["param"], "label": first["label"], "unit": first["unit"],
+            "primary": bool(first["primary"]), "population": population,
+            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+                      for a, b in _pairs(arms)],
+        })  # fmt: skip
+    out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
+    out.sort(key=lambda c: (c["population"] != "ITT", not c["primary"]))
+    return out
+
+
+def not_assessed(ancova: pd.DataFrame) -> list[str]:
+    """Parameters with no value at the timepoint's visit (by design, e.g. physical tests at month 6)."""
+    counts = ancova.groupby("label", sort=False)["n_obs"].max()
+    return [label for label, n in counts.items() if not n]
+
+
+def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:
+    """Slopes per step by arm and their pairwise differences, per model, parameter and population."""
+    out = []
+    for (model, _, population), rows in longitudinal.groupby(["model", "param_sort", "population"], sort=True):
+        first = rows.iloc[0]
+        per_arm = {r["term"].removeprefix("slope "): r for r in _records(rows) if " - " not in r["term"]}
+        out.append({
+            "model": model, "param": first["param"], "label": first["label"], "unit": first["unit"],
+            "primary": bool(first["primary"]), "population": population,
+            "arms": [per_arm.get(arm) for arm in arms.order],
+            "pairs": [(_oriented(rows, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+                      for a, b in _pairs(arms)],
+        })  # fmt: skip
+    out.sort(key=lambda s: (s["model"] != "GEE", s["population"] != "ITT"))
+    return out
+
+
+def responders(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+    out = []
+    for (_, population), rows in frame.groupby(["param_sort", "population"], sort=True):
+        first = rows.iloc[0]
+        out.append({"label": first["label"], "mcid": first["mcid"], "better": first["better"],
+                    "population": population, "arms": _by_arm(rows, arms)})  # fmt: skip
+    out.sort(key=lambda r: r["population"] != "ITT")
+    return out
+
+
+def adverse_events(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+    rows = []
+    for (dimension, _, category), group in frame.groupby(["dimension", "category_sort", "category"], sort=False):
+        rows.append({"dimension": dimension, "category": category, "arms": _by_arm(group, arms)})
+    order = {"Any": 0, "Severity": 1, "Seriousness": 2, "Relatedness": 3}
+    return sorted(rows, key=lambda r: order.get(r["dimension"], 9))
+
+
+def ae_listing(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+    """Every adverse event; the arm column only in an unblinded report."""
+    rows = _records(frame)
+    for row in rows:
+        arm = row.pop("arm")
+        row["arm"] = None if arms.blinded else arms.short(arm)
+    if arms.blinded:  # without the arm, order by what is shown only
+        rows.sort(key=lambda r: (not r["serious"], r["onset_day"] if r["onset_day"] is not None else math.inf,
+                                 r["description"] or ""))  # fmt: skip
+    return rows
+
+
+def missing_data(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> list[dict]:
+    frame = frame[frame["visit"].isin(visits)]
+    groups = frame.groupby("visit", sort=False)
+    return [{"visit": VISIT_LABELS[visit], "arms": _by_arm(group, arms)} for visit, group in groups]

@@ -1,0 +1,1 @@
+"""runback's report templates (jinja2) and styles, read by the follow-up report flow."""

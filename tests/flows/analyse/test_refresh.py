@@ -1,0 +1,141 @@
+"""The analysis of a simulated trial: summaries against pandas, models against statsmodels called
+directly (formula interface, not runback's design matrices), CONSORT counts that add up."""
+
+import duckdb
+import numpy as np
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats
+
+from tests.helpers import simulated_warehouse
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory, study):
+    db, _ = simulated_warehouse(tmp_path_factory.mktemp("trial"), study, participants=120, seed=11, nights=3)
+    con = duckdb.connect(str(db), read_only=True)
+    yield con
+    con.close()
+
+
+def _df(con, sql):
+    return con.execute(sql).df()
+
+
+def test_outcome_summary_matches_pandas(analysed):
+    outcomes = _df(analysed, "select * from latest.outcomes")
+    summary = _df(analysed, "select * from latest.outcome_summary").set_index(["arm", "visit", "param"])
+    for (arm, visit, param), group in outcomes.groupby(["arm", "visit", "param"]):
+        row = summary.loc[(arm, visit, param)]
+        assert row["n"] == len(group)
+        assert row["mean"] == pytest.approx(group["aval"].mean())
+        assert row["sd"] == pytest.approx(group["aval"].std(), nan_ok=True)
+        assert row["median"] == pytest.approx(group["aval"].median())
+        assert (row["q1"], row["q3"]) == pytest.approx((group["aval"].quantile(0.25), group["aval"].quantile(0.75)))
+        chg = group["chg"].dropna()
+        assert row["chg_n"] == len(chg)
+        if len(chg) > 1:
+            low, high = stats.t.interval(0.95, len(chg) - 1, loc=chg.mean(), scale=chg.std() / np.sqrt(len(chg)))
+            assert (row["chg_ci_low"], row["chg_ci_high"]) == pytest.approx((low, high))
+
+
+def _frame(con, param, visits):
+    sql = (
+        "select o.*, p.sex from latest.outcomes o join latest.participants p using (record_id) "
+        f"where param = '{param}' and visit in {tuple(visits)} order by try_cast(record_id as integer), step"
+    )
+    return _df(con, sql)
+
+
+def _result(con, model, param, term, timepoint="month_6", population="ITT"):
+    query = (
+        "select * from latest.model_results where model = $model and param = $param and term = $term "
+        "and timepoint = $timepoint and population = $population"
+    )
+    params = {"model": model, "param": param, "term": term, "timepoint": timepoint, "population": population}
+    return con.execute(query, params).df().iloc[0]
+
+
+def test_ancova_matches_statsmodels(analysed):
+    data = _frame(analysed, "PSFS", ["month_6", "month_3"]).query("visit == 'month_6' and base.notna()")
+    fit = smf.ols('aval ~ C(arm, Treatment("LL")) + base + C(sex)', data=data).fit()
+    for arm in ("LE", "LS"):
+        row = _result(analysed, "ANCOVA", "PSFS", f"{arm} - LL")
+        name = f'C(arm, Treatment("LL"))[T.{arm}]'
+        assert row["estimate"] == pytest.approx(fit.params[name])
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(fit.conf_int().loc[name]))
+        assert row["p_value"] == pytest.approx(fit.pvalues[name])
+        assert row["n_obs"] == fit.nobs
+    between = fit.t_test('C(arm, Treatment("LL"))[T.LS] - C(arm, Treatment("LL"))[T.LE] = 0')
+    row = _result(analysed, "ANCOVA", "PSFS", "LS - LE")
+    assert row["estimate"] == pytest.approx(float(between.effect[0]))
+    assert row["p_value"] == pytest.approx(float(between.pvalue))
+
+
+def test_gee_slopes_match_statsmodels(analysed):
+    data = _frame(analysed, "NPRS_RUN", ["baseline", "week_4", "week_8", "month_3", "month_6"])
+    fit = smf.gee('aval ~ step * C(arm, Treatment("LL"))', groups="record_id", data=data,
+                  cov_struct=sm.cov_struct.Exchangeable()).fit()  # fmt: skip
+    inter = 'step:C(arm, Treatment("LL"))[T.LS]'
+    assert _result(analysed, "GEE", "NPRS_RUN", "slope LL")["estimate"] == pytest.approx(fit.params["step"])
+    row = _result(analysed, "GEE", "NPRS_RUN", "slope LS - LL")
+    assert row["estimate"] == pytest.approx(fit.params[inter])
+    assert row["std_error"] == pytest.approx(fit.bse[inter])
+    slope_ls = fit.params["step"] + fit.params[inter]
+    assert _result(analysed, "GEE", "NPRS_RUN", "slope LS")["estimate"] == pytest.approx(slope_ls)
+
+
+def test_mixed_model_matches_statsmodels(analysed):
+    data = _frame(analysed, "PSFS", ["baseline", "week_4", "week_8"])
+    fit = smf.mixedlm('aval ~ step * C(arm, Treatment("LL"))', data=data, groups="record_id").fit(reml=True)
+    row = _result(analysed, "Mixed model", "PSFS", "slope LE - LL", timepoint="week_8")
+    assert row["estimate"] == pytest.approx(fit.params['step:C(arm, Treatment("LL"))[T.LE]'], rel=1e-4)
+
+
+def test_sensitivity_models_are_fitted_for_the_primary_outcomes(analysed):
+    fitted = _df(analysed, "select distinct model, population, param from latest.model_results")
+    pp = set(fitted.query("population == 'Per protocol'")["param"])
+    assert pp == {"PSFS", "NPRS_RUN"}
+    assert set(fitted.query("model == 'Mixed model'")["param"]) == {"PSFS", "NPRS_RUN"}
+    assert set(fitted.query("model == 'GEE' and population == 'ITT'")["param"]) == {
+        "PSFS", "NPRS_RUN", "NPRS_AVG", "ODI", "KE_TORQUE", "STEP_LEN", "SORENSEN"}  # fmt: skip
+
+
+def test_a_model_without_enough_data_says_so(analysed):
+    rows = _df(analysed, "select * from latest.model_results where model = 'ANCOVA' and param = 'KE_TORQUE' "
+                         "and timepoint = 'month_6'")  # fmt: skip
+    assert set(rows["status"]) == {"not fitted"}
+    assert rows["note"].str.contains("fewer than 3 participants per arm").all()
+
+
+def test_consort_boxes_add_up(analysed):
+    flow = _df(analysed, "select * from latest.consort_flow")
+    n = {stage: group["n"].sum() for stage, group in flow.groupby("stage")}
+    screened = n["Assessed for eligibility"]
+    randomised = analysed.execute("select count(*) from latest.participants").fetchone()[0]
+    assert n["Enrolment"] == screened
+    for stage in [s for s in n if s.startswith(("Allocation", "Programme", "Follow-up", "Analysis"))]:
+        assert n[stage] == randomised, stage
+        per_arm = flow[flow["stage"] == stage].groupby("arm")["n"].sum()
+        allocated = flow[flow["stage"] == "Allocation"].set_index("arm")["n"]
+        assert per_arm.sort_index().tolist() == allocated.sort_index().tolist(), stage
+
+
+def test_responders_reach_the_mcid_in_the_better_direction(analysed):
+    outcomes = _df(analysed, "select * from latest.outcomes where visit = 'month_6' and param = 'NPRS_RUN'")
+    row = _df(analysed, "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' "
+                        "and arm = 'LL' and population = 'ITT'").iloc[0]  # fmt: skip
+    ll = outcomes[(outcomes["arm"] == "LL") & outcomes["chg"].notna()]
+    assert (row["n"], row["responders"]) == (len(ll), (ll["chg"] <= -2).sum())
+
+
+def test_missing_data_and_adherence(analysed):
+    missing = _df(analysed, "select * from latest.missing_data")
+    assert (missing["expected"] >= missing["received"]).all()
+    assert (missing["missing"] == missing["expected"] - missing["received"]).all()
+    adherence = _df(analysed, "select * from latest.adherence").set_index("arm")
+    participants = _df(analysed, "select * from latest.participants")
+    for arm, group in participants.groupby("arm"):
+        assert adherence.loc[arm, "adherent"] == (group["supervised_done"] >= 12).sum()
+        assert adherence.loc[arm, "supervised_mean"] == pytest.approx(group["supervised_done"].mean())

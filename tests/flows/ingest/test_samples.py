@@ -1,0 +1,79 @@
+"""Real REDCap exports from public projects ingest with their own dictionaries, conserving rows.
+
+The files are read from ../shared/redcap-samples (never copied into the project); the tests skip
+when that folder is absent.
+"""
+
+import csv
+import io
+import os
+
+import duckdb
+import pytest
+
+from runback.flows.nightly_ingest import ingest_export
+from tests.helpers import SAMPLES
+
+pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/redcap-samples is absent")
+
+
+def _project(tmp_path, files: dict[str, str]):
+    """A project folder of links to the sample's definition files, under REDCap's names."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    for name, source in files.items():
+        os.symlink(SAMPLES / source, folder / name)
+    return folder
+
+
+CASES = {
+    "REDCapR longitudinal": (
+        "REDCapR/longitudinal/data.csv",
+        {"dictionary.csv": "REDCapR/longitudinal/dictionary.csv", "event.csv": "REDCapR/longitudinal/event.csv"},
+    ),
+    "redcapAPI offline": (
+        "redcapAPI/TestRedcapAPI_Records.csv",
+        {
+            "TestRedcapAPI_DataDictionary.csv": "redcapAPI/TestRedcapAPI_DataDictionary.csv",
+            "TestRedcapAPI_InstrumentDesignations.csv": "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv",
+        },
+    ),
+    "REDCapTidieR API": ("REDCapTidieR/api-c18c2c-POST.csv", {"metadata.json": "REDCapTidieR/api-8d708c-POST.json"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_sample_project_ingests_with_row_conservation(tmp_path, case):
+    data, files = CASES[case]
+    db = tmp_path / "w.duckdb"
+    result = ingest_export.fn(str(SAMPLES / data), str(db), str(_project(tmp_path, files)))
+    assert result["status"] == "loaded"
+    n_rows = len(list(csv.reader(io.StringIO((SAMPLES / data).read_text())))) - 1
+    n_rows -= (SAMPLES / data).read_text().count("\n\n")  # a trailing blank line is not a row
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select rows from meta.source_files").fetchone()[0] == n_rows
+        for form, counts in result["forms"].items():
+            assert counts["rows_in"] == counts["loaded"] + counts["quarantined"], form
+            in_clean = con.execute(f"select count(*) from clean.{form}").fetchone()[0]
+            held = con.execute(
+                "select count(distinct source_row) from quarantine.rows where form = $f", {"f": form}
+            ).fetchone()[0]
+            assert (in_clean, held) == (counts["loaded"], counts["quarantined"]), form
+        assert sum(c["loaded"] for c in result["forms"].values()) > 0
+
+
+def test_a_bom_and_semicolon_copy_of_a_sample_reads_the_same(tmp_path):
+    data, files = CASES["REDCapR longitudinal"]
+    original = (SAMPLES / data).read_text()
+    rows = list(csv.reader(io.StringIO(original)))
+    copy = tmp_path / "data_DATA_2020-01-01_0000.csv"
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    copy.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode())
+    project = _project(tmp_path, files)
+    a = ingest_export.fn(str(SAMPLES / data), str(tmp_path / "a.duckdb"), str(project))
+    b = ingest_export.fn(str(copy), str(tmp_path / "b.duckdb"), str(project))
+    assert a["forms"] == b["forms"]
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as x, duckdb.connect(str(tmp_path / "b.duckdb")) as y:
+        q = "select * exclude (file_id) from clean.demographics order by record_id"
+        assert x.execute(q).fetchall() == y.execute(q).fetchall()

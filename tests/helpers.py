@@ -1,0 +1,157 @@
+"""Test helpers: small exports built from dicts, warehouses on disk, a comparable warehouse state."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from runback.schemas.study import Study
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "redcap-samples"
+
+
+def export_text(study: Study, rows: list[dict], delimiter: str = ",", header: list[str] | None = None) -> str:
+    """A raw export of the study as text: given values, every other column blank."""
+    header = header or study.export_columns()
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(col, "") for col in header])
+    return buf.getvalue()
+
+
+def write_export(folder: Path, name: str, study: Study, rows: list[dict], **kw) -> Path:
+    path = folder / name
+    path.write_text(export_text(study, rows, **kw), encoding="utf-8")
+    return path
+
+
+def screened(record: str, **values) -> dict:
+    """A baseline row with a complete screening form of a consenting, eligible person."""
+    row = {
+        "record_id": record,
+        "redcap_event_name": "baseline_arm_1",
+        "scr_date": "2014-01-06",
+        "first_name": "Mei Ling",
+        "last_name": "Tan",
+        "nric": "S8712345D",
+        "phone": "9123 4567",
+        "email": "meiling.tan@example.com",
+        "dob": "1987-03-02",
+        "sex": "2",
+        "age": "26",
+        "runs_per_week": "3",
+        "lbp_months": "8",
+        "waitlist": "1",
+        "eligible": "1",
+        "consent": "1",
+        "consent_date": "2014-01-08",
+        "screening_complete": "2",
+    }
+    row.update({f"excl_reason___{code}": "0" for code in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")})
+    row.update(values)
+    return row
+
+
+def randomised(record: str, group: str = "1", **values) -> dict:
+    """A complete baseline row: screening, randomisation and the baseline NPRS."""
+    return screened(
+        record,
+        **{
+            "rand_date": "2014-01-10",
+            "rand_id": f"A{record}",
+            "rand_group": group,
+            "randomisation_complete": "2",
+            "nprs_date": "2014-01-09",
+            "nprs_run": "6",
+            "nprs_avg": "4",
+            "nprs_complete": "2",
+            "baseline_characteristics_complete": "0",
+            "psfs_complete": "0",
+            "odi_complete": "0",
+            "physical_tests_complete": "0",
+            **{f"prior_treatment___{c}": "0" for c in ("1", "2", "3", "4", "5", "99", "unk", "nask", "asku", "na")},
+            **values,
+        },
+    )
+
+
+def visit(record: str, event: str, **values) -> dict:
+    return {"record_id": record, "redcap_event_name": event, **values}
+
+
+def session(record: str, instance: int, **values) -> dict:
+    return {
+        "record_id": record,
+        "redcap_event_name": "programme_arm_1",
+        "redcap_repeat_instrument": "session_log",
+        "redcap_repeat_instance": str(instance),
+        "sess_date": "2014-01-14",
+        "sess_week": "1",
+        "sess_type": "1",
+        "sess_done": "1",
+        "sess_rpe": "5",
+        "session_log_complete": "2",
+        **values,
+    }
+
+
+def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analyse: bool = True) -> Path:
+    """A warehouse from nightly exports given as rows (one list per night), analysed at the last cut."""
+    from runback.flows.analyse.refresh import refresh_analysis
+    from runback.flows.nightly_ingest import ingest_export
+    from runback.flows.settings import PROJECT_DIR
+    from runback.flows.warehouse import connect
+
+    db = folder / "w.duckdb"
+    for i, rows in enumerate(nights):
+        path = write_export(folder, f"RUNBACK_DATA_2014-{i // 28 + 6:02d}-{i % 28 + 1:02d}_0200.csv", study, rows)
+        ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    if analyse:
+        with connect(db) as con:
+            cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
+            refresh_analysis(con, study, cut)
+    return db
+
+
+def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path, int]:
+    """A simulated trial ingested night by night into `folder/w.duckdb`, analysed at its last cut."""
+    from runback.flows.analyse.refresh import refresh_analysis
+    from runback.flows.ingest.pipeline import ingest_file
+    from runback.flows.nightly_ingest import find_exports
+    from runback.flows.settings import PROJECT_DIR
+    from runback.flows.simulate import simulate
+    from runback.flows.warehouse import connect
+
+    simulate(folder, **simulation)
+    db = folder / "w.duckdb"
+    for path in find_exports.fn([str(folder)]):
+        ingest_file(path, str(db), str(PROJECT_DIR))
+    with connect(db) as con:
+        cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
+        refresh_analysis(con, study, cut)
+    return db, cut
+
+
+VOLATILE = {"ingested_at", "applied_at", "rendered_at"}
+"""Columns holding wall-clock time: they differ between two equal loads."""
+
+
+def warehouse_state(db: Path) -> dict[str, list]:
+    """Every table of a warehouse, rows sorted, wall-clock columns left out: equal states are equal
+    warehouses."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables order by all").fetchall()
+        state = {}
+        for schema, table in tables:
+            columns = [c[0] for c in con.execute(f'describe "{schema}"."{table}"').fetchall() if c[0] not in VOLATILE]
+            select = ", ".join(f'"{c}"' for c in columns)
+            state[f"{schema}.{table}"] = sorted(
+                map(repr, con.execute(f'select {select} from "{schema}"."{table}"').fetchall())
+            )
+        return state

@@ -1,0 +1,345 @@
+"""The bad-input catalogue (docs/bad-inputs.md): every faulty input and what runback does with it.
+
+Each case writes a small export of the trial with one fault (after a good night where the fault
+needs history), ingests it into a fresh warehouse and checks the outcome: the file refused with a
+message (nothing of it loaded), the form row quarantined with its check, the row loaded and
+flagged, or the input loaded as meant.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.settings import PROJECT_DIR
+from tests.helpers import ROOT, export_text, randomised, session, visit
+
+NIGHT_1 = "RUNBACK_DATA_2014-03-01_0200.csv"
+NIGHT_2 = "RUNBACK_DATA_2014-03-02_0200.csv"
+
+
+def good_rows() -> list[dict]:
+    return [
+        randomised("1"),
+        randomised("2", group="2"),
+        visit("1", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_avg="4", nprs_complete="2"),
+        session("1", 1),
+    ]
+
+
+@dataclass
+class Case:
+    id: str
+    outcome: str  # refuse | quarantine | flag | load | record
+    build: Callable  # (study) -> bytes of night 2 (night 1 is the good export)
+    expect: str = ""  # refuse: words of the message; quarantine/flag: "form.column:check"
+    accept: dict = field(default_factory=dict)
+    dictionary: Callable | None = None  # (rows) -> rows of a dictionary dated beside night 2
+    check: Callable | None = None  # (con) -> None, extra assertions on the warehouse
+
+
+def text(study, rows=None, **kw) -> bytes:
+    return export_text(study, good_rows() if rows is None else rows, **kw).encode()
+
+
+def with_rows(**changes) -> Callable:
+    """Night 2 = the good rows with `changes` applied to row 0 (a dict of column -> value)."""
+
+    def build(study):
+        rows = good_rows()
+        rows[0] = rows[0] | changes
+        return text(study, rows)
+
+    return build
+
+
+def extra_row(row: dict) -> Callable:
+    return lambda study: text(study, [*good_rows(), row])
+
+
+def replace_text(old: str, new: str) -> Callable:
+    return lambda study: text(study).decode().replace(old, new, 1).encode()
+
+
+def header(columns: Callable) -> Callable:
+    return lambda study: text(study, header=columns(study.export_columns()))
+
+
+def dictionary_without(field_name: str) -> Callable:
+    return lambda rows: [r for r in rows if r["Variable / Field Name"] != field_name]
+
+
+def dictionary_retyped(field_name: str) -> Callable:
+    def edit(rows):
+        for r in rows:
+            if r["Variable / Field Name"] == field_name:
+                r["Text Validation Type OR Show Slider Number"], r["Text Validation Min"], r["Text Validation Max"] = (
+                    "date_ymd", "", "")  # fmt: skip
+        return rows
+
+    return edit
+
+
+def dictionary_with_new_field(rows):
+    at = next(i for i, r in enumerate(rows) if r["Variable / Field Name"] == "nprs_avg") + 1
+    new = dict.fromkeys(rows[0], "") | {"Variable / Field Name": "nprs_worst", "Form Name": "nprs",
+                                        "Field Type": "text", "Field Label": "Worst pain, last 7 days",
+                                        "Text Validation Type OR Show Slider Number": "integer",
+                                        "Text Validation Min": "0", "Text Validation Max": "10"}  # fmt: skip
+    return [*rows[:at], new, *rows[at:]]
+
+
+def new_field_export(study) -> bytes:
+    columns = study.export_columns()
+    columns.insert(columns.index("nprs_avg") + 1, "nprs_worst")
+    rows = good_rows()
+    rows[0]["nprs_worst"] = "8"
+    return text(study, rows, header=columns)
+
+
+def _has_column(con, table, column):
+    names = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    assert column in names
+
+
+CASES = [
+    Case("empty-file", "refuse", lambda s: b"", "empty"),
+    Case("header-only", "refuse", lambda s: text(s, []), "holds no records"),
+    Case("binary-file", "refuse", lambda s: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+    Case("latin-1", "refuse", lambda s: text(s).decode().replace("Mei Ling", "Zoë").encode("latin-1"), "not UTF-8"),
+    Case("utf-8-bom", "load", lambda s: b"\xef\xbb\xbf" + text(s)),
+    Case("semicolon-delimiter", "load", lambda s: text(s, delimiter=";")),
+    Case("tab-delimiter", "load", lambda s: text(s, delimiter="\t")),
+    Case("pipe-delimiter", "load", lambda s: text(s, delimiter="|")),
+    Case("crlf-line-ends", "load", lambda s: text(s).replace(b"\n", b"\r\n")),
+    Case("unterminated-quote", "refuse", replace_text("Mei Ling", '"Mei Ling'), "never closed"),
+    Case("ragged-row", "refuse", replace_text("\n2,", "\n2,extra,"), "values where the header has"),
+    Case(
+        "labels-export", "refuse", lambda s: b"Record ID,Event Name,Complete?\n1,Baseline,Complete\n", "labels export"
+    ),
+    Case("duplicated-column", "refuse", header(lambda c: [*c, "nprs_run"]), "repeats column"),
+    Case("missing-record-id-column", "refuse", header(lambda c: c[1:]), "record-id column"),
+    Case(
+        "missing-dictionary-column",
+        "refuse",
+        header(lambda c: [x for x in c if x != "sess_rpe"]),
+        "missing: 'sess_rpe'",
+    ),
+    Case("unknown-column", "refuse", header(lambda c: [*c, "favourite_colour"]), "not in the data dictionary"),
+    Case(
+        "unknown-event",
+        "quarantine",
+        extra_row(visit("1", "week_12_arm_1", nprs_date="2014-02-20", nprs_run="3", nprs_complete="2")),
+        "nprs.redcap_event_name:unknown_event",
+    ),
+    Case(
+        "form-not-in-event",
+        "quarantine",
+        extra_row(visit("2", "week_4_arm_1", odi_date="2014-02-07", odi_q1="2", odi_complete="2")),
+        "odi.redcap_event_name:form_not_in_event",
+    ),
+    Case(
+        "repeat-columns-on-a-non-repeating-form",
+        "quarantine",
+        extra_row(
+            visit(
+                "2",
+                "week_8_arm_1",
+                redcap_repeat_instrument="nprs",
+                redcap_repeat_instance="1",
+                nprs_date="2014-03-01",
+                nprs_run="3",
+                nprs_complete="2",
+            )
+        ),
+        "nprs.redcap_repeat_instrument:repeat_on_non_repeating_form",
+    ),
+    Case(
+        "repeat-instance-not-a-number",
+        "quarantine",
+        extra_row(session("2", "two")),
+        "session_log.redcap_repeat_instance:repeat_instance_invalid",
+    ),
+    Case(
+        "duplicate-key", "quarantine", extra_row(session("1", 1, sess_rpe="7")), "session_log.record_id:duplicate_key"
+    ),
+    Case(
+        "blank-record-id",
+        "quarantine",
+        extra_row(visit("", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_complete="2")),
+        "nprs.record_id:record_id_blank",
+    ),
+    Case("out-of-range-value", "quarantine", with_rows(nprs_run="14"), "nprs.nprs_run:redcap_range"),
+    Case(
+        "non-numeric-value",
+        "quarantine",
+        with_rows(weight_kg="72,5", baseline_characteristics_complete="2"),
+        "baseline_characteristics.weight_kg:redcap_type",
+    ),
+    Case("impossible-date", "quarantine", with_rows(nprs_date="2015-02-30"), "nprs.nprs_date:redcap_type"),
+    Case("code-not-a-choice", "quarantine", with_rows(sex="3"), "screening.sex:redcap_choice"),
+    Case("required-field-blank", "quarantine", with_rows(runs_per_week=""), "screening.runs_per_week:redcap_required"),
+    Case("date-in-the-future", "quarantine", with_rows(nprs_date="2014-06-01"), "nprs.nprs_date:date_after_export"),
+    Case(
+        "randomised-before-consent",
+        "quarantine",
+        with_rows(consent_date="2014-01-12"),
+        "randomisation.rand_date:consent_before_randomisation",
+    ),
+    Case(
+        "randomisation-changed-between-exports",
+        "quarantine",
+        with_rows(rand_group="3"),
+        "randomisation.rand_group:randomisation_changed",
+        check=lambda con: _assert_one(
+            con, "select rand_group from clean.randomisation where record_id = '1' and valid_to_cut is null", "1"
+        ),
+    ),  # fmt: skip
+    Case(
+        "ten-megabyte-field",
+        "quarantine",
+        lambda s: text(s, [*good_rows()[:3], session("1", 1, sess_note="x" * 10_485_760)]),
+        "session_log.sess_note:value_too_long",
+    ),
+    Case("date-before-screening", "flag", with_rows(nprs_date="2014-01-02"), "nprs.nprs_date:date_before_screening"),
+    Case(
+        "assessment-outside-its-window",
+        "flag",
+        lambda s: text(
+            s,
+            [
+                *good_rows()[:2],
+                visit("1", "week_4_arm_1", nprs_date="2014-03-01", nprs_run="5", nprs_complete="2"),
+                good_rows()[3],
+            ],
+        ),
+        "nprs.nprs_date:outside_visit_window",
+    ),
+    Case(
+        "missing-data-code-in-a-date-field",
+        "load",
+        with_rows(consent_date="UNK"),
+        check=lambda con: _assert_one(
+            con,
+            "select missing_codes from clean.screening where record_id = '1' and valid_to_cut is null",
+            '{"consent_date": "UNK"}',
+        ),
+    ),  # fmt: skip
+    Case(
+        "html-in-free-text",
+        "load",
+        lambda s: text(s, [*good_rows()[:3], session("1", 1, sess_note="<script>alert('x')</script>")]),
+        check=lambda con: _assert_one(
+            con, "select sess_note from clean.session_log where valid_to_cut is null", "<script>alert('x')</script>"
+        ),
+    ),  # fmt: skip
+    Case(
+        "formula-in-free-text",
+        "load",
+        lambda s: text(s, [*good_rows()[:3], session("1", 1, sess_note=' =HYPERLINK("http://x.example")')]),
+        check=lambda con: _assert_one(
+            con, "select sess_note from clean.session_log where valid_to_cut is null", '=HYPERLINK("http://x.example")'
+        ),
+    ),  # fmt: skip
+    Case(
+        "dictionary-removes-a-field",
+        "refuse",
+        header(lambda c: [x for x in c if x != "nprs_avg"]),
+        "field nprs_avg was removed",
+        dictionary=dictionary_without("nprs_avg"),
+    ),
+    Case(
+        "dictionary-retypes-a-field",
+        "refuse",
+        with_rows(nprs_avg="5"),
+        "changed type from integer to date",
+        dictionary=dictionary_retyped("nprs_avg"),
+    ),
+    Case(
+        "dictionary-removes-a-field-accepted",
+        "load",
+        header(lambda c: [x for x in c if x != "nprs_avg"]),
+        accept={"accept_dictionary": True},
+        dictionary=dictionary_without("nprs_avg"),
+    ),
+    Case(
+        "dictionary-adds-a-field",
+        "load",
+        new_field_export,
+        dictionary=dictionary_with_new_field,
+        check=lambda con: (
+            _has_column(con, "clean.nprs", "nprs_worst"),
+            _assert_one(
+                con,
+                "select json_extract_string(diff, '$.added[0]') from meta.dictionary_versions where dictionary_id = 2",
+                "nprs_worst",
+            ),
+        ),
+    ),  # fmt: skip
+    Case(
+        "records-missing-from-the-snapshot", "refuse", lambda s: text(s, [good_rows()[0]]), "missing from this snapshot"
+    ),
+    Case("records-deleted-accepted", "load", lambda s: text(s, [good_rows()[0]]), accept={"accept_deletions": True}),
+    Case("older-export", "record", with_rows(nprs_run="3"), "older"),
+    Case("same-file-twice", "record", lambda s: text(s), "already seen"),
+]
+
+
+def _assert_one(con, query, expected):
+    assert con.execute(query).fetchall() == [(expected,)]
+
+
+def _write_dictionary(folder: Path, edit: Callable) -> None:
+    source = (PROJECT_DIR / "RUNBACK_DataDictionary.csv").read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(source))
+    rows = edit(list(reader))
+    with (folder / "RUNBACK_DataDictionary_2014-03-02.csv").open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case, tmp_path, study):
+    db = tmp_path / "w.duckdb"
+    first = tmp_path / NIGHT_1
+    first.write_bytes(text(study))
+    assert ingest_file(str(first), str(db), str(PROJECT_DIR))["data_cut"] == 1
+    second = tmp_path / (NIGHT_2 if case.id != "older-export" else "RUNBACK_DATA_2014-02-28_0200.csv")
+    second.write_bytes(case.build(study) if case.id != "same-file-twice" else first.read_bytes())
+    if case.dictionary:
+        _write_dictionary(tmp_path, case.dictionary)
+    target = first if case.id == "same-file-twice" else second
+    result = ingest_file(str(target), str(db), str(PROJECT_DIR), **case.accept)
+    with duckdb.connect(str(db), read_only=True) as con:
+        cuts = con.execute("select count(*) from meta.data_cuts").fetchone()[0]
+        if case.outcome in ("refuse", "record"):
+            assert case.expect in (result["status"] + " " + result["message"]), result
+            assert cuts == 1  # nothing of it loaded
+        else:  # the same content as night 1 (another encoding, say) is applied and makes no new cut
+            assert result["status"] in (("loaded", "unchanged") if case.outcome == "load" else ("loaded",)), result
+            table = "quarantine.rows" if case.outcome == "quarantine" else "quarantine.flags"
+            found = {f"{f}.{c}:{k}" for f, c, k in con.execute(
+                f'select form, "column", "check" from {table} where file_id = $f', {"f": result["file_id"]}
+            ).fetchall()}  # fmt: skip
+            if case.outcome == "load":
+                assert not con.execute("select count(*) from quarantine.rows where file_id = $f",
+                                       {"f": result["file_id"]}).fetchone()[0]  # fmt: skip
+            else:
+                assert case.expect in found, found
+        if case.check:
+            case.check(con)
+
+
+def test_the_catalogue_documents_every_case():
+    documented = re.findall(r"^\| `([a-z0-9-]+)` \|", (ROOT / "docs" / "bad-inputs.md").read_text(), flags=re.M)
+    assert sorted(documented) == sorted(c.id for c in CASES)
+    assert len(CASES) >= 25
