@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,7 +22,7 @@ import pyarrow as pa
 
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
-from runback.flows.ingest.files import export_time
+from runback.flows.ingest.files import ExportFile
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
 from runback.flows.ingest.validate import Validated
@@ -55,36 +54,41 @@ class LoadResult:
         return sum(f["flagged"] for f in self.forms.values())
 
 
-def seen_before(con: duckdb.DuckDBPyConnection, sha256: str) -> LoadResult | None:
-    """The earlier outcome of a file with these exact bytes, if any."""
-    found = rows(con, "ingest/file_by_sha256", {"sha256": sha256})
-    if not found:
-        return None
-    file_id, status, cut, message = found[0]
-    return LoadResult(file="", status=status, file_id=file_id, data_cut=cut, message=message or "")
+@dataclass(frozen=True)
+class Prior:
+    """What the warehouse already holds that decides how a file is treated, asked in one go."""
+
+    earlier: LoadResult | None  # the earlier outcome of a file with the same bytes
+    latest_export_time: dt.datetime | None  # of the newest export applied
+    dictionary: list[dict] | None  # the field definitions the warehouse was last loaded with
+
+    def newer_export_loaded(self, when: dt.datetime | None) -> bool:
+        """Whether an export newer than `when` has been applied already."""
+        return when is not None and self.latest_export_time is not None and self.latest_export_time > when
 
 
-def newer_export_loaded(con: duckdb.DuckDBPyConnection, when: dt.datetime | None) -> bool:
-    """Whether an export newer than `when` has been applied already."""
-    if when is None:
-        return False
+def prior(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Prior:
+    """The warehouse's answer to every question asked before a file is read."""
+    found = rows(con, "ingest/file_by_sha256", {"sha256": file.sha256})
+    earlier = None
+    if found:
+        file_id, status, cut, message = found[0]
+        earlier = LoadResult(file=file.name, status=status, file_id=file_id, data_cut=cut, message=message or "")
     (latest,) = rows(con, "ingest/latest_export_time")[0]
-    return latest is not None and latest > when
+    return Prior(earlier, latest, latest_dictionary(con))
 
 
-def record_file(
-    con, path: Path, sha256: str, size: int, status: str, message: str = "", n_rows: int | None = None
-) -> LoadResult:
+def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
     """Record a file that is not applied (refused, or older than what is loaded)."""
     with transaction(con):
-        file_id = _insert_source_file(con, path, sha256, size, n_rows, status, message, None)
-    return LoadResult(file=Path(path).name, status=status, file_id=file_id, rows=n_rows, message=message)
+        file_id = _insert_source_file(con, file, n_rows, status, message, None)
+    return LoadResult(file=file.name, status=status, file_id=file_id, rows=n_rows, message=message)
 
 
 def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study) -> LoadResult:
     """Apply one export: everything in one transaction (raises and rolls back on any error)."""
     with transaction(con):
-        file_id = _insert_source_file(con, export.path, export.sha256, export.size, export.rows, LOADED, "", None)
+        file_id = _insert_source_file(con, export.file, export.rows, LOADED, "", None)
         dictionary_id = _dictionary_version(con, study, file_id)
         hashes = {}
         for form, part in parts.forms.items():
@@ -104,7 +108,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
         if cut is not None:
             for form, table in incoming.items():
                 apply_clean(con, form, table, held.get(form), cut)
-            _insert_cut(con, cut, file_id, export.path, checked.failures, list(incoming))
+            _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming))
         _insert_failures(con, file_id, checked.failures)
         counts = _file_forms(parts, checked)
         _insert_file_forms(con, file_id, counts)
@@ -114,7 +118,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
             sql("ingest/finish_source_file"),
             {"status": status, "data_cut": cut, "message": message, "dictionary_id": dictionary_id, "file_id": file_id},
         )
-    return LoadResult(Path(export.path).name, status, file_id, cut, export.rows, message, counts)
+    return LoadResult(export.file.name, status, file_id, cut, export.rows, message, counts)
 
 
 def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
@@ -173,14 +177,14 @@ def queries_hash(failures: pd.DataFrame) -> str:
 
 
 # -- steps -----------------------------------------------------------------------------------------
-def _insert_source_file(con, path, sha256, size, n_rows, status, message, dictionary_id) -> int:
+def _insert_source_file(con, file: ExportFile, n_rows, status, message, dictionary_id) -> int:
     params = {
-        "file_name": Path(path).name,
-        "path": str(Path(path).resolve()),
-        "sha256": sha256,
-        "bytes": size,
+        "file_name": file.name,
+        "path": str(file.path.resolve()),
+        "sha256": file.sha256,
+        "bytes": file.size,
         "rows": n_rows,
-        "export_time": export_time(path),
+        "export_time": file.export_time,
         "status": status,
         "message": message,
         "dictionary_id": dictionary_id,
@@ -238,11 +242,11 @@ def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame],
     return (latest[0][0] if latest else 0) + 1
 
 
-def _insert_cut(con, cut: int, file_id: int, path, failures: pd.DataFrame, forms: list[str]) -> None:
+def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str]) -> None:
     params = {
         "cut_id": cut,
         "file_id": file_id,
-        "export_time": export_time(path),
+        "export_time": file.export_time,
         "clean_hash": clean_hash(con, forms, cut),
         "queries_hash": queries_hash(failures),
     }

@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from runback.flows.ingest import dictionary, load
-from runback.flows.ingest.files import export_time
+from runback.flows.ingest.files import ExportFile
 from runback.flows.ingest.project import files_for_export, load_study
-from runback.flows.ingest.read import RefusedFile, read_export, sha256_of
+from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
 from runback.flows.warehouse import connect, form_tables, sql
@@ -34,34 +34,36 @@ def ingest_file(
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
     log = log or logging.getLogger("runback")
-    name, data = Path(path).name, Path(path).read_bytes()
-    sha, size = sha256_of(data), len(data)
+    data = Path(path).read_bytes()
+    file = ExportFile.of(path, data)
     con = connect(Path(db))
     try:
-        earlier = load.seen_before(con, sha)
+        known = load.prior(con, file)
+        earlier = known.earlier
         if earlier is not None and earlier.status != load.REFUSED:
-            log.info("%s: already seen (file %s, %s); nothing to do", name, earlier.file_id, earlier.status)
-            return vars(earlier) | {"file": name, "message": f"already seen as file {earlier.file_id}", "repeat": True}
-        when = export_time(path)
-        if load.newer_export_loaded(con, when):
-            result = load.record_file(con, Path(path), sha, size, load.OLDER,
-                                      "older than an export already loaded; recorded, not applied")  # fmt: skip
+            log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
+            return vars(earlier) | {"message": f"already seen as file {earlier.file_id}", "repeat": True}
+        day = file.export_time.date() if file.export_time else None
+        if known.newer_export_loaded(file.export_time):
+            result = load.record_file(
+                con, file, load.OLDER, "older than an export already loaded; recorded, not applied"
+            )
             log.warning("%s: %s", result.file, result.message)
             return vars(result)
         try:
-            study = load_study(**files_for_export(Path(path), Path(project), when.date() if when else None))
-            check_dictionary(con, study, accept_dictionary, path)
-            export = read_export(Path(path), study, data)
+            study = load_study(**files_for_export(file.path, Path(project), day))
+            check_dictionary(known.dictionary, study, accept_dictionary, file.path)
+            export = read_export(file, study, data)
             data = None  # the parsed table holds what is needed; free the file's bytes
             check_records(con, export, study, accept_deletions)
         except RefusedFile as refused:
             log.error("refused %s", refused)
             if earlier is not None:  # refused before for the same bytes: do not record it twice
-                return vars(earlier) | {"file": name, "message": str(refused), "repeat": True}
-            return vars(load.record_file(con, Path(path), sha, size, load.REFUSED, str(refused)))
+                return vars(earlier) | {"message": str(refused), "repeat": True}
+            return vars(load.record_file(con, file, load.REFUSED, str(refused)))
         parts = split_export(export, study)
         export.table = None  # split into form rows: the wide table is no longer needed
-        checked = validate_export(parts, study, Context(when.date() if when else None, warehouse_randomisation(con)))
+        checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
         result = load.load_export(con, export, parts, checked, study)
     finally:
         con.close()
@@ -77,9 +79,8 @@ def ingest_file(
     return vars(result)
 
 
-def check_dictionary(con, study, accept: bool, path: str) -> None:
+def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, path: Path) -> None:
     """Refuse an export read with a dictionary that breaks what is loaded (unless accepted)."""
-    loaded_with = load.latest_dictionary(con)
     if loaded_with is None:  # a new warehouse: any dictionary is the first
         return
     change = dictionary.diff(loaded_with, dictionary.definition(study))

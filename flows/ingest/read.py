@@ -13,7 +13,6 @@ before the table goes anywhere else.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from runback.flows.errors import Refused
+from runback.flows.ingest.files import ExportFile
 from runback.schemas.study import (
     DAG_COLUMN,
     EVENT_COLUMN,
@@ -68,9 +68,7 @@ class Dialect:
 class ExportTable:
     """A raw export as read: an Arrow table of text columns (identifiers dropped), `source_row` first."""
 
-    path: Path
-    sha256: str
-    size: int
+    file: ExportFile
     table: pa.Table | None
     dialect: Dialect
     dropped: tuple[str, ...] = ()
@@ -78,9 +76,9 @@ class ExportTable:
     overlong: tuple[str, ...] = ()  # columns holding a value longer than REDCap can store
     rows: int = 0  # data rows of the file
 
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    @property
+    def path(self) -> Path:
+        return self.file.path
 
 
 def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
@@ -158,17 +156,17 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
     return table.to_pandas(), dialect
 
 
-def read_export(path: Path, study: Study, data: bytes | None = None) -> ExportTable:
+def read_export(source: Path | ExportFile, study: Study, data: bytes | None = None) -> ExportTable:
     """Read one raw export, check its header against the study, and drop identifier fields."""
-    path = Path(path)
+    path = source.path if isinstance(source, ExportFile) else Path(source)
     data = path.read_bytes() if data is None else data
+    file = source if isinstance(source, ExportFile) else ExportFile.of(path, data)
     table, dialect = read_table(data, path)
     optional = check_export_header(table.column_names[1:], study, path)
     dropped = tuple(c for c in table.column_names if _identifying(c, study))
     overlong = [c for c in table.schema.metadata[b"overlong"].decode().split(",") if c and c not in dropped]
     table = table.drop_columns(list(dropped))
-    return ExportTable(path, sha256_of(data), len(data), table, dialect, dropped, optional, tuple(overlong),
-                       table.num_rows)  # fmt: skip
+    return ExportTable(file, table, dialect, dropped, optional, tuple(overlong), table.num_rows)
 
 
 def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
