@@ -17,65 +17,24 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
 from runback.flows.analyse.refresh import refresh_analysis
-from runback.flows.errors import Refused
 from runback.flows.ingest.project import load_project
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
+from runback.flows.report.pdf import pdf_of
+from runback.flows.report.render import ReportError, environment, file_name, relabel
 from runback.flows.runs import logger, warehouse_slot
-from runback.flows.settings import PROJECT_DIR, REPORTS_DIR, db_path, key_path
+from runback.flows.settings import PROJECT_DIR, db_path, key_path
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, rows, sql
-from runback.schemas.trial import ARMS, TIMEPOINTS
-
-CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
-
-
-class ReportError(Refused):
-    """A report that cannot be made as asked (unknown cut, missing key, ...)."""
-
-
-# -- number formats used by the templates ----------------------------------------------------------
-def num(value, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def signed(value, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:+.{digits}f}".replace("-", "−")
-
-
-def pval(value) -> str:
-    if value is None:
-        return "–"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(REPORTS_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(num=num, signed=signed, pval=pval)
-    return env
-
-
-def file_name(timepoint: str, cut: int, blinded: bool) -> str:
-    return f"runback_{timepoint}_cut{cut}{'' if blinded else '_unblinded'}.html"
+from runback.schemas.trial import TIMEPOINTS
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
@@ -162,34 +121,9 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
 @task(cache_policy=NO_CACHE)
 def print_pdf(html_path: str) -> str:
     """A PDF of the report, printed by headless Chromium."""
-    browser = next((b for b in CHROMIUM if shutil.which(b)), None)
-    if browser is None:
-        raise ReportError("--pdf needs Chromium (Debian: apt install chromium)")
-    pdf = Path(html_path).with_suffix(".pdf")
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-             Path(html_path).resolve().as_uri()],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+    pdf = pdf_of(Path(html_path))
     logger().info("PDF written: %s", pdf)
     return str(pdf)
-
-
-def relabel(value, arms: blinding.Arms):
-    """Every arm code in the report's text shown as the report shows arms (a blinded report's
-    notes, e.g. 'fewer than 3 participants per arm (LL 2, ...)', must not name an arm)."""
-    if not arms.blinded:
-        return value
-    if isinstance(value, str):
-        return re.sub(r"\b(" + "|".join(ARMS.values()) + r")\b", lambda m: arms.short(m[1]), value)
-    if isinstance(value, dict):
-        return {k: relabel(v, arms) for k, v in value.items()}
-    if isinstance(value, list):
-        return [relabel(v, arms) for v in value]
-    return value
 
 
 @flow(name="followup-report")

@@ -9,6 +9,7 @@ import sys
 import time
 
 import duckdb
+import pytest
 
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.query.integrity import problems
@@ -26,6 +27,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points(tmp_path):
     sim = simulate(tmp_path / "exports", participants=15, seed=8, nights=4)
     first, night = str(sim.files[1]), str(sim.files[2])  # a cut exists; the next night changes it

@@ -5,6 +5,7 @@ skipped, and an export older than one applied is recorded but never applied: so 
 depends only on which exports arrived, not on the order they were listed or repeated in."""
 
 import duckdb
+import pytest
 
 from runback.flows.analyse.refresh import refresh_analysis
 from runback.flows.ingest.pipeline import ingest_file
@@ -15,6 +16,7 @@ from runback.flows.simulate import simulate
 from runback.flows.warehouse import connect
 
 
+@pytest.mark.slow
 def test_orders_and_repeats_give_identical_content(tmp_path, study):
     nights = [str(p) for p in simulate(tmp_path / "exports", participants=30, seed=12, defects=True, nights=5).files]
     plans = {  # runs, each a list of files handed to one ingest

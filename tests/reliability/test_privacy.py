@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import duckdb
+import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -38,6 +39,7 @@ def _seed_identifiers(path, study) -> set[str]:
     return seeded
 
 
+@pytest.mark.slow
 def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harness, caplog, capfd):
     sim = simulate(tmp_path / "exports", participants=24, seed=21, nights=3)
     seeded = set().union(*(_seed_identifiers(path, study) for path in sim.files))

@@ -12,11 +12,12 @@ import duckdb
 import pytest
 
 from runback.flows.ingest import redcap_api
+from runback.flows.settings import PROJECT_DIR
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.simulate import simulate
 
 TOKEN = "0123456789ABCDEF0123456789ABCDEF"
-PROJECT = Path(__file__).resolve().parents[2] / "schemas" / "redcap"
+PROJECT = PROJECT_DIR
 
 
 class FakeRedcap:
