@@ -8,6 +8,7 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 from runback.schemas import form
 from runback.schemas import study as s
@@ -17,6 +18,14 @@ MISSING = ("UNK", "NASK", "ASKU", "NA")
 
 ARMS = {"1": "LL", "2": "LE", "3": "LS"}
 """`rand_group` code -> arm; LL (lower limb strengthening) is the reference arm."""
+
+ARM_ORDER = tuple(ARMS.values())
+"""The arms in the protocol's order (LL, LE, LS): the reference arm first."""
+REFERENCE_ARM = ARM_ORDER[0]
+ARM_PAIRS = tuple((later, earlier) for earlier, later in combinations(ARM_ORDER, 2))
+"""Every pairwise contrast, later minus earlier (LE - LL, LS - LL, LS - LE): the plan's two
+against the reference, and LS - LE so that a blinded report shows all three pairs without
+singling out the reference arm."""
 
 ARM_NAMES = {
     "LL": "Lower limb strengthening",

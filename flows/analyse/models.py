@@ -25,13 +25,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
+from runback.schemas.trial import ARM_ORDER, ARM_PAIRS, PARAMS, PRIMARY, REFERENCE_ARM, TIMEPOINTS
 
-REFERENCE = "LL"
-OTHER_ARMS = ("LE", "LS")
-PAIRS = (("LE", "LL"), ("LS", "LL"), ("LS", "LE"))
-"""Every pairwise contrast (the SAP's two against LL, and LS - LE so that a blinded report can
-show all three pairs without singling out the reference arm)."""
+REFERENCE = REFERENCE_ARM
+OTHER_ARMS = ARM_ORDER[1:]
+PAIRS = ARM_PAIRS
 CONTRASTS = tuple(f"{a} - {b}" for a, b in PAIRS)
 SLOPES = tuple(f"slope {arm}" for arm in (REFERENCE, *OTHER_ARMS)) + tuple(f"slope {c}" for c in CONTRASTS)
 COLUMNS = [
@@ -141,7 +139,7 @@ def _arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _too_few(frame: pd.DataFrame, what: str) -> str | None:
-    per_arm = frame.groupby("arm")["record_id"].nunique().reindex(["LL", "LE", "LS"], fill_value=0)
+    per_arm = frame.groupby("arm")["record_id"].nunique().reindex(ARM_ORDER, fill_value=0)
     if (per_arm < MIN_PER_ARM).any():
         counts = ", ".join(f"{arm} {n}" for arm, n in per_arm.items())
         return f"not fitted: fewer than {MIN_PER_ARM} participants per arm {what} ({counts})"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runback.flows.errors import Refused
-from runback.schemas.trial import ARM_NAMES, ARMS
+from runback.schemas.trial import ARM_NAMES, ARM_ORDER
 
 LETTERS = ("A", "B", "C")
 
@@ -37,7 +37,7 @@ class Arms:
         else the protocol's order (LL, LE, LS)."""
         if self.blinded:
             return sorted(self.labels, key=lambda arm: self.labels[arm])
-        return [arm for arm in ARMS.values() if arm in self.labels]
+        return [arm for arm in ARM_ORDER if arm in self.labels]
 
     def short(self, arm: str) -> str:
         """A short label for tables and charts: 'Arm B' blinded, 'LE' unblinded."""
@@ -87,7 +87,7 @@ def find_revealing(text: str) -> list[str]:
     """The revealing terms present in a text (arm codes as whole words only)."""
     found = []
     for term in revealing_terms():
-        pattern = rf"\b{re.escape(term)}\b" if term in ARMS.values() else re.escape(term)
-        if re.search(pattern, text, flags=0 if term in ARMS.values() else re.IGNORECASE):
+        pattern = rf"\b{re.escape(term)}\b" if term in ARM_ORDER else re.escape(term)
+        if re.search(pattern, text, flags=0 if term in ARM_ORDER else re.IGNORECASE):
             found.append(term)
     return found

@@ -13,7 +13,7 @@ import pandas as pd
 
 from runback.flows.report.blinding import Arms
 from runback.flows.warehouse import sql
-from runback.schemas.trial import TIMEPOINTS
+from runback.schemas.trial import ADHERENT_MIN, ARM_PAIRS, SUPERVISED_PLANNED, TIMEPOINTS
 
 TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
 VISIT_LABELS = {
@@ -78,6 +78,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         },
         "params": _records(_frame(con, "params")),
         "windows": _records(_frame(con, "visits")),
+        "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
         "not_fitted": sorted(set(models.loc[models["status"] != "ok", "note"])),
     }
 
@@ -145,7 +146,7 @@ def _pairs(arms: Arms) -> list[tuple[str, str]]:
     if arms.blinded:
         order = arms.order
         return [(order[j], order[i]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    return [("LE", "LL"), ("LS", "LL"), ("LS", "LE")]
+    return list(ARM_PAIRS)
 
 
 def _oriented(rows: pd.DataFrame, first: str, second: str, prefix: str = "") -> dict | None:

@@ -115,3 +115,62 @@ def test_key_new_never_overwrites(tmp_path):
     before = key.read_text()
     assert runner.invoke(app, ["key", "new", "--out", str(key)]).exit_code == 3
     assert key.read_text() == before
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"runback {version('runback')}"
+
+
+def _user_error(result, *words: str) -> None:
+    """One problem line and one advice line on stderr, no traceback, the 'refused' exit code."""
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    for word in words:
+        assert word in result.output
+
+
+def test_a_project_folder_without_a_dictionary_is_refused_before_the_flow(tmp_path):
+    export = tmp_path / "RUNBACK_DATA_2014-02-01_0200.csv"
+    export.write_text("record_id\n1\n")
+    (tmp_path / "project").mkdir()
+    result = runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), "--project", str(tmp_path / "project"),
+                                 str(export)])  # fmt: skip
+    _user_error(result, "no data dictionary found")
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+BAD_SETTINGS = [("RUNBACK_LOCK_TIMEOUT", "soon"), ("RUNBACK_LOCK_TIMEOUT", "-1"), ("RUNBACK_MAX_AGE_HOURS", "1.5d"),
+                ("RUNBACK_TIMEZONE", "Mars/Olympus")]  # fmt: skip
+
+
+@pytest.mark.parametrize("variable, value", BAD_SETTINGS)
+def test_a_bad_setting_names_its_variable(warehouse, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    _user_error(runner.invoke(app, ["status", "--db", str(warehouse)]), variable, value)
+
+
+def test_a_busy_warehouse_exits_with_its_own_code(warehouse, monkeypatch):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(30)", str(warehouse)],
+                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("RUNBACK_LOCK_TIMEOUT", "0.3")
+        result = runner.invoke(app, ["query", "--db", str(warehouse), "select 1"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 4, result.output
+    assert "in use by another process" in result.output and "Traceback" not in result.output
+
+
+def test_unknown_cut_is_one_line_not_a_traceback(warehouse):
+    result = runner.invoke(app, ["export", "--db", str(warehouse), "--to", "out", "--data-cut", "99"])
+    _user_error(result, "runback:")

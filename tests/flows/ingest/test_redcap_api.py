@@ -5,15 +5,14 @@ import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import duckdb
 import pytest
 
 from runback.flows.ingest import redcap_api
-from runback.flows.settings import PROJECT_DIR
 from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.settings import PROJECT_DIR
 from runback.flows.simulate import simulate
 
 TOKEN = "0123456789ABCDEF0123456789ABCDEF"
