@@ -114,13 +114,24 @@ def ingest(
         None, help="Folder of the REDCap project files (default: the trial's, schemas/redcap)."
     ),
     accept_dictionary: bool = typer.Option(False, help="Load exports whose new dictionary removes or retypes fields."),
-    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack records the warehouse holds."),
+    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack form rows the warehouse holds."),
+    accept_identifier_change: bool = typer.Option(
+        False, help="Load exports whose new dictionary stops marking a field as an identifier (its values are stored)."
+    ),
+    export_time: str = typer.Option(
+        None,
+        "--export-time",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="The export time of the one FILE given (site time), for a file held because its order is unknown.",
+    ),
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
 
-    Folders are searched for raw exports (*_DATA_*.csv), which load oldest first. Each file is
-    loaded whole (one transaction), or refused and recorded. Form rows that fail validation are
-    quarantined with their reasons; see `runback status` and the quarantine tables.
+    Folders are searched for raw exports (*_DATA_*.csv), which load oldest first by the time in
+    their names. Each file is loaded whole (one transaction), or refused and recorded, or held when
+    its order cannot be known (no time in its name, another file with the same time, a time the
+    clock change repeated): apply a held file with --export-time. Form rows that fail validation
+    are quarantined with their reasons; see `runback status` and the quarantine tables.
     """
     from runback.flows.nightly_ingest import nightly_ingest
 
@@ -129,18 +140,33 @@ def ingest(
         raise Refused(f"no such file or folder: {', '.join(missing)}", "Name an export file or a folder of exports.")
     if project is not None:
         _check_project(project)
+    if export_time is not None:
+        export_time = _export_time(export_time)
     results = nightly_ingest(
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
         project=str(project) if project else None,
         accept_dictionary=accept_dictionary,
         accept_deletions=accept_deletions,
+        accept_identifiers=accept_identifier_change,
+        export_time=export_time,
     )
     raise typer.Exit(_ingest_exit_code(results))
 
 
+def _export_time(text: str) -> str:
+    """--export-time as an ISO time, or a refusal saying the form it takes."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").isoformat()
+    except ValueError:
+        raise Refused(f"--export-time {text!r} is not a time like '2015-03-01 02:00'.",
+                      "Give the site's local time of the export, as YYYY-MM-DD HH:MM.") from None  # fmt: skip
+
+
 def _ingest_exit_code(results: list[dict]) -> int:
-    if any(r["status"] == "refused" for r in results):
+    if any(r["status"] in ("refused", "held") for r in results):
         return Exit.REFUSED
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
         return Exit.WITH_QUERIES
@@ -220,32 +246,38 @@ def query(
     sql_text: str = typer.Argument(..., metavar="SQL", help="A SELECT (or any read-only statement)."),
     db: Path = DbOption,
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    limit: int = typer.Option(10_000, min=0, help="Print at most this many rows (0: all); says so when it cuts."),
+    timeout: float = typer.Option(30.0, min=0, help="Stop the query after this many seconds (0: no limit)."),
 ) -> None:
     """Run read-only SQL on the warehouse and print the result.
 
     The warehouse is opened read-only with file and network access disabled: writes, ATTACH,
-    COPY, reading files and INSTALL/LOAD fail. Example:
+    COPY, reading files and INSTALL/LOAD fail. A result longer than --limit rows is cut (and
+    says so on stderr); a query running longer than --timeout is stopped. In CSV, a text cell
+    that a spreadsheet would run as a formula gets a leading apostrophe, as in `runback export`.
+    Example:
 
         runback query "select form, count(*) from quarantine.rows group by all"
     """
-    import duckdb
+    from runback.flows.query.ad_hoc import run_query
+    from runback.flows.query.export import neutralise
 
-    from runback.flows.warehouse import connect_read_only
+    result = run_query(_db(db), sql_text, limit, timeout)
+    if fmt is Format.parquet:
+        import pyarrow.parquet as pq
 
-    con = connect_read_only(_db(db))
-    try:
-        result = con.execute(sql_text)
-    except duckdb.Error as err:
-        raise Refused(f"the query failed: {err}", "Check the SQL; the warehouse is open read-only.") from None
-    frame = result.df()
-    if fmt is Format.csv:
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt is Format.json:
-        typer.echo(frame.to_json(orient="records", date_format="iso", indent=1))
-    elif fmt is Format.parquet:
-        frame.to_parquet(sys.stdout.buffer, index=False)
+        pq.write_table(result.table, sys.stdout.buffer)
     else:
-        typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+        frame = result.table.to_pandas()
+        if fmt is Format.csv:
+            neutralise(frame).to_csv(sys.stdout, index=False)
+        elif fmt is Format.json:
+            typer.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+        else:
+            typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+    if result.truncated:
+        typer.echo(f"(the result has more than {limit:,} rows; the first {limit:,} are shown: raise --limit, "
+                   "or --limit 0 for all)", err=True)  # fmt: skip
 
 
 @app.command()
@@ -288,7 +320,8 @@ def _status_sql(name: str) -> str:
 @app.command()
 def check(db: Path = DbOption) -> None:
     """Check the warehouse's integrity: every clean row traces to a loaded file and a data cut,
-    every cut to its file, and row counts agree with the quarantine. Exit code 3 on a problem."""
+    every cut to its file, row counts agree with the quarantine, and the newest cut is analysed.
+    Exit code 5 on a problem."""
     from runback.flows.query.integrity import content_hash, problems
     from runback.flows.warehouse import connect_read_only
 

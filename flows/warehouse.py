@@ -56,8 +56,22 @@ def connect(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     con = _open(db, wait_s, read_only=False, config={})
-    migrate(con)
+    try:
+        _check_ours(con, db)
+        migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _check_ours(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Refuse a DuckDB file of another application: runback's tables are never added to it."""
+    (tables, ours) = rows(con, "warehouse/catalogue")[0]
+    if tables and not ours:
+        raise Refused(f"{db} is a DuckDB file of another application ({tables} table(s), none of runback's).",
+                      "Name runback's own warehouse with --db or RUNBACK_DB; runback does not add its tables "
+                      "to another database.")  # fmt: skip
 
 
 def connect_read_only(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
@@ -77,12 +91,15 @@ def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duck
     while True:
         try:
             return duckdb.connect(str(db), read_only=read_only, config=config)
-        except duckdb.IOException as err:
+        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as err:
             if "lock" not in str(err).lower():
-                raise
+                raise Refused(f"{db} cannot be opened as a DuckDB warehouse: {str(err).splitlines()[0][:200]}",
+                              "Name runback's warehouse file with --db or RUNBACK_DB.") from None  # fmt: skip
             if time.monotonic() >= deadline:
+                holder = re.search(r"PID (\d+)", str(err))
+                who = f"process {holder[1]}" if holder else "another process"
                 raise WarehouseBusy(
-                    f"the warehouse {db} is in use by another process (a running ingest?); waited {wait_s:g} s.",
+                    f"the warehouse {db} is in use by {who} (a running ingest or query?); waited {wait_s:g} s.",
                     "Try again later, or raise RUNBACK_LOCK_TIMEOUT; a file not loaded now is picked up by the "
                     "next run.",
                 ) from None

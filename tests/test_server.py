@@ -48,6 +48,7 @@ def server(tmp_path_factory):
         "PREFECT_UI_ENABLED": "false",
         "RUNBACK_DB": str(root / "runback.duckdb"),
         "RUNBACK_INBOX": str(root / "inbox"),
+        "RUNBACK_SETTLE_SECONDS": "0",  # the simulated exports are complete when written
         "RUNBACK_OUT": str(root / "out"),
         "RUNBACK_KEY": str(root / "allocation.key"),
     }

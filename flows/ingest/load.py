@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
-from runback.flows.ingest.files import ExportFile
+from runback.flows.ingest.files import ExportFile, safe_name
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
 from runback.flows.ingest.validate import Validated
@@ -30,7 +30,12 @@ from runback.flows.warehouse import form_tables, rows, sql, table_columns, trans
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
 
-LOADED, UNCHANGED, OLDER, REFUSED = "loaded", "unchanged", "older", "refused"
+LOADED, UNCHANGED, OLDER, REFUSED, HELD = "loaded", "unchanged", "older", "refused", "held"
+"""What became of a file (meta.source_files.status)."""
+APPLIED = (LOADED, UNCHANGED)
+"""The statuses of files whose contents are in the warehouse (or changed nothing)."""
+WAITING = "waiting"
+"""A file still being written: not recorded, read again by the next run."""
 
 
 @dataclass
@@ -44,6 +49,7 @@ class LoadResult:
     rows: int | None = None
     message: str = ""
     forms: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    repeat: bool = False  # the same bytes were seen before: nothing was recorded this time
 
     @property
     def quarantined(self) -> int:
@@ -60,6 +66,7 @@ class Prior:
 
     earlier: LoadResult | None  # the earlier outcome of a file with the same bytes
     latest_export_time: dt.datetime | None  # of the newest export applied
+    applied_times: frozenset[dt.datetime]  # export times of the files applied
     dictionary: list[dict] | None  # the field definitions the warehouse was last loaded with
 
     def newer_export_loaded(self, when: dt.datetime | None) -> bool:
@@ -69,13 +76,13 @@ class Prior:
 
 def prior(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Prior:
     """The warehouse's answer to every question asked before a file is read."""
-    found = rows(con, "ingest/file_by_sha256", {"sha256": file.sha256})
+    found = rows(con, "ingest/file_by_identity", {"sha256": file.sha256, "file_name": file.name})
     earlier = None
     if found:
         file_id, status, cut, message = found[0]
         earlier = LoadResult(file=file.name, status=status, file_id=file_id, data_cut=cut, message=message or "")
-    (latest,) = rows(con, "ingest/latest_export_time")[0]
-    return Prior(earlier, latest, latest_dictionary(con))
+    applied = frozenset(r[0] for r in rows(con, "ingest/applied_export_times"))
+    return Prior(earlier, max(applied, default=None), applied, latest_dictionary(con))
 
 
 def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
@@ -180,13 +187,13 @@ def queries_hash(failures: pd.DataFrame) -> str:
 def _insert_source_file(con, file: ExportFile, n_rows, status, message, dictionary_id) -> int:
     params = {
         "file_name": file.name,
-        "path": str(file.path.resolve()),
+        "path": safe_name(str(file.path.resolve())),
         "sha256": file.sha256,
         "bytes": file.size,
         "rows": n_rows,
         "export_time": file.export_time,
         "status": status,
-        "message": message,
+        "message": safe_name(message),
         "dictionary_id": dictionary_id,
     }
     return con.execute(sql("ingest/insert_source_file"), params).fetchone()[0]

@@ -10,6 +10,8 @@ missing values become doubles, text longer than 2,045 characters is stored as st
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -33,32 +35,64 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None) -> l
         analysed = [r[0] for r in rows(con, "query/analysed_cuts")]
         if not analysed:
             raise ExportError("no data cut has been analysed yet: run `runback ingest` first")
+        newest = rows(con, "report/latest_cut")[0][0]
+        if cut is None and newest != analysed[-1]:
+            raise ExportError(
+                f"the newest data cut {newest} is not analysed yet (the newest analysed is {analysed[-1]}); "
+                "an export would silently serve an older cut.",
+                "Run `runback ingest` (it analyses the newest cut), or name a cut with --data-cut.",
+            )
         cut = analysed[-1] if cut is None else cut
         if cut not in analysed:
             raise ExportError(f"data cut {cut} has not been analysed (analysed: {', '.join(map(str, analysed))})")
         frames = {t: con.execute(sql("query/export_table", table=t), {"cut": cut}).df() for t in TABLES}
         dictionary = con.execute(sql("query/export_dictionary")).df()
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
     written = [write_table(frame, folder / table, fmt) for table, frame in frames.items()]
     dictionary_path = folder / "data_dictionary.csv"
-    neutralise(dictionary).to_csv(dictionary_path, index=False)
+    _replace_into(dictionary_path, lambda tmp: neutralise(dictionary).to_csv(tmp, index=False))
     return [*written, dictionary_path]
+
+
+def _stata(frame: pd.DataFrame, path: Path) -> None:
+    stata, strl = stata_ready(frame)
+    stata.to_stata(path, write_index=False, version=118, convert_strl=strl)
+
+
+WRITERS = {
+    "parquet": lambda frame, path: frame.to_parquet(path, index=False),
+    "dta": _stata,
+    "csv": lambda frame, path: neutralise(frame).to_csv(path, index=False),
+}
+"""Format -> how a table is written to a path (the suffix is the format's name)."""
 
 
 def write_table(frame: pd.DataFrame, stem: Path, fmt: str) -> Path:
     """One table in the chosen format; returns the file written."""
-    if fmt == "parquet":
-        path = stem.with_suffix(".parquet")
-        frame.to_parquet(path, index=False)
-    elif fmt == "dta":
-        path = stem.with_suffix(".dta")
-        stata, strl = stata_ready(frame)
-        stata.to_stata(path, write_index=False, version=118, convert_strl=strl)
-    elif fmt == "csv":
-        path = stem.with_suffix(".csv")
-        neutralise(frame).to_csv(path, index=False)
-    else:
-        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
+    path = stem.with_suffix(f".{fmt}")
+    _replace_into(path, lambda tmp: WRITERS[fmt](frame, tmp))
     return path
+
+
+def _replace_into(path: Path, write) -> None:
+    """Write a new file and rename it onto `path`: a symlink planted at `path` is replaced, never
+    written through, and a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +118,9 @@ def stata_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         elif pd.api.types.is_integer_dtype(series) and series.isna().any():
             out[column] = series.astype("float64")
         elif pd.api.types.is_string_dtype(series) or series.dtype == object:
-            out[column] = series.astype(object).where(series.notna(), "")
+            # Stata ends a string at a NUL byte: show it as the two characters \0 rather than cut the value
+            text = series.astype(object).where(series.notna(), "")
+            out[column] = text.map(lambda v: str(v).replace("\x00", "\\0"))
             if out[column].map(len).max() > 2045:
                 strl.append(column)
     return out, strl

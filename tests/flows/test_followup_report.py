@@ -106,7 +106,7 @@ def test_rendering_twice_gives_the_same_bytes(trial):
 def test_an_earlier_cut_reproduces_after_later_nights(tmp_path, study):
     folder = tmp_path / "exports"
     simulate(folder, participants=40, seed=9, nights=4)
-    nights = find_exports.fn([str(folder)])
+    nights = [e["path"] for e in find_exports.fn([str(folder)])]
     key = tmp_path / "allocation.key"
     new_key(key)
     early = tmp_path / "early.duckdb"
