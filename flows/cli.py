@@ -425,7 +425,13 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: anything that escapes the commands is an internal error (exit code 5)."""
+    """Entry point: anything that escapes the commands is an internal error (exit code 5).
+
+    SIGTERM (a service manager stopping runback, `kill`) ends the command as an exception would,
+    so that the temporary Prefect server of a one-off command is shut down with it, not orphaned."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app()
     except SystemExit:

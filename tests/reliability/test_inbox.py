@@ -299,3 +299,50 @@ def test_the_catalogue_lists_every_inbox_case():
     for name in tests:
         if name != "test_the_catalogue_lists_every_inbox_case":
             assert f"`{name}`" in section, name
+
+
+@pytest.mark.slow
+def test_misnamed_files_never_raise_and_never_apply_out_of_order(tmp_path, study):
+    """Property: whatever follows `_DATA_` in a name (digits, dates that do not exist, times in the
+    future, blanks, bars, newlines, non-ASCII), an older snapshot under that name is loaded, held or
+    refused, never a traceback, and it changes the clean layer only when its name carries a real,
+    past export time later than the newest applied (evidence that it is newer)."""
+    import datetime as dt
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from runback.flows.ingest.files import export_time
+
+    base = tmp_path / "base.duckdb"
+    ingest(write_export(tmp_path, NIGHT_1, study, rows()), base)
+    ingest(write_export(tmp_path, NIGHT_2, study, changed(nprs_avg="1")), base)
+    tonight = clean_state(base)
+    folder = tmp_path / "misnamed"
+    folder.mkdir()
+    middle = st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=0, max_size=30)
+    stamp = st.builds("{}-{:02d}-{:02d}_{:02d}{:02d}".format, st.integers(1990, 2060), st.integers(0, 13),
+                      st.integers(0, 32), st.integers(0, 25), st.integers(0, 61))  # fmt: skip
+
+    def evidence_of_newer(name: str) -> bool:
+        try:
+            when = export_time(name)
+        except ValueError:
+            return False
+        return when is not None and dt.datetime(2014, 3, 2, 2, 0) < when < dt.datetime.now()
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.one_of(middle, stamp, st.builds("{}{}".format, stamp, middle)))
+    def check(part):
+        path = folder / f"RUNBACK_DATA_{part}.csv"
+        if len(path.name.encode()) > 250:
+            return
+        db = tmp_path / "w.duckdb"
+        shutil.copyfile(base, db)
+        write_export(folder, path.name, study, changed(nprs_avg="2"))  # an older snapshot, any name
+        result = ingest_export.fn(str(path), str(db), str(PROJECT_DIR), scanned_in=str(folder))
+        assert result["status"] in ("loaded", "older", "held", "refused"), result
+        assert (clean_state(db) != tonight) == (result["status"] == "loaded") == evidence_of_newer(path.name), part
+        path.unlink()
+
+    check()
