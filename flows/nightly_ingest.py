@@ -71,6 +71,7 @@ def ingest_export(
     scanned_in: str | None = None,
     conflict: str | None = None,
     settle_s: float = 0.0,
+    key: str | None = None,
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
     import datetime as dt
@@ -80,7 +81,7 @@ def ingest_export(
     when = dt.datetime.fromisoformat(export_time) if export_time else None
     return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger(),
                        accept_identifiers=accept_identifiers, export_time=when, scanned_in=scanned_in,
-                       settle_s=settle_s, conflict=conflict)  # fmt: skip
+                       settle_s=settle_s, conflict=conflict, key=key)  # fmt: skip
 
 
 @task(cache_policy=NO_CACHE)
@@ -172,11 +173,13 @@ def nightly_ingest(
     accept_deletions: bool = False,
     accept_identifiers: bool = False,
     export_time: str | None = None,
+    key: str | None = None,
 ) -> list[dict]:
     """Ingest every new export under `paths` (default: pull from REDCap if configured, then the
     inbox) into the warehouse `db`, analyse the newest cut if it is not analysed yet (made now,
     or left by a run that crashed before its analysis) and publish the run's summary.
-    `export_time` ('YYYY-MM-DD HH:MM', site time) names the export time of the one file given."""
+    `export_time` ('YYYY-MM-DD HH:MM', site time) names the export time of the one file given;
+    `key` is the allocation key file that masks the allocation (default RUNBACK_KEY)."""
     db = db or str(db_path())
     project = project or str(PROJECT_DIR)
     with warehouse_slot():
@@ -192,7 +195,7 @@ def nightly_ingest(
                           "Name exactly one export file with it.")  # fmt: skip
         accept = (accept_dictionary, accept_deletions, accept_identifiers)
         results = [ingest_export(e["path"], db, project, *accept, export_time, e["scanned_in"], e["conflict"],
-                                 e["settle_s"]) for e in entries]  # fmt: skip
+                                 e["settle_s"], key) for e in entries]  # fmt: skip
         cut = unanalysed_cut(db)
         if cut is not None:
             analyse_cut(db, project, cut)

@@ -5,7 +5,7 @@
 | warehouse file | `RUNBACK_DB` | `data/runback.duckdb` |
 | inbox of exports | `RUNBACK_INBOX` | `data/inbox` |
 | reports and exports | `RUNBACK_OUT` | `out` |
-| allocation key | `RUNBACK_KEY` | `data/allocation.key` |
+| allocation key (outside the warehouse's folder) | `RUNBACK_KEY` | `keys/allocation.key` |
 | trial site's time zone | `RUNBACK_TIMEZONE` | `Asia/Singapore` |
 | nightly schedule (cron, site time) | `RUNBACK_CRON` | `0 2 * * *` |
 | freshness warning after | `RUNBACK_MAX_AGE_HOURS` | `36` |
@@ -59,7 +59,7 @@ def out_dir() -> Path:
 
 
 def key_path() -> Path:
-    return _path("RUNBACK_KEY", DATA_DIR / "allocation.key")
+    return _path("RUNBACK_KEY", Path("keys") / "allocation.key")
 
 
 def _number(variable: str, default: float, unit: str, allow_zero: bool = False) -> float:

@@ -92,10 +92,14 @@ def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: i
     return LoadResult(file=file.name, status=status, file_id=file_id, rows=n_rows, message=message)
 
 
-def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study) -> LoadResult:
-    """Apply one export: everything in one transaction (raises and rolls back on any error)."""
+def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study,
+                key_fingerprint: str | None = None) -> LoadResult:  # fmt: skip
+    """Apply one export: everything in one transaction (raises and rolls back on any error).
+    `key_fingerprint`: of the allocation key the export was masked with (recorded at first use)."""
     with transaction(con):
         file_id = _insert_source_file(con, export.file, export.rows, LOADED, "", None)
+        if key_fingerprint is not None:
+            con.execute(sql("ingest/record_key"), {"key_fingerprint": key_fingerprint, "file_id": file_id})
         dictionary_id = _dictionary_version(con, study, file_id)
         hashes = {}
         for form, part in parts.forms.items():
@@ -115,7 +119,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
         if cut is not None:
             for form, table in incoming.items():
                 apply_clean(con, form, table, held.get(form), cut)
-            _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming))
+            _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming), key_fingerprint)
         _insert_failures(con, file_id, checked.failures)
         counts = _file_forms(parts, checked)
         _insert_file_forms(con, file_id, counts)
@@ -249,8 +253,10 @@ def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame],
     return (latest[0][0] if latest else 0) + 1
 
 
-def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str]) -> None:
+def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str],
+                key_fingerprint: str | None) -> None:  # fmt: skip
     params = {
+        "key_fingerprint": key_fingerprint,
         "cut_id": cut,
         "file_id": file_id,
         "export_time": file.export_time,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from runback.flows import settings
+from runback.flows import allocation, settings
 from runback.flows.ingest import dictionary, load
 from runback.flows.ingest.files import (
     EntryHeld,
@@ -30,8 +30,9 @@ from runback.flows.ingest.project import files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
-from runback.flows.warehouse import connect, form_tables, sql
+from runback.flows.warehouse import connect, form_tables, rows, sql
 from runback.schemas.rules import Context
+from runback.schemas.trial import ALLOCATION_FIELDS, blinded_study
 
 
 def ingest_file(
@@ -47,6 +48,7 @@ def ingest_file(
     scanned_in: str | None = None,
     settle_s: float = 0.0,
     conflict: str | None = None,
+    key: str | None = None,
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read).
 
@@ -54,24 +56,39 @@ def ingest_file(
     trusted); `scanned_in` is the folder the file was found in by a scan (a symlink may not lead
     out of it, and a file refused before is not read again); `settle_s` leaves a file modified
     more recently for the next run; `conflict` holds a file that another file of the scan claims
-    the same export time as."""
-    log = log or logging.getLogger("runback")
-    path = Path(path)
+    the same export time as; `key` is the allocation key file (default RUNBACK_KEY)."""
+    how = Options(accept_dictionary, accept_deletions, accept_identifiers, export_time, scanned_in, settle_s,
+                  conflict, Path(key) if key else settings.key_path(), Path(db))  # fmt: skip
     con = connect(Path(db))
     try:
-        result = _ingest(con, path, project, log, accept_dictionary, accept_deletions, accept_identifiers,
-                         export_time, scanned_in, settle_s, conflict)  # fmt: skip
+        result = _ingest(con, Path(path), project, log or logging.getLogger("runback"), how)
     finally:
         con.close()
     return vars(result) if isinstance(result, load.LoadResult) else result
 
 
-def _ingest(con, path: Path, project: str, log, accept_dictionary: bool, accept_deletions: bool,
-            accept_identifiers: bool, export_time: dt.datetime | None, scanned_in: str | None, settle_s: float,
-            conflict: str | None) -> load.LoadResult | dict:  # fmt: skip
+@dataclass(frozen=True)
+class Options:
+    """How one file is ingested (see ingest_file)."""
+
+    accept_dictionary: bool
+    accept_deletions: bool
+    accept_identifiers: bool
+    export_time: dt.datetime | None
+    scanned_in: str | None
+    settle_s: float
+    conflict: str | None
+    key: Path
+    db: Path
+
+
+def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult | dict:
     """ingest_file on an open warehouse: every outcome is a LoadResult, or a dict for a file left
     for the next run."""
-    within = Path(scanned_in) if scanned_in else None
+    within = Path(how.scanned_in) if how.scanned_in else None
+    settle_s, export_time, conflict = how.settle_s, how.export_time, how.conflict
+    accept_dictionary, accept_deletions, accept_identifiers = (how.accept_dictionary, how.accept_deletions,
+                                                               how.accept_identifiers)  # fmt: skip
     try:
         data = read_settled(path, within, settle_s)
     except EntryHeld as waiting:  # not recorded: its bytes are not final yet
@@ -85,7 +102,7 @@ def _ingest(con, path: Path, project: str, log, accept_dictionary: bool, accept_
         file = file.with_export_time(export_time)
     known = load.prior(con, file)
     earlier = known.earlier
-    retry = scanned_in is None or accept_dictionary or accept_deletions or accept_identifiers or file.time_named
+    retry = how.scanned_in is None or accept_dictionary or accept_deletions or accept_identifiers or file.time_named
     if earlier is not None and (earlier.status in load.APPLIED or not retry):
         log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
         return replace(earlier, message=f"already seen as file {earlier.file_id} ({earlier.status}) {earlier.message}",
@@ -104,11 +121,14 @@ def _ingest(con, path: Path, project: str, log, accept_dictionary: bool, accept_
     day = file.export_time.date() if file.export_time else None
     try:
         files = files_for_export(file.path, Path(project), day)
-        study = load_study(**files)
+        study = blinded_study(load_study(**files))
         log.info("%s: read with the data dictionary %s", file.name, _describe(files["dictionary"]))
         check_dictionary(known.dictionary, study, accept_dictionary, accept_identifiers, file.path)
         export = read_export(file, study, data)
         data = None  # the parsed table holds what is needed; free the file's bytes
+        key = allocation_key(con, how, export, study, log)
+        if key is not None:
+            export.table = allocation.mask(export.table, key)
         if export.rows == 0:
             raise RefusedFile(file.path, "it holds no records (a header only).", "Export 'All data' again.")
         parts = split_export(export, study)
@@ -118,7 +138,7 @@ def _ingest(con, path: Path, project: str, log, accept_dictionary: bool, accept_
     except RefusedFile as refused:
         return _not_applied(con, file, load.REFUSED, refused, log, earlier)
     checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
-    result = load.load_export(con, export, parts, checked, study)
+    result = load.load_export(con, export, parts, checked, study, key.fingerprint if key else None)
     log.info(
         "%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
         result.file,
@@ -129,6 +149,33 @@ def _ingest(con, path: Path, project: str, log, accept_dictionary: bool, accept_
         f"data cut {result.data_cut}" if result.data_cut else result.message,
     )
     return result
+
+
+def allocation_key(con, how: Options, export, study, log) -> allocation.Key | None:
+    """The key that masks this export's allocation: the warehouse's (checked by its fingerprint),
+    or a new one when neither the warehouse nor the key file has one yet and the export is the
+    first to hold a randomisation. None when the project has no allocation field."""
+    if not any(name in study.field_map for name in ALLOCATION_FIELDS):
+        return None
+    (recorded,) = rows(con, "ingest/key_fingerprint")[0]
+    older = recorded is None and "randomisation" in form_tables(con, "clean")
+    if older and rows(con, "ingest/unmasked_allocation", form="randomisation")[0][0]:
+        raise allocation.KeyError_(f"the warehouse {how.db} holds the allocation unmasked (made by an older runback).",
+                                   f"Mask it once with `runback key migrate --key FILE --db {how.db}`.")  # fmt: skip
+    allocation.check_location(how.key, how.db)
+    if how.key.exists() or recorded is not None:
+        key = allocation.read_key(how.key)
+        if recorded is not None and key.fingerprint != recorded:
+            raise allocation.KeyError_(
+                f"the allocation key {how.key} (fingerprint {key.fingerprint}) is not this warehouse's "
+                f"(fingerprint {recorded}).", "Name the trial's key with --key or RUNBACK_KEY.")  # fmt: skip
+        return key
+    if not allocation.holds_allocation(export.table):
+        return None
+    key = allocation.first_key(how.key)
+    log.warning("the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
+                "warehouse and away from blinded readers", how.key, key.fingerprint)  # fmt: skip
+    return key
 
 
 def _describe(path: Path) -> str:

@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from runback.flows.allocation import Key, log_unblinding
 from runback.flows.errors import Refused
-from runback.flows.warehouse import connect_read_only
+from runback.flows.warehouse import connect_read_only, sql
+from runback.schemas.trial import ARM_NAMES, ARM_ORDER
 
 DEFAULT_ROWS = 10_000
 DEFAULT_SECONDS = 30.0
@@ -29,10 +31,20 @@ class QueryResult:
     truncated: bool  # more rows than the limit: only the first `limit` are in `table`
 
 
-def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float = DEFAULT_SECONDS) -> QueryResult:
+def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float = DEFAULT_SECONDS,
+              key: Key | None = None) -> QueryResult:  # fmt: skip
     """The result of `text` on the warehouse, at most `limit` rows (0: no limit) within
-    `timeout_s` seconds (0: no limit)."""
+    `timeout_s` seconds (0: no limit). With the warehouse's `key`, the query is logged first and
+    may join the temporary table `unblinded_arms` (letter, arm, name), made for it alone."""
+    if key is not None:
+        log_unblinding(db, "query", key, text[:2000])
     con = connect_read_only(db)
+    if key is not None:
+        arms = pa.table({"letter": [key.letters[a] for a in ARM_ORDER], "arm": list(ARM_ORDER),
+                         "name": [ARM_NAMES[a] for a in ARM_ORDER]})  # fmt: skip
+        con.register("key_rows", arms)
+        con.execute(sql("query/unblinded_arms"))
+        con.unregister("key_rows")
     timer = threading.Timer(timeout_s, con.interrupt) if timeout_s else None
     try:
         if timer:

@@ -11,11 +11,13 @@ missing values become doubles, text longer than 2,045 characters is stored as st
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from runback.flows.allocation import Key, log_unblinding
 from runback.flows.analyse.tables import TABLES
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect_read_only, rows, sql
@@ -27,8 +29,12 @@ class ExportError(Refused):
     """An export that cannot be made (no analysed cut, unknown cut)."""
 
 
-def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None) -> list[Path]:
-    """Write every analysis table of `cut` (default: the newest analysed) and the data dictionary."""
+def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key: Key | None = None) -> list[Path]:
+    """Write every analysis table of `cut` (default: the newest analysed) and the data dictionary.
+
+    Blinded, arm columns hold the warehouse's letters. With the warehouse's `key` (unblinded), they
+    hold the true arm, the dictionary and an UNBLINDED.txt say so, and the export is logged in
+    meta.unblinding before any file is written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with connect_read_only(db) as con:
@@ -49,7 +55,21 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None) -> l
         dictionary = con.execute(sql("query/export_dictionary")).df()
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
+    if key is not None:
+        log_unblinding(db, "export", key, str(folder.resolve()), cut)
+        frames = {table: unblind(frame, key) for table, frame in frames.items()}
+        marked = dictionary["column"].isin(["arm", "term"])
+        unblinded = "UNBLINDED: " + dictionary["description"]
+        dictionary = dictionary.assign(description=dictionary["description"].where(~marked, unblinded))
     written = [write_table(frame, folder / table, fmt) for table, frame in frames.items()]
+    if key is not None:
+        notice = folder / "UNBLINDED.txt"
+        text = (
+            f"UNBLINDED export of data cut {cut}: arm columns hold the true arm (LL, LE, LS), unblinded with "
+            f"the allocation key of fingerprint {key.fingerprint}. Logged in the warehouse (meta.unblinding).\n"
+        )
+        _replace_into(notice, lambda tmp: tmp.write_text(text))
+        written.append(notice)
     dictionary_path = folder / "data_dictionary.csv"
     _replace_into(dictionary_path, lambda tmp: neutralise(dictionary).to_csv(tmp, index=False))
     return [*written, dictionary_path]
@@ -93,6 +113,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def unblind(frame: pd.DataFrame, key: Key) -> pd.DataFrame:
+    """A table with its arm letters replaced by the arms they stand for (arm column, model terms)."""
+    arms = {letter: arm for arm, letter in key.letters.items()}
+    out = frame.copy()
+    if "arm" in out.columns:
+        out["arm"] = out["arm"].map(lambda v: arms.get(v, v))
+    if "term" in out.columns:
+        pattern = re.compile(r"\b(" + "|".join(arms) + r")\b")
+        out["term"] = out["term"].map(lambda t: pattern.sub(lambda m: arms[m[1]], t) if isinstance(t, str) else t)
+    return out
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
