@@ -26,7 +26,7 @@ from runback.flows.ingest.files import ExportFile, safe_name
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
 from runback.flows.ingest.validate import Validated
-from runback.flows.warehouse import form_tables, rows, sql, table_columns, transaction
+from runback.flows.warehouse import describe, form_tables, rows, sql, table_columns, transaction
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
 
@@ -104,7 +104,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
         hashes = {}
         for form, part in parts.forms.items():
             hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
-            write_raw(con, form, part.raw, hashes[form], file_id)
+            write_raw(con, form, part.raw, hashes[form], file_id, study)
         incoming = {
             form: _with_provenance(
                 typed_rows(checked.valid[form], study, form, part.columns),
@@ -118,7 +118,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
         cut = _next_cut(con, incoming, held, checked.failures)
         if cut is not None:
             for form, table in incoming.items():
-                apply_clean(con, form, table, held.get(form), cut)
+                apply_clean(con, form, table, held.get(form), cut, study)
             _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming), key_fingerprint)
         _insert_failures(con, file_id, checked.failures)
         counts = _file_forms(parts, checked)
@@ -132,7 +132,7 @@ def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated
     return LoadResult(export.file.name, status, file_id, cut, export.rows, message, counts)
 
 
-def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
+def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int, study: Study) -> None:
     """Store the form rows whose text is new (raw.<form> keeps one row per distinct version)."""
     table = pa.Table.from_pandas(raw, preserve_index=False)  # text columns, as read
     table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
@@ -142,18 +142,58 @@ def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int
     try:
         con.execute(sql("ingest/create_raw_table", form=form))
         align_columns(con, "raw", form, table.schema)
+        describe(con, "raw", form, f"Form {form} as exported: one row per distinct version of a form row, text",
+                 column_descriptions(study, form, typed=False))  # fmt: skip
         con.execute(sql("ingest/insert_raw", form=form))
     finally:
         con.unregister("incoming_raw")
 
 
-def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int) -> None:
+def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int, study: Study) -> None:
     """Close changed or vanished rows and open the new versions, as of `cut`."""
     with _registered(con, incoming, held):
         con.execute(sql("ingest/create_clean_table", form=form))
         align_columns(con, "clean", form, incoming.schema)
+        describe(con, "clean", form, f"Form {form}, validated and typed: one row per form row and validity interval",
+                 column_descriptions(study, form, typed=True))  # fmt: skip
         con.execute(sql("ingest/close_clean_rows", form=form), {"cut": cut})
         con.execute(sql("ingest/insert_clean_rows", form=form), {"cut": cut})
+
+
+STRUCTURE = {
+    "record_id": "REDCap record id",
+    "event": "REDCap event (unique event name)",
+    "redcap_event_name": "REDCap event",
+    "instance": "Repeat instance (1 when the form does not repeat)",
+    "redcap_repeat_instrument": "Repeating form, as exported",
+    "redcap_repeat_instance": "Repeat instance, as exported",
+    "redcap_data_access_group": "Data access group (site)",
+    "row_hash": "Hash of the row's values (what changed between exports)",
+    "file_id": "File the row version was first seen in",
+    "source_row": "Position of the record among that file's data rows (1 = first)",
+    "valid_from_cut": "First data cut in which this version is valid",
+    "valid_to_cut": "First data cut in which it is not (null: valid now)",
+    "missing_codes": "Fields answered with a missing-data code (JSON: field -> code)",
+}
+"""What the structure and provenance columns of the per-form tables hold."""
+
+
+def column_descriptions(study: Study, form: str, typed: bool) -> dict[str, str]:
+    """Column -> what it holds, for raw.<form> (text as exported) or clean.<form> (typed):
+    the dictionary's label of each field, checkbox choices and the form's status column."""
+    described = dict(STRUCTURE)
+    for column in study.form_columns(form):
+        owner = study.column_owner.get(column, (form, None))[1]
+        if owner is None:
+            described[column] = f"Status of form {form}: 0 incomplete, 1 unverified, 2 complete"
+            continue
+        label = owner.label or owner.name
+        if "___" in column:
+            code = column.split("___", 1)[1]
+            choice = dict(owner.choices).get(code) or next((c[1] for c in owner.choices if c[0].lower() == code), code)
+            label = f"{label}: {choice} (ticked)"
+        described[column] = label if typed else f"{label} (as exported)"
+    return described
 
 
 DUCKDB_TYPES = {
