@@ -21,16 +21,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runback.flows.errors import Refused
 
-PROJECT_DIR = Path(str(files("runback.schemas") / "redcap"))
+
+def _package_dir(name: str) -> Path:
+    """Where the import system finds a package of runback, without importing it (importing
+    `runback.schemas` would load pandas and pandera, which a quick command does not need)."""
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+PROJECT_DIR = _package_dir("runback.schemas") / "redcap"
 """The trial's REDCap project files (dictionary, events, designations, ...), shipped with runback."""
-SQL_DIR = Path(str(files("runback.sql")))
-REPORTS_DIR = Path(str(files("runback.reports")))
+SQL_DIR = _package_dir("runback.sql")
+REPORTS_DIR = _package_dir("runback.reports")
 
 DATA_DIR = Path("data")
 """The default folder of the user's warehouse, inbox and key (relative to the working directory)."""
