@@ -72,8 +72,29 @@ def _main(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print runback's version and exit."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every step on stderr, Prefect's too."),
 ) -> None:
-    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports."""
+    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.
+
+    Without PREFECT_API_URL, a command runs its flow's steps in this process, with no Prefect
+    server (quick, untracked); with it, the command is a tracked flow run on that server.
+    """
+    import logging
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    log = logging.getLogger("runback")
+    if not log.handlers and not logging.getLogger().handlers:  # Prefect's console handler prints them otherwise
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
+
+
+def _run(flow, **parameters):
+    """A flow as a tracked run on the Prefect server in PREFECT_API_URL, or its steps in this
+    process when no server is configured (no temporary server is started for one command)."""
+    return flow(**parameters) if os.environ.get("PREFECT_API_URL") else flow.fn(**parameters)
 
 
 class Format(StrEnum):
@@ -151,7 +172,8 @@ def ingest(
         _check_project(project)
     if export_time is not None:
         export_time = _export_time(export_time)
-    results = nightly_ingest(
+    results = _run(
+        nightly_ingest,
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
         project=str(project) if project else None,
@@ -221,7 +243,8 @@ def report(
 
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
-    path = followup_report(
+    path = _run(
+        followup_report,
         timepoint=timepoint.value,
         data_cut=data_cut,
         blinded=not unblinded,
@@ -463,11 +486,12 @@ def demo(
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
-    results = nightly_ingest(paths=[str(exports)], db=str(database), key=str(key))
+    results = _run(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        followup_report(timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"), db=str(database))
+        _run(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
+             db=str(database))
         for timepoint in ("week_8", "month_6")
     ]  # fmt: skip
     typer.echo("\nreports (blinded) of the last data cut:")

@@ -23,9 +23,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from runback.flows import settings
 from runback.flows.errors import Refused
@@ -33,12 +32,12 @@ from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as artifacts
 from runback.flows.ingest.files import EXPORT_GLOB, in_export_order, same_time_conflicts
 from runback.flows.query import freshness
-from runback.flows.runs import logger, warehouse_slot
+from runback.flows.runs import logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, inbox_dir
 from runback.flows.warehouse import connect, connect_read_only, sql
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def find_exports(paths: list[str]) -> list[dict]:
     """The export files under `paths`, oldest export first, each as {path, scanned_in, conflict}.
 
@@ -59,7 +58,7 @@ def find_exports(paths: list[str]) -> list[dict]:
     return [{"path": str(f), "scanned_in": found[f], "conflict": conflicts.get(f)} for f in ordered]
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def ingest_export(
     path: str,
     db: str,
@@ -84,7 +83,7 @@ def ingest_export(
                        settle_s=settle_s, conflict=conflict, key=key)  # fmt: skip
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def unanalysed_cut(db: str) -> int | None:
     """The newest data cut when it has not been analysed (a new one, or one a crash left behind)."""
     if not Path(db).exists():
@@ -94,7 +93,7 @@ def unanalysed_cut(db: str) -> int | None:
     return found[0] if found else None
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
     from runback.flows.analyse.refresh import analysable, refresh_analysis  # statsmodels: only when there is a cut
@@ -113,7 +112,7 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     return written
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def summarise(results: list[dict]) -> str:
     """A one-line-per-file summary of the run (logged)."""
     lines = [f"{'file':40} {'status':10} {'rows':>7} {'quarantined':>11} {'flagged':>7} {'cut':>4}"]
@@ -128,7 +127,7 @@ def summarise(results: list[dict]) -> str:
     return text
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def pull_from_redcap(inbox: str) -> list[str]:
     """Pull tonight's export from the REDCap API into the inbox, when the API is configured."""
     connection = redcap_api.configured()
@@ -139,9 +138,11 @@ def pull_from_redcap(inbox: str) -> list[str]:
     return [str(f) for f in files]
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def publish(results: list[dict], db: str, cut: int | None) -> None:
     """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
+    if not tracked():
+        return
     import pandas as pd
 
     queries = pd.DataFrame()
@@ -154,7 +155,7 @@ def publish(results: list[dict], db: str, cut: int | None) -> None:
                           description="Form rows quarantined and flagged, per file and form")  # fmt: skip
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def check_freshness(db: str) -> str | None:
     """Warn when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h)."""
     with connect_read_only(Path(db)) as con:
