@@ -25,6 +25,7 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
 
 from runback.flows import settings
 from runback.flows.errors import Refused
@@ -188,7 +189,10 @@ def nightly_ingest(
         if not paths:
             inbox_dir().mkdir(parents=True, exist_ok=True)
             pulled = pull_from_redcap(str(inbox_dir()))
-        entries = find_exports(paths or [str(inbox_dir())])
+        where = paths or [str(inbox_dir())]
+        entries = find_exports(where)
+        if not entries:
+            logger().warning("no export in %s: is the nightly export job running?", ", ".join(where))
         for e in entries:  # a file dropped in the inbox moments ago may still be being written
             e["settle_s"] = settings.settle_seconds() if not paths and e["path"] not in pulled else 0.0
         if export_time and len(entries) != 1:
@@ -201,11 +205,24 @@ def nightly_ingest(
         if cut is not None:
             analyse_cut(db, project, cut)
     summarise(results)
+    stale = None
     if Path(db).exists():
         new_cuts = [r["data_cut"] for r in results if r["status"] == "loaded" and not r.get("repeat")]
         publish(results, db, max(new_cuts) if new_cuts else None)
-        check_freshness(db)
-    return results
+        stale = check_freshness(db)
+    return verdict(results, stale)
+
+
+def verdict(results: list[dict], stale: str | None):
+    """The run's results, or a Failed state carrying them when the night is not well: an export
+    was refused or held, or none was applied while the newest is overdue (the Prefect UI shows
+    the run red; the CLI exits with code 3)."""
+    refused = [r["file"] for r in results if r["status"] in ("refused", "held") and not r.get("repeat")]
+    applied = [r for r in results if r["status"] in ("loaded", "unchanged") and not r.get("repeat")]
+    problems = [f"{len(refused)} export(s) refused or held: {', '.join(refused[:5])}"] if refused else []
+    if stale and not applied:
+        problems.append(stale)
+    return Failed(message="; ".join(problems), data=results) if problems else results
 
 
 if __name__ == "__main__":

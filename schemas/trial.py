@@ -19,6 +19,7 @@ def _form():
 
     return form
 
+
 MISSING = ("UNK", "NASK", "ASKU", "NA")
 """The project's missing-data codes (RUNBACK_MissingDataCodes.txt)."""
 

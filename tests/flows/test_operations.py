@@ -12,6 +12,7 @@ from runback.flows.cli import app
 from runback.flows.ingest import summary as artifacts
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.query import freshness
+from runback.flows.runs import outcome
 from tests.helpers import randomised, write_export
 
 
@@ -26,7 +27,7 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness):
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     rows[0]["nprs_run"] = "14"
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, rows)
-    nightly_ingest(paths=[str(path)], db=str(tmp_path / "w.duckdb"))
+    outcome(nightly_ingest, paths=[str(path)], db=str(tmp_path / "w.duckdb"))
     summary = _latest_artifact("nightly-ingest-summary")
     assert "RUNBACK_DATA_2014-02-01_0200.csv" in summary.data and "**New data cut:** 1" in summary.data
     assert "| nprs | 9 | 8 | 1 | 0 |" in summary.data
@@ -53,3 +54,35 @@ def test_freshness_warns_when_the_newest_export_is_old(tmp_path, study):
     assert "61 h old, more than 36 h" in warning
     result = CliRunner().invoke(app, ["status", "--db", str(db)])
     assert "newest export: RUNBACK_DATA_2014-02-01_0200.csv" in result.output and "WARNING" in result.output
+
+
+def _last_run_state():
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0].state
+
+
+def test_a_refused_export_turns_the_nightly_run_red_and_the_exit_code_non_zero(tmp_path, study, prefect_harness):
+    good = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
+    results = outcome(nightly_ingest, paths=[str(good)], db=str(tmp_path / "w.duckdb"))
+    assert results[0]["status"] == "loaded" and _last_run_state().is_completed()
+    labels = tmp_path / "RUNBACK_DATA_2014-02-02_0200.csv"
+    labels.write_text("Record ID,Event Name\n1,Baseline\n")
+    results = outcome(nightly_ingest, paths=[str(labels)], db=str(tmp_path / "w.duckdb"))
+    state = _last_run_state()
+    assert results[0]["status"] == "refused" and state.is_failed() and "1 export(s) refused" in state.message
+    result = CliRunner().invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(labels)])
+    assert result.exit_code == 3
+
+
+def test_a_night_without_a_new_export_when_one_is_due_is_not_green(tmp_path, study, prefect_harness, caplog):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    db = tmp_path / "w.duckdb"
+    outcome(nightly_ingest, paths=[str(write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study,
+                                                    [randomised("1")]))], db=str(db))  # fmt: skip
+    results = outcome(nightly_ingest, paths=[str(inbox)], db=str(db))  # an empty inbox, an overdue export
+    assert results == [] and "no export in" in caplog.text
+    state = _last_run_state()
+    assert state.is_failed() and "is the nightly export job running?" in state.message

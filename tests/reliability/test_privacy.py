@@ -19,6 +19,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.query.export import export_tables
+from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 
 
@@ -49,7 +50,7 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
     assert len(seeded) >= 24 * 6
     db, key = tmp_path / "w.duckdb", Path(os.environ["RUNBACK_KEY"])  # the session's key (tests/conftest.py)
     with caplog.at_level(logging.DEBUG):
-        nightly_ingest(paths=[str(tmp_path / "exports")], db=str(db))
+        outcome(nightly_ingest, paths=[str(tmp_path / "exports")], db=str(db))
         reports = [
             followup_report(timepoint=t, blinded=b, key=str(key), out_dir=str(tmp_path / "out"), db=str(db))
             for t in ("week_8", "month_6")
