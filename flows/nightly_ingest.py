@@ -59,7 +59,19 @@ def find_exports(paths: list[str]) -> list[dict]:
     return [{"path": str(f), "scanned_in": found[f], "conflict": conflicts.get(f)} for f in ordered]
 
 
-@step
+def _file_task_name() -> str:
+    """A task run named after its file: `ingest RUNBACK_DATA_2016-03-01_0200.csv`."""
+    from prefect.runtime import task_run
+
+    return f"ingest {Path(task_run.parameters.get('path', '?')).name}"
+
+
+def _night_name() -> str:
+    """A flow run named after its night (site time): `nightly 2016-03-01 02:00`."""
+    return f"nightly {settings.site_now():%Y-%m-%d %H:%M}"
+
+
+@step(name=_file_task_name)
 def ingest_export(
     path: str,
     db: str,
@@ -166,7 +178,7 @@ def check_freshness(db: str) -> str | None:
     return warning
 
 
-@flow(name="nightly-ingest")
+@flow(name="nightly-ingest", flow_run_name=_night_name)
 def nightly_ingest(
     paths: list[str] | None = None,
     db: str | None = None,

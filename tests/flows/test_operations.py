@@ -56,11 +56,15 @@ def test_freshness_warns_when_the_newest_export_is_old(tmp_path, study):
     assert "newest export: RUNBACK_DATA_2014-02-01_0200.csv" in result.output and "WARNING" in result.output
 
 
-def _last_run_state():
+def _last_run():
     from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        return client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0].state
+        return client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+
+
+def _last_run_state():
+    return _last_run().state
 
 
 def test_a_refused_export_turns_the_nightly_run_red_and_the_exit_code_non_zero(tmp_path, study, prefect_harness):
@@ -70,8 +74,14 @@ def test_a_refused_export_turns_the_nightly_run_red_and_the_exit_code_non_zero(t
     labels = tmp_path / "RUNBACK_DATA_2014-02-02_0200.csv"
     labels.write_text("Record ID,Event Name\n1,Baseline\n")
     results = outcome(nightly_ingest, paths=[str(labels)], db=str(tmp_path / "w.duckdb"))
-    state = _last_run_state()
-    assert results[0]["status"] == "refused" and state.is_failed() and "1 export(s) refused" in state.message
+    run = _last_run()
+    assert results[0]["status"] == "refused" and run.state.is_failed() and "1 export(s) refused" in run.state.message
+    assert run.name.startswith("nightly 20")  # named after its night, not a random name
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    assert "ingest RUNBACK_DATA_2014-02-02_0200.csv" in {t.name for t in tasks}
     result = CliRunner().invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), str(labels)])
     assert result.exit_code == 3
 
