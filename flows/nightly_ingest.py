@@ -152,20 +152,25 @@ def pull_from_redcap(inbox: str) -> list[str]:
 
 
 @step
-def publish(results: list[dict], db: str, cut: int | None) -> None:
-    """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
-    if not tracked():
-        return
+def publish(results: list[dict], db: str, cut: int | None) -> str | None:
+    """The run's summary: the listing of open data queries (a CSV in RUNBACK_OUT/queries/, to send
+    to the sites) and, in a tracked run, Prefect artifacts: a markdown report of tonight's files,
+    form rows and queries, and a table of the data queries new tonight."""
     import pandas as pd
 
-    queries = pd.DataFrame()
+    queries, listing = pd.DataFrame(), None
     if cut is not None:
         with connect_read_only(Path(db)) as con:
             queries = con.execute(sql("analyse/queries_of_cut"), {"cut": cut}).df()
-    create_markdown_artifact(markdown=artifacts.run_markdown(results, cut, queries), key="nightly-ingest-summary",
-                             description="Files seen, rows loaded and quarantined, the new data cut")  # fmt: skip
-    create_table_artifact(table=artifacts.quarantine_table(results), key="nightly-ingest-quarantine",
-                          description="Form rows quarantined and flagged, per file and form")  # fmt: skip
+        if len(queries):
+            listing = str(artifacts.write_listing(queries, settings.out_dir() / "queries", cut))
+    if tracked():
+        markdown = artifacts.run_markdown(results, cut, queries, listing)
+        create_markdown_artifact(markdown=markdown, key="nightly-ingest-summary",
+                                 description="Tonight's files, form rows, the new cut, its data queries")  # fmt: skip
+        create_table_artifact(table=artifacts.query_table(queries), key="nightly-ingest-quarantine",
+                              description="The data queries new tonight: record, event, form, field, why")  # fmt: skip
+    return listing
 
 
 @step

@@ -23,7 +23,8 @@ def _latest_artifact(key):
     return found[0]
 
 
-def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness):
+def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness, monkeypatch):
+    monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     rows[0]["nprs_run"] = "14"
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, rows)
@@ -32,8 +33,18 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness):
     assert "RUNBACK_DATA_2014-02-01_0200.csv" in summary.data and "**New data cut:** 1" in summary.data
     assert "| nprs | 9 | 8 | 1 | 0 |" in summary.data
     assert "### New" in summary.data and "redcap_range" in summary.data
+    assert "| 1 | baseline_arm_1 | 1 | nprs | nprs_run | 14 | redcap_range |" in summary.data  # a query to act on
     table = _latest_artifact("nightly-ingest-quarantine")
-    assert '"form": "nprs"' in table.data and '"quarantined": 1' in table.data
+    rows = __import__("json").loads(table.data)
+    assert [(r["record_id"], r["form"], r["column"], r["value"], r["check"]) for r in rows] == [
+        ("1", "nprs", "nprs_run", "14", "redcap_range")
+    ]
+    assert "outside the allowed range" in rows[0]["reason"]
+    listing = (tmp_path / "out" / "queries" / "data_queries_cut1.csv").read_text()
+    assert listing.splitlines()[0].startswith("status,record_id,event,instance,form,field,value,check,reason")
+    assert "new,1,baseline_arm_1,1,nprs,nprs_run,14,redcap_range" in listing
+    again = outcome(nightly_ingest, paths=[str(path)], db=str(tmp_path / "w.duckdb"))  # the file seen before
+    assert again[0]["repeat"] and "No new export." in _latest_artifact("nightly-ingest-summary").data
 
 
 def test_markdown_of_a_run_without_new_exports():
