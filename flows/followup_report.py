@@ -31,7 +31,7 @@ from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
 from runback.flows.runs import logger, step, tracked, warehouse_slot
-from runback.flows.settings import PROJECT_DIR, db_path
+from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
 from runback.schemas.trial import TIMEPOINTS
@@ -162,19 +162,25 @@ def followup_report(
         html = render(context, draw(context))
         folder = out_dir or str(default_out_dir())
         path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
-    if pdf:
-        print_pdf(path)
-    publish_link(path)
+    printed = [print_pdf(path)] if pdf else []
+    publish_link([path, *printed])
     return path
 
 
 @step
-def publish_link(path: str) -> None:
-    """A link artifact to the report file."""
+def publish_link(paths: list[str]) -> None:
+    """A link artifact to each file of the report (HTML, and PDF when printed): through
+    RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
+    link opens from the Prefect UI; a file:// link only when no web server publishes them."""
     if not tracked():
         return
-    create_link_artifact(link=Path(path).resolve().as_uri(), link_text=Path(path).name, key="followup-report",
-                         description="The follow-up report rendered by this run")  # fmt: skip
+    base, folder = reports_url(), default_out_dir().resolve()
+    for path in map(Path, paths):
+        inside = path.resolve().is_relative_to(folder)
+        link = f"{base}/{path.resolve().relative_to(folder).as_posix()}" if base and inside else path.resolve().as_uri()
+        key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
+        create_link_artifact(link=link, link_text=path.name, key=key,
+                             description="The follow-up report rendered by this run")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """What a data manager sees of a nightly run: Prefect artifacts, freshness warnings."""
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -107,3 +109,32 @@ def test_a_night_without_a_new_export_when_one_is_due_is_not_green(tmp_path, stu
     assert results == [] and "no export in" in caplog.text
     state = _last_run_state()
     assert state.is_failed() and "is the nightly export job running?" in state.message
+
+
+def test_serve_publishes_the_reports_folder_read_only_and_links_point_to_it(tmp_path, monkeypatch):
+    import httpx
+
+    from runback.flows.deployments import publish_reports
+
+    monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("RUNBACK_REPORTS_ADDRESS", "127.0.0.1:0")
+    monkeypatch.setenv("RUNBACK_REPORTS_URL", "")  # unset, and restored after the test
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "runback_week_8_cut1.html").write_text("<html>report</html>")
+    url = publish_reports()
+    assert url.startswith("http://127.0.0.1:") and os.environ["RUNBACK_REPORTS_URL"] == url
+    assert httpx.get(f"{url}/runback_week_8_cut1.html").text == "<html>report</html>"
+    assert httpx.post(f"{url}/runback_week_8_cut1.html", content=b"x").status_code == 405
+    assert httpx.get(f"{url}/../../etc/passwd").status_code == 404
+
+
+def test_the_report_link_points_to_the_published_folder(tmp_path, study, prefect_harness, monkeypatch):
+    from runback.flows.followup_report import followup_report
+    from tests.helpers import build_warehouse
+
+    monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("RUNBACK_REPORTS_URL", "https://reports.example/trial/")
+    db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
+    path = outcome(followup_report, timepoint="week_8", db=str(db))
+    name = Path(path).name
+    assert _latest_artifact("followup-report").data == f"[{name}](https://reports.example/trial/{name})"
