@@ -134,6 +134,27 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
 
 
 @step
+def write_index(db: str, folder: str) -> str:
+    """The folder's index.html: every report of this warehouse still in the folder (timepoint,
+    cut, blinded or not, when, file, PDF), newest first; made again after each report."""
+    with connect_read_only(Path(db)) as con:
+        runs = [dict(zip(("timepoint", "cut", "blinded", "rendered_at", "file"), r, strict=True))
+                for r in rows(con, "report/report_index")]  # fmt: skip
+    seen, listed = set(), []
+    for run in runs:  # the newest rendering of each file
+        if run["file"] not in seen and (Path(folder) / run["file"]).exists():
+            seen.add(run["file"])
+            pdf = Path(run["file"]).with_suffix(".pdf").name
+            listed.append(run | {"pdf": pdf if (Path(folder) / pdf).exists() else None})
+    html = environment().get_template("index.html.j2").render(reports=listed)
+    path = Path(folder) / "index.html"
+    tmp = path.with_name(".index.html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+@step
 def print_pdf(html_path: str) -> str:
     """A PDF of the report, printed by headless Chromium."""
     pdf = pdf_of(Path(html_path))
@@ -163,6 +184,7 @@ def followup_report(
         folder = out_dir or str(default_out_dir())
         path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
     printed = [print_pdf(path)] if pdf else []
+    write_index(db, folder)
     publish_link([path, *printed])
     return path
 

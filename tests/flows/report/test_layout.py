@@ -71,3 +71,16 @@ def test_every_printed_page_has_the_running_header_and_its_number(page):
         assert re.search(r"runback · 6 months follow-up · data cut \d+", content), number
         assert "BLINDED" in content and "Confidential" in content, number
         assert f"Page {number} of {len(pages)}" in content, number
+
+
+def test_the_folder_index_lists_every_report_rendered(tmp_path, study):
+    from runback.flows.followup_report import followup_report
+    from tests.helpers import build_warehouse, randomised
+
+    db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
+    out = tmp_path / "out"
+    for timepoint in ("week_8", "month_6"):
+        followup_report.fn(timepoint=timepoint, out_dir=str(out), db=str(db))
+    index = (out / "index.html").read_text()
+    assert index.count("<tr><td>") == 2 and 'href="runback_week_8_cut1.html"' in index
+    assert 'href="runback_month_6_cut1.html"' in index and "blinded" in index
