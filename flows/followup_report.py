@@ -21,6 +21,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow
 from prefect.artifacts import create_link_artifact
@@ -162,9 +163,21 @@ def print_pdf(html_path: str) -> str:
     return str(pdf)
 
 
-@flow(name="followup-report")
+Timepoint = Literal["week_8", "month_6"]
+"""The follow-up timepoints (schemas/trial.py's TIMEPOINTS): a dropdown in the Prefect UI."""
+
+
+def _report_name() -> str:
+    """A flow run named after what it renders: `report month_6 cut 9` (`latest` without a cut)."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    return f"report {parameters.get('timepoint', '?')} cut {parameters.get('data_cut') or 'latest'}"
+
+
+@flow(name="followup-report", flow_run_name=_report_name)
 def followup_report(
-    timepoint: str = "month_6",
+    timepoint: Timepoint = "month_6",
     data_cut: int | None = None,
     blinded: bool = True,
     key: str | None = None,
@@ -172,7 +185,17 @@ def followup_report(
     pdf: bool = False,
     db: str | None = None,
 ) -> str:
-    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6."""
+    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6.
+
+    Args:
+        timepoint: week_8 (baseline to week 8) or month_6 (all five assessments).
+        data_cut: The data cut to report on; empty for the newest.
+        blinded: Show arms as Arm A/B/C (unticked needs the allocation key).
+        key: The warehouse's allocation key file, for an unblinded report only.
+        out_dir: Folder for the report; empty for RUNBACK_OUT.
+        pdf: Also print the report to PDF with headless Chromium.
+        db: The warehouse file; empty for RUNBACK_DB.
+    """
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
