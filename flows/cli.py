@@ -248,11 +248,12 @@ def report(
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
     """
+    if unblinded and key is None:
+        raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
+    _check_cut(_db(db), data_cut)  # before Prefect and the report's libraries are even imported
     from runback.flows.followup_report import followup_report
     from runback.flows.runs import outcome
 
-    if unblinded and key is None:
-        raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
     path = outcome(
         followup_report,
         timepoint=timepoint.value,
@@ -374,6 +375,19 @@ def status(
     warning = stale(con, settings.site_now(), max_age_hours or settings.max_age_hours())
     if warning:
         typer.echo(f"WARNING: {warning}")
+
+
+def _check_cut(db: Path, cut: int | None) -> None:
+    """Refuse a missing warehouse or an unknown data cut before any flow starts (one line, no
+    flow run that fails)."""
+    from runback.flows.warehouse import connect_read_only, rows
+
+    with connect_read_only(db) as con:
+        (latest,) = rows(con, "report/latest_cut")[0]
+        if latest is None:
+            raise Refused(f"the warehouse {db} has no data cut yet.", "Run `runback ingest` first.")
+        if cut is not None and not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
+            raise Refused(f"there is no data cut {cut} (the cuts are 1 to {latest}).", "Name one of them.")
 
 
 def _unblinding_key(unblinded: bool, key: Path | None, db: Path):
