@@ -82,9 +82,10 @@ def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
 
 @step
 def draw(context: dict) -> dict:
-    """The charts: change from baseline per questionnaire outcome, and the forest plot."""
+    """The charts: recruitment, change from baseline per questionnaire outcome, the forest plot."""
     change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
-    return {"change": change, "forest": charts.forest(context["contrasts"])}
+    return {"change": change, "forest": charts.forest(context["contrasts"]),
+            "recruitment": charts.recruitment(context["conduct"])}  # fmt: skip
 
 
 @step

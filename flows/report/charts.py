@@ -99,3 +99,26 @@ def forest(contrasts: list[dict]) -> dict | None:
         f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
     ) + "."  # fmt: skip
     return {"src": src, "alt": alt}
+
+
+def recruitment(conduct: dict) -> dict | None:
+    """Participants randomised, cumulative by month, against the target (one line: pooled)."""
+    rows = conduct["recruitment"]
+    if not rows:
+        return None
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.6, 2.6))
+        xs = list(range(len(rows)))
+        ax.step(xs, [r["randomised_total"] for r in rows], where="post", color=STYLES[0][0], linewidth=1.6,
+                label="Randomised")  # fmt: skip
+        target = conduct["target"]
+        ax.axhline(target, color="#888888", linestyle="--", linewidth=1, label=f"Target ({target})")
+        every = max(1, len(rows) // 8)
+        ax.set_xticks(xs[::every], [r["month"] for r in rows][::every], rotation=0, fontsize=7)
+        ax.set_ylabel("Participants")
+        ax.set_title("Recruitment", loc="left", fontsize=9)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        src = _svg(fig)
+    alt = (f"Participants randomised, cumulative by month from {rows[0]['month']} to {rows[-1]['month']}: "
+           f"{conduct['randomised']} of a target of {conduct['target']}.")  # fmt: skip
+    return {"src": src, "alt": alt}

@@ -13,7 +13,7 @@ import pandas as pd
 
 from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql
-from runback.schemas.trial import ADHERENT_MIN, SUPERVISED_PLANNED, TIMEPOINTS
+from runback.schemas.trial import ADHERENT_MIN, RECRUITMENT, SUPERVISED_PLANNED, TIMEPOINTS
 
 TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
 VISIT_LABELS = {
@@ -87,8 +87,28 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "params": _records(_frame(con, "params")),
         "windows": _records(_frame(con, "visits")),
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
+        "conduct": conduct(con, cut, arms, visits),
         "not_fitted": not_fitted(models),
     }
+
+
+def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
+    """Recruitment by month against the target, retention by visit and arm, visit-window
+    compliance by visit (pooled: the window says nothing of the arm)."""
+    recruitment = _records(_frame(con, "recruitment", cut=cut))
+    retention = _frame(con, "retention", cut=cut)
+    retention = retention[retention["visit"].isin(visits)]
+    windows = _frame(con, "window_compliance", cut=cut)
+    randomised = recruitment[-1]["randomised_total"] if recruitment else 0
+    return {
+        "target": RECRUITMENT.target,
+        "period": f"{RECRUITMENT.start:%B %Y} to {RECRUITMENT.end:%B %Y}",
+        "randomised": int(randomised),
+        "recruitment": recruitment,
+        "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms)}
+                      for v, group in retention.groupby("visit", sort=False)],
+        "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _records(windows[windows["visit"].isin(visits)])],
+    }  # fmt: skip
 
 
 def _by_arm(frame: pd.DataFrame, arms: Arms) -> list[dict]:
