@@ -111,3 +111,7 @@ PARAMS = (
     Param("STEP_LEN", "Running step length", "cm", "step_length_cm", "higher", None),
     Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
 )
+
+PARAM_FORMS = {"PSFS": "psfs", "NPRS_RUN": "nprs", "NPRS_AVG": "nprs", "ODI": "odi", "KE_TORQUE": "physical_tests",
+               "STEP_LEN": "physical_tests", "SORENSEN": "physical_tests"}  # fmt: skip
+"""The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
