@@ -102,6 +102,8 @@ def consort(flow: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
         stage = group["stage"].iloc[0]
         if stage.startswith("Follow-up") and stage not in follow_ups:
             continue
+        if stage.startswith("Analysis") and f": {visits[-1]} " not in stage:
+            continue  # the analysed populations of the other timepoint
         label = VISIT_LABELS.get(stage.removeprefix("Follow-up: "), stage) if stage.startswith("Follow-up") else stage
         boxes = []
         for box, rows in group.groupby("box", sort=True):
