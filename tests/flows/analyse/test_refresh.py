@@ -154,3 +154,59 @@ def test_missing_data_and_adherence(analysed):
     for arm, group in participants.groupby("arm"):
         assert adherence.loc[arm, "adherent"] == (group["supervised_done"] >= 12).sum()
         assert adherence.loc[arm, "supervised_mean"] == pytest.approx(group["supervised_done"].mean())
+
+
+def test_the_primary_family_is_holm_adjusted(analysed):
+    from statsmodels.stats.multitest import multipletests
+
+    results = _df(analysed, "select * from latest.model_results")
+    primary = results[results["role"] == "primary"]
+    assert set(primary["model"]) == {"MMRM"} and set(primary["population"]) == {"ITT"}
+    assert set(primary["param"]) == {"PSFS", "NPRS_RUN"} and set(primary["visit"]) == {"week_8"}
+    assert set(primary["timepoint"]) == {"week_8"} and len(primary) == 6  # 2 outcomes x 3 pairs of arms
+    expected = multipletests(primary["p_value"], method="holm")[1]
+    assert primary["p_adjusted"].tolist() == pytest.approx(list(expected))
+    assert results.loc[results["role"] != "primary", "p_adjusted"].isna().all()
+    assert set(results["role"]) == {"primary", "secondary", "sensitivity"}
+
+
+def test_mmrm_rows_are_the_mmrm_of_the_data(analysed):
+    from runback.flows.analyse import mmrm, models
+
+    data = _frame(analysed, "PSFS", ["week_4", "week_8"]).query("base.notna()")
+    visits = ["week_4", "week_8"]
+    arms = sorted(data["arm"].unique())
+    design = models.mmrm_design(data, arms, visits)
+    fit = mmrm.fit(data["aval"], design.to_numpy(), data["record_id"].to_numpy(),
+                   data["visit"].map({"week_4": 0, "week_8": 1}).to_numpy(), tuple(design.columns))  # fmt: skip
+    rows = _df(analysed, f"select * from latest.model_results where model = 'MMRM' and param = 'PSFS' "
+                         f"and population = 'ITT' and timepoint = 'week_8' and visit = 'week_8' and term = "
+                         f"'{arms[2]} - {arms[0]}'")  # fmt: skip
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    expected = fit.contrast(models.mmrm_vector(fit.names, arms[2], arms[0], "week_8"))
+    assert row["estimate"] == pytest.approx(expected.estimate)
+    assert row["df"] == pytest.approx(expected.df)
+    assert row["n_participants"] == data["record_id"].nunique()
+
+
+def test_consort_analysed_is_the_primary_analysis_population(analysed):
+    flow = _df(analysed, "select * from latest.consort_flow where stage like 'Analysis%'")
+    results = _df(analysed, "select * from latest.model_results where model = 'MMRM' and population = 'ITT'")
+    for timepoint in ("week_8", "month_6"):
+        for param in ("PSFS", "NPRS_RUN"):
+            boxes = flow[flow["stage"].str.endswith(f": {timepoint} {param}")]
+            analysed_n = boxes.loc[boxes["box"] == "Analysed", "n"].sum()
+            fitted = results[(results["timepoint"] == timepoint) & (results["param"] == param)]
+            assert analysed_n == fitted["n_participants"].iloc[0], (timepoint, param)
+
+
+def test_lost_to_follow_up_only_after_the_last_contact(analysed):
+    outcomes = _df(analysed, "select record_id, max(step) as last_step from latest.outcomes group by record_id")
+    participants = _df(analysed, "select record_id, arm, status from latest.participants").merge(outcomes, how="left")
+    lost = participants[participants["status"] == "Lost to follow-up"]
+    flow = _df(analysed, "select * from latest.consort_flow where stage like 'Follow-up%' and box = 'Lost to follow-up'")
+    steps = {"week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
+    for stage, rows in flow.groupby("stage"):
+        step = steps[stage.removeprefix("Follow-up: ")]
+        assert rows["n"].sum() <= (lost["last_step"].fillna(0) < step).sum(), stage
