@@ -24,6 +24,7 @@ from prefect import flow, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 
+from runback.flows.analyse import lock
 from runback.flows.analyse.refresh import refresh_analysis
 from runback.flows.ingest.project import load_project
 from runback.flows.report import blinding, charts
@@ -54,6 +55,14 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
         with connect(Path(db)) as con:
             refresh_analysis(con, load_project(PROJECT_DIR), cut)
     return cut
+
+
+@task(cache_policy=NO_CACHE)
+def locked_cut(db: str, timepoint: str) -> int | None:
+    """The locked analysis cut of the timepoint (`runback lock`), or None."""
+    with connect_read_only(Path(db)) as con:
+        found = lock.locked(con, timepoint)
+    return None if found is None else found.data_cut
 
 
 @task(cache_policy=NO_CACHE)
@@ -141,7 +150,7 @@ def followup_report(
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
     with warehouse_slot():
-        cut = resolve_cut(db, data_cut)
+        cut = resolve_cut(db, data_cut if data_cut is not None else locked_cut(db, timepoint))
         arms = allocation_arms(blinded, key)
         context = gather(db, cut, timepoint, arms)
         html = render(context, draw(context))

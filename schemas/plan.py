@@ -55,9 +55,12 @@ ESTIMANDS = tuple(
         variable=f"{label} at week 8 (end of the programme)",
         intercurrent_events=(
             ("Non-adherence to the programme (fewer than 12 of 16 supervised sessions)", "treatment policy"),
-            ("Discontinuation of the programme or withdrawal from follow-up", "treatment policy, values missing "
-             "at random given the arm, baseline, sex and earlier values (MMRM); missing not at random in the "
-             "delta-adjusted sensitivity analysis"),
+            (
+                "Discontinuation of the programme or withdrawal from follow-up",
+                "treatment policy, values missing "
+                "at random given the arm, baseline, sex and earlier values (MMRM); missing not at random in the "
+                "delta-adjusted sensitivity analysis",
+            ),
         ),  # fmt: skip
         summary_measure="Difference in mean value at week 8 between each pair of arms, adjusted for baseline and sex",
     )

@@ -201,4 +201,3 @@ def _variance_gradient(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int,
         u = np.einsum("qr,mrp,p->mq", w, pattern.x, phi_c)
         grad_sigma[np.ix_(pattern.visits, pattern.visits)] += u.T @ u
     return _to_theta(grad_sigma, theta, k)
-

@@ -205,7 +205,9 @@ def test_lost_to_follow_up_only_after_the_last_contact(analysed):
     outcomes = _df(analysed, "select record_id, max(step) as last_step from latest.outcomes group by record_id")
     participants = _df(analysed, "select record_id, arm, status from latest.participants").merge(outcomes, how="left")
     lost = participants[participants["status"] == "Lost to follow-up"]
-    flow = _df(analysed, "select * from latest.consort_flow where stage like 'Follow-up%' and box = 'Lost to follow-up'")
+    flow = _df(
+        analysed, "select * from latest.consort_flow where stage like 'Follow-up%' and box = 'Lost to follow-up'"
+    )
     steps = {"week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
     for stage, rows in flow.groupby("stage"):
         step = steps[stage.removeprefix("Follow-up: ")]
