@@ -113,15 +113,13 @@ ALPHA = 0.05
 
 def role(model: str, population: str, param: str, timepoint: str, visit: str | None) -> str | None:
     """The plan's role of one result, or None when the plan does not declare it."""
-    if model == MMRM and population == ITT and param in PRIMARY and timepoint == PRIMARY_TIMEPOINT:
-        if visit == TIMEPOINTS[timepoint][-1]:
-            return PRIMARY_ROLE
+    primary = (model, population, timepoint, visit) == (MMRM, ITT, PRIMARY_TIMEPOINT, TIMEPOINTS[PRIMARY_TIMEPOINT][-1])
+    if primary and param in PRIMARY:
+        return PRIMARY_ROLE
     for analysis in ANALYSES:
-        if analysis.role == PRIMARY_ROLE:
-            continue
-        if (model, population) == (analysis.model, analysis.population) and param in analysis.params:
-            if timepoint in analysis.timepoints:
-                return analysis.role
+        declared = (model, population) == (analysis.model, analysis.population) and param in analysis.params
+        if analysis.role != PRIMARY_ROLE and declared and timepoint in analysis.timepoints:
+            return analysis.role
     return None
 
 

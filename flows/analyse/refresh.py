@@ -17,8 +17,8 @@ from runback.flows.analyse import models
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
 from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
-from runback.schemas.trial import (ADHERENT_MIN, ARM_NAMES, ARMS, PARAM_FORMS, PARAMS, PRIMARY, SUPERVISED_PLANNED,
-                                   VISIT_STEPS)  # fmt: skip
+from runback.schemas import trial
+from runback.schemas.trial import ADHERENT_MIN, ARM_NAMES, ARMS, PARAMS, PRIMARY, SUPERVISED_PLANNED, VISIT_STEPS
 
 REQUIRED_FORMS = ("screening", "randomisation", "nprs", "psfs", "odi", "physical_tests", "session_log",
                   "adverse_event", "study_end")  # fmt: skip
@@ -55,7 +55,7 @@ def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
     """The visits each parameter is measured at: those its form is designated to."""
     return {
         param: tuple(e.visit for e in study.events if form in study.forms_in_event(e.unique_name))
-        for param, form in PARAM_FORMS.items()
+        for param, form in trial.PARAM_FORMS.items()
     }
 
 

@@ -90,9 +90,10 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
     """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock."""
     seen = lock.reach(con, cut, timepoint)
     found = lock.locked(con, timepoint)
+    visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
     return {
         "interim": seen.interim,
-        "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": VISIT_LABELS[TIMEPOINTS[timepoint][-1]]},
+        "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": visit},
         "lock": None if found is None else {
             "cut": found.data_cut, "this_cut": found.data_cut == cut, "content_hash": found.content_hash,
             "forced": found.forced, "reason": found.reason, "reached": found.reached, "randomised": found.randomised,
