@@ -16,8 +16,8 @@ from scipy import stats
 from runback.flows.analyse import models
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
-from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
 from runback.schemas import trial
+from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
 from runback.schemas.trial import ADHERENT_MIN, ARM_NAMES, ARMS, PARAMS, PRIMARY, SUPERVISED_PLANNED, VISIT_STEPS
 
 REQUIRED_FORMS = ("screening", "randomisation", "nprs", "psfs", "odi", "physical_tests", "session_log",
