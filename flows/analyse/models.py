@@ -33,7 +33,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from runback.flows.analyse import mmrm
+from runback.flows.analyse import missing, mmrm
 from runback.schemas import plan
 from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
@@ -87,6 +87,8 @@ def fit_all(
                 rows += longitudinal(plan.GEE, frame, arms, timepoint, population, param.code)
                 if population == plan.ITT and param.code in PRIMARY:
                     rows += longitudinal(plan.MIXED, frame, arms, timepoint, population, param.code)
+                    if timepoint == plan.PRIMARY_TIMEPOINT:
+                        rows += delta_mi_rows(frame, arms, timepoint, population, param.code)
     return with_roles(pd.DataFrame(rows, columns=COLUMNS))
 
 
@@ -134,22 +136,32 @@ def mmrm_vector(names: Sequence[str], later: str, earlier: str, visit: str) -> n
     return vector
 
 
-def mmrm_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
-    """The MMRM over the timepoint's post-baseline visits: every pairwise contrast at each visit."""
-    base = {"model": plan.MMRM, "population": population, "timepoint": timepoint, "param": param}
+def _mmrm_input(frame: pd.DataFrame, arms: Sequence[str], timepoint: str) -> tuple[pd.DataFrame, list[str], str | None]:
+    """The MMRM's rows (post-baseline, with baseline and stratum), the visits it can fit, or a problem."""
     post = frame[(frame["step"] > 0) & frame["base"].notna() & frame["sex"].notna() & frame["aval"].notna()]
     visits = [v for v in TIMEPOINTS[timepoint][1:] if _too_few(post[post["visit"] == v], arms, "") is None]
     final = TIMEPOINTS[timepoint][-1]
-    terms = contrast_terms(arms)
     problem = _too_few(post[post["visit"] == final], arms, f"with a baseline and a {final} value")
-    if problem:
-        return _not_fitted(base | {"visit": final}, terms, problem, post)
-    post = post[post["visit"].isin(visits)]
+    return post[post["visit"].isin(visits)], visits, problem
+
+
+def _mmrm_fit(post: pd.DataFrame, arms: Sequence[str], visits: Sequence[str]) -> mmrm.MmrmFit:
     design = mmrm_design(post, arms, visits)
     index = post["visit"].map({v: i for i, v in enumerate(visits)}).to_numpy()
+    return mmrm.fit(post["aval"].to_numpy(), design.to_numpy(), post["record_id"].to_numpy(), index,
+                    tuple(design.columns))  # fmt: skip
+
+
+def mmrm_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
+    """The MMRM over the timepoint's post-baseline visits: every pairwise contrast at each visit."""
+    base = {"model": plan.MMRM, "population": population, "timepoint": timepoint, "param": param}
+    final = TIMEPOINTS[timepoint][-1]
+    terms = contrast_terms(arms)
+    post, visits, problem = _mmrm_input(frame, arms, timepoint)
+    if problem:
+        return _not_fitted(base | {"visit": final}, terms, problem, post)
     try:
-        result = mmrm.fit(post["aval"].to_numpy(), design.to_numpy(), post["record_id"].to_numpy(), index,
-                          tuple(design.columns))  # fmt: skip
+        result = _mmrm_fit(post, arms, visits)
     except (ValueError, np.linalg.LinAlgError) as err:
         return _not_fitted(base | {"visit": final}, terms, f"could not be fitted: {err}", post)
     note = "" if result.converged else "REML did not converge"
@@ -163,6 +175,72 @@ def mmrm_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, populati
                 "n_participants": result.n_participants, "status": "ok", "note": note,
             })  # fmt: skip
     return rows
+
+
+def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
+    """MNAR sensitivity at the timepoint's visit: MI from the MMRM, ANCOVA, Rubin; the tipping delta per pair."""
+    final = TIMEPOINTS[timepoint][-1]
+    base = {"model": plan.DELTA_MI, "population": population, "timepoint": timepoint, "param": param, "visit": final}
+    terms = contrast_terms(arms)
+    tipping = tuple(f"tipping delta {t}" for t in terms)
+    post, visits, problem = _mmrm_input(frame, arms, timepoint)
+    people = frame[frame["base"].notna() & frame["sex"].notna()].drop_duplicates("record_id")
+    if problem:
+        return _not_fitted(base, terms + tipping, problem, people)
+    try:
+        fit = _mmrm_fit(post, arms, visits)
+    except (ValueError, np.linalg.LinAlgError) as err:
+        return _not_fitted(base, terms + tipping, f"could not be fitted: {err}", people)
+    completed = _completed(fit, post, people, arms, visits)
+    limit = 10 * float(np.sqrt(fit.sigma[-1, -1]))
+    rows = []
+    for (later, earlier), term, tip in zip(pairs(arms), terms, tipping, strict=True):
+        vector = np.zeros(completed.x.shape[1])
+        for arm, sign in ((later, 1.0), (earlier, -1.0)):
+            if arm != arms[0]:
+                vector[list(arms).index(arm)] += sign
+        pooled = missing.pooled_contrast(completed, vector, np.zeros((~completed.observed).sum()))
+        delta = missing.tipping_delta(completed, vector, later, limit)
+        counts = {"n_obs": len(people), "n_participants": len(people)}
+        imputed = int((completed.arm[~completed.observed] == later).sum())
+        rows.append(base | counts | {
+            "term": term, "estimate": pooled.estimate, "std_error": pooled.std_error, "df": pooled.df,
+            "ci_low": pooled.ci_low, "ci_high": pooled.ci_high, "p_value": pooled.p_value, "status": "ok",
+            "note": f"MAR (delta 0): {int((~completed.observed).sum())} of {len(people)} values at {final} imputed, "
+                    f"{missing.IMPUTATIONS} imputations",
+        })  # fmt: skip
+        if delta is None and pooled.p_value >= missing.ALPHA:
+            why = "not significant under MAR"
+        elif delta is None:
+            why = f"no imputed values of {later}" if not imputed else f"no change of conclusion within {limit:.3g}"
+        else:
+            why = f"imputed values of {later} shifted by {delta:+.3f} make p cross {missing.ALPHA}"
+        rows.append(base | counts | {
+            "term": tip, "estimate": delta, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
+            "p_value": None, "status": "ok", "note": why,
+        })  # fmt: skip
+    return rows
+
+
+def _completed(fit: mmrm.MmrmFit, post: pd.DataFrame, people: pd.DataFrame, arms: Sequence[str],
+               visits: Sequence[str]) -> missing.Completed:  # fmt: skip
+    """Everyone with a baseline and stratum: observed rows, and one row at the final visit (NaN if missing)."""
+    final = visits[-1]
+    keep = ["record_id", "arm", "base", "sex", "visit", "aval"]
+    observed = post[keep]
+    missing_final = people.loc[~people["record_id"].isin(observed.loc[observed["visit"] == final, "record_id"]), keep]
+    missing_final = missing_final.assign(visit=final, aval=np.nan)
+    order = {v: i for i, v in enumerate(visits)}
+    rows = pd.concat([observed, missing_final], ignore_index=True).assign(v=lambda f: f["visit"].map(order))
+    rows = rows.sort_values(["record_id", "v"], kind="stable").reset_index(drop=True)
+    design = mmrm_design(rows, arms, visits)[list(fit.names)].to_numpy()
+    rng = np.random.default_rng(missing.SEED)
+    draws = missing.impute(fit, rows, design, len(visits) - 1, rng, missing.IMPUTATIONS)
+    last = rows[rows["visit"] == final].reset_index(drop=True)
+    return missing.Completed(
+        x=missing.ancova_design(last, arms), observed=last["aval"].notna().to_numpy(),
+        y_observed=last["aval"].fillna(0.0).to_numpy(), imputed=draws, arm=last["arm"].to_numpy(),
+    )  # fmt: skip
 
 
 def ancova(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
