@@ -82,9 +82,14 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
     visit = np.asarray(visit, dtype=int)
     k = int(visit.max()) + 1
     patterns = _patterns(y, x, np.asarray(subject), visit)
-    start = _start(y, x, visit, k)
+    start = _start(y, x, np.asarray(subject), visit, k)
     result = optimize.minimize(
-        _criterion, start, args=(patterns, k), jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000}
+        _criterion,
+        start,
+        args=(patterns, k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 2000},
     )
     theta = result.x
     value, _, beta, phi = _reml(theta, patterns, k, need_gradient=False)
@@ -116,12 +121,26 @@ def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarr
     return tuple(out)
 
 
-def _start(y: np.ndarray, x: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:
-    """Starting theta: a diagonal Sigma of the OLS residual variance at each visit."""
+def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:
+    """Starting theta: the pairwise covariance of the OLS residuals (a diagonal one if it is not
+    positive definite), which leaves BFGS few steps to the REML optimum."""
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     residual = y - x @ beta
-    variances = np.array([max(np.mean(residual[visit == v] ** 2), 1e-8) for v in range(k)])
-    return np.r_[0.5 * np.log(variances), np.zeros(k * (k - 1) // 2)]
+    ids = {s: i for i, s in enumerate(dict.fromkeys(subject))}
+    wide = np.full((len(ids), k), np.nan)
+    wide[[ids[s] for s in subject], visit] = residual
+    variances = np.array([max(np.nanmean(wide[:, v] ** 2), 1e-8) for v in range(k)])
+    start = np.diag(variances)
+    for i in range(k):
+        for j in range(i):
+            both = ~np.isnan(wide[:, i]) & ~np.isnan(wide[:, j])
+            if both.sum() > 2:
+                start[i, j] = start[j, i] = np.mean(wide[both, i] * wide[both, j])
+    try:
+        lower = np.linalg.cholesky(start)
+    except np.linalg.LinAlgError:
+        lower = np.diag(np.sqrt(variances))
+    return np.r_[np.log(np.diag(lower)), lower[np.tril_indices(k, -1)]]
 
 
 def _lower(theta: np.ndarray, k: int) -> np.ndarray:
