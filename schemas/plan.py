@@ -74,7 +74,7 @@ ANALYSES = (
     Analysis(MMRM, PRIMARY_ROLE, ITT, PRIMARY, (PRIMARY_TIMEPOINT,),
              "MMRM of the value at each post-baseline visit: visit (factor), arm x visit, baseline x visit, sex; "
              "unstructured covariance, REML; contrasts between every pair of arms at week 8",
-             "t with Satterthwaite degrees of freedom (as emmeans for nlme::gls)"),
+             "t with Satterthwaite degrees of freedom (their definition for nlme::gls, as in emmeans)"),
     Analysis(MMRM, SECONDARY_ROLE, ITT, ALL_PARAMS, tuple(TIMEPOINTS),
              "The same MMRM for every outcome, its contrasts at every visit of the timepoint (the primary "
              "result excepted)",
@@ -97,9 +97,9 @@ ANALYSES = (
              "Linear mixed model, random intercept per participant (REML), value ~ step x arm",
              "z (normal), model-based variance, as statsmodels' MixedLM"),
     Analysis(DELTA_MI, SENSITIVITY_ROLE, ITT, PRIMARY, (PRIMARY_TIMEPOINT,),
-             "Missing not at random: missing values imputed from the MMRM (multiple imputation), then shifted by "
-             "delta in the later arm of each pair; the tipping delta is the smallest shift that makes the "
-             "primary contrast's Holm-adjusted conclusion change",
+             "Missing not at random: missing values at week 8 imputed from the MMRM (50 imputations), the ANCOVA "
+             "fitted to each completed data set; the imputed values of the later arm of each pair shifted by "
+             "delta against the MAR estimate; the tipping delta is the smallest shift at which p crosses 0.05",
              "Rubin's rules, t with Barnard-Rubin degrees of freedom"),
 )  # fmt: skip
 
@@ -131,3 +131,26 @@ def adjusted(role_: str | None) -> bool:
 def inference(model: str) -> str:
     """The inference convention of a model (how its CIs and p-values are computed)."""
     return next(a.inference for a in ANALYSES if a.model == model)
+
+
+def markdown() -> str:
+    """The plan as the Markdown section of docs/analysis.md (a test checks that the two agree)."""
+    lines = [f"Primary timepoint: **{PRIMARY_TIMEPOINT}**. Primary outcomes: "
+             + ", ".join(f"`{code}`" for code in PRIMARY) + "; secondary outcomes: "
+             + ", ".join(f"`{code}`" for code in SECONDARY_OUTCOMES) + ".", ""]  # fmt: skip
+    lines += ["| estimand attribute | " + " | ".join(f"`{e.outcome}`" for e in ESTIMANDS) + " |",
+              "|---|" + "---|" * len(ESTIMANDS)]  # fmt: skip
+    lines.append("| population | " + " | ".join(e.population for e in ESTIMANDS) + " |")
+    lines.append("| variable | " + " | ".join(e.variable for e in ESTIMANDS) + " |")
+    for i, (event, _) in enumerate(ESTIMANDS[0].intercurrent_events):
+        lines.append(f"| intercurrent event: {event} | " + " | ".join(e.intercurrent_events[i][1] for e in ESTIMANDS)
+                     + " |")  # fmt: skip
+    lines.append("| summary measure | " + " | ".join(e.summary_measure for e in ESTIMANDS) + " |")
+    lines += ["", "| role | model | population | outcomes | timepoints | analysis | inference |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for a in ANALYSES:
+        outcomes = ", ".join(f"`{code}`" for code in a.params) if a.params != ALL_PARAMS else "every outcome"
+        lines.append(f"| {a.role} | {a.model} | {a.population} | {outcomes} | {', '.join(a.timepoints)} | "
+                     f"{a.description} | {a.inference} |")  # fmt: skip
+    lines += ["", f"Multiplicity: {MULTIPLICITY}", ""]
+    return "\n".join(lines)
