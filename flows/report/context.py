@@ -186,8 +186,8 @@ def _neg(value):
     return None if value is None else -value
 
 
-CONTRAST_MODELS = ("MMRM", "ANCOVA")
-"""Models of the contrasts table: the primary MMRM (at the timepoint's visit), then the ANCOVA."""
+CONTRAST_MODELS = ("MMRM", "ANCOVA", "Delta-adjusted MI")
+"""Models of the contrasts table: the primary MMRM (at the timepoint's visit), the ANCOVA, the MNAR MI."""
 
 
 def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
@@ -201,13 +201,20 @@ def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
         out.append({
             "model": model, "role": role, "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
-            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}",
+                                                        "tipping": _tipping(rows, a, b)}
                       for a, b in _pairs(arms)],
         })  # fmt: skip
     out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
     out.sort(key=lambda c: (c["role"] != "primary", c["population"] != "ITT", CONTRAST_MODELS.index(c["model"]),
                             not c["primary"]))  # fmt: skip
     return out
+
+
+def _tipping(rows: pd.DataFrame, first: str, second: str) -> str | None:
+    """What tips the MNAR analysis of the pair (its note names the arm shifted and the delta), if anything."""
+    found = _oriented(rows, first, second, prefix="tipping delta ")
+    return None if found is None else found["note"]
 
 
 def not_assessed(models: pd.DataFrame, params: pd.DataFrame) -> list[str]:
