@@ -145,7 +145,8 @@ def followup_report(
     pdf: bool = False,
     db: str | None = None,
 ) -> str:
-    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6."""
+    """Render the follow-up report of a data cut at week_8 or month_6 (default: the timepoint's locked
+    cut, `runback lock`, else the newest)."""
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
