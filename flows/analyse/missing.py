@@ -75,16 +75,21 @@ def impute(fit: mmrm.MmrmFit, rows: pd.DataFrame, design: np.ndarray, final: int
     """Draws (draws x participants) of the final-visit value of participants without one.
 
     `rows` holds every participant's rows (record_id, visit index `v`, aval with NaN where missing,
-    one row at the final visit for everyone) with `design` their MMRM design rows."""
-    betas = rng.multivariate_normal(fit.beta, fit.cov_beta, size=draws)
+    one row at the final visit for everyone) with `design` their MMRM design rows. The means are
+    drawn as fitted values, X beta* with beta* ~ N(beta, Phi), through the symmetric square root of
+    X Phi X': the same draws whatever the design's coding of the arms (which arm is first)."""
+    missing_final = rows.groupby("record_id", sort=False)["aval"].transform(lambda a: np.isnan(a.iloc[-1]))
+    needed = rows[missing_final.to_numpy(bool)]
+    x = design[needed.index.to_numpy()]
+    values, vectors = np.linalg.eigh(x @ fit.cov_beta @ x.T)
+    root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    means_all = x @ fit.beta + rng.standard_normal((draws, len(x))) @ root
+    position = {index: i for i, index in enumerate(needed.index)}
     out = []
-    for _, person in rows.groupby("record_id", sort=False):
-        if not np.isnan(person["aval"].iloc[-1]):
-            continue
-        index = person.index.to_numpy()
+    for _, person in needed.groupby("record_id", sort=False):
         seen = person["aval"].notna().to_numpy()
         visits = person["v"].to_numpy()
-        means = betas @ design[index].T  # draws x visits
+        means = means_all[:, [position[i] for i in person.index]]
         o, f = visits[seen], final
         s_oo, s_fo = fit.sigma[np.ix_(o, o)], fit.sigma[f, o]
         weight = np.linalg.solve(s_oo, s_fo) if len(o) else np.zeros(0)

@@ -212,3 +212,31 @@ def test_lost_to_follow_up_only_after_the_last_contact(analysed):
     for stage, rows in flow.groupby("stage"):
         step = steps[stage.removeprefix("Follow-up: ")]
         assert rows["n"].sum() <= (lost["last_step"].fillna(0) < step).sum(), stage
+
+
+def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
+    """Blinded letters in another order give the same contrasts, oriented the same way."""
+    from runback.flows.analyse import models
+    from runback.flows.analyse.refresh import measured_visits
+
+    outcomes = _df(analysed, "select * from latest.outcomes")
+    participants = _df(analysed, "select * from latest.participants")
+    letters = {"LL": "C", "LE": "A", "LS": "B"}
+    unblinded = models.fit_all(outcomes, participants, ["LL", "LE", "LS"], measured_visits(study))
+    blinded = models.fit_all(outcomes.replace({"arm": letters}), participants.replace({"arm": letters}),
+                             None, measured_visits(study))  # fmt: skip
+    assert len(blinded) == len(unblinded)
+    key = ["model", "population", "timepoint", "param", "visit"]
+    ok = unblinded[(unblinded["status"] == "ok") & ~unblinded["term"].str.startswith(("slope", "tipping"))]
+    checked = 0
+    for row in ok.itertuples():
+        later, earlier = row.term.split(" - ")
+        same = blinded[(blinded[key] == pd.Series(row._asdict())[key]).fillna(True).all(axis=1)]
+        direct = same[same["term"] == f"{letters[later]} - {letters[earlier]}"]
+        reverse = same[same["term"] == f"{letters[earlier]} - {letters[later]}"]
+        got = direct["estimate"].iloc[0] if len(direct) else -reverse["estimate"].iloc[0]
+        p = (direct if len(direct) else reverse)["p_value"].iloc[0]
+        assert got == pytest.approx(row.estimate, rel=1e-5, abs=1e-8), row
+        assert p == pytest.approx(row.p_value, rel=1e-3, abs=1e-8), row
+        checked += 1
+    assert checked > 100
