@@ -81,9 +81,9 @@ def impute(fit: mmrm.MmrmFit, rows: pd.DataFrame, design: np.ndarray, final: int
     missing_final = rows.groupby("record_id", sort=False)["aval"].transform(lambda a: np.isnan(a.iloc[-1]))
     needed = rows[missing_final.to_numpy(bool)]
     x = design[needed.index.to_numpy()]
-    values, vectors = np.linalg.eigh(x @ fit.cov_beta @ x.T)
-    root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    means_all = x @ fit.beta + rng.standard_normal((draws, len(x))) @ root
+    u, singular, _ = np.linalg.svd(x @ np.linalg.cholesky(fit.cov_beta), full_matrices=False)
+    noise = ((rng.standard_normal((draws, len(x))) @ u) * singular) @ u.T  # U S U' is the root, O(n p^2)
+    means_all = x @ fit.beta + noise
     position = {index: i for i, index in enumerate(needed.index)}
     out = []
     for _, person in needed.groupby("record_id", sort=False):
