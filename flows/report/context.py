@@ -97,6 +97,7 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
         "lock": None if found is None else {
             "cut": found.data_cut, "this_cut": found.data_cut == cut, "content_hash": found.content_hash,
             "forced": found.forced, "reason": found.reason, "reached": found.reached, "randomised": found.randomised,
+            "verified": lock.verify(con, found),
         },
     }  # fmt: skip
 

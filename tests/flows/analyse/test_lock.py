@@ -33,12 +33,18 @@ def test_reach_counts_participants_past_the_window(warehouse):
         assert lock.reach(con, 2, "month_6").interim and not lock.reach(con, 2, "week_8").interim
 
 
-def test_a_lock_is_recorded_once_with_its_content_hash(warehouse):
+def test_a_lock_is_recorded_once_with_its_content_hash(warehouse, study):
+    from runback.flows.analyse.refresh import refresh_analysis
+
     with connect(warehouse) as con:
         done = lock.lock(con, "week_8")
         assert (done.data_cut, done.forced, done.reached, done.randomised) == (2, False, 6, 6)
         assert lock.locked(con, "week_8") == done
         assert done.content_hash == lock.content_hash(con, 2) and lock.verify(con, done)
+        refresh_analysis(con, study, 2)  # re-analysing a cut gives the same rows: the lock still holds
+        assert lock.verify(con, done)
+        con.execute("update analysis.outcomes set aval = aval + 1 where data_cut = 2 and record_id = '1'")
+        assert not lock.verify(con, done)
         with pytest.raises(Refused, match="already locked at data cut 2"):
             lock.lock(con, "week_8", 1)
         assert con.execute("select count(*) from meta.analysis_locks").fetchone()[0] == 1
@@ -105,4 +111,5 @@ def test_a_report_says_whether_it_is_interim_or_final(warehouse, study, tmp_path
     assert locked_cut.fn(str(warehouse), "week_8") == 1
     final = _html(warehouse, 1, "week_8", key)
     assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
+    assert "no longer matches" not in final
     assert "the final analysis of this timepoint uses data cut 1" in _html(warehouse, 2, "week_8", key)
