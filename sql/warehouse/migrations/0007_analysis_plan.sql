@@ -1,13 +1,10 @@
 -- The analysis plan in the model results: the visit a contrast is at, the df of its t inference,
 -- the plan's role of each result and the multiplicity-adjusted p-value of the primary family.
+-- (latest.model_results shows them: a DuckDB view binds its * when it is queried.)
 alter table analysis.model_results add column visit varchar;
 alter table analysis.model_results add column df double;
 alter table analysis.model_results add column role varchar;
 alter table analysis.model_results add column p_adjusted double;
-
-create or replace view latest.model_results as
-select * exclude (data_cut) from analysis.model_results
-where data_cut = (select max(data_cut) from analysis.participants);
 
 comment on column analysis.model_results.model is
 'MMRM (primary), ANCOVA, GEE (the published trial''s analysis, Cai 2017), Mixed model (random intercept)';

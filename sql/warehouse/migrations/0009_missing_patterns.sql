@@ -4,8 +4,9 @@ create table analysis.missing_patterns (
     kind varchar not null, participants integer not null
 );
 
+-- it keeps data_cut, so a reader of latest.missing_patterns can tell which cut it shows
 create view latest.missing_patterns as
-select * exclude (data_cut) from analysis.missing_patterns
+select * from analysis.missing_patterns
 where data_cut = (select max(data_cut) from analysis.participants);
 
 comment on table analysis.missing_patterns is 'Per parameter x arm x pattern: participants with that pattern of visits';
