@@ -7,7 +7,7 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 from runback.schemas import form
@@ -18,6 +18,11 @@ MISSING = ("UNK", "NASK", "ASKU", "NA")
 
 ARMS = {"1": "LL", "2": "LE", "3": "LS"}
 """`rand_group` code -> arm; LL (lower limb strengthening) is the reference arm."""
+
+ALLOCATION_FIELDS = ("rand_group",)
+"""The randomisation field(s): masked at intake to the blinded letter of the allocation key."""
+BLINDED_ARMS = ("A", "B", "C")
+"""What the warehouse holds for an arm: a letter, the allocation key says which arm it is."""
 
 ARM_ORDER = tuple(ARMS.values())
 """The arms in the protocol's order (LL, LE, LS): the reference arm first."""
@@ -115,3 +120,11 @@ PARAMS = (
 PARAM_FORMS = {"PSFS": "psfs", "NPRS_RUN": "nprs", "NPRS_AVG": "nprs", "ODI": "odi", "KE_TORQUE": "physical_tests",
                "STEP_LEN": "physical_tests", "SORENSEN": "physical_tests"}  # fmt: skip
 """The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
+
+
+def blinded_study(study: s.Study) -> s.Study:
+    """The study as the warehouse sees it: each allocation field's choices are the blinded
+    letters (its codes never reach the warehouse, so neither do the labels that name the arms)."""
+    letters = tuple((letter, f"Arm {letter}") for letter in BLINDED_ARMS)
+    fields = tuple(replace(f, choices=letters) if f.name in ALLOCATION_FIELDS else f for f in study.fields)
+    return replace(study, fields=fields)

@@ -7,7 +7,6 @@ import duckdb
 import pytest
 
 from runback.flows.followup_report import allocation_arms, draw, gather, render
-from runback.flows.report.blinding import new_key
 from runback.flows.report.render import pval
 from tests.helpers import simulated_warehouse
 
@@ -16,20 +15,18 @@ from tests.helpers import simulated_warehouse
 def trial(tmp_path_factory, study):
     folder = tmp_path_factory.mktemp("trial")
     db, cut = simulated_warehouse(folder, study, participants=84, seed=5, nights=3)
-    key = folder / "allocation.key"
-    new_key(key)
-    return db, cut, key
+    return db, cut
 
 
-def _html(db, cut, timepoint, key):
-    arms = allocation_arms.fn(True, str(key))
+def _html(db, cut, timepoint):
+    arms = allocation_arms.fn(True, None, str(db))
     context = gather.fn(str(db), cut, timepoint, arms)
     return render.fn(context, draw.fn(context))
 
 
 def test_the_primary_results_lead_with_their_adjusted_p_values(trial):
-    db, cut, key = trial
-    html = _html(db, cut, "week_8", key)
+    db, cut = trial
+    html = _html(db, cut, "week_8")
     table = html.split('<section id="contrasts"', 1)[1].split("</section>", 1)[0]
     row = r'<tr data-param="(\w+)" data-model="([^"]+)" data-population="([^"]+)" data-role="(\w*)">(.*?)</tr>'
     rows = re.findall(row, table, flags=re.S)
@@ -48,8 +45,8 @@ def test_the_primary_results_lead_with_their_adjusted_p_values(trial):
 
 
 def test_month_6_has_no_primary_result_and_no_physical_tests(trial):
-    db, cut, key = trial
-    html = _html(db, cut, "month_6", key)
+    db, cut = trial
+    html = _html(db, cut, "month_6")
     table = html.split('<section id="contrasts"', 1)[1].split("</section>", 1)[0]
     assert 'data-role="primary"' not in table and 'data-param="KE_TORQUE"' not in table
     assert "Not assessed at 6 months by design: Knee-extensor peak torque" in table

@@ -17,7 +17,7 @@ def _checks(column) -> dict:
 @pytest.mark.parametrize("form", list(schemas.MODELS))
 def test_every_dictionary_field_is_covered_with_its_type_range_and_choices(study, form):
     model = schemas.MODELS[form].to_schema()
-    derived = schema_for(study, form)
+    derived = schema_for(trial.blinded_study(study), form)  # the allocation is checked as masked at intake
     assert list(model.columns) == list(derived.columns), "columns differ from the dictionary"
     for name, column in derived.columns.items():
         assert _checks(model.columns[name]) == _checks(column), f"{form}.{name} differs from the dictionary"
@@ -33,6 +33,7 @@ def test_model_missing_codes_are_the_projects(study):
 
 def test_trial_arms_match_the_dictionary(study):
     assert tuple(trial.ARMS) == study.field_map["rand_group"].codes
+    assert trial.blinded_study(study).field_map["rand_group"].codes == trial.BLINDED_ARMS
 
 
 def test_the_copied_project_matches_what_the_checks_were_written_for():

@@ -10,6 +10,11 @@ select * from analysis.missing_patterns
 where data_cut = (select max(data_cut) from analysis.participants);
 
 comment on table analysis.missing_patterns is 'Per parameter x arm x pattern: participants with that pattern of visits';
+comment on view latest.missing_patterns is
+'Missing-data patterns per parameter and arm, for the newest data cut analysed (its data_cut column says which)';
+comment on column analysis.missing_patterns.data_cut is 'The data cut analysed';
+comment on column analysis.missing_patterns.param is 'Outcome parameter (ref.params)';
+comment on column analysis.missing_patterns.arm is 'Arm allocated, as the warehouse holds it';
 comment on column analysis.missing_patterns.pattern is
 'One mark per visit the parameter is measured at, in visit order: X assessed, . missed, - not yet due';
 comment on column analysis.missing_patterns.kind is

@@ -18,3 +18,8 @@ comment on column analysis.model_results.role is
 'The analysis plan''s role of the result (schemas/plan.py): primary, secondary or sensitivity';
 comment on column analysis.model_results.p_adjusted is
 'Holm-adjusted p over the primary family (primary outcomes, every pair of arms, week 8); else null';
+
+comment on table analysis.model_results is
+'Model estimates per cut (MMRM, ANCOVA, GEE, mixed model, delta MI) with their role, or why not fitted';
+comment on view latest.model_results is
+'Model estimates with their role in the plan, for the newest data cut analysed (its data_cut says which)';
