@@ -1,7 +1,12 @@
--- The arms the models compare for a cut: one row per arm present, in the order of ref.arms.
-select p.arm
-from analysis.participants as p
-left join ref.arms as a on p.arm = a.arm
-where p.data_cut = $cut
-group by p.arm
-order by min(a.sort) nulls last, p.arm;
+-- The arms the models compare for a cut: every arm of ref.arms in its order, then any other arm
+-- present in analysis.participants (an arm without participants yet gives 'not fitted' rows).
+with
+arms as (
+    select arm, sort from ref.arms
+    union all
+    select distinct arm, null as sort from analysis.participants
+    where data_cut = $cut and arm not in (select arm from ref.arms)
+)
+
+select arm from arms
+order by sort nulls last, arm;
