@@ -11,9 +11,10 @@
   differences; z with the robust (sandwich) variance.
 - Linear mixed model with a random intercept per participant: the same terms as the GEE; z.
 
-Arms are the values in the data (`arms`, in the order of `ref.arms`, else sorted); every pair is
-compared, later minus earlier. The designs code arms against the first arm, but every result is a
-contrast between two arms, so no result depends on which arm is first. A parameter is fitted at a
+Arms are given (`arms`: those of `ref.arms` in its order, `sql/analyse/model_arms.sql`; by default
+the arms in the data, sorted); every pair is compared, later minus earlier. The designs code arms
+against the first arm, but every result is a contrast between two arms, so no result depends on
+which arm is first. A parameter is fitted at a
 timepoint only if it is measured at the timepoint's visit (`measured`); a model that cannot be
 fitted (too few data at an early cut, a singular design) gives rows that say so instead of failing.
 
