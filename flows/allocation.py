@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from runback.flows.errors import Refused
-from runback.schemas.trial import ALLOCATION_FIELDS, ARM_NAMES, ARM_ORDER, ARMS, BLINDED_ARMS
+from runback.schemas.arms import ALLOCATION_FIELDS, ARM_NAMES, ARM_ORDER, ARMS, BLINDED_ARMS
 
 WITHHELD = "[withheld]"
 """What a masked allocation field holds when its value is not a code of the allocation (a typo

@@ -72,8 +72,23 @@ def _main(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print runback's version and exit."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every step on stderr, Prefect's too."),
 ) -> None:
-    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports."""
+    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.
+
+    Without PREFECT_API_URL, a command runs its flow's steps in this process, with no Prefect
+    server (quick, untracked); with it, the command is a tracked flow run on that server.
+    """
+    import logging
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    log = logging.getLogger("runback")
+    if not log.handlers and not logging.getLogger().handlers:  # Prefect's console handler prints them otherwise
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
 
 
 class Format(StrEnum):
@@ -143,6 +158,7 @@ def ingest(
     none and says so; afterwards the key must be the warehouse's own (checked by its fingerprint).
     """
     from runback.flows.nightly_ingest import nightly_ingest
+    from runback.flows.runs import outcome
 
     missing = [str(p) for p in paths or [] if not p.exists() and not p.is_symlink()]
     if missing:
@@ -151,7 +167,8 @@ def ingest(
         _check_project(project)
     if export_time is not None:
         export_time = _export_time(export_time)
-    results = nightly_ingest(
+    results = outcome(
+        nightly_ingest,
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
         project=str(project) if project else None,
@@ -161,7 +178,7 @@ def ingest(
         export_time=export_time,
         key=str(key) if key else None,
     )
-    raise typer.Exit(_ingest_exit_code(results))
+    raise typer.Exit(_ingest_exit_code(results, _db(db)))
 
 
 def _export_time(text: str) -> str:
@@ -175,12 +192,26 @@ def _export_time(text: str) -> str:
                       "Give the site's local time of the export, as YYYY-MM-DD HH:MM.") from None  # fmt: skip
 
 
-def _ingest_exit_code(results: list[dict]) -> int:
-    if any(r["status"] in ("refused", "held") for r in results):
+def _ingest_exit_code(results: list[dict], db: Path) -> int:
+    if any(r["status"] in ("refused", "held") for r in results) or _overdue(results, db):
         return Exit.REFUSED
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
         return Exit.WITH_QUERIES
     return Exit.OK
+
+
+def _overdue(results: list[dict], db: Path) -> bool:
+    """Nothing was applied tonight while the newest export is overdue (said by the freshness check)."""
+    from runback.flows import settings as s
+    from runback.flows.query.freshness import stale
+    from runback.flows.warehouse import connect_read_only
+
+    if any(r["status"] in ("loaded", "unchanged") and not r.get("repeat") for r in results):
+        return False
+    if not db.exists():
+        return False
+    with connect_read_only(db) as con:
+        return stale(con, s.site_now(), s.max_age_hours()) is not None
 
 
 def _check_project(folder: Path) -> None:
@@ -218,10 +249,12 @@ def report(
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
     """
     from runback.flows.followup_report import followup_report
+    from runback.flows.runs import outcome
 
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
-    path = followup_report(
+    path = outcome(
+        followup_report,
         timepoint=timepoint.value,
         data_cut=data_cut,
         blinded=not unblinded,
@@ -487,6 +520,7 @@ def demo(
 
     from runback.flows.followup_report import followup_report
     from runback.flows.nightly_ingest import nightly_ingest
+    from runback.flows.runs import outcome
     from runback.flows.simulate import simulate as run
 
     folder = folder or settings.DATA_DIR / "demo"
@@ -496,11 +530,12 @@ def demo(
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
-    results = nightly_ingest(paths=[str(exports)], db=str(database), key=str(key))
+    results = outcome(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        followup_report(timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"), db=str(database))
+        outcome(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
+             db=str(database))
         for timepoint in ("week_8", "month_6")
     ]  # fmt: skip
     typer.echo("\nreports (blinded) of the last data cut:")

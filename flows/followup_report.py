@@ -22,27 +22,24 @@ import os
 import tempfile
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_link_artifact
-from prefect.cache_policies import NO_CACHE
 
 from runback.flows import allocation
 from runback.flows.analyse import lock
-from runback.flows.analyse.refresh import refresh_analysis
-from runback.flows.ingest.project import load_project
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
-from runback.flows.runs import logger, warehouse_slot
-from runback.flows.settings import PROJECT_DIR, db_path
+from runback.flows.runs import logger, step, tracked, warehouse_slot
+from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
 from runback.schemas.trial import TIMEPOINTS
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
-@task(cache_policy=NO_CACHE)
+@step
 def resolve_cut(db: str, data_cut: int | None) -> int:
     """The cut to report on (the newest by default), with its analysis in the warehouse."""
     with connect_read_only(Path(db)) as con:
@@ -56,11 +53,14 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
     if not analysed:
         logger().info("data cut %s was never analysed; analysing it now", cut)
         with connect(Path(db)) as con:
+            from runback.flows.analyse.refresh import refresh_analysis  # statsmodels: only when needed
+            from runback.flows.ingest.project import load_project
+
             refresh_analysis(con, load_project(PROJECT_DIR), cut)
     return cut
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def locked_cut(db: str, timepoint: str) -> int | None:
     """The locked analysis cut of the timepoint (`runback lock`), or None."""
     with connect_read_only(Path(db)) as con:
@@ -68,7 +68,7 @@ def locked_cut(db: str, timepoint: str) -> int | None:
     return None if found is None else found.data_cut
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def allocation_arms(blinded: bool, key: str | None, db: str) -> blinding.Arms:
     """How the report shows the arms: the warehouse's letters, or (unblinded) the arms they stand
     for, through the allocation key, which must be the warehouse's own."""
@@ -81,21 +81,21 @@ def allocation_arms(blinded: bool, key: str | None, db: str) -> blinding.Arms:
     return blinding.arms_for(False, found)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
     """Every number of the report, from the warehouse, with arms as the report shows them."""
     with connect_read_only(Path(db)) as con:
         return report_context.build(con, cut, timepoint, arms)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def draw(context: dict) -> dict:
     """The charts: change from baseline per questionnaire outcome, and the forest plot."""
     change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
     return {"change": change, "forest": charts.forest(context["contrasts"])}
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def render(context: dict, drawn: dict) -> str:
     """The HTML page; a blinded page that could encode the allocation is refused, not written."""
     html = environment().get_template("report.html.j2").render(**context, charts=drawn)
@@ -108,7 +108,7 @@ def render(context: dict, drawn: dict) -> str:
     return html
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, arms: blinding.Arms) -> str:
     """Log the report in meta.report_runs and write it, in one step: the row is inserted, the file
     put in place, then the row committed; if the row cannot be written, neither is the file, and
@@ -142,7 +142,7 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
     return str(path)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def print_pdf(html_path: str) -> str:
     """A PDF of the report, printed by headless Chromium."""
     pdf = pdf_of(Path(html_path))
@@ -172,17 +172,25 @@ def followup_report(
         html = render(context, draw(context))
         folder = out_dir or str(default_out_dir())
         path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
-    if pdf:
-        print_pdf(path)
-    publish_link(path)
+    printed = [print_pdf(path)] if pdf else []
+    publish_link([path, *printed])
     return path
 
 
-@task(cache_policy=NO_CACHE)
-def publish_link(path: str) -> None:
-    """A link artifact to the report file."""
-    create_link_artifact(link=Path(path).resolve().as_uri(), link_text=Path(path).name, key="followup-report",
-                         description="The follow-up report rendered by this run")  # fmt: skip
+@step
+def publish_link(paths: list[str]) -> None:
+    """A link artifact to each file of the report (HTML, and PDF when printed): through
+    RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
+    link opens from the Prefect UI; a file:// link only when no web server publishes them."""
+    if not tracked():
+        return
+    base, folder = reports_url(), default_out_dir().resolve()
+    for path in map(Path, paths):
+        inside = path.resolve().is_relative_to(folder)
+        link = f"{base}/{path.resolve().relative_to(folder).as_posix()}" if base and inside else path.resolve().as_uri()
+        key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
+        create_link_artifact(link=link, link_text=path.name, key=key,
+                             description="The follow-up report rendered by this run")  # fmt: skip
 
 
 if __name__ == "__main__":

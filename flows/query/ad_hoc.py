@@ -12,14 +12,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from runback.flows.allocation import Key, log_unblinding
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect_read_only, sql
-from runback.schemas.trial import ARM_NAMES, ARM_ORDER
+
+if TYPE_CHECKING:  # a blinded query needs neither the key's module nor the trial's definitions
+    from runback.flows.allocation import Key
 
 DEFAULT_ROWS = 10_000
 DEFAULT_SECONDS = 30.0
@@ -37,6 +39,9 @@ def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float =
     `timeout_s` seconds (0: no limit). With the warehouse's `key`, the query is logged first and
     may join the temporary table `unblinded_arms` (letter, arm, name), made for it alone."""
     if key is not None:
+        from runback.flows.allocation import log_unblinding
+        from runback.schemas.trial import ARM_NAMES, ARM_ORDER
+
         log_unblinding(db, "query", key, text[:2000])
     con = connect_read_only(db)
     if key is not None:

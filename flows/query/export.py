@@ -14,13 +14,16 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from runback.flows.allocation import Key, log_unblinding
 from runback.flows.analyse.tables import TABLES
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect_read_only, rows, sql
+
+if TYPE_CHECKING:  # a blinded export needs neither the key's module nor the trial's definitions
+    from runback.flows.allocation import Key
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,6 +59,8 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key:
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
     if key is not None:
+        from runback.flows.allocation import log_unblinding
+
         log_unblinding(db, "export", key, str(folder.resolve()), cut)
         frames = {table: unblind(frame, key) for table, frame in frames.items()}
         marked = dictionary["column"].isin(["arm", "term"])

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from runback.flows.allocation import Key
-from runback.schemas.trial import ARM_NAMES, ARM_ORDER, ARM_PAIRS, BLINDED_ARMS
+from runback.schemas.arms import ARM_NAMES, ARM_ORDER, ARM_PAIRS, BLINDED_ARMS
 
 WITHHELD = "[withheld: may reveal allocation]"
 
