@@ -1,4 +1,4 @@
-"""The `runback` command line: simulate, ingest, report, query, export, status, check, key, serve, demo.
+"""The `runback` command line: simulate, ingest, report, lock, query, export, status, check, key, serve, demo.
 
 Every command's `--help` is its docstring. Errors a user can act on are `RunbackError`s, turned
 into one line on stderr and their exit code here, in one place (`_App.command`); the exit codes
@@ -265,6 +265,39 @@ def report(
         db=str(_db(db)),
     )
     typer.echo(path)
+
+
+@app.command()
+def lock(
+    timepoint: Timepoint = typer.Option(..., help="week_8 or month_6: the timepoint whose analysis cut is declared."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut to lock (default: the newest)."),
+    force: bool = typer.Option(False, "--force", help="Lock while participants are still inside the window."),
+    reason: str = typer.Option(None, "--reason", help="Why a forced lock is made (required with --force)."),
+    db: Path = DbOption,
+) -> None:
+    """Lock the analysis cut of a timepoint (database lock), once and for good.
+
+    Records the cut with the content hash of its analysis input in `meta.analysis_locks`; the
+    final report of the timepoint then uses that cut and says so. Refused while randomised
+    participants are still inside the timepoint's window, unless forced with a reason, and
+    refused when the timepoint is already locked. Examples:
+
+        runback lock --timepoint week_8
+        runback lock --timepoint month_6 --data-cut 41 --force --reason "DMC request"
+    """
+    from runback.flows.analyse.lock import lock as lock_cut
+    from runback.flows.ingest.project import load_project
+    from runback.flows.warehouse import NoWarehouse, connect
+
+    path = _db(db)
+    if not path.exists():
+        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
+    with connect(path) as con:
+        done = lock_cut(
+            con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.PROJECT_DIR)
+        )
+    typer.echo(f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
+               f"reached; content {done.content_hash})")  # fmt: skip
 
 
 key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)

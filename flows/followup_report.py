@@ -27,6 +27,7 @@ from prefect import flow
 from prefect.artifacts import create_link_artifact
 
 from runback.flows import allocation
+from runback.flows.analyse import lock
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
@@ -58,6 +59,14 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
 
             refresh_analysis(con, load_project(PROJECT_DIR), cut)
     return cut
+
+
+@step
+def locked_cut(db: str, timepoint: str) -> int | None:
+    """The locked analysis cut of the timepoint (`runback lock`), or None."""
+    with connect_read_only(Path(db)) as con:
+        found = lock.locked(con, timepoint)
+    return None if found is None else found.data_cut
 
 
 @step
@@ -186,11 +195,12 @@ def followup_report(
     pdf: bool = False,
     db: str | None = None,
 ) -> str:
-    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6.
+    """Render the follow-up report of a data cut at week_8 or month_6 (default: the timepoint's
+    locked cut, `runback lock`, else the newest).
 
     Args:
         timepoint: week_8 (baseline to week 8) or month_6 (all five assessments).
-        data_cut: The data cut to report on; empty for the newest.
+        data_cut: The data cut to report on; empty for the timepoint's locked cut, else the newest.
         blinded: Show arms as Arm A/B/C (unticked needs the allocation key).
         key: The warehouse's allocation key file, for an unblinded report only.
         out_dir: Folder for the report; empty for RUNBACK_OUT.
@@ -201,7 +211,7 @@ def followup_report(
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
     with warehouse_slot():
-        cut = resolve_cut(db, data_cut)
+        cut = resolve_cut(db, data_cut if data_cut is not None else locked_cut(db, timepoint))
         arms = allocation_arms(blinded, key, db)
         context = gather(db, cut, timepoint, arms)
         html = render(context, draw(context))

@@ -126,6 +126,10 @@ PARAMS = (
     Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
 )
 
+PARAM_FORMS = {"PSFS": "psfs", "NPRS_RUN": "nprs", "NPRS_AVG": "nprs", "ODI": "odi", "KE_TORQUE": "physical_tests",
+               "STEP_LEN": "physical_tests", "SORENSEN": "physical_tests"}  # fmt: skip
+"""The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
+
 
 def blinded_study(study: s.Study) -> s.Study:
     """The study as the warehouse sees it: each allocation field's choices are the blinded

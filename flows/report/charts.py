@@ -76,11 +76,11 @@ def change_over_visits(table: dict, arms: list[dict]) -> dict:
 
 
 def forest(contrasts: list[dict]) -> dict | None:
-    """Between-arm differences (ANCOVA, ITT) of the primary outcomes with their 95% CIs."""
+    """Between-arm differences of the primary outcomes (the primary analysis: MMRM, ITT) with their 95% CIs."""
     items = [
         (f"{c['label']}: {p['pair']}", p)
         for c in contrasts
-        if c["primary"] and c["population"] == "ITT"
+        if c["role"] == "primary"
         for p in c["pairs"]
         if p.get("estimate") is not None
     ]
@@ -95,7 +95,7 @@ def forest(contrasts: list[dict]) -> dict | None:
         ax.set_yticks(range(len(items)), [label for label, _ in reversed(items)])
         ax.set_xlabel("Difference between arms (points), 95% CI")
         src = _svg(fig)
-    alt = "Forest plot of between-arm differences in the primary outcomes (ANCOVA, ITT): " + "; ".join(
+    alt = "Forest plot of between-arm differences in the primary outcomes (MMRM, ITT): " + "; ".join(
         f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
     ) + "."  # fmt: skip
     return {"src": src, "alt": alt}

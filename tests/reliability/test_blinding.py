@@ -178,7 +178,7 @@ def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_
         refresh_analysis(con, study, 1)
     html = _html(db, 1, "month_6")
     notes = re.findall(r"<li>(.*?)</li>", html.split('id="methods"')[1])
-    assert notes and all(n.startswith(("ANCOVA", "GEE", "Mixed model")) for n in notes)
+    assert notes and all(n.startswith(("MMRM", "ANCOVA", "GEE", "Mixed model", "Delta-adjusted MI")) for n in notes)
     assert any("Running ability (PSFS)" in n for n in notes)
     for note in notes:
         letters = re.findall(r"\b([ABC]) \d+", note)
