@@ -102,6 +102,7 @@ def test_rendering_twice_gives_the_same_bytes(trial):
     assert _html(db, cut, "month_6", key) == _html(db, cut, "month_6", key)
 
 
+@pytest.mark.slow
 def test_an_earlier_cut_reproduces_after_later_nights(tmp_path, study):
     folder = tmp_path / "exports"
     simulate(folder, participants=40, seed=9, nights=4)
