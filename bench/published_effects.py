@@ -8,11 +8,13 @@ tests/flows/analyse/test_published_effects.py.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("RUNBACK_KEY", str(Path(tempfile.mkdtemp(prefix="runback-bench-key-")) / "allocation.key"))
 
 from runback.flows.ingest.project import load_project  # noqa: E402
 from tests.flows.analyse.test_published_effects import PUBLISHED, gee_estimates  # noqa: E402

@@ -1,8 +1,13 @@
 """On a large simulated trial the GEE recovers the published per-step effects (study README)."""
 
+import os
+import re
+from pathlib import Path
+
 import duckdb
 import pytest
 
+from runback.flows.allocation import read_key
 from runback.flows.analyse.refresh import refresh_analysis
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.settings import PROJECT_DIR
@@ -35,7 +40,17 @@ def gee_estimates(folder, study, participants: int, seed: int) -> dict[tuple[str
             "select param, term, estimate, ci_low, ci_high from latest.model_results "
             "where model = 'GEE' and population = 'ITT' order by timepoint = 'month_6'"
         ).fetchall()
-    return {(param, term): (est, low, high) for param, term, est, low, high in rows}
+    # the warehouse holds blinded letters: unblind the terms with the key it was masked with, and
+    # give each difference in both orientations (the blinded fit has it later letter minus earlier)
+    arm_of = {letter: arm for arm, letter in read_key(Path(os.environ["RUNBACK_KEY"])).letters.items()}
+    found = {}
+    for param, term, est, low, high in rows:
+        named = re.sub(r"\b([ABC])\b", lambda m: arm_of[m[1]], term)
+        found[(param, named)] = (est, low, high)
+        pair = re.fullmatch(r"slope (\w\w) - (\w\w)", named)
+        if pair:
+            found[(param, f"slope {pair[2]} - {pair[1]}")] = (-est, -high, -low)
+    return found
 
 
 @pytest.mark.slow
