@@ -9,7 +9,18 @@ from pathlib import Path
 from runback.schemas.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "redcap-samples"
+
+
+def _shared(name: str) -> Path:
+    """`../shared/<name>` beside the checkout (or beside a folder above it, for a git worktree)."""
+    for folder in ROOT.parents:
+        if (folder / "shared" / name).exists():
+            return folder / "shared" / name
+    return ROOT.parent / "shared" / name
+
+
+SAMPLES = _shared("redcap-samples")
+"""Real REDCap exports of public projects (read in place, never copied; tests skip without them)."""
 
 
 def export_text(study: Study, rows: list[dict], delimiter: str = ",", header: list[str] | None = None) -> str:
