@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from runback.flows.ingest import dictionary, load
 from runback.flows.ingest.files import ExportFile
-from runback.flows.ingest.project import files_for_export, load_study
+from runback.flows.ingest.project import describe_dictionary, dictionary_used, files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
@@ -51,7 +51,10 @@ def ingest_file(
             log.warning("%s: %s", result.file, result.message)
             return vars(result)
         try:
-            study = load_study(**files_for_export(file.path, Path(project), day))
+            files = files_for_export(file.path, Path(project), day)
+            study = load_study(**files)
+            used = dictionary_used(files, Path(project))
+            (log.warning if used["replaces"] else log.info)("%s: %s", file.name, describe_dictionary(used))
             check_dictionary(known.dictionary, study, accept_dictionary, file.path)
             export = read_export(file, study, data)
             data = None  # the parsed table holds what is needed; free the file's bytes
@@ -64,7 +67,9 @@ def ingest_file(
         parts = split_export(export, study)
         export.table = None  # split into form rows: the wide table is no longer needed
         checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
-        result = load.load_export(con, export, parts, checked, study)
+        for note in checked.notes:
+            log.warning("%s: %s", file.name, note)
+        result = load.load_export(con, export, parts, checked, study, used)
     finally:
         con.close()
     log.info(
