@@ -1,5 +1,6 @@
--- The newest export seen (at most one row): file name and export time (ingest time if undated).
-select file_name, coalesce(export_time, ingested_at) as made
+-- The newest export seen (at most one row): file name, export time (null when its name has
+-- none) and ingest time; an undated file counts by its ingest time.
+select file_name, export_time, ingested_at
 from meta.source_files
-order by made desc, file_id desc
+order by coalesce(export_time, ingested_at) desc, file_id desc
 limit 1;
