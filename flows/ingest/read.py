@@ -256,6 +256,13 @@ def expand_combined_checkboxes(table: pa.Table, study: Study, path: Path | str) 
 def _expand_checkbox(table: pa.Table, study: Study, name: str, path: Path | str) -> pa.Table:
     field_ = study.field_map[name]
     columns = study.field_columns(field_)  # column -> code
+    both = [c for c in columns if c in table.column_names]
+    if both:
+        raise RefusedFile(
+            path,
+            f"checkbox '{name}' is both one column of codes and separate columns ({_names(both, 3)}).",
+            "Export the data again from REDCap with one of the two checkbox layouts.",
+        )
     values = table[name].to_pylist()
     chosen = [{code.strip() for code in v.split(",") if code.strip()} for v in values]
     unknown = sorted(set().union(*chosen) - set(columns.values())) if chosen else []

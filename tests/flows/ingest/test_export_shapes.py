@@ -249,3 +249,10 @@ def _write_dictionary(folder, edit):
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def test_a_checkbox_both_combined_and_separate_is_refused(tmp_path, study):
+    ui = export_text(study, _rows()).encode()
+    both = reshaped(ui, add={"excl_reason": "1"})
+    result = _ingest(tmp_path, NIGHT_1, both)
+    assert result["status"] == "refused" and "both one column of codes and separate columns" in result["message"]
