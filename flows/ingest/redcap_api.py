@@ -97,8 +97,8 @@ class Limits:
 
     @classmethod
     def from_settings(cls) -> Limits:
-        max_mb = _number_setting("RUNBACK_REDCAP_MAX_MB", MAX_BYTES / (1 << 20))
-        seconds = _number_setting("RUNBACK_REDCAP_DEADLINE_S", DEADLINE_S)
+        max_mb = _positive("RUNBACK_REDCAP_MAX_MB", os.environ.get("RUNBACK_REDCAP_MAX_MB"), MAX_BYTES / (1 << 20))
+        seconds = _positive("RUNBACK_REDCAP_DEADLINE_S", os.environ.get("RUNBACK_REDCAP_DEADLINE_S"), DEADLINE_S)
         return cls(int(max_mb * (1 << 20)), time.monotonic() + seconds)
 
 
@@ -402,8 +402,8 @@ def _yes(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes")
 
 
-def _number_setting(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+def _positive(name: str, raw: str | None, default: float) -> float:
+    """A setting that must be a positive number (`default` when unset)."""
     if raw is None or raw == "":
         return default
     try:
