@@ -53,8 +53,8 @@ def ingest_file(
         try:
             files = files_for_export(file.path, Path(project), day)
             study = load_study(**files)
-            used = dictionary_used(files, Path(project))
-            (log.warning if used["replaces"] else log.info)("%s: %s", file.name, describe_dictionary(used))
+            used = dictionary_used(files, Path(project), study)
+            (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
             check_dictionary(known.dictionary, study, accept_dictionary, file.path)
             export = read_export(file, study, data)
             data = None  # the parsed table holds what is needed; free the file's bytes

@@ -109,15 +109,22 @@ def files_for_export(export: Path, project: Path, export_day: dt.date | None) ->
     return files
 
 
-def dictionary_used(files: dict[str, Path], project: Path) -> dict:
-    """The dictionary file an export is read with: its path, sha256, and whether it is a dated
-    download beside the export that replaces the one of the project folder (`--project`)."""
+def dictionary_used(files: dict[str, Path], project: Path, study: Study | None = None) -> dict:
+    """The dictionary file an export is read with: its path and sha256, and, when it is a dated
+    download beside the export, the project folder's dictionary it replaces (`replaces`) and
+    whether the two define different fields (`differs`; a same dictionary saved by the API with
+    other column names does not)."""
     path = Path(files["dictionary"])
     project_dictionary = project_files(Path(project)).get("dictionary")
+    replaces = project_dictionary if project_dictionary and path.resolve() != project_dictionary.resolve() else None
+    differs = False
+    if replaces is not None:
+        differs = study is None or load_study(**project_files(Path(project))).fields != study.fields
     return {
         "path": str(path),
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "replaces": str(project_dictionary) if project_dictionary and path != project_dictionary else None,
+        "replaces": str(replaces) if replaces else None,
+        "differs": differs,
     }
 
 
@@ -125,7 +132,8 @@ def describe_dictionary(used: dict) -> str:
     """A log line naming the dictionary an export is read with (and what it replaces)."""
     line = f"read with the data dictionary {used['path']} (sha256 {used['sha256'][:16]}…)"
     if used["replaces"]:
-        line += f", a dated download beside the export, instead of the project's {used['replaces']}"
+        same = "" if used["differs"] else " (the same fields)"
+        line += f", a dated download beside the export, instead of the project's {used['replaces']}{same}"
     return line
 
 

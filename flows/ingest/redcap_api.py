@@ -224,13 +224,6 @@ def download(http: httpx.Client, connection: Connection, params: dict[str, str],
         raise
 
 
-def request(http: httpx.Client, connection: Connection, params: dict[str, str]) -> bytes:
-    """One API call's whole answer in memory (small answers only: tests, project information)."""
-    buf = io.BytesIO()
-    _call(http, connection, params, buf, Limits.from_settings(), expect=params.get("format", "csv"))
-    return buf.getvalue()
-
-
 def _call(http: httpx.Client, connection: Connection, params: dict, out, limits: Limits, expect: str) -> None:
     """POST with retries; the answer's bytes go to `out` once its status and type are acceptable."""
     data = {"token": connection.token, "returnFormat": "json" if expect == "json" else "csv", **params}

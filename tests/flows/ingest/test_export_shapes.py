@@ -226,11 +226,23 @@ def test_a_form_row_with_only_identifier_values_is_kept_without_them(tmp_path, s
 
 # -- 6. a dated dictionary beside an export is said; an undated file has no export time in status -----------
 def test_a_dated_dictionary_beside_the_export_is_said(tmp_path, study, caplog):
-    _write_dictionary(tmp_path, lambda r: r)
+    def relabelled(row):
+        return row | {"Field Label": "Pain while running"} if row["Variable / Field Name"] == "nprs_run" else row
+
+    _write_dictionary(tmp_path, relabelled)
     with caplog.at_level(logging.INFO, logger="runback"):
         _ingest(tmp_path, NIGHT_2, export_text(study, _rows()).encode())
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("RUNBACK_DataDictionary_2014-03-02.csv" in w and "instead of the project's" in w for w in warnings)
+    # the same fields saved again (by the API, say): said, as information
+    caplog.clear()
+    _write_dictionary(tmp_path, lambda r: r)
+    with caplog.at_level(logging.INFO, logger="runback"):
+        _ingest(
+            tmp_path, NIGHT_2.replace("0200", "0300"), export_text(study, _rows()[:3]).encode(), accept_deletions=True
+        )
+    said = [r for r in caplog.records if "instead of the project's" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.INFO] and "(the same fields)" in said[0].getMessage()
 
 
 def test_status_does_not_show_the_ingest_time_as_the_export_time_of_an_undated_file(tmp_path, study):
