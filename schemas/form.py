@@ -143,14 +143,18 @@ def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()
     return pa.DataFrameSchema(columns, strict=True, name=form)
 
 
-def with_row_checks(schema: pa.DataFrameSchema, model: type[FormModel] | None) -> tuple[pa.DataFrameSchema, list[str]]:
+def with_row_checks(
+    schema: pa.DataFrameSchema, model: type[FormModel] | None, columns: list[str] | None = None
+) -> tuple[pa.DataFrameSchema, list[str]]:
     """The dictionary's schema plus the row-level checks of a hand-written model.
 
-    A row check that cannot run on the dictionary's columns (it reads a field the dictionary no
-    longer has) is left out and said: the second value lists such notes."""
+    A row check that cannot run on the form's `columns` (default: the schema's named columns) —
+    it reads a field the dictionary no longer has, or a column this export lacks — is left out
+    and said: the second value lists such notes."""
     if model is None:
         return schema, []
-    probe = pd.DataFrame({name: pd.Series(dtype="str") for name in schema.columns if not _is_regex(schema, name)})
+    names = columns if columns is not None else [n for n in schema.columns if not _is_regex(schema, n)]
+    probe = pd.DataFrame({name: pd.Series(dtype="str") for name in names})
     kept, notes = [], []
     for check in model.to_schema().checks:
         try:

@@ -48,7 +48,7 @@ def model_for(study: Study, form: str, columns: list[str]) -> tuple[pa.DataFrame
     optional = tuple(c for c in columns if c not in KEY and c not in study.form_columns(form))
     derived = schema_for(study, form, optional)
     model = schemas.MODELS.get(form)
-    schema, notes = with_row_checks(derived, model)
+    schema, notes = with_row_checks(derived, model, columns)
     if model is not None:
         notes = [f"form {form}: the trial's model and the data dictionary disagree: {d} (the dictionary is used)"
                  for d in disagreements(model, schema_for(study, form))] + notes  # fmt: skip
