@@ -55,6 +55,10 @@ app = _App(
 )
 
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $RUNBACK_DB or data/runback.duckdb).")
+KeyOption = typer.Option(
+    None, "--key", help="Allocation key file (default: $RUNBACK_KEY or keys/allocation.key), not beside the warehouse."
+)
+UnblindedKeyOption = typer.Option(None, "--key", help="The warehouse's allocation key (only with --unblinded).")
 
 
 def _version(value: bool) -> None:
@@ -68,8 +72,29 @@ def _main(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print runback's version and exit."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every step on stderr, Prefect's too."),
 ) -> None:
-    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports."""
+    """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.
+
+    Without PREFECT_API_URL, a command runs its flow's steps in this process, with no Prefect
+    server (quick, untracked); with it, the command is a tracked flow run on that server.
+    """
+    import logging
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    log = logging.getLogger("runback")
+    if not log.handlers and not logging.getLogger().handlers:  # Prefect's console handler prints them otherwise
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
+
+
+def _run(flow, **parameters):
+    """A flow as a tracked run on the Prefect server in PREFECT_API_URL, or its steps in this
+    process when no server is configured (no temporary server is started for one command)."""
+    return flow(**parameters) if os.environ.get("PREFECT_API_URL") else flow.fn(**parameters)
 
 
 class Format(StrEnum):
@@ -114,13 +139,29 @@ def ingest(
         None, help="Folder of the REDCap project files (default: the trial's, schemas/redcap)."
     ),
     accept_dictionary: bool = typer.Option(False, help="Load exports whose new dictionary removes or retypes fields."),
-    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack records the warehouse holds."),
+    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack form rows the warehouse holds."),
+    accept_identifier_change: bool = typer.Option(
+        False, help="Load exports whose new dictionary stops marking a field as an identifier (its values are stored)."
+    ),
+    export_time: str = typer.Option(
+        None,
+        "--export-time",
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="The export time of the one FILE given (site time), for a file held because its order is unknown.",
+    ),
+    key: Path = KeyOption,
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
 
-    Folders are searched for raw exports (*_DATA_*.csv), which load oldest first. Each file is
-    loaded whole (one transaction), or refused and recorded. Form rows that fail validation are
-    quarantined with their reasons; see `runback status` and the quarantine tables.
+    Folders are searched for raw exports (*_DATA_*.csv), which load oldest first by the time in
+    their names. Each file is loaded whole (one transaction), or refused and recorded, or held when
+    its order cannot be known (no time in its name, another file with the same time, a time the
+    clock change repeated): apply a held file with --export-time. Form rows that fail validation
+    are quarantined with their reasons; see `runback status` and the quarantine tables.
+
+    The allocation is masked at intake with the allocation key (--key): the warehouse holds only
+    the blinded letters. The first ingest that meets a randomisation makes the key when there is
+    none and says so; afterwards the key must be the warehouse's own (checked by its fingerprint).
     """
     from runback.flows.nightly_ingest import nightly_ingest
 
@@ -129,18 +170,35 @@ def ingest(
         raise Refused(f"no such file or folder: {', '.join(missing)}", "Name an export file or a folder of exports.")
     if project is not None:
         _check_project(project)
-    results = nightly_ingest(
+    if export_time is not None:
+        export_time = _export_time(export_time)
+    results = _run(
+        nightly_ingest,
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
         project=str(project) if project else None,
         accept_dictionary=accept_dictionary,
         accept_deletions=accept_deletions,
+        accept_identifiers=accept_identifier_change,
+        export_time=export_time,
+        key=str(key) if key else None,
     )
     raise typer.Exit(_ingest_exit_code(results))
 
 
+def _export_time(text: str) -> str:
+    """--export-time as an ISO time, or a refusal saying the form it takes."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").isoformat()
+    except ValueError:
+        raise Refused(f"--export-time {text!r} is not a time like '2015-03-01 02:00'.",
+                      "Give the site's local time of the export, as YYYY-MM-DD HH:MM.") from None  # fmt: skip
+
+
 def _ingest_exit_code(results: list[dict]) -> int:
-    if any(r["status"] == "refused" for r in results):
+    if any(r["status"] in ("refused", "held") for r in results):
         return Exit.REFUSED
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
         return Exit.WITH_QUERIES
@@ -164,16 +222,18 @@ def report(
     timepoint: Timepoint = typer.Option(..., help="week_8 (baseline to week 8) or month_6 (all five assessments)."),
     data_cut: int = typer.Option(None, "--data-cut", help="Data cut to report on (default: the newest)."),
     unblinded: bool = typer.Option(False, "--unblinded", help="Show arm names (needs --key); logged."),
-    key: Path = typer.Option(None, help="Allocation key file (default: $RUNBACK_KEY or data/allocation.key)."),
+    key: Path = UnblindedKeyOption,
     out: Path = typer.Option(None, help="Folder for the report (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
     db: Path = DbOption,
 ) -> None:
     """Render the follow-up report of a data cut (runs the followup-report flow).
 
-    Blinded by default: arms appear as Arm A/B/C through the allocation key (made on first use
-    when missing). The file is `out/runback_<timepoint>_cut<id>[_unblinded].html`; the same cut
-    and options always give the same bytes. Examples:
+    Blinded by default: the warehouse holds blinded letters only, so the report shows Arm A/B/C
+    without any key. --unblinded --key FILE shows the arms, with the warehouse's own key only, and
+    is logged before the file is written. The file is
+    `out/runback_<timepoint>_cut<id>[_unblinded].html`; the same cut and options always give the
+    same bytes. Examples:
 
         runback report --timepoint week_8
         runback report --timepoint month_6 --data-cut 3 --pdf
@@ -183,7 +243,8 @@ def report(
 
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
-    path = followup_report(
+    path = _run(
+        followup_report,
         timepoint=timepoint.value,
         data_cut=data_cut,
         blinded=not unblinded,
@@ -195,24 +256,38 @@ def report(
     typer.echo(path)
 
 
-key_app = _App(help="The allocation key used by blinded reports.", no_args_is_help=True)
+key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 
 
 @key_app.command("new")
 def key_new(
-    out: Path = typer.Option(None, help="Where to write it (default: $RUNBACK_KEY or data/allocation.key)."),
+    out: Path = typer.Option(None, help="Where to write it (default: $RUNBACK_KEY or keys/allocation.key)."),
 ) -> None:
-    """Create the allocation key: a random permutation of arm letters A, B, C.
+    """Create the allocation key: a random permutation of arm letters A, B, C and a secret.
 
-    Keep it outside the warehouse and away from blinded readers; an existing key is never
-    overwritten (the letters must stay the same in every report).
+    Written with mode 0600; keep it outside the warehouse's folder and away from blinded readers.
+    An existing key is never overwritten (the letters must stay the same for the whole trial).
     """
-    from runback.flows.report.blinding import new_key
+    from runback.flows.allocation import new_key
 
     path = out or settings.key_path()
-    new_key(path)
-    typer.echo(f"allocation key written to {path}")
+    made = new_key(path)
+    typer.echo(f"allocation key written to {path} (fingerprint {made.fingerprint})")
+
+
+@key_app.command("migrate")
+def key_migrate(key: Path = typer.Option(..., "--key", help="The trial's allocation key file."),
+                db: Path = DbOption) -> None:  # fmt: skip
+    """Mask the allocation of a warehouse made before runback masked it at intake (logged).
+
+    Rewrites every stored allocation value to its blinded letter with the key, records the key's
+    fingerprint, and re-analyses the newest cut. A key file of an older runback gets its secret
+    (the letters stay). Refused without the key, or with a key other than the one recorded.
+    """
+    from runback.flows.allocation import mask_warehouse
+
+    typer.echo(mask_warehouse(_db(db), key))
 
 
 @app.command()
@@ -220,32 +295,44 @@ def query(
     sql_text: str = typer.Argument(..., metavar="SQL", help="A SELECT (or any read-only statement)."),
     db: Path = DbOption,
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
+    limit: int = typer.Option(10_000, min=0, help="Print at most this many rows (0: all); says so when it cuts."),
+    timeout: float = typer.Option(30.0, min=0, help="Stop the query after this many seconds (0: no limit)."),
+    unblinded: bool = typer.Option(False, "--unblinded", help="Add the table unblinded_arms (needs --key); logged."),
+    key: Path = UnblindedKeyOption,
 ) -> None:
     """Run read-only SQL on the warehouse and print the result.
 
     The warehouse is opened read-only with file and network access disabled: writes, ATTACH,
-    COPY, reading files and INSTALL/LOAD fail. Example:
+    COPY, reading files and INSTALL/LOAD fail. A result longer than --limit rows is cut (and
+    says so on stderr); a query running longer than --timeout is stopped. In CSV, a text cell
+    that a spreadsheet would run as a formula gets a leading apostrophe, as in `runback export`.
+    The warehouse holds blinded letters only; --unblinded --key FILE adds, for this query only,
+    a temporary table `unblinded_arms` (letter, arm, name) to join on, and is logged first.
+    Example:
 
         runback query "select form, count(*) from quarantine.rows group by all"
     """
-    import duckdb
+    from runback.flows.query.ad_hoc import run_query
+    from runback.flows.query.export import neutralise
 
-    from runback.flows.warehouse import connect_read_only
+    result = run_query(_db(db), sql_text, limit, timeout, _unblinding_key(unblinded, key, _db(db)))
+    if unblinded:
+        typer.echo("UNBLINDED query: unblinded_arms maps the letters to the arms; this query was logged.", err=True)
+    if fmt is Format.parquet:
+        import pyarrow.parquet as pq
 
-    con = connect_read_only(_db(db))
-    try:
-        result = con.execute(sql_text)
-    except duckdb.Error as err:
-        raise Refused(f"the query failed: {err}", "Check the SQL; the warehouse is open read-only.") from None
-    frame = result.df()
-    if fmt is Format.csv:
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt is Format.json:
-        typer.echo(frame.to_json(orient="records", date_format="iso", indent=1))
-    elif fmt is Format.parquet:
-        frame.to_parquet(sys.stdout.buffer, index=False)
+        pq.write_table(result.table, sys.stdout.buffer)
     else:
-        typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+        frame = result.table.to_pandas()
+        if fmt is Format.csv:
+            neutralise(frame).to_csv(sys.stdout, index=False)
+        elif fmt is Format.json:
+            typer.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+        else:
+            typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
+    if result.truncated:
+        typer.echo(f"(the result has more than {limit:,} rows; the first {limit:,} are shown: raise --limit, "
+                   "or --limit 0 for all)", err=True)  # fmt: skip
 
 
 @app.command()
@@ -279,6 +366,19 @@ def status(
         typer.echo(f"WARNING: {warning}")
 
 
+def _unblinding_key(unblinded: bool, key: Path | None, db: Path):
+    """The warehouse's own key for an unblinded output, or None for a blinded one."""
+    if not unblinded:
+        if key is not None:
+            raise Refused("--key is only for --unblinded output.", "Leave --key out, or add --unblinded.")
+        return None
+    if key is None:
+        raise Refused("unblinded output needs the allocation key.", "Add --key FILE.")
+    from runback.flows.allocation import warehouse_key
+
+    return warehouse_key(key, db)
+
+
 def _status_sql(name: str) -> str:
     from runback.flows.warehouse import sql
 
@@ -288,7 +388,8 @@ def _status_sql(name: str) -> str:
 @app.command()
 def check(db: Path = DbOption) -> None:
     """Check the warehouse's integrity: every clean row traces to a loaded file and a data cut,
-    every cut to its file, and row counts agree with the quarantine. Exit code 3 on a problem."""
+    every cut to its file, row counts agree with the quarantine, and the newest cut is analysed.
+    Exit code 5 on a problem."""
     from runback.flows.query.integrity import content_hash, problems
     from runback.flows.warehouse import connect_read_only
 
@@ -335,8 +436,14 @@ def export(
     fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv, parquet or dta (Stata)."),
     data_cut: int = typer.Option(None, "--data-cut", help="Data cut (default: the newest analysed)."),
     db: Path = DbOption,
+    unblinded: bool = typer.Option(False, "--unblinded", help="Arm columns hold the true arm (needs --key); logged."),
+    key: Path = UnblindedKeyOption,
 ) -> None:
     """Write the analysis tables of a data cut for statisticians, with a data dictionary.
+
+    Blinded: arm columns hold the letters A, B, C, as the warehouse does. --unblinded --key FILE
+    writes the true arm (LL, LE, LS) instead, says so in data_dictionary.csv and UNBLINDED.txt,
+    and is logged before anything is written.
 
     One file per table, named after it (participants.csv, outcomes.csv, ...), and
     data_dictionary.csv describing every column. De-identified: no identifier is stored in the
@@ -345,7 +452,7 @@ def export(
     """
     from runback.flows.query.export import export_tables
 
-    written = export_tables(_db(db), to, fmt.value, data_cut)
+    written = export_tables(_db(db), to, fmt.value, data_cut, _unblinding_key(unblinded, key, _db(db)))
     for path in written:
         typer.echo(path)
 
@@ -361,8 +468,9 @@ def demo(
     """Simulate the trial (with the usual export faults), ingest every night in order, and render
     both follow-up reports (8 weeks, 6 months) of the last night's data cut.
 
-    The demo keeps its own exports, warehouse and allocation key in FOLDER (made afresh each
-    time), so it never touches the trial's; its reports go to out/demo/. Prints where everything
+    The demo keeps its own exports and warehouse in FOLDER and its allocation key beside it in
+    FOLDER-key/ (all made afresh each time), so it never touches the trial's; its reports go to
+    out/demo/. Prints where everything
     is; exit code 0 when the run completed, whatever the quarantine holds.
     """
     import shutil
@@ -372,16 +480,18 @@ def demo(
     from runback.flows.simulate import simulate as run
 
     folder = folder or settings.DATA_DIR / "demo"
+    key = folder.with_name(f"{folder.name}-key") / "allocation.key"  # outside the warehouse's folder
     shutil.rmtree(folder, ignore_errors=True)
+    key.unlink(missing_ok=True)
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
-    results = nightly_ingest(paths=[str(exports)], db=str(database))
+    results = _run(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
     cuts = sum(r["status"] == "loaded" for r in results)
-    typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}")
+    typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        followup_report(timepoint=timepoint, blinded=True, key=str(folder / "allocation.key"),
-                        out_dir=str(settings.out_dir() / "demo"), db=str(database))
+        _run(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
+             db=str(database))
         for timepoint in ("week_8", "month_6")
     ]  # fmt: skip
     typer.echo("\nreports (blinded) of the last data cut:")
@@ -392,7 +502,13 @@ def demo(
 
 
 def main() -> None:
-    """Entry point: anything that escapes the commands is an internal error (exit code 5)."""
+    """Entry point: anything that escapes the commands is an internal error (exit code 5).
+
+    SIGTERM (a service manager stopping runback, `kill`) ends the command as an exception would,
+    so that the temporary Prefect server of a one-off command is shut down with it, not orphaned."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         app()
     except SystemExit:

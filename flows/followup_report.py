@@ -9,8 +9,10 @@ Run     `runback report --timepoint month_6 [--data-cut 3] [--unblinded --key FI
         or `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6`.
 
 The same cut and options always give the same bytes: no clock time, fixed ordering, stable charts.
-Blinded by default: arms appear as Arm A/B/C, and the rendered page is scanned for any arm name or
-code before it is written.
+Blinded by default: the warehouse holds blinded letters only, so a blinded report needs no key and
+shows Arm A/B/C in letter order; free text naming an arm is withheld, and the finished page is
+checked (no arm name or code, every listing of arms in letter order) before it is written. An
+unblinded report needs the warehouse's own key and is logged as it is written.
 """
 
 from __future__ import annotations
@@ -20,25 +22,23 @@ import os
 import tempfile
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_link_artifact
-from prefect.cache_policies import NO_CACHE
 
-from runback.flows.analyse.refresh import refresh_analysis
-from runback.flows.ingest.project import load_project
+from runback.flows import allocation
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
-from runback.flows.report.render import ReportError, environment, file_name, relabel
-from runback.flows.runs import logger, warehouse_slot
-from runback.flows.settings import PROJECT_DIR, db_path, key_path
+from runback.flows.report.render import ReportError, environment, file_name
+from runback.flows.runs import logger, step, tracked, warehouse_slot
+from runback.flows.settings import PROJECT_DIR, db_path
 from runback.flows.settings import out_dir as default_out_dir
-from runback.flows.warehouse import connect, connect_read_only, rows, sql
+from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
 from runback.schemas.trial import TIMEPOINTS
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
-@task(cache_policy=NO_CACHE)
+@step
 def resolve_cut(db: str, data_cut: int | None) -> int:
     """The cut to report on (the newest by default), with its analysis in the warehouse."""
     with connect_read_only(Path(db)) as con:
@@ -52,73 +52,88 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
     if not analysed:
         logger().info("data cut %s was never analysed; analysing it now", cut)
         with connect(Path(db)) as con:
+            from runback.flows.analyse.refresh import refresh_analysis  # statsmodels: only when needed
+            from runback.flows.ingest.project import load_project
+
             refresh_analysis(con, load_project(PROJECT_DIR), cut)
     return cut
 
 
-@task(cache_policy=NO_CACHE)
-def allocation_arms(blinded: bool, key: str | None) -> blinding.Arms:
-    """How the report shows the arms: letters from the allocation key, or names when unblinded."""
-    if not blinded:
-        if not key:
-            raise ReportError("an unblinded report needs the allocation key: --unblinded --key FILE")
-        blinding.read_key(Path(key))  # only the holder of the key may unblind
-        logger().warning("UNBLINDED report requested with key %s", key)
-        return blinding.arms_for(False, {})
-    path = Path(key) if key else key_path()
-    if not path.exists():
-        blinding.new_key(path)
-        logger().warning("no allocation key at %s: made a new one (keep it outside the warehouse)", path)
-    return blinding.arms_for(True, blinding.read_key(path))
+@step
+def allocation_arms(blinded: bool, key: str | None, db: str) -> blinding.Arms:
+    """How the report shows the arms: the warehouse's letters, or (unblinded) the arms they stand
+    for, through the allocation key, which must be the warehouse's own."""
+    if blinded:
+        return blinding.arms_for(True)
+    if not key:
+        raise ReportError("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
+    found = allocation.warehouse_key(Path(key), Path(db))
+    logger().warning("UNBLINDED report requested with the key of fingerprint %s", found.fingerprint)
+    return blinding.arms_for(False, found)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
     """Every number of the report, from the warehouse, with arms as the report shows them."""
     with connect_read_only(Path(db)) as con:
-        context = report_context.build(con, cut, timepoint, arms)
-    return relabel(context, arms)
+        return report_context.build(con, cut, timepoint, arms)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def draw(context: dict) -> dict:
     """The charts: change from baseline per questionnaire outcome, and the forest plot."""
     change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
     return {"change": change, "forest": charts.forest(context["contrasts"])}
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def render(context: dict, drawn: dict) -> str:
-    """The HTML page; a blinded page that names an arm is refused, not written."""
+    """The HTML page; a blinded page that could encode the allocation is refused, not written."""
     html = environment().get_template("report.html.j2").render(**context, charts=drawn)
     if context["blinded"]:
+        problems = blinding.check_letter_order(html)
         found = blinding.find_revealing(html)
-        if found:
-            raise ReportError(f"the blinded report would reveal allocation ({', '.join(found)}); not written")
+        if found or problems:
+            raise ReportError(f"the blinded report could reveal the allocation ({', '.join(found + problems)}); "
+                              "not written.", "This is a fault of runback's report: please report it.")  # fmt: skip
     return html
 
 
-@task(cache_policy=NO_CACHE)
-def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, blinded: bool) -> str:
-    """Write the report (atomically) and log it in meta.report_runs."""
+@step
+def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, arms: blinding.Arms) -> str:
+    """Log the report in meta.report_runs and write it, in one step: the row is inserted, the file
+    put in place, then the row committed; if the row cannot be written, neither is the file, and
+    if the commit fails the file is removed (an unblinded report never exists unlogged)."""
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
+    params = {"timepoint": timepoint, "cut": cut, "blinded": arms.blinded, "file_name": name,
+              "sha256": hashlib.sha256(data).hexdigest(), "key_fingerprint": arms.fingerprint}  # fmt: skip
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         tmp.write(data)
     umask = os.umask(0)
     os.umask(umask)
     Path(tmp.name).chmod(0o666 & ~umask)  # a temporary file is private; the report is a normal file
-    Path(tmp.name).replace(path)
-    with connect(Path(db)) as con:
-        params = {"timepoint": timepoint, "cut": cut, "blinded": blinded, "file_name": name,
-                  "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
-        con.execute(sql("report/insert_report_run"), params)
+    placed = False
+    try:
+        con = connect(Path(db))
+        try:
+            with transaction(con):
+                con.execute(sql("report/insert_report_run"), params)
+                Path(tmp.name).replace(path)
+                placed = True
+        finally:
+            con.close()
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        if placed:
+            path.unlink(missing_ok=True)
+        raise
     logger().info("report written: %s", path)
     return str(path)
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def print_pdf(html_path: str) -> str:
     """A PDF of the report, printed by headless Chromium."""
     pdf = pdf_of(Path(html_path))
@@ -142,20 +157,22 @@ def followup_report(
     db = db or str(db_path())
     with warehouse_slot():
         cut = resolve_cut(db, data_cut)
-        arms = allocation_arms(blinded, key)
+        arms = allocation_arms(blinded, key, db)
         context = gather(db, cut, timepoint, arms)
         html = render(context, draw(context))
         folder = out_dir or str(default_out_dir())
-        path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, blinded)
+        path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
     if pdf:
         print_pdf(path)
     publish_link(path)
     return path
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def publish_link(path: str) -> None:
     """A link artifact to the report file."""
+    if not tracked():
+        return
     create_link_artifact(link=Path(path).resolve().as_uri(), link_text=Path(path).name, key="followup-report",
                          description="The follow-up report rendered by this run")  # fmt: skip
 

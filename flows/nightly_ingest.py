@@ -23,45 +23,77 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 from runback.flows import settings
+from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as artifacts
-from runback.flows.ingest.files import EXPORT_GLOB, in_export_order
+from runback.flows.ingest.files import EXPORT_GLOB, in_export_order, same_time_conflicts
 from runback.flows.query import freshness
-from runback.flows.runs import logger, warehouse_slot
+from runback.flows.runs import logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, inbox_dir
 from runback.flows.warehouse import connect, connect_read_only, sql
 
 
-@task(cache_policy=NO_CACHE)
-def find_exports(paths: list[str]) -> list[str]:
-    """The export files under `paths`, oldest export first (files without a date keep their order)."""
-    found: list[Path] = []
+@step
+def find_exports(paths: list[str]) -> list[dict]:
+    """The export files under `paths`, oldest export first, each as {path, scanned_in, conflict}.
+
+    A folder is scanned for entries named like exports (whatever they are: a folder, a pipe or a
+    broken link named like one is refused by the ingest, one entry at a time). Two entries of a
+    scan that claim the same export time with different contents cannot be ordered: both carry
+    the conflict that holds them."""
+    found: dict[Path, str | None] = {}
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(p.glob(EXPORT_GLOB))
-        elif p.exists():
-            found.append(p)
+            found |= dict.fromkeys(sorted(p.glob(EXPORT_GLOB)), str(p))
+        elif p.exists() or p.is_symlink():
+            found[p] = None
         else:
-            raise FileNotFoundError(f"no such file or folder: {p}")
-    return [str(f) for f in in_export_order(found)]
+            raise Refused(f"no such file or folder: {p}", "Name an export file or a folder of exports.")
+    conflicts = same_time_conflicts(list(found))
+    ordered = in_export_order(list(found))
+    return [{"path": str(f), "scanned_in": found[f], "conflict": conflicts.get(f)} for f in ordered]
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def ingest_export(
-    path: str, db: str, project: str, accept_dictionary: bool = False, accept_deletions: bool = False
+    path: str,
+    db: str,
+    project: str,
+    accept_dictionary: bool = False,
+    accept_deletions: bool = False,
+    accept_identifiers: bool = False,
+    export_time: str | None = None,
+    scanned_in: str | None = None,
+    conflict: str | None = None,
+    settle_s: float = 0.0,
+    key: str | None = None,
 ) -> dict:
     """Read, split, validate and load one export file (refused whole when it cannot be read)."""
+    import datetime as dt
+
     from runback.flows.ingest.pipeline import ingest_file  # pandas, pandera: imported only when there is a file
 
-    return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger())
+    when = dt.datetime.fromisoformat(export_time) if export_time else None
+    return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger(),
+                       accept_identifiers=accept_identifiers, export_time=when, scanned_in=scanned_in,
+                       settle_s=settle_s, conflict=conflict, key=key)  # fmt: skip
 
 
-@task(cache_policy=NO_CACHE)
+@step
+def unanalysed_cut(db: str) -> int | None:
+    """The newest data cut when it has not been analysed (a new one, or one a crash left behind)."""
+    if not Path(db).exists():
+        return None
+    with connect_read_only(Path(db)) as con:
+        found = con.execute(sql("analyse/unanalysed_latest_cut")).fetchone()
+    return found[0] if found else None
+
+
+@step
 def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
     from runback.flows.analyse.refresh import analysable, refresh_analysis  # statsmodels: only when there is a cut
@@ -80,7 +112,7 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     return written
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def summarise(results: list[dict]) -> str:
     """A one-line-per-file summary of the run (logged)."""
     lines = [f"{'file':40} {'status':10} {'rows':>7} {'quarantined':>11} {'flagged':>7} {'cut':>4}"]
@@ -95,7 +127,7 @@ def summarise(results: list[dict]) -> str:
     return text
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def pull_from_redcap(inbox: str) -> list[str]:
     """Pull tonight's export from the REDCap API into the inbox, when the API is configured."""
     connection = redcap_api.configured()
@@ -106,9 +138,11 @@ def pull_from_redcap(inbox: str) -> list[str]:
     return [str(f) for f in files]
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def publish(results: list[dict], db: str, cut: int | None) -> None:
     """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
+    if not tracked():
+        return
     import pandas as pd
 
     queries = pd.DataFrame()
@@ -121,7 +155,7 @@ def publish(results: list[dict], db: str, cut: int | None) -> None:
                           description="Form rows quarantined and flagged, per file and form")  # fmt: skip
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def check_freshness(db: str) -> str | None:
     """Warn when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h)."""
     with connect_read_only(Path(db)) as con:
@@ -138,23 +172,38 @@ def nightly_ingest(
     project: str | None = None,
     accept_dictionary: bool = False,
     accept_deletions: bool = False,
+    accept_identifiers: bool = False,
+    export_time: str | None = None,
+    key: str | None = None,
 ) -> list[dict]:
     """Ingest every new export under `paths` (default: pull from REDCap if configured, then the
-    inbox) into the warehouse `db`, analyse the newest cut and publish the run's summary."""
+    inbox) into the warehouse `db`, analyse the newest cut if it is not analysed yet (made now,
+    or left by a run that crashed before its analysis) and publish the run's summary.
+    `export_time` ('YYYY-MM-DD HH:MM', site time) names the export time of the one file given;
+    `key` is the allocation key file that masks the allocation (default RUNBACK_KEY)."""
     db = db or str(db_path())
     project = project or str(PROJECT_DIR)
     with warehouse_slot():
+        pulled: list[str] = []
         if not paths:
             inbox_dir().mkdir(parents=True, exist_ok=True)
-            pull_from_redcap(str(inbox_dir()))
-        files = find_exports(paths or [str(inbox_dir())])
-        results = [ingest_export(path, db, project, accept_dictionary, accept_deletions) for path in files]
-        cuts = [r["data_cut"] for r in results if r["status"] == "loaded" and not r.get("repeat")]
-        if cuts:
-            analyse_cut(db, project, max(cuts))
+            pulled = pull_from_redcap(str(inbox_dir()))
+        entries = find_exports(paths or [str(inbox_dir())])
+        for e in entries:  # a file dropped in the inbox moments ago may still be being written
+            e["settle_s"] = settings.settle_seconds() if not paths and e["path"] not in pulled else 0.0
+        if export_time and len(entries) != 1:
+            raise Refused(f"--export-time names the time of one file, but {len(entries)} were given.",
+                          "Name exactly one export file with it.")  # fmt: skip
+        accept = (accept_dictionary, accept_deletions, accept_identifiers)
+        results = [ingest_export(e["path"], db, project, *accept, export_time, e["scanned_in"], e["conflict"],
+                                 e["settle_s"], key) for e in entries]  # fmt: skip
+        cut = unanalysed_cut(db)
+        if cut is not None:
+            analyse_cut(db, project, cut)
     summarise(results)
     if Path(db).exists():
-        publish(results, db, max(cuts) if cuts else None)
+        new_cuts = [r["data_cut"] for r in results if r["status"] == "loaded" and not r.get("repeat")]
+        publish(results, db, max(new_cuts) if new_cuts else None)
         check_freshness(db)
     return results
 

@@ -5,10 +5,11 @@
 | warehouse file | `RUNBACK_DB` | `data/runback.duckdb` |
 | inbox of exports | `RUNBACK_INBOX` | `data/inbox` |
 | reports and exports | `RUNBACK_OUT` | `out` |
-| allocation key | `RUNBACK_KEY` | `data/allocation.key` |
+| allocation key (outside the warehouse's folder) | `RUNBACK_KEY` | `keys/allocation.key` |
 | trial site's time zone | `RUNBACK_TIMEZONE` | `Asia/Singapore` |
 | nightly schedule (cron, site time) | `RUNBACK_CRON` | `0 2 * * *` |
 | freshness warning after | `RUNBACK_MAX_AGE_HOURS` | `36` |
+| an inbox file must be unchanged for | `RUNBACK_SETTLE_SECONDS` | `60` |
 | wait for the warehouse lock | `RUNBACK_LOCK_TIMEOUT` (s) | `60` |
 
 Data paths belong to the user: relative defaults are relative to the working directory the
@@ -20,16 +21,26 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from runback.flows.errors import Refused
 
-PROJECT_DIR = Path(str(files("runback.schemas") / "redcap"))
+
+def _package_dir(name: str) -> Path:
+    """Where the import system finds a package of runback, without importing it (importing
+    `runback.schemas` would load pandas and pandera, which a quick command does not need)."""
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+PROJECT_DIR = _package_dir("runback.schemas") / "redcap"
 """The trial's REDCap project files (dictionary, events, designations, ...), shipped with runback."""
-SQL_DIR = Path(str(files("runback.sql")))
-REPORTS_DIR = Path(str(files("runback.reports")))
+SQL_DIR = _package_dir("runback.sql")
+REPORTS_DIR = _package_dir("runback.reports")
 
 DATA_DIR = Path("data")
 """The default folder of the user's warehouse, inbox and key (relative to the working directory)."""
@@ -58,10 +69,10 @@ def out_dir() -> Path:
 
 
 def key_path() -> Path:
-    return _path("RUNBACK_KEY", DATA_DIR / "allocation.key")
+    return _path("RUNBACK_KEY", Path("keys") / "allocation.key")
 
 
-def _number(variable: str, default: float, unit: str) -> float:
+def _number(variable: str, default: float, unit: str, allow_zero: bool = False) -> float:
     """A positive number from the environment, or a refusal that names the variable."""
     text = os.environ.get(variable, "").strip()
     if not text:
@@ -70,7 +81,7 @@ def _number(variable: str, default: float, unit: str) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not value > 0 or value == float("inf"):
+    if not (value > 0 or (allow_zero and value == 0)) or value == float("inf"):
         raise Refused(f"{variable}={text!r} is not a positive number of {unit}.",
                       f"Set it to a number such as {default:g}, or unset it for the default.")  # fmt: skip
     return value
@@ -83,6 +94,11 @@ def max_age_hours() -> float:
 def lock_timeout() -> float:
     """Seconds to wait for a warehouse held by another process."""
     return _number("RUNBACK_LOCK_TIMEOUT", 60, "seconds")
+
+
+def settle_seconds() -> float:
+    """An inbox file modified more recently than this is left for the next run (still being written?)."""
+    return _number("RUNBACK_SETTLE_SECONDS", 60, "seconds", allow_zero=True)
 
 
 def timezone_name() -> str:

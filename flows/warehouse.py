@@ -26,6 +26,12 @@ SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DO
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
+STORAGE_FORMAT = "v1.4.0"
+"""The DuckDB storage format a new warehouse is written in: the one DuckDB 1.4 (LTS) and 1.5 read,
+so that the DuckDB CLI, R and Python clients most users have open the file (a file in DuckDB 2.0's
+own format, version 69, they refuse). DuckDB keeps the format for the file's lifetime."""
+
+
 class NoWarehouse(Refused, FileNotFoundError):
     """The warehouse file named does not exist (a read-only command cannot make one)."""
 
@@ -39,25 +45,61 @@ def _text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def sql(name: str, **identifiers: str) -> str:
-    """The statement in `sql/<name>.sql`, with `{{ key }}` identifiers (or type names) filled in."""
+def sql(name: str, literals: dict[str, str] | None = None, **identifiers: str) -> str:
+    """The statement in `sql/<name>.sql`, with `{{ key }}` identifiers (or type names) filled in.
+
+    `literals` fill `{{ key }}` placeholders with quoted SQL strings: only for what DuckDB cannot
+    bind as a parameter (the text of a COMMENT), and quoted here, in the one place that does it."""
+    quoted = {k: _literal(v) for k, v in (literals or {}).items()}
     for value in identifiers.values():
         if not _IDENTIFIER.match(value) and value not in SQL_TYPES:
             raise ValueError(f"not a plain SQL identifier: {value!r}")
 
     def fill(match: re.Match) -> str:
-        return identifiers[match.group(1)]
+        return quoted[match.group(1)] if match.group(1) in quoted else identifiers[match.group(1)]
 
     return _PLACEHOLDER.sub(fill, _text(name))
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of `text`: quotes doubled, control characters refused, at most 1,000 characters."""
+    if any(ord(c) < 32 for c in text):
+        raise ValueError("a SQL literal may not hold control characters")
+    return "'" + text[:1000].replace("'", "''") + "'"
+
+
+def describe(con: duckdb.DuckDBPyConnection, schema: str, table: str, what: str, columns: dict[str, str]) -> None:
+    """Comment a table (`what` it holds) and those of its columns that have no comment yet."""
+    if rows(con, "warehouse/uncommented_table", {"schema": schema, "table": table}):
+        con.execute(sql("warehouse/comment_on_table", {"text": what}, schema=schema, table=table))
+    for (column,) in rows(con, "warehouse/uncommented_columns", {"schema": schema, "table": table}):
+        if columns.get(column):
+            text = " ".join(columns[column].split())
+            con.execute(sql("warehouse/comment_on_column", {"text": text}, schema=schema, table=table, column=column))
 
 
 def connect(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing (migrating it first); waits while another process holds it."""
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(db, wait_s, read_only=False, config={})
-    migrate(con)
+    new = not db.exists()
+    con = _open(db, wait_s, read_only=False, config={"storage_compatibility_version": STORAGE_FORMAT} if new else {})
+    try:
+        _check_ours(con, db)
+        migrate(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _check_ours(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Refuse a DuckDB file of another application: runback's tables are never added to it."""
+    (tables, ours) = rows(con, "warehouse/catalogue")[0]
+    if tables and not ours:
+        raise Refused(f"{db} is a DuckDB file of another application ({tables} table(s), none of runback's).",
+                      "Name runback's own warehouse with --db or RUNBACK_DB; runback does not add its tables "
+                      "to another database.")  # fmt: skip
 
 
 def connect_read_only(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
@@ -77,12 +119,15 @@ def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duck
     while True:
         try:
             return duckdb.connect(str(db), read_only=read_only, config=config)
-        except duckdb.IOException as err:
+        except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as err:
             if "lock" not in str(err).lower():
-                raise
+                raise Refused(f"{db} cannot be opened as a DuckDB warehouse: {str(err).splitlines()[0][:200]}",
+                              "Name runback's warehouse file with --db or RUNBACK_DB.") from None  # fmt: skip
             if time.monotonic() >= deadline:
+                holder = re.search(r"PID (\d+)", str(err))
+                who = f"process {holder[1]}" if holder else "another process"
                 raise WarehouseBusy(
-                    f"the warehouse {db} is in use by another process (a running ingest?); waited {wait_s:g} s.",
+                    f"the warehouse {db} is in use by {who} (a running ingest or query?); waited {wait_s:g} s.",
                     "Try again later, or raise RUNBACK_LOCK_TIMEOUT; a file not loaded now is picked up by the "
                     "next run.",
                 ) from None

@@ -1,26 +1,34 @@
-"""Contracts: the study definition read from the REDCap project, and one pandera model per form."""
+"""Contracts: the study definition read from the REDCap project, and one pandera model per form.
 
-from runback.schemas.adverse_event import AdverseEvent
-from runback.schemas.baseline_characteristics import BaselineCharacteristics
-from runback.schemas.nprs import Nprs
-from runback.schemas.odi import Odi
-from runback.schemas.physical_tests import PhysicalTests
-from runback.schemas.psfs import Psfs
-from runback.schemas.randomisation import Randomisation
-from runback.schemas.screening import Screening
-from runback.schemas.session_log import SessionLog
-from runback.schemas.study_end import StudyEnd
+The form models (and pandera with them) are imported on first use of `MODELS`, so that code
+which needs only the trial's definitions (the arms, the visits) starts quickly.
+"""
 
-MODELS = {
-    "screening": Screening,
-    "baseline_characteristics": BaselineCharacteristics,
-    "randomisation": Randomisation,
-    "nprs": Nprs,
-    "psfs": Psfs,
-    "odi": Odi,
-    "physical_tests": PhysicalTests,
-    "session_log": SessionLog,
-    "adverse_event": AdverseEvent,
-    "study_end": StudyEnd,
+from __future__ import annotations
+
+from importlib import import_module
+
+_MODELS = {
+    "screening": ("screening", "Screening"),
+    "baseline_characteristics": ("baseline_characteristics", "BaselineCharacteristics"),
+    "randomisation": ("randomisation", "Randomisation"),
+    "nprs": ("nprs", "Nprs"),
+    "psfs": ("psfs", "Psfs"),
+    "odi": ("odi", "Odi"),
+    "physical_tests": ("physical_tests", "PhysicalTests"),
+    "session_log": ("session_log", "SessionLog"),
+    "adverse_event": ("adverse_event", "AdverseEvent"),
+    "study_end": ("study_end", "StudyEnd"),
 }
-"""The trial's form models by REDCap form name."""
+"""The trial's form models by REDCap form name: (module, class)."""
+
+
+def __getattr__(name: str):
+    if name == "MODELS":
+        models = {form: getattr(import_module(f"{__name__}.{module}"), cls) for form, (module, cls) in _MODELS.items()}
+        globals()["MODELS"] = models
+        return models
+    for module, cls in _MODELS.values():  # `runback.schemas.Nprs` keeps working, imported on first use
+        if name == cls:
+            return getattr(import_module(f"{__name__}.{module}"), cls)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,31 +7,31 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import combinations
+from dataclasses import dataclass, replace
 
-from runback.schemas import form
 from runback.schemas import study as s
+
+
+def _form():
+    """The pandera field builders, imported when a form model is defined (not for the trial's
+    analysis definitions, which quick commands read without pandera)."""
+    from runback.schemas import form
+
+    return form
+
 
 MISSING = ("UNK", "NASK", "ASKU", "NA")
 """The project's missing-data codes (RUNBACK_MissingDataCodes.txt)."""
 
-ARMS = {"1": "LL", "2": "LE", "3": "LS"}
-"""`rand_group` code -> arm; LL (lower limb strengthening) is the reference arm."""
-
-ARM_ORDER = tuple(ARMS.values())
-"""The arms in the protocol's order (LL, LE, LS): the reference arm first."""
-REFERENCE_ARM = ARM_ORDER[0]
-ARM_PAIRS = tuple((later, earlier) for earlier, later in combinations(ARM_ORDER, 2))
-"""Every pairwise contrast, later minus earlier (LE - LL, LS - LL, LS - LE): the plan's two
-against the reference, and LS - LE so that a blinded report shows all three pairs without
-singling out the reference arm."""
-
-ARM_NAMES = {
-    "LL": "Lower limb strengthening",
-    "LE": "Lumbar extensor strengthening",
-    "LS": "Lumbar stabilisation",
-}
+from runback.schemas.arms import (  # noqa: E402, F401 - the arms are part of the trial's definition
+    ALLOCATION_FIELDS,
+    ARM_NAMES,
+    ARM_ORDER,
+    ARM_PAIRS,
+    ARMS,
+    BLINDED_ARMS,
+    REFERENCE_ARM,
+)
 
 ASSESSMENT_DATES = {"nprs": "nprs_date", "psfs": "psfs_date", "odi": "odi_date", "physical_tests": "pt_date"}
 """Assessment forms and the field holding each one's date (visit windows are checked on it)."""
@@ -41,31 +41,31 @@ PROGRAMME_EVENT = "programme_arm_1"
 
 
 def text(description: str, required: bool = False):
-    return form.value_field(description, s.KIND_TEXT, required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_TEXT, required=required, missing=MISSING)
 
 
 def integer(description: str, min: str, max: str, required: bool = False):
-    return form.value_field(description, s.KIND_INTEGER, min=min, max=max, required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_INTEGER, min=min, max=max, required=required, missing=MISSING)
 
 
 def number(description: str, min: str = "", max: str = "", required: bool = False):
-    return form.value_field(description, s.KIND_NUMBER, min=min, max=max, required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_NUMBER, min=min, max=max, required=required, missing=MISSING)
 
 
 def date(description: str, min: str = "", required: bool = False):
-    return form.value_field(description, s.KIND_DATE, min=min, required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_DATE, min=min, required=required, missing=MISSING)
 
 
 def choice(description: str, codes: tuple[str, ...], required: bool = False):
-    return form.value_field(description, s.KIND_CHOICE, codes=codes, required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_CHOICE, codes=codes, required=required, missing=MISSING)
 
 
 def yesno(description: str, required: bool = False):
-    return form.value_field(description, s.KIND_YESNO, codes=("1", "0"), required=required, missing=MISSING)
+    return _form().value_field(description, s.KIND_YESNO, codes=("1", "0"), required=required, missing=MISSING)
 
 
 def checkbox(name: str, description: str, codes: tuple[str, ...]):
-    return form.checkbox_field(name, description, codes, MISSING)
+    return _form().checkbox_field(name, description, codes, MISSING)
 
 
 # -- analysis definitions (study README: outcomes, programme, analysis plan) ---------------------
@@ -111,3 +111,11 @@ PARAMS = (
     Param("STEP_LEN", "Running step length", "cm", "step_length_cm", "higher", None),
     Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
 )
+
+
+def blinded_study(study: s.Study) -> s.Study:
+    """The study as the warehouse sees it: each allocation field's choices are the blinded
+    letters (its codes never reach the warehouse, so neither do the labels that name the arms)."""
+    letters = tuple((letter, f"Arm {letter}") for letter in BLINDED_ARMS)
+    fields = tuple(replace(f, choices=letters) if f.name in ALLOCATION_FIELDS else f for f in study.fields)
+    return replace(study, fields=fields)

@@ -13,6 +13,8 @@ os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.pop("PREFECT_API_URL", None)
+# every warehouse a test makes masks its allocation with this session's key, never one in the checkout
+os.environ.setdefault("RUNBACK_KEY", os.path.join(tempfile.mkdtemp(prefix="runback-key-"), "allocation.key"))
 
 from runback.flows.ingest.project import load_project  # noqa: E402
 from runback.schemas.study import Study  # noqa: E402

@@ -139,7 +139,7 @@ def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path,
 
     simulate(folder, **simulation)
     db = folder / "w.duckdb"
-    for path in find_exports.fn([str(folder)]):
+    for path in (e["path"] for e in find_exports.fn([str(folder)])):
         ingest_file(path, str(db), str(PROJECT_DIR))
     with connect(db) as con:
         cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]

@@ -53,7 +53,7 @@ def test_an_installed_wheel_runs_the_pipeline_from_any_folder(wheel, tmp_path):
     before = _files(site)
     work = tmp_path / "somewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNBACK_", "PYTHON"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNBACK_", "PYTHON"))}  # the defaults
     env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     runback = env_dir / "bin" / "runback"
 
@@ -70,6 +70,6 @@ def test_an_installed_wheel_runs_the_pipeline_from_any_folder(wheel, tmp_path):
     assert ingest.returncode in (0, 1), ingest.stderr[-2000:]
     report = run("report", "--timepoint", "week_8")
     assert report.returncode == 0, report.stderr[-2000:]
-    assert (work / "data" / "runback.duckdb").exists() and (work / "data" / "allocation.key").exists()
+    assert (work / "data" / "runback.duckdb").exists() and (work / "keys" / "allocation.key").exists()
     assert list((work / "out").glob("runback_week_8_cut*.html"))
     assert _files(site) == before, "something was written inside site-packages"

@@ -48,8 +48,9 @@ def server(tmp_path_factory):
         "PREFECT_UI_ENABLED": "false",
         "RUNBACK_DB": str(root / "runback.duckdb"),
         "RUNBACK_INBOX": str(root / "inbox"),
+        "RUNBACK_SETTLE_SECONDS": "0",  # the simulated exports are complete when written
         "RUNBACK_OUT": str(root / "out"),
-        "RUNBACK_KEY": str(root / "allocation.key"),
+        "RUNBACK_KEY": str(root / "keys" / "allocation.key"),
     }
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],

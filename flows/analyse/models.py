@@ -1,7 +1,8 @@
 """The trial's models (statistical analysis plan), fitted with statsmodels on analysis.outcomes.
 
 - ANCOVA at each timepoint (week 8, month 6): value ~ arm + baseline + sex (the stratum), OLS;
-  contrasts LE - LL and LS - LL.
+  every pairwise contrast between the arms (B - A, C - A, C - B: the warehouse holds blinded
+  letters; an unblinded report turns them into the plan's LE - LL and LS - LL with the key).
 - GEE as in the published trial: Gaussian, exchangeable working correlation, value ~ step x arm
   over the assessments the timepoint uses; slope per step in each arm and the arm differences.
 - Linear mixed model with a random intercept per participant (sensitivity): the same terms.
@@ -12,7 +13,7 @@ running): the mixed model, and ANCOVA and GEE in the per-protocol set (adherent 
 assessments inside their windows). A model that cannot be fitted (too few data at an early cut, a
 singular design) gives a row that says so instead of failing.
 
-Design matrices are built here with named columns (intercept, step, arm dummies against LL,
+Design matrices are built here with named columns (intercept, step, arm dummies against arm A,
 step x arm) rather than from formulas: the same models, without a formula parser's cost on every
 fit (the analysis of a cut is refreshed every night).
 """
@@ -25,11 +26,14 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from runback.schemas.trial import ARM_ORDER, ARM_PAIRS, PARAMS, PRIMARY, REFERENCE_ARM, TIMEPOINTS
+from runback.schemas.trial import BLINDED_ARMS, PARAMS, PRIMARY, TIMEPOINTS
 
-REFERENCE = REFERENCE_ARM
-OTHER_ARMS = ARM_ORDER[1:]
-PAIRS = ARM_PAIRS
+ARMS = BLINDED_ARMS
+"""The arms as the warehouse holds them: blinded letters, in letter order (the models never know
+which arm a letter is; every pairwise contrast is fitted, later letter minus earlier)."""
+REFERENCE = ARMS[0]
+OTHER_ARMS = ARMS[1:]
+PAIRS = tuple((later, earlier) for i, earlier in enumerate(ARMS) for later in ARMS[i + 1 :])
 CONTRASTS = tuple(f"{a} - {b}" for a, b in PAIRS)
 SLOPES = tuple(f"slope {arm}" for arm in (REFERENCE, *OTHER_ARMS)) + tuple(f"slope {c}" for c in CONTRASTS)
 COLUMNS = [
@@ -111,8 +115,8 @@ def longitudinal(model: str, frame: pd.DataFrame, timepoint: str, population: st
 def contrast(term: str, params: list[str]) -> np.ndarray:
     """The contrast vector of a term over the design's columns.
 
-    'LE - LS': difference in the arm effects (columns LE, LS; LL is 0); 'slope LE': the slope in
-    an arm (step + step:LE); 'slope LE - LS': difference in slopes (step:LE - step:LS)."""
+    'B - C': difference in the arm effects (columns B, C; A is 0); 'slope B': the slope in
+    an arm (step + step:B); 'slope B - C': difference in slopes (step:B - step:C)."""
     slope = term.startswith("slope ")
     arms = term.removeprefix("slope ").split(" - ")
     prefix = "step:" if slope else ""
@@ -131,7 +135,7 @@ def contrast(term: str, params: list[str]) -> np.ndarray:
 
 
 def _arms(frame: pd.DataFrame) -> pd.DataFrame:
-    """Intercept and one indicator per arm other than the reference (LL)."""
+    """Intercept and one indicator per arm other than the reference (the first letter)."""
     design = pd.DataFrame({"const": 1.0}, index=frame.index)
     for arm in OTHER_ARMS:
         design[arm] = (frame["arm"] == arm).astype(float)
@@ -139,7 +143,7 @@ def _arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _too_few(frame: pd.DataFrame, what: str) -> str | None:
-    per_arm = frame.groupby("arm")["record_id"].nunique().reindex(ARM_ORDER, fill_value=0)
+    per_arm = frame.groupby("arm")["record_id"].nunique().reindex(ARMS, fill_value=0)
     if (per_arm < MIN_PER_ARM).any():
         counts = ", ".join(f"{arm} {n}" for arm, n in per_arm.items())
         return f"not fitted: fewer than {MIN_PER_ARM} participants per arm {what} ({counts})"

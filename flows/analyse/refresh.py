@@ -17,7 +17,15 @@ from runback.flows.analyse import models
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
 from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
-from runback.schemas.trial import ADHERENT_MIN, ARM_NAMES, ARMS, PARAMS, PRIMARY, SUPERVISED_PLANNED, VISIT_STEPS
+from runback.schemas.trial import (
+    ADHERENT_MIN,
+    BLINDED_ARMS,
+    PARAMS,
+    PRIMARY,
+    SUPERVISED_PLANNED,
+    VISIT_STEPS,
+    blinded_study,
+)
 
 REQUIRED_FORMS = ("screening", "randomisation", "nprs", "psfs", "odi", "physical_tests", "session_log",
                   "adverse_event", "study_end")  # fmt: skip
@@ -33,7 +41,7 @@ def refresh_analysis(con, study: Study, cut: int) -> dict[str, int]:
     """Recompute every analysis table's rows of `cut`; returns rows written per table."""
     written = {}
     with transaction(con):
-        write_reference(con, study)
+        write_reference(con, blinded_study(study))
         for table in TABLES:
             con.execute(sql("analyse/clear_cut", table=table), {"cut": cut})
         for table in SQL_TABLES:
@@ -49,10 +57,13 @@ def refresh_analysis(con, study: Study, cut: int) -> dict[str, int]:
 
 
 def write_reference(con, study: Study) -> None:
-    """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings."""
+    """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings.
+
+    The arms are the blinded letters the warehouse holds (the allocation is masked at intake);
+    which arm a letter is, only the allocation key says."""
     tables = {
         "arms": pd.DataFrame(
-            [(code, arm, ARM_NAMES[arm], i) for i, (code, arm) in enumerate(ARMS.items())],
+            [(letter, letter, f"Arm {letter}", i) for i, letter in enumerate(BLINDED_ARMS)],
             columns=["code", "arm", "name", "sort"],
         ),
         "visits": pd.DataFrame(

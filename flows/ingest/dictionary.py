@@ -31,10 +31,10 @@ def diff(before: list[dict] | None, after: list[dict]) -> dict:
     old, new = {f["name"]: f for f in before}, {f["name"]: f for f in after}
     changed = {}
     for name in new.keys() & old.keys():
-        what = {
-            k: [_plain(old[name].get(k)), _plain(new[name][k])]
+        what = {  # an attribute an older runback did not record (absent) is no change
+            k: [_plain(old[name][k]), _plain(new[name][k])]
             for k in new[name]
-            if _plain(old[name].get(k)) != _plain(new[name][k])
+            if k in old[name] and _plain(old[name][k]) != _plain(new[name][k])
         }
         if what:
             changed[name] = what
@@ -58,6 +58,13 @@ def breaking(change: dict) -> list[str]:
             if gone:
                 problems.append(f"field {name} lost the choice code(s) {', '.join(sorted(gone))}")
     return problems
+
+
+def unmarked_identifiers(change: dict) -> list[str]:
+    """Fields the earlier dictionary marked as identifiers and this one no longer does: a change
+    that would store their values, so it needs its own acceptance (never taken as harmless)."""
+    return sorted(name for name, what in change["changed"].items()
+                  if "identifier" in what and what["identifier"][0] and not what["identifier"][1])  # fmt: skip
 
 
 def describe(change: dict) -> str:

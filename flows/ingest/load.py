@@ -22,15 +22,20 @@ import pyarrow as pa
 
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
-from runback.flows.ingest.files import ExportFile
+from runback.flows.ingest.files import ExportFile, safe_name
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
 from runback.flows.ingest.validate import Validated
-from runback.flows.warehouse import form_tables, rows, sql, table_columns, transaction
+from runback.flows.warehouse import describe, form_tables, rows, sql, table_columns, transaction
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
 
-LOADED, UNCHANGED, OLDER, REFUSED = "loaded", "unchanged", "older", "refused"
+LOADED, UNCHANGED, OLDER, REFUSED, HELD = "loaded", "unchanged", "older", "refused", "held"
+"""What became of a file (meta.source_files.status)."""
+APPLIED = (LOADED, UNCHANGED)
+"""The statuses of files whose contents are in the warehouse (or changed nothing)."""
+WAITING = "waiting"
+"""A file still being written: not recorded, read again by the next run."""
 
 
 @dataclass
@@ -44,6 +49,7 @@ class LoadResult:
     rows: int | None = None
     message: str = ""
     forms: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    repeat: bool = False  # the same bytes were seen before: nothing was recorded this time
 
     @property
     def quarantined(self) -> int:
@@ -60,6 +66,7 @@ class Prior:
 
     earlier: LoadResult | None  # the earlier outcome of a file with the same bytes
     latest_export_time: dt.datetime | None  # of the newest export applied
+    applied_times: frozenset[dt.datetime]  # export times of the files applied
     dictionary: list[dict] | None  # the field definitions the warehouse was last loaded with
 
     def newer_export_loaded(self, when: dt.datetime | None) -> bool:
@@ -69,13 +76,13 @@ class Prior:
 
 def prior(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Prior:
     """The warehouse's answer to every question asked before a file is read."""
-    found = rows(con, "ingest/file_by_sha256", {"sha256": file.sha256})
+    found = rows(con, "ingest/file_by_identity", {"sha256": file.sha256, "file_name": file.name})
     earlier = None
     if found:
         file_id, status, cut, message = found[0]
         earlier = LoadResult(file=file.name, status=status, file_id=file_id, data_cut=cut, message=message or "")
-    (latest,) = rows(con, "ingest/latest_export_time")[0]
-    return Prior(earlier, latest, latest_dictionary(con))
+    applied = frozenset(r[0] for r in rows(con, "ingest/applied_export_times"))
+    return Prior(earlier, max(applied, default=None), applied, latest_dictionary(con))
 
 
 def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
@@ -86,20 +93,29 @@ def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: i
 
 
 def load_export(
-    con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study, dictionary_file: dict | None = None
+    con,
+    export: ExportTable,
+    parts: SplitExport,
+    checked: Validated,
+    study: Study,
+    key_fingerprint: str | None = None,
+    dictionary_file: dict | None = None,
 ) -> LoadResult:
     """Apply one export: everything in one transaction (raises and rolls back on any error).
 
+    `key_fingerprint`: of the allocation key the export was masked with (recorded at first use).
     `dictionary_file` ({"path", "sha256"}) names the dictionary file the export was read with."""
     with transaction(con):
         file_id = _insert_source_file(con, export.file, export.rows, LOADED, "", None)
+        if key_fingerprint is not None:
+            con.execute(sql("ingest/record_key"), {"key_fingerprint": key_fingerprint, "file_id": file_id})
         dictionary_id = _dictionary_version(con, study, file_id)
         _insert_file_inputs(con, file_id, export, dictionary_file or {})
         hashes, content = {}, {}
         for form, part in parts.forms.items():
             hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
             content[form] = row_hashes(part.raw, content_columns(part.columns, study))
-            write_raw(con, form, part.raw, hashes[form], file_id)
+            write_raw(con, form, part.raw, hashes[form], file_id, study)
         known = {form: codes_known(export, study, form) for form in parts.forms}
         incoming = {
             form: _with_provenance(
@@ -114,8 +130,8 @@ def load_export(
         cut = _next_cut(con, incoming, held, checked.failures, known)
         if cut is not None:
             for form, table in incoming.items():
-                apply_clean(con, form, table, held.get(form), cut, known[form])
-            _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming))
+                apply_clean(con, form, table, held.get(form), cut, study, known[form])
+            _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming), key_fingerprint)
         _insert_failures(con, file_id, checked.failures)
         counts = _file_forms(parts, checked)
         _insert_file_forms(con, file_id, counts)
@@ -128,7 +144,7 @@ def load_export(
     return LoadResult(export.file.name, status, file_id, cut, export.rows, message, counts)
 
 
-def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int) -> None:
+def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int, study: Study) -> None:
     """Store the form rows whose text is new (raw.<form> keeps one row per distinct version)."""
     table = pa.Table.from_pandas(raw, preserve_index=False)  # text columns, as read
     table = table.append_column("row_hash", pa.array(hashes.to_numpy(dtype="uint64"), pa.uint64()))
@@ -138,13 +154,15 @@ def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int
     try:
         con.execute(sql("ingest/create_raw_table", form=form))
         align_columns(con, "raw", form, table.schema)
+        describe(con, "raw", form, f"Form {form} as exported: one row per distinct version of a form row, text",
+                 column_descriptions(study, form, typed=False))  # fmt: skip
         con.execute(sql("ingest/insert_raw", form=form))
     finally:
         con.unregister("incoming_raw")
 
 
 def apply_clean(
-    con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int, codes_known: bool = True
+    con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int, study: Study, codes_known: bool = True
 ) -> None:
     """Close changed or vanished rows and open the new versions, as of `cut`.
 
@@ -154,6 +172,8 @@ def apply_clean(
     with _registered(con, incoming, held):
         con.execute(sql("ingest/create_clean_table", form=form))
         align_columns(con, "clean", form, incoming.schema)
+        describe(con, "clean", form, f"Form {form}, validated and typed: one row per form row and validity interval",
+                 column_descriptions(study, form, typed=True))  # fmt: skip
         con.execute(sql("ingest/close_clean_rows", form=form), params)
         con.execute(sql("ingest/insert_clean_rows", form=form), params)
 
@@ -170,6 +190,42 @@ def codes_known(export: ExportTable, study: Study, form: str) -> bool:
     """Whether the export has every missing-data-code checkbox column of the form's fields."""
     lacking = set(export.lacking_missing_codes)
     return not any(f.name in lacking for f in study.forms[form].fields)
+
+
+STRUCTURE = {
+    "record_id": "REDCap record id",
+    "event": "REDCap event (unique event name)",
+    "redcap_event_name": "REDCap event",
+    "instance": "Repeat instance (1 when the form does not repeat)",
+    "redcap_repeat_instrument": "Repeating form, as exported",
+    "redcap_repeat_instance": "Repeat instance, as exported",
+    "redcap_data_access_group": "Data access group (site)",
+    "row_hash": "Hash of the row's values (what changed between exports)",
+    "file_id": "File the row version was first seen in",
+    "source_row": "Position of the record among that file's data rows (1 = first)",
+    "valid_from_cut": "First data cut in which this version is valid",
+    "valid_to_cut": "First data cut in which it is not (null: valid now)",
+    "missing_codes": "Fields answered with a missing-data code (JSON: field -> code)",
+}
+"""What the structure and provenance columns of the per-form tables hold."""
+
+
+def column_descriptions(study: Study, form: str, typed: bool) -> dict[str, str]:
+    """Column -> what it holds, for raw.<form> (text as exported) or clean.<form> (typed):
+    the dictionary's label of each field, checkbox choices and the form's status column."""
+    described = dict(STRUCTURE)
+    for column in study.form_columns(form):
+        owner = study.column_owner.get(column, (form, None))[1]
+        if owner is None:
+            described[column] = f"Status of form {form}: 0 incomplete, 1 unverified, 2 complete"
+            continue
+        label = owner.label or owner.name
+        if "___" in column:
+            code = column.split("___", 1)[1]
+            choice = dict(owner.choices).get(code) or next((c[1] for c in owner.choices if c[0].lower() == code), code)
+            label = f"{label}: {choice} (ticked)"
+        described[column] = label if typed else f"{label} (as exported)"
+    return described
 
 
 DUCKDB_TYPES = {
@@ -207,13 +263,13 @@ def queries_hash(failures: pd.DataFrame) -> str:
 def _insert_source_file(con, file: ExportFile, n_rows, status, message, dictionary_id) -> int:
     params = {
         "file_name": file.name,
-        "path": str(file.path.resolve()),
+        "path": safe_name(str(file.path.resolve())),
         "sha256": file.sha256,
         "bytes": file.size,
         "rows": n_rows,
         "export_time": file.export_time,
         "status": status,
-        "message": message,
+        "message": safe_name(message),
         "dictionary_id": dictionary_id,
     }
     return con.execute(sql("ingest/insert_source_file"), params).fetchone()[0]
@@ -284,8 +340,10 @@ def _next_cut(
     return (latest[0][0] if latest else 0) + 1
 
 
-def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str]) -> None:
+def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str],
+                key_fingerprint: str | None) -> None:  # fmt: skip
     params = {
+        "key_fingerprint": key_fingerprint,
         "cut_id": cut,
         "file_id": file_id,
         "export_time": file.export_time,

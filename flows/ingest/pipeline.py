@@ -8,20 +8,30 @@ loads), and otherwise loaded in one transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.compute as pc
 
+from runback.flows import allocation, settings
 from runback.flows.ingest import dictionary, load
-from runback.flows.ingest.files import ExportFile
+from runback.flows.ingest.files import (
+    EntryHeld,
+    EntryRefused,
+    ExportFile,
+    check_export_time,
+    read_settled,
+    safe_name,
+)
 from runback.flows.ingest.project import describe_dictionary, dictionary_used, files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
-from runback.flows.warehouse import connect, form_tables, sql
+from runback.flows.warehouse import connect, form_tables, rows, sql
 from runback.schemas.rules import Context
+from runback.schemas.trial import ALLOCATION_FIELDS, blinded_study
 
 
 def ingest_file(
@@ -31,47 +41,107 @@ def ingest_file(
     accept_dictionary: bool = False,
     accept_deletions: bool = False,
     log: logging.Logger | logging.LoggerAdapter | None = None,
+    *,
+    accept_identifiers: bool = False,
+    export_time: dt.datetime | None = None,
+    scanned_in: str | None = None,
+    settle_s: float = 0.0,
+    conflict: str | None = None,
+    key: str | None = None,
 ) -> dict:
-    """Read, split, validate and load one export file (refused whole when it cannot be read)."""
-    log = log or logging.getLogger("runback")
-    data = Path(path).read_bytes()
-    file = ExportFile.of(path, data)
+    """Read, split, validate and load one export file (refused whole when it cannot be read).
+
+    `export_time` names the file's export time (for a file whose name has none, or cannot be
+    trusted); `scanned_in` is the folder the file was found in by a scan (a symlink may not lead
+    out of it, and a file refused before is not read again); `settle_s` leaves a file modified
+    more recently for the next run; `conflict` holds a file that another file of the scan claims
+    the same export time as; `key` is the allocation key file (default RUNBACK_KEY)."""
+    how = Options(accept_dictionary, accept_deletions, accept_identifiers, export_time, scanned_in, settle_s,
+                  conflict, Path(key) if key else settings.key_path(), Path(db))  # fmt: skip
     con = connect(Path(db))
     try:
-        known = load.prior(con, file)
-        earlier = known.earlier
-        if earlier is not None and earlier.status != load.REFUSED:
-            log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
-            return vars(earlier) | {"message": f"already seen as file {earlier.file_id}", "repeat": True}
-        day = file.export_time.date() if file.export_time else None
-        if known.newer_export_loaded(file.export_time):
-            result = load.record_file(
-                con, file, load.OLDER, "older than an export already loaded; recorded, not applied"
-            )
-            log.warning("%s: %s", result.file, result.message)
-            return vars(result)
-        try:
-            files = files_for_export(file.path, Path(project), day)
-            study = load_study(**files)
-            used = dictionary_used(files, Path(project), study)
-            (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
-            check_dictionary(known.dictionary, study, accept_dictionary, file.path)
-            export = read_export(file, study, data)
-            data = None  # the parsed table holds what is needed; free the file's bytes
-            check_records(con, export, study, accept_deletions)
-        except RefusedFile as refused:
-            log.error("refused %s", refused)
-            if earlier is not None:  # refused before for the same bytes: do not record it twice
-                return vars(earlier) | {"message": str(refused), "repeat": True}
-            return vars(load.record_file(con, file, load.REFUSED, str(refused)))
-        parts = split_export(export, study)
-        export.table = None  # split into form rows: the wide table is no longer needed
-        checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
-        for note in checked.notes:
-            log.warning("%s: %s", file.name, note)
-        result = load.load_export(con, export, parts, checked, study, used)
+        result = _ingest(con, Path(path), project, log or logging.getLogger("runback"), how)
     finally:
         con.close()
+    return vars(result) if isinstance(result, load.LoadResult) else result
+
+
+@dataclass(frozen=True)
+class Options:
+    """How one file is ingested (see ingest_file)."""
+
+    accept_dictionary: bool
+    accept_deletions: bool
+    accept_identifiers: bool
+    export_time: dt.datetime | None
+    scanned_in: str | None
+    settle_s: float
+    conflict: str | None
+    key: Path
+    db: Path
+
+
+def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult | dict:
+    """ingest_file on an open warehouse: every outcome is a LoadResult, or a dict for a file left
+    for the next run."""
+    within = Path(how.scanned_in) if how.scanned_in else None
+    settle_s, export_time, conflict = how.settle_s, how.export_time, how.conflict
+    accept_dictionary, accept_deletions, accept_identifiers = (how.accept_dictionary, how.accept_deletions,
+                                                               how.accept_identifiers)  # fmt: skip
+    try:
+        data = read_settled(path, within, settle_s)
+    except EntryHeld as waiting:  # not recorded: its bytes are not final yet
+        log.warning("%s", waiting)
+        return {"file": safe_name(path.name), "status": load.WAITING, "message": waiting.problem, "repeat": True}
+    except EntryRefused as refused:  # no bytes to know it by: it is known by its name
+        entry = ExportFile(path, "", 0, None)
+        return _not_applied(con, entry, load.REFUSED, refused, log, load.prior(con, entry).earlier)
+    file = ExportFile.of(path, data)
+    if export_time is not None:
+        file = file.with_export_time(export_time)
+    known = load.prior(con, file)
+    earlier = known.earlier
+    retry = how.scanned_in is None or accept_dictionary or accept_deletions or accept_identifiers or file.time_named
+    if earlier is not None and (earlier.status in load.APPLIED or not retry):
+        log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
+        return replace(earlier, message=f"already seen as file {earlier.file_id} ({earlier.status}) {earlier.message}",
+                       repeat=True)  # fmt: skip
+    try:
+        check_export_time(file, settings.timezone(), settings.site_now())
+        check_order(file, known, conflict)
+    except EntryHeld as held:
+        return _not_applied(con, file, load.HELD, held, log, earlier)
+    except EntryRefused as refused:
+        return _not_applied(con, file, load.REFUSED, refused, log, earlier)
+    if known.newer_export_loaded(file.export_time):
+        result = load.record_file(con, file, load.OLDER, "older than an export already loaded; not applied")
+        log.warning("%s: %s", result.file, result.message)
+        return result
+    day = file.export_time.date() if file.export_time else None
+    try:
+        files = files_for_export(file.path, Path(project), day)
+        unblinded = load_study(**files)
+        study = blinded_study(unblinded)
+        used = dictionary_used(files, Path(project), unblinded)
+        (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
+        check_dictionary(known.dictionary, study, accept_dictionary, accept_identifiers, file.path)
+        export = read_export(file, study, data)
+        data = None  # the parsed table holds what is needed; free the file's bytes
+        key = allocation_key(con, how, export, study, log)
+        if key is not None:
+            export.table = allocation.mask(export.table, key)
+        if export.rows == 0:
+            raise RefusedFile(file.path, "it holds no records (a header only).", "Export 'All data' again.")
+        parts = split_export(export, study)
+        export.table = None  # split into form rows: the wide table is no longer needed
+        if not accept_deletions:
+            check_deletions(con, export, parts)
+    except RefusedFile as refused:
+        return _not_applied(con, file, load.REFUSED, refused, log, earlier)
+    checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
+    for note in checked.notes:
+        log.warning("%s: %s", file.name, note)
+    result = load.load_export(con, export, parts, checked, study, key.fingerprint if key else None, used)
     log.info(
         "%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
         result.file,
@@ -81,14 +151,82 @@ def ingest_file(
         result.flagged,
         f"data cut {result.data_cut}" if result.data_cut else result.message,
     )
-    return vars(result)
+    return result
 
 
-def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, path: Path) -> None:
-    """Refuse an export read with a dictionary that breaks what is loaded (unless accepted)."""
+def allocation_key(con, how: Options, export, study, log) -> allocation.Key | None:
+    """The key that masks this export's allocation: the warehouse's (checked by its fingerprint),
+    or a new one when neither the warehouse nor the key file has one yet and the export is the
+    first to hold a randomisation. None when the project has no allocation field."""
+    if not any(name in study.field_map for name in ALLOCATION_FIELDS):
+        return None
+    (recorded,) = rows(con, "ingest/key_fingerprint")[0]
+    older = recorded is None and "randomisation" in form_tables(con, "clean")
+    if older and rows(con, "ingest/unmasked_allocation", form="randomisation")[0][0]:
+        raise allocation.KeyError_(f"the warehouse {how.db} holds the allocation unmasked (made by an older runback).",
+                                   f"Mask it once with `runback key migrate --key FILE --db {how.db}`.")  # fmt: skip
+    allocation.check_location(how.key, how.db)
+    if how.key.exists() or recorded is not None:
+        key = allocation.read_key(how.key)
+        if recorded is not None and key.fingerprint != recorded:
+            raise allocation.KeyError_(
+                f"the allocation key {how.key} (fingerprint {key.fingerprint}) is not this warehouse's "
+                f"(fingerprint {recorded}).", "Name the trial's key with --key or RUNBACK_KEY.")  # fmt: skip
+        return key
+    if not allocation.holds_allocation(export.table):
+        return None
+    key = allocation.first_key(how.key)
+    log.warning("the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
+                "warehouse and away from blinded readers", how.key, key.fingerprint)  # fmt: skip
+    return key
+
+
+def _not_applied(con, file: ExportFile, status: str, why, log, earlier: load.LoadResult | None) -> load.LoadResult:
+    """Record a file refused or held (once: a repeat of the same bytes is not recorded again)."""
+    if earlier is not None and earlier.status == status:
+        log.info("%s: %s before (file %s); not recorded again", file.name, status, earlier.file_id)
+        return replace(earlier, message=str(why), repeat=True)
+    log.error("%s %s", status, why) if status == load.REFUSED else log.warning("%s %s", status, why)
+    return load.record_file(con, file, status, str(why))
+
+
+def check_order(file: ExportFile, known: load.Prior, conflict: str | None) -> None:
+    """Hold a file whose place among the exports cannot be known: another file claims its export
+    time, it claims the time of an applied export with other bytes, or its name has no time while
+    exports are already applied (it could be older than they are)."""
+    if file.time_named:
+        return
+    if conflict:
+        raise EntryHeld(file.name, conflict, _NAME_THE_TIME)
+    if file.export_time is None and known.latest_export_time is not None:
+        raise EntryHeld(file.name, "its name carries no export time, so it cannot be ordered among the exports "
+                        "already applied (it may be older than they are).", _NAME_THE_TIME)  # fmt: skip
+    if file.export_time is not None and file.export_time in known.applied_times:
+        when = f"{file.export_time:%Y-%m-%d %H:%M}"
+        raise EntryHeld(file.name, f"an export with other contents and the same time ({when}) was applied already; "
+                        "which of the two is newer cannot be known.", _NAME_THE_TIME)  # fmt: skip
+
+
+_NAME_THE_TIME = ("Check which export is the newer; apply this one with "
+                  "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`, or remove it.")  # fmt: skip
+
+
+def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, accept_identifiers: bool,
+                     path: Path) -> None:  # fmt: skip
+    """Refuse an export read with a dictionary that breaks what is loaded (unless accepted), or
+    that stops marking a field as an identifier (unless that is accepted on its own)."""
     if loaded_with is None:  # a new warehouse: any dictionary is the first
         return
     change = dictionary.diff(loaded_with, dictionary.definition(study))
+    unmarked = dictionary.unmarked_identifiers(change)
+    if unmarked and not accept_identifiers:
+        raise RefusedFile(
+            path,
+            f"its data dictionary no longer marks {', '.join(unmarked)} as identifier(s): their values would be "
+            "stored in the warehouse.",
+            "If the trial team really declassified them, run the ingest with --accept-identifier-change; "
+            "otherwise download the dictionary again.",
+        )
     problems = dictionary.breaking(change)
     if problems and not accept:
         raise RefusedFile(
@@ -100,25 +238,39 @@ def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, path: 
         logging.getLogger("runback").info("the data dictionary changed: %s (recorded)", dictionary.describe(change))
 
 
-def check_records(con, export, study, accept: bool) -> None:
-    """Refuse a snapshot that lacks records the warehouse holds (a truncated or filtered export)
-    unless deletions are accepted; an export with no record at all is always refused."""
-    if export.rows == 0:
-        raise RefusedFile(export.path, "it holds no records (a header only).", "Export 'All data' again from REDCap.")
-    held = set()
+def check_deletions(con, export, parts) -> None:
+    """Refuse a snapshot that lacks form rows the clean layer holds (a truncated, filtered or
+    half-written export would otherwise close them), naming what would go."""
+    vanished: list[tuple] = []
     for form in form_tables(con, "clean"):
-        held |= {r[0] for r in con.execute(sql("ingest/open_records", form=form)).fetchall()}
-    present = set(pc.unique(export.table[study.record_id]).to_pylist())
-    missing = sorted(held - present, key=lambda r: (len(r), r))
-    if missing and not accept:
-        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise RefusedFile(
-            export.path,
-            f"{len(missing)} record(s) in the warehouse are missing from this snapshot ({shown}): "
-            "a truncated or filtered export?",
-            "Export 'All data' again; if the records were deleted in REDCap on purpose, run the ingest "
-            "with --accept-deletions.",
-        )
+        present = _present_keys(parts, form)
+        con.register("present", present)
+        try:
+            vanished += [(form, *r) for r in con.execute(sql("ingest/vanished_rows", form=form)).fetchall()]
+        finally:
+            con.unregister("present")
+    if not vanished:
+        return
+    present = set(parts.problems["record_id"]).union(*(set(f.raw["record_id"]) for f in parts.forms.values()))
+    records = {r[1] for r in vanished} - present
+    shown = ", ".join(f"{form} {record} {event}#{instance}" for form, record, event, instance in vanished[:8])
+    more = f" and {len(vanished) - 8} more" if len(vanished) > 8 else ""
+    raise RefusedFile(
+        export.path,
+        f"{len(vanished)} form row(s) in the warehouse are missing from this snapshot ({len(records)} whole "
+        f"record(s) among them): {shown}{more}. A truncated, filtered or half-written export?",
+        "Export 'All data' again; if the rows were deleted in REDCap on purpose, run the ingest with "
+        "--accept-deletions.",
+    )
+
+
+def _present_keys(parts, form: str) -> pd.DataFrame:
+    """The keys of the form's rows in the export: sound rows and those quarantined for their place."""
+    sound = parts.forms[form].rows[["record_id", "event", "instance"]] if form in parts.forms else None
+    held = parts.problems.loc[parts.problems["form"] == form, ["record_id", "event", "instance"]]
+    held = held.assign(instance=pd.to_numeric(held["instance"], errors="coerce")).dropna(subset=["instance"])
+    keys = pd.concat([k for k in (sound, held) if k is not None and len(k)] or [held])
+    return keys.astype({"record_id": "str", "event": "str", "instance": "int64"}).drop_duplicates()
 
 
 def warehouse_randomisation(con) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from runback.flows.errors import Refused
-from runback.flows.ingest.files import ExportFile
+from runback.flows.ingest.files import ExportFile, safe_name
 from runback.schemas.study import (
     DAG_COLUMN,
     EVENT_COLUMN,
@@ -59,7 +59,7 @@ class RefusedFile(Refused):
 
     def __init__(self, path: Path | str, problem: str, advice: str = ""):
         self.path = str(path)
-        super().__init__(f"{Path(self.path).name}: {problem}", advice)
+        super().__init__(f"{safe_name(Path(self.path).name)}: {problem}", advice)
         self.problem = problem
 
 
@@ -132,7 +132,11 @@ def read_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pa.Table, Dia
             "(an unterminated quote).",
             "Nothing was loaded; export the file again from REDCap.",
         )
-    header = next(csv.reader(io.StringIO(_first_line(data, start)), delimiter=dialect.delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(_first_line(data, start)), delimiter=dialect.delimiter), [])
+    except csv.Error:  # a cell longer than the csv module's field limit (131,072 characters)
+        raise RefusedFile(path, f"a header cell is longer than {csv.field_size_limit():,} characters: this is not "
+                          "a REDCap export header.", "Export 'CSV (raw data)' from REDCap.") from None  # fmt: skip
     header = [h.strip() for h in header]
     _check_header_cells(header, path)
     bad_rows: list[str] = []
@@ -267,10 +271,11 @@ def _expand_checkbox(table: pa.Table, study: Study, name: str, path: Path | str)
     chosen = [{code.strip() for code in v.split(",") if code.strip()} for v in values]
     unknown = sorted(set().union(*chosen) - set(columns.values())) if chosen else []
     if unknown:
+        first = next(i for i, c in enumerate(chosen, start=1) if c - set(columns.values()))
         raise RefusedFile(
             path,
-            f"column '{name}' (a checkbox written as one column of codes) holds code(s) {_names(unknown, 5)}, "
-            f"which are not choices of the field.",
+            f"column '{name}' (a checkbox written as one column of codes) holds {len(unknown)} code(s) that are "
+            f"not choices of the field (first in data row {first}).",
             "Export the data again from REDCap; if the field gained choices, ingest with the new dictionary.",
         )
     complete = study.forms[field_.form].complete_column
@@ -295,7 +300,7 @@ def check_export_header(header: list[str], study: Study, path: Path | str) -> tu
         raise RefusedFile(
             path,
             f"the record-id column '{rid}' (the first field of the data dictionary) is missing; "
-            f"the header starts {', '.join(header[:4])}.",
+            f"the header starts {_names(header[:4])}.",
             "Export all fields, including the record id, as 'CSV (raw data)'.",
         )
     optional_codes = study.missing_code_columns  # missing-data-code checkbox columns may be absent
@@ -445,6 +450,15 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
     return count
 
 
+_SHOWN_CELL = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{0,99}$")
+"""A header cell a message may quote: a variable name or a label. Anything else (a token, a line
+of some other file) is described, not quoted, so that a refusal never copies a file's content."""
+
+
+def _shown(cell: str) -> str:
+    return repr(cell) if _SHOWN_CELL.match(cell) else f"<a cell of {len(cell)} characters that is not a field name>"
+
+
 def _names(columns: list[str], limit: int = 12) -> str:
-    shown = ", ".join(repr(c) for c in columns[:limit])
+    shown = ", ".join(_shown(c) for c in columns[:limit])
     return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")

@@ -18,7 +18,12 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     """A markdown table; columns after the first are right-aligned when they hold numbers."""
     align = ["---"] + ["---:" if rows and isinstance(rows[0][i], int) else "---" for i in range(1, len(header))]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    return lines + ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+
+
+def _cell(value) -> str:
+    """A table cell: a `|` in a file name must not open a new column, nor a newline a new row."""
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame) -> str:

@@ -10,13 +10,20 @@ missing values become doubles, text longer than 2,045 characters is stored as st
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from runback.flows.analyse.tables import TABLES
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect_read_only, rows, sql
+
+if TYPE_CHECKING:  # a blinded export needs neither the key's module nor the trial's definitions
+    from runback.flows.allocation import Key
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,40 +32,104 @@ class ExportError(Refused):
     """An export that cannot be made (no analysed cut, unknown cut)."""
 
 
-def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None) -> list[Path]:
-    """Write every analysis table of `cut` (default: the newest analysed) and the data dictionary."""
+def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key: Key | None = None) -> list[Path]:
+    """Write every analysis table of `cut` (default: the newest analysed) and the data dictionary.
+
+    Blinded, arm columns hold the warehouse's letters. With the warehouse's `key` (unblinded), they
+    hold the true arm, the dictionary and an UNBLINDED.txt say so, and the export is logged in
+    meta.unblinding before any file is written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with connect_read_only(db) as con:
         analysed = [r[0] for r in rows(con, "query/analysed_cuts")]
         if not analysed:
             raise ExportError("no data cut has been analysed yet: run `runback ingest` first")
+        newest = rows(con, "report/latest_cut")[0][0]
+        if cut is None and newest != analysed[-1]:
+            raise ExportError(
+                f"the newest data cut {newest} is not analysed yet (the newest analysed is {analysed[-1]}); "
+                "an export would silently serve an older cut.",
+                "Run `runback ingest` (it analyses the newest cut), or name a cut with --data-cut.",
+            )
         cut = analysed[-1] if cut is None else cut
         if cut not in analysed:
             raise ExportError(f"data cut {cut} has not been analysed (analysed: {', '.join(map(str, analysed))})")
         frames = {t: con.execute(sql("query/export_table", table=t), {"cut": cut}).df() for t in TABLES}
         dictionary = con.execute(sql("query/export_dictionary")).df()
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
+    if key is not None:
+        from runback.flows.allocation import log_unblinding
+
+        log_unblinding(db, "export", key, str(folder.resolve()), cut)
+        frames = {table: unblind(frame, key) for table, frame in frames.items()}
+        marked = dictionary["column"].isin(["arm", "term"])
+        unblinded = "UNBLINDED: " + dictionary["description"]
+        dictionary = dictionary.assign(description=dictionary["description"].where(~marked, unblinded))
     written = [write_table(frame, folder / table, fmt) for table, frame in frames.items()]
+    if key is not None:
+        notice = folder / "UNBLINDED.txt"
+        text = (
+            f"UNBLINDED export of data cut {cut}: arm columns hold the true arm (LL, LE, LS), unblinded with "
+            f"the allocation key of fingerprint {key.fingerprint}. Logged in the warehouse (meta.unblinding).\n"
+        )
+        _replace_into(notice, lambda tmp: tmp.write_text(text))
+        written.append(notice)
     dictionary_path = folder / "data_dictionary.csv"
-    neutralise(dictionary).to_csv(dictionary_path, index=False)
+    _replace_into(dictionary_path, lambda tmp: neutralise(dictionary).to_csv(tmp, index=False))
     return [*written, dictionary_path]
+
+
+def _stata(frame: pd.DataFrame, path: Path) -> None:
+    stata, strl = stata_ready(frame)
+    stata.to_stata(path, write_index=False, version=118, convert_strl=strl)
+
+
+WRITERS = {
+    "parquet": lambda frame, path: frame.to_parquet(path, index=False),
+    "dta": _stata,
+    "csv": lambda frame, path: neutralise(frame).to_csv(path, index=False),
+}
+"""Format -> how a table is written to a path (the suffix is the format's name)."""
 
 
 def write_table(frame: pd.DataFrame, stem: Path, fmt: str) -> Path:
     """One table in the chosen format; returns the file written."""
-    if fmt == "parquet":
-        path = stem.with_suffix(".parquet")
-        frame.to_parquet(path, index=False)
-    elif fmt == "dta":
-        path = stem.with_suffix(".dta")
-        stata, strl = stata_ready(frame)
-        stata.to_stata(path, write_index=False, version=118, convert_strl=strl)
-    elif fmt == "csv":
-        path = stem.with_suffix(".csv")
-        neutralise(frame).to_csv(path, index=False)
-    else:
-        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
+    path = stem.with_suffix(f".{fmt}")
+    _replace_into(path, lambda tmp: WRITERS[fmt](frame, tmp))
     return path
+
+
+def _replace_into(path: Path, write) -> None:
+    """Write a new file and rename it onto `path`: a symlink planted at `path` is replaced, never
+    written through, and a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def unblind(frame: pd.DataFrame, key: Key) -> pd.DataFrame:
+    """A table with its arm letters replaced by the arms they stand for (arm column, model terms)."""
+    arms = {letter: arm for arm, letter in key.letters.items()}
+    out = frame.copy()
+    if "arm" in out.columns:
+        out["arm"] = out["arm"].map(lambda v: arms.get(v, v))
+    if "term" in out.columns:
+        pattern = re.compile(r"\b(" + "|".join(arms) + r")\b")
+        out["term"] = out["term"].map(lambda t: pattern.sub(lambda m: arms[m[1]], t) if isinstance(t, str) else t)
+    return out
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -84,7 +155,9 @@ def stata_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         elif pd.api.types.is_integer_dtype(series) and series.isna().any():
             out[column] = series.astype("float64")
         elif pd.api.types.is_string_dtype(series) or series.dtype == object:
-            out[column] = series.astype(object).where(series.notna(), "")
+            # Stata ends a string at a NUL byte: show it as the two characters \0 rather than cut the value
+            text = series.astype(object).where(series.notna(), "")
+            out[column] = text.map(lambda v: str(v).replace("\x00", "\\0"))
             if out[column].map(len).max() > 2045:
                 strl.append(column)
     return out, strl

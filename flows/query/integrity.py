@@ -20,7 +20,15 @@ def problems(con) -> list[str]:
         found += [f"{p} ({n})" for p, n in rows(con, "query/integrity_clean_provenance", form=form)]
     found += [p for p, _ in rows(con, "query/integrity_cuts")]
     found += [p for p, _ in rows(con, "query/integrity_file_forms")]
+    if _has_analysis(con):
+        found += [f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"
+                  for (cut,) in rows(con, "analyse/unanalysed_latest_cut")]  # fmt: skip
     return found
+
+
+def _has_analysis(con) -> bool:
+    """Whether this warehouse is analysed at all (another REDCap project holds clean data only)."""
+    return bool(rows(con, "query/analysed_cuts"))
 
 
 def content_hash(con) -> str:

@@ -1,93 +1,119 @@
-"""Blinding: the allocation key that turns arms into Arm A/B/C, and the check that a blinded
-report names no arm.
+"""Blinding in the report: how arms are shown, and the checks that a blinded page cannot encode
+the allocation.
 
-The key is a JSON file kept outside the warehouse (`RUNBACK_KEY`, default `data/allocation.key`),
-made once by `runback key new` (or by the first blinded report when missing). It holds a random
-permutation: which letter each arm gets. The same key gives the same letters in every report.
+The warehouse holds blinded letters only (the allocation is masked at intake,
+`runback.flows.allocation`), so a blinded report needs no key: arms are "Arm A/B/C", listed in
+letter order. An unblinded report maps each letter to its arm through the key (checked against
+the warehouse's fingerprint) and lists arms in the protocol's order.
+
+The checks are structural, not only words: free text that names an arm or a programme is
+withheld (never rewritten), after normalising Unicode (NFKC, zero-width and format characters
+removed) so that a hidden character cannot smuggle a name past the scan; every listing of arms
+must be in letter order; and the finished page is scanned once more before it is written.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
+import unicodedata
+from dataclasses import dataclass, field
 
-from runback.flows.errors import Refused
-from runback.schemas.trial import ARM_NAMES, ARM_ORDER
+from runback.flows.allocation import Key
+from runback.schemas.arms import ARM_NAMES, ARM_ORDER, ARM_PAIRS, BLINDED_ARMS
 
-LETTERS = ("A", "B", "C")
-
-
-class KeyError_(Refused):
-    """An allocation key file that cannot be used."""
+WITHHELD = "[withheld: may reveal allocation]"
 
 
 @dataclass(frozen=True)
 class Arms:
-    """How a report shows the arms: label per arm code, in display order."""
+    """How a report shows the arms: a label per letter (as the warehouse holds them), in display order."""
 
-    labels: dict[str, str]  # arm code -> label shown ("Arm B" or "LE: Lumbar extensor strengthening")
+    labels: dict[str, str]  # letter -> label shown ("Arm B" or "LE: Lumbar extensor strengthening")
     blinded: bool
+    codes: dict[str, str] = field(default_factory=dict)  # letter -> arm code, unblinded only
+    fingerprint: str | None = None  # of the key that unblinded the report
 
     @property
     def order(self) -> list[str]:
-        """Arm codes in display order: by letter when blinded (so the order reveals nothing),
-        else the protocol's order (LL, LE, LS)."""
+        """Letters in display order: by letter when blinded (so the order reveals nothing), else by
+        the protocol's order of the arms they stand for (LL, LE, LS)."""
         if self.blinded:
-            return sorted(self.labels, key=lambda arm: self.labels[arm])
-        return [arm for arm in ARM_ORDER if arm in self.labels]
+            return sorted(self.labels)
+        return sorted(self.labels, key=lambda letter: ARM_ORDER.index(self.codes[letter]))
 
-    def short(self, arm: str) -> str:
+    def short(self, letter: str) -> str:
         """A short label for tables and charts: 'Arm B' blinded, 'LE' unblinded."""
-        return self.labels[arm] if self.blinded else arm
+        return self.labels[letter] if self.blinded else self.codes[letter]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The pairs of arms a report shows, as letters: blinded, every pair as later letter minus
+        earlier; unblinded, the plan's pairs (LE - LL, LS - LL, LS - LE)."""
+        if self.blinded:
+            order = self.order
+            return [(order[j], order[i]) for i in range(len(order)) for j in range(i + 1, len(order))]
+        letter = {arm: code for code, arm in self.codes.items()}
+        return [(letter[later], letter[earlier]) for later, earlier in ARM_PAIRS]
 
 
-def new_key(path: Path) -> dict[str, str]:
-    """Write a new random allocation key (refuses to overwrite one)."""
-    if path.exists():
-        raise KeyError_(f"an allocation key already exists at {path}; it is kept (the letters must not change)")
-    letters = list(LETTERS)
-    permutation = [letters.pop(secrets.randbelow(len(letters))) for _ in range(len(LETTERS))]
-    key = dict(zip(ARM_NAMES, permutation, strict=True))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"arm_letters": key}, indent=2) + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return key
-
-
-def read_key(path: Path) -> dict[str, str]:
-    """The arm -> letter permutation of a key file."""
-    try:
-        key = json.loads(Path(path).read_text(encoding="utf-8"))["arm_letters"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise KeyError_(f"cannot read the allocation key {path}: {err}") from None
-    if sorted(key) != sorted(ARM_NAMES) or sorted(key.values()) != sorted(LETTERS):
-        raise KeyError_(f"the allocation key {path} is not a permutation of {', '.join(LETTERS)} over the arms")
-    return key
-
-
-def arms_for(blinded: bool, key: dict[str, str]) -> Arms:
-    """The arm labels of a report."""
+def arms_for(blinded: bool, key: Key | None = None) -> Arms:
+    """The arm labels of a report: letters, or (with the key) the arms they stand for."""
     if blinded:
-        return Arms({arm: f"Arm {letter}" for arm, letter in key.items()}, blinded=True)
-    return Arms({arm: f"{arm}: {ARM_NAMES[arm]}" for arm in ARM_NAMES}, blinded=False)
+        return Arms({letter: f"Arm {letter}" for letter in BLINDED_ARMS}, blinded=True)
+    if key is None:
+        raise ValueError("an unblinded report needs the allocation key")
+    codes = {letter: arm for arm, letter in key.letters.items()}
+    return Arms({letter: f"{arm}: {ARM_NAMES[arm]}" for letter, arm in codes.items()}, False, codes, key.fingerprint)
+
+
+_INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")  # fmt: skip
+
+
+def normalised(text: str) -> str:
+    """Text as the scan reads it: NFKC (full-width and other compatibility forms folded),
+    zero-width and other invisible characters removed, case folded."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(c for c in _INVISIBLE.sub("", folded) if unicodedata.category(c) != "Cf")
+    return folded.casefold()
 
 
 def revealing_terms() -> list[str]:
-    """Words that would reveal allocation in a blinded report: arm codes, names, their labels."""
-    terms = set(ARM_NAMES) | set(ARM_NAMES.values())
-    terms |= {name.lower() for name in ARM_NAMES.values()}
-    terms |= {"lower limb", "lumbar extensor", "stabilisation", "stabilization", "rand_group"}
+    """Words that would reveal allocation in a blinded report: arm codes, names and the words
+    that name a programme, as the scan reads them."""
+    terms = {normalised(name) for name in ARM_NAMES.values()}
+    terms |= {"lower limb", "leg strengthening", "lumbar extensor", "extensor strengthening", "stabilisation",
+              "stabilization", "core stability", "rand_group"}  # fmt: skip
     return sorted(terms)
 
 
 def find_revealing(text: str) -> list[str]:
-    """The revealing terms present in a text (arm codes as whole words only)."""
-    found = []
-    for term in revealing_terms():
-        pattern = rf"\b{re.escape(term)}\b" if term in ARM_ORDER else re.escape(term)
-        if re.search(pattern, text, flags=0 if term in ARM_ORDER else re.IGNORECASE):
-            found.append(term)
-    return found
+    """The revealing terms present in a text: arm codes as whole words in capitals (LL, LE, LS),
+    and the names, in any case and whatever invisible characters were put between their letters."""
+    plain = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    found = [code for code in ARM_ORDER if re.search(rf"(?<![A-Za-z0-9_]){code}(?![A-Za-z0-9_])", plain)]
+    folded = normalised(text)
+    return found + [term for term in revealing_terms() if term in folded]
+
+
+def withhold(text: str | None) -> tuple[str | None, bool]:
+    """Free text as a blinded report may show it: unchanged, or withheld whole when it names an arm
+    or a programme (never rewritten: a relabelled text would be false and would reveal the key)."""
+    if not text or not find_revealing(text):
+        return text, False
+    return WITHHELD, True
+
+
+def check_letter_order(html: str) -> list[str]:
+    """Problems with the order in which a blinded page lists its arms: every run of 'Arm X'
+    labels within one element (a table header, a legend, a note) must be in letter order, or the
+    order would say which arm is which to a reader who knows the protocol's order."""
+    problems = []
+    for block in re.findall(r">([^<]*)<", html):
+        letters = re.findall(r"\bArm ([A-Z])\b", block)
+        if letters != sorted(letters) and " − " not in block:  # a pair is later minus earlier
+            problems.append(f"arms listed out of letter order: {' '.join(letters)}")
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S):
+        letters = re.findall(r"\bArm ([A-Z])\b", row)
+        if len(letters) > 1 and letters != sorted(letters) and "−" not in row:
+            problems.append(f"a table row lists arms out of letter order: {' '.join(letters)}")
+    return problems

@@ -11,9 +11,9 @@ import math
 
 import pandas as pd
 
-from runback.flows.report.blinding import Arms
+from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql
-from runback.schemas.trial import ADHERENT_MIN, ARM_PAIRS, SUPERVISED_PLANNED, TIMEPOINTS
+from runback.schemas.trial import ADHERENT_MIN, SUPERVISED_PLANNED, TIMEPOINTS
 
 TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
 VISIT_LABELS = {
@@ -56,10 +56,16 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "timepoint": timepoint,
         "timepoint_label": TIMEPOINT_LABELS[timepoint],
         "visits": [{"code": v, "label": VISIT_LABELS[v]} for v in visits],
-        "cut": {"id": int(info["cut_id"]), "date": f"{info['export_time']:%Y-%m-%d %H:%M}", "file": info["file_name"]},
+        "cut": {
+            "id": int(info["cut_id"]),
+            "date": f"{info['export_time']:%Y-%m-%d %H:%M}",
+            "file": info["file_name"],
+            "key": None if _missing(info["key_fingerprint"]) else info["key_fingerprint"],
+        },
         "blinded": arms.blinded,
         "arms": [{"label": arms.labels[a], "short": arms.short(a)} for a in arms.order],
-        "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in _pairs(arms)],
+        "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
+        "key_fingerprint": arms.fingerprint,
         "sources": _records(_frame(con, "sources", cut=cut)),
         "consort": consort(_frame(con, "consort_flow", cut=cut), arms, visits),
         "table1": table1(_frame(con, "baseline", cut=cut), arms),
@@ -70,7 +76,9 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
         "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms),
         "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms),
-        "ae_listing": ae_listing(_frame(con, "adverse_event_listing", cut=cut), arms),
+        "ae_listing": ae_listing(
+            _frame(con, "adverse_event_listing", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
+        ),
         "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
         "data_quality": {
             "files": _records(_frame(con, "quarantine_by_form", cut=cut)),
@@ -79,7 +87,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "params": _records(_frame(con, "params")),
         "windows": _records(_frame(con, "visits")),
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
-        "not_fitted": sorted(set(models.loc[models["status"] != "ok", "note"])),
+        "not_fitted": not_fitted(models),
     }
 
 
@@ -141,14 +149,6 @@ def outcome_tables(summary: pd.DataFrame, arms: Arms) -> list[dict]:
     return tables
 
 
-def _pairs(arms: Arms) -> list[tuple[str, str]]:
-    """Arm pairs to show: blinded, every pair as later letter minus earlier; unblinded, the plan's order."""
-    if arms.blinded:
-        order = arms.order
-        return [(order[j], order[i]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    return list(ARM_PAIRS)
-
-
 def _oriented(rows: pd.DataFrame, first: str, second: str, prefix: str = "") -> dict | None:
     """The result for `first - second`, from the stored term in whichever order it was fitted."""
     direct = rows[rows["term"] == f"{prefix}{first} - {second}"]
@@ -175,7 +175,7 @@ def contrasts(ancova: pd.DataFrame, arms: Arms) -> list[dict]:
             "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
             "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
-                      for a, b in _pairs(arms)],
+                      for a, b in arms.pairs()],
         })  # fmt: skip
     out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
     out.sort(key=lambda c: (c["population"] != "ITT", not c["primary"]))
@@ -199,7 +199,7 @@ def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:
             "primary": bool(first["primary"]), "population": population,
             "arms": [per_arm.get(arm) for arm in arms.order],
             "pairs": [(_oriented(rows, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
-                      for a, b in _pairs(arms)],
+                      for a, b in arms.pairs()],
         })  # fmt: skip
     out.sort(key=lambda s: (s["model"] != "GEE", s["population"] != "ITT"))
     return out
@@ -223,16 +223,53 @@ def adverse_events(frame: pd.DataFrame, arms: Arms) -> list[dict]:
     return sorted(rows, key=lambda r: order.get(r["dimension"], 9))
 
 
-def ae_listing(frame: pd.DataFrame, arms: Arms) -> list[dict]:
-    """Every adverse event; the arm column only in an unblinded report."""
+LISTED_DIMENSIONS = {"severity": "Severity", "relatedness": "Relatedness"}
+"""Listing column -> the dimension of the per-arm table whose categories it shows."""
+SUPPRESSED = "[suppressed: one arm only]"
+
+
+def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
+    """Every adverse event; the arm column only in an unblinded report.
+
+    Blinded: free text that names an arm or a programme is withheld, and a category that only one
+    arm has in the per-arm table beside it is suppressed in the listing (small-cell suppression:
+    with the table's counts it would tie the event to its arm)."""
     rows = _records(frame)
+    single = _single_arm_categories(per_arm) if arms.blinded else set()
+    withheld = 0
     for row in rows:
         arm = row.pop("arm")
         row["arm"] = None if arms.blinded else arms.short(arm)
+        if not arms.blinded:
+            continue
+        row["description"], hidden = withhold(row["description"])
+        withheld += hidden
+        for column, dimension in LISTED_DIMENSIONS.items():
+            if (dimension, row[column] or "Not recorded") in single:
+                row[column] = SUPPRESSED
+        if ("Seriousness", "Serious" if row["serious"] else "Not serious") in single:
+            row["serious"] = SUPPRESSED
     if arms.blinded:  # without the arm, order by what is shown only
-        rows.sort(key=lambda r: (not r["serious"], r["onset_day"] if r["onset_day"] is not None else math.inf,
+        rows.sort(key=lambda r: (r["serious"] is not True, r["onset_day"] if r["onset_day"] is not None else math.inf,
                                  r["description"] or ""))  # fmt: skip
-    return rows
+    return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single)}
+
+
+def _single_arm_categories(per_arm: pd.DataFrame) -> set[tuple[str, str]]:
+    """(dimension, category) pairs with events in exactly one arm."""
+    with_events = per_arm[per_arm["events"] > 0]
+    counts = with_events.groupby(["dimension", "category"])["arm"].nunique()
+    return {key for key, n in counts.items() if n == 1 and key[0] != "Any"}
+
+
+def not_fitted(models: pd.DataFrame) -> list[dict]:
+    """The models not fitted at this cut, each named with its parameters and population, and why."""
+    missing = models[models["status"] != "ok"]
+    out = []
+    for (model, population, note), group in missing.groupby(["model", "population", "note"], sort=True):
+        labels = group.sort_values("param_sort")["label"].drop_duplicates().tolist()
+        out.append({"model": model, "population": population, "params": labels, "note": note})
+    return out
 
 
 def missing_data(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> list[dict]:

@@ -1,5 +1,5 @@
-"""Rendering the follow-up report: the jinja2 environment with its number formats, the report's
-file name, and the relabelling of arm codes in the report's own notes.
+"""Rendering the follow-up report: the jinja2 environment with its number formats, and the
+report's file name.
 
 Templates are dumb (conventions): they get plain dicts and lists and format numbers with the
 named filters below. The environment autoescapes and fails on any undefined name.
@@ -7,14 +7,10 @@ named filters below. The environment autoescapes and fails on any undefined name
 
 from __future__ import annotations
 
-import re
-
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from runback.flows.errors import Refused
-from runback.flows.report import blinding
 from runback.flows.settings import REPORTS_DIR
-from runback.schemas.trial import ARMS
 
 
 class ReportError(Refused):
@@ -51,17 +47,3 @@ def environment() -> Environment:
 
 def file_name(timepoint: str, cut: int, blinded: bool) -> str:
     return f"runback_{timepoint}_cut{cut}{'' if blinded else '_unblinded'}.html"
-
-
-def relabel(value, arms: blinding.Arms):
-    """Every arm code in the report's text shown as the report shows arms (a blinded report's
-    notes, e.g. 'fewer than 3 participants per arm (LL 2, ...)', must not name an arm)."""
-    if not arms.blinded:
-        return value
-    if isinstance(value, str):
-        return re.sub(r"\b(" + "|".join(ARMS.values()) + r")\b", lambda m: arms.short(m[1]), value)
-    if isinstance(value, dict):
-        return {k: relabel(v, arms) for k, v in value.items()}
-    if isinstance(value, list):
-        return [relabel(v, arms) for v in value]
-    return value

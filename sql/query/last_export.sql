@@ -1,6 +1,8 @@
--- The newest export seen (at most one row): file name, export time (null when its name has
--- none) and ingest time; an undated file counts by its ingest time.
+-- The newest export applied (at most one row): file name, export time (null when its name has
+-- none) and ingest time; an undated file counts by its ingest time. A refused, held or older
+-- file does not count: it brought no data.
 select file_name, export_time, ingested_at
 from meta.source_files
+where status in ('loaded', 'unchanged')
 order by coalesce(export_time, ingested_at) desc, file_id desc
 limit 1;

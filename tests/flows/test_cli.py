@@ -168,7 +168,7 @@ def test_a_busy_warehouse_exits_with_its_own_code(warehouse, monkeypatch):
         holder.kill()
         holder.wait()
     assert result.exit_code == 4, result.output
-    assert "in use by another process" in result.output and "Traceback" not in result.output
+    assert f"in use by process {holder.pid}" in result.output and "Traceback" not in result.output
 
 
 def test_unknown_cut_is_one_line_not_a_traceback(warehouse):

@@ -1,6 +1,7 @@
 """Follow-up reports of the simulated trial: every section with the warehouse's numbers, byte-for-
 byte reproducible, blinded unless asked otherwise, free text escaped."""
 
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -12,12 +13,12 @@ import pytest
 from runback.flows.analyse.refresh import refresh_analysis
 from runback.flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
 from runback.flows.nightly_ingest import find_exports, ingest_export
-from runback.flows.report.blinding import new_key, read_key
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.simulate import simulate
 from runback.flows.warehouse import connect
 from tests.helpers import build_warehouse, randomised, simulated_warehouse
 
+SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
 SECTIONS = ["title", "consort", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
             "adherence", "adverse-events", "missing-data", "data-quality", "methods"]  # fmt: skip
 
@@ -59,13 +60,11 @@ def trial(tmp_path_factory, study):
     """A simulated trial ingested night by night (defects included), analysed at the last cut."""
     folder = tmp_path_factory.mktemp("trial")
     db, cut = simulated_warehouse(folder, study, participants=84, seed=5, defects=True, nights=5)
-    key = folder / "allocation.key"
-    new_key(key)
-    return db, cut, key
+    return db, cut, SESSION_KEY
 
 
 def _html(db, cut, timepoint, key, blinded=True):
-    arms = allocation_arms.fn(blinded, str(key))
+    arms = allocation_arms.fn(blinded, None if blinded else str(key), str(db))
     context = gather.fn(str(db), cut, timepoint, arms)
     return render.fn(context, draw.fn(context))
 
@@ -76,7 +75,7 @@ def test_every_section_is_there_with_the_warehouses_numbers(trial, timepoint):
     html = _html(db, cut, timepoint, key)
     cells = parse(html)
     assert set(SECTIONS) <= cells.ids
-    letters = {arm: f"Arm {letter}" for arm, letter in read_key(key).items()}
+    letters = {letter: f"Arm {letter}" for letter in "ABC"}  # the warehouse holds the blinded letters
     visits = ["baseline", "week_4", "week_8"] + (["month_3", "month_6"] if timepoint == "month_6" else [])
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
@@ -106,9 +105,8 @@ def test_rendering_twice_gives_the_same_bytes(trial):
 def test_an_earlier_cut_reproduces_after_later_nights(tmp_path, study):
     folder = tmp_path / "exports"
     simulate(folder, participants=40, seed=9, nights=4)
-    nights = find_exports.fn([str(folder)])
-    key = tmp_path / "allocation.key"
-    new_key(key)
+    nights = [e["path"] for e in find_exports.fn([str(folder)])]
+    key = SESSION_KEY
     early = tmp_path / "early.duckdb"
     for path in nights[:2]:
         ingest_export.fn(path, str(early), str(PROJECT_DIR))
@@ -152,7 +150,7 @@ def test_charts_of_a_blinded_report_name_no_arm(trial):
 def test_an_unblinded_report_needs_the_key_and_says_so(trial):
     db, cut, key = trial
     with pytest.raises(ReportError, match="allocation key"):
-        allocation_arms.fn(False, None)
+        allocation_arms.fn(False, None, str(db))
     html = _html(db, cut, "week_8", key, blinded=False)
     assert html.count("UNBLINDED") >= 1 and "LL: Lower limb strengthening" in html
     assert file_name("week_8", cut, False) == f"runback_week_8_cut{cut}_unblinded.html"
@@ -166,8 +164,7 @@ def test_free_text_is_escaped(tmp_path, study):
           **{f"ae_action___{c}": "0" for c in ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")}}  # fmt: skip
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)] + [ae]
     db = build_warehouse(tmp_path, study, [rows])
-    key = tmp_path / "allocation.key"
-    new_key(key)
+    key = SESSION_KEY
     for blinded in (True, False):
         html = _html(db, 1, "week_8", key, blinded=blinded)
         assert "<script>" not in html

@@ -29,7 +29,7 @@ def test_orders_and_repeats_give_identical_content(tmp_path, study):
     for name, runs in plans.items():
         db = tmp_path / f"{name.replace(' ', '_').replace(',', '')}.duckdb"
         for run in runs:
-            for path in find_exports.fn([nights[i] for i in run]):
+            for path in (e["path"] for e in find_exports.fn([nights[i] for i in run])):
                 ingest_file(path, str(db), str(PROJECT_DIR))
         with connect(db) as con:
             refresh_analysis(con, study, con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0])

@@ -17,7 +17,7 @@ def _checks(column) -> dict:
 @pytest.mark.parametrize("form", list(schemas.MODELS))
 def test_every_dictionary_field_is_covered_with_its_type_range_and_choices(study, form):
     model = schemas.MODELS[form].to_schema()
-    derived = schema_for(study, form)
+    derived = schema_for(trial.blinded_study(study), form)  # the allocation is checked as masked at intake
     assert list(model.columns) == list(derived.columns), "columns differ from the dictionary"
     for name, column in derived.columns.items():
         assert _checks(model.columns[name]) == _checks(column), f"{form}.{name} differs from the dictionary"
@@ -33,6 +33,7 @@ def test_model_missing_codes_are_the_projects(study):
 
 def test_trial_arms_match_the_dictionary(study):
     assert tuple(trial.ARMS) == study.field_map["rand_group"].codes
+    assert trial.blinded_study(study).field_map["rand_group"].codes == trial.BLINDED_ARMS
 
 
 def test_the_copied_project_matches_what_the_checks_were_written_for():
@@ -64,12 +65,12 @@ def test_the_dictionary_decides_the_checks_and_the_models_row_checks_are_added(s
     from runback.schemas.form import disagreements, with_row_checks
 
     derived = schema_for(study, "psfs")
-    schema, notes = with_row_checks(derived, schemas.Psfs)
+    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"])
     assert [c.name for c in schema.checks] == ["score1_has_activity", "score2_has_activity", "score3_has_activity"]
-    assert notes == [] and disagreements(schemas.Psfs, derived) == []
+    assert notes == [] and disagreements(schemas.MODELS["psfs"], derived) == []
     # a dictionary without psfs_act1: the row check that reads it cannot run, and says so
     columns = [c for c in derived.columns if c != "psfs_act1"]
-    schema, notes = with_row_checks(derived, schemas.Psfs, columns)
+    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"], columns)
     assert "score1_has_activity" not in [c.name for c in schema.checks]
     assert notes == ["row check score1_has_activity of form psfs cannot run: the dictionary has no column 'psfs_act1'"]
 
@@ -82,6 +83,6 @@ def test_a_model_that_disagrees_with_the_dictionary_is_described(study):
 
     fields = tuple(replace(f, max="12") if f.name == "psfs_score1" else f for f in study.fields)
     wider = Study(fields, study.events, study.designations, study.repeating, study.missing_codes)
-    found = disagreements(schemas.Psfs, schema_for(wider, "psfs"))
+    found = disagreements(schemas.MODELS["psfs"], schema_for(wider, "psfs"))
     assert len(found) == 1 and found[0].startswith("column psfs_score1: the model checks ")
     assert "'max': '10'" in found[0] and "'max': '12'" in found[0]

@@ -59,38 +59,38 @@ def _result(con, model, param, term, timepoint="month_6", population="ITT"):
 
 def test_ancova_matches_statsmodels(analysed):
     data = _frame(analysed, "PSFS", ["month_6", "month_3"]).query("visit == 'month_6' and base.notna()")
-    fit = smf.ols('aval ~ C(arm, Treatment("LL")) + base + C(sex)', data=data).fit()
-    for arm in ("LE", "LS"):
-        row = _result(analysed, "ANCOVA", "PSFS", f"{arm} - LL")
-        name = f'C(arm, Treatment("LL"))[T.{arm}]'
+    fit = smf.ols('aval ~ C(arm, Treatment("A")) + base + C(sex)', data=data).fit()
+    for arm in ("B", "C"):
+        row = _result(analysed, "ANCOVA", "PSFS", f"{arm} - A")
+        name = f'C(arm, Treatment("A"))[T.{arm}]'
         assert row["estimate"] == pytest.approx(fit.params[name])
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(fit.conf_int().loc[name]))
         assert row["p_value"] == pytest.approx(fit.pvalues[name])
         assert row["n_obs"] == fit.nobs
-    between = fit.t_test('C(arm, Treatment("LL"))[T.LS] - C(arm, Treatment("LL"))[T.LE] = 0')
-    row = _result(analysed, "ANCOVA", "PSFS", "LS - LE")
+    between = fit.t_test('C(arm, Treatment("A"))[T.C] - C(arm, Treatment("A"))[T.B] = 0')
+    row = _result(analysed, "ANCOVA", "PSFS", "C - B")
     assert row["estimate"] == pytest.approx(float(between.effect[0]))
     assert row["p_value"] == pytest.approx(float(between.pvalue))
 
 
 def test_gee_slopes_match_statsmodels(analysed):
     data = _frame(analysed, "NPRS_RUN", ["baseline", "week_4", "week_8", "month_3", "month_6"])
-    fit = smf.gee('aval ~ step * C(arm, Treatment("LL"))', groups="record_id", data=data,
+    fit = smf.gee('aval ~ step * C(arm, Treatment("A"))', groups="record_id", data=data,
                   cov_struct=sm.cov_struct.Exchangeable()).fit()  # fmt: skip
-    inter = 'step:C(arm, Treatment("LL"))[T.LS]'
-    assert _result(analysed, "GEE", "NPRS_RUN", "slope LL")["estimate"] == pytest.approx(fit.params["step"])
-    row = _result(analysed, "GEE", "NPRS_RUN", "slope LS - LL")
+    inter = 'step:C(arm, Treatment("A"))[T.C]'
+    assert _result(analysed, "GEE", "NPRS_RUN", "slope A")["estimate"] == pytest.approx(fit.params["step"])
+    row = _result(analysed, "GEE", "NPRS_RUN", "slope C - A")
     assert row["estimate"] == pytest.approx(fit.params[inter])
     assert row["std_error"] == pytest.approx(fit.bse[inter])
-    slope_ls = fit.params["step"] + fit.params[inter]
-    assert _result(analysed, "GEE", "NPRS_RUN", "slope LS")["estimate"] == pytest.approx(slope_ls)
+    slope_c = fit.params["step"] + fit.params[inter]
+    assert _result(analysed, "GEE", "NPRS_RUN", "slope C")["estimate"] == pytest.approx(slope_c)
 
 
 def test_mixed_model_matches_statsmodels(analysed):
     data = _frame(analysed, "PSFS", ["baseline", "week_4", "week_8"])
-    fit = smf.mixedlm('aval ~ step * C(arm, Treatment("LL"))', data=data, groups="record_id").fit(reml=True)
-    row = _result(analysed, "Mixed model", "PSFS", "slope LE - LL", timepoint="week_8")
-    assert row["estimate"] == pytest.approx(fit.params['step:C(arm, Treatment("LL"))[T.LE]'], rel=1e-4)
+    fit = smf.mixedlm('aval ~ step * C(arm, Treatment("A"))', data=data, groups="record_id").fit(reml=True)
+    row = _result(analysed, "Mixed model", "PSFS", "slope B - A", timepoint="week_8")
+    assert row["estimate"] == pytest.approx(fit.params['step:C(arm, Treatment("A"))[T.B]'], rel=1e-4)
 
 
 def test_sensitivity_models_are_fitted_for_the_primary_outcomes(analysed):
@@ -125,8 +125,8 @@ def test_consort_boxes_add_up(analysed):
 def test_responders_reach_the_mcid_in_the_better_direction(analysed):
     outcomes = _df(analysed, "select * from latest.outcomes where visit = 'month_6' and param = 'NPRS_RUN'")
     row = _df(analysed, "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' "
-                        "and arm = 'LL' and population = 'ITT'").iloc[0]  # fmt: skip
-    ll = outcomes[(outcomes["arm"] == "LL") & outcomes["chg"].notna()]
+                        "and arm = 'A' and population = 'ITT'").iloc[0]  # fmt: skip
+    ll = outcomes[(outcomes["arm"] == "A") & outcomes["chg"].notna()]
     assert (row["n"], row["responders"]) == (len(ll), (ll["chg"] <= -2).sum())
 
 

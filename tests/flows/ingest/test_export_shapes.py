@@ -116,7 +116,7 @@ def test_a_combined_checkbox_with_a_code_that_is_no_choice_is_refused(tmp_path, 
     columns = [c for c in study.export_columns() if c.startswith("excl_reason___")]
     bad = reshaped(ui, drop=columns[1:], rename={columns[0]: "excl_reason"}, add={"excl_reason": "1,7"})
     result = _ingest(tmp_path, NIGHT_1, bad)
-    assert result["status"] == "refused" and "code(s) '7'" in result["message"]
+    assert result["status"] == "refused" and "holds 1 code(s) that are not choices" in result["message"]
 
 
 # -- 2. system columns never change which checks run; a model that disagrees is said ---------------------

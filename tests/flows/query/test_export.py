@@ -70,6 +70,7 @@ def test_csv_round_trip_apart_from_neutralised_formulas(warehouse, tmp_path):
     dictionary = pd.read_csv(tmp_path / "data_dictionary.csv")
     assert set(dictionary["table"]) == set(TABLES)
     assert dictionary.query("table == 'outcomes' and column == 'chg'")["description"].str.contains("Change").all()
+    assert dictionary["description"].notna().all(), dictionary[dictionary["description"].isna()]  # all described
 
 
 def test_formula_like_text_cannot_run_in_a_spreadsheet():

@@ -1,0 +1,7 @@
+-- The earlier outcome of an export with these bytes (at most one row: an applied outcome first).
+-- An entry that could not be read has no bytes (sha256 ''): it is known by its name.
+select file_id, status, data_cut, message
+from meta.source_files
+where sha256 = $sha256 and (sha256 <> '' or file_name = $file_name)
+order by status in ('loaded', 'unchanged', 'older') desc, file_id
+limit 1;
