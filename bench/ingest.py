@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RUNBACK_KEY", str(Path(tempfile.mkdtemp(prefix="runback-bench-key-")) / "allocation.key"))
 
 import duckdb  # noqa: E402
 
@@ -42,7 +43,6 @@ from runback.flows.ingest.project import load_project  # noqa: E402
 from runback.flows.ingest.read import read_export  # noqa: E402
 from runback.flows.ingest.split import split_export  # noqa: E402
 from runback.flows.ingest.validate import validate_export  # noqa: E402
-from runback.flows.report.blinding import new_key  # noqa: E402
 from runback.flows.settings import PROJECT_DIR  # noqa: E402
 from runback.flows.simulate import simulate  # noqa: E402
 from runback.flows.warehouse import connect  # noqa: E402
@@ -108,12 +108,9 @@ def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
     with connect(db) as con:  # the models take minutes at registry size: one timed run there
         large = participants > 5000
         result["analysis_s"] = median_time(lambda: refresh_analysis(con, study, 1), 1 if large else runs, not large)
-    key = tmp / "allocation.key"
-    if not key.exists():
-        new_key(key)
 
     def report():
-        arms = allocation_arms.fn(True, str(key))
+        arms = allocation_arms.fn(True, None, str(db))  # blinded: the warehouse holds the letters
         for timepoint in ("week_8", "month_6"):
             context = gather.fn(str(db), 1, timepoint, arms)
             render.fn(context, draw.fn(context))
@@ -189,8 +186,8 @@ def nightly_in_process(files: list[Path], tmp: Path, participants: int, runs: in
     inbox = tmp / "empty-inbox"
     inbox.mkdir(exist_ok=True)
     base = median_time(empty, runs)
-    no_export = median_time(lambda: nightly_ingest(paths=[str(inbox)], db=str(db)), runs)
-    same_file = median_time(lambda: nightly_ingest(paths=[str(files[-1])], db=str(db)), runs)
+    no_export = median_time(lambda: nightly_ingest(paths=[str(inbox)], db=str(db), return_state=True), runs)
+    same_file = median_time(lambda: nightly_ingest(paths=[str(files[-1])], db=str(db), return_state=True), runs)
     return {
         "flow_run_s": round(base, 3),
         "in_process_no_export_s": round(no_export - base, 3),

@@ -1,4 +1,4 @@
-"""The `runback` command line: simulate, ingest, report, query, export, status, check, key, serve, demo.
+"""The `runback` command line: simulate, ingest, report, lock, query, export, status, check, key, serve, demo.
 
 Every command's `--help` is its docstring. Errors a user can act on are `RunbackError`s, turned
 into one line on stderr and their exit code here, in one place (`_App.command`); the exit codes
@@ -91,12 +91,6 @@ def _main(
     log.setLevel(level)
 
 
-def _run(flow, **parameters):
-    """A flow as a tracked run on the Prefect server in PREFECT_API_URL, or its steps in this
-    process when no server is configured (no temporary server is started for one command)."""
-    return flow(**parameters) if os.environ.get("PREFECT_API_URL") else flow.fn(**parameters)
-
-
 class Format(StrEnum):
     table = "table"
     csv = "csv"
@@ -164,6 +158,7 @@ def ingest(
     none and says so; afterwards the key must be the warehouse's own (checked by its fingerprint).
     """
     from runback.flows.nightly_ingest import nightly_ingest
+    from runback.flows.runs import outcome
 
     missing = [str(p) for p in paths or [] if not p.exists() and not p.is_symlink()]
     if missing:
@@ -172,7 +167,7 @@ def ingest(
         _check_project(project)
     if export_time is not None:
         export_time = _export_time(export_time)
-    results = _run(
+    results = outcome(
         nightly_ingest,
         paths=[str(p) for p in paths] if paths else None,
         db=str(_db(db)),
@@ -183,7 +178,7 @@ def ingest(
         export_time=export_time,
         key=str(key) if key else None,
     )
-    raise typer.Exit(_ingest_exit_code(results))
+    raise typer.Exit(_ingest_exit_code(results, _db(db)))
 
 
 def _export_time(text: str) -> str:
@@ -197,12 +192,26 @@ def _export_time(text: str) -> str:
                       "Give the site's local time of the export, as YYYY-MM-DD HH:MM.") from None  # fmt: skip
 
 
-def _ingest_exit_code(results: list[dict]) -> int:
-    if any(r["status"] in ("refused", "held") for r in results):
+def _ingest_exit_code(results: list[dict], db: Path) -> int:
+    if any(r["status"] in ("refused", "held") for r in results) or _overdue(results, db):
         return Exit.REFUSED
     if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
         return Exit.WITH_QUERIES
     return Exit.OK
+
+
+def _overdue(results: list[dict], db: Path) -> bool:
+    """Nothing was applied tonight while the newest export is overdue (said by the freshness check)."""
+    from runback.flows import settings as s
+    from runback.flows.query.freshness import stale
+    from runback.flows.warehouse import connect_read_only
+
+    if any(r["status"] in ("loaded", "unchanged") and not r.get("repeat") for r in results):
+        return False
+    if not db.exists():
+        return False
+    with connect_read_only(db) as con:
+        return stale(con, s.site_now(), s.max_age_hours()) is not None
 
 
 def _check_project(folder: Path) -> None:
@@ -239,11 +248,13 @@ def report(
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
     """
-    from runback.flows.followup_report import followup_report
-
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
-    path = _run(
+    _check_cut(_db(db), data_cut)  # before Prefect and the report's libraries are even imported
+    from runback.flows.followup_report import followup_report
+    from runback.flows.runs import outcome
+
+    path = outcome(
         followup_report,
         timepoint=timepoint.value,
         data_cut=data_cut,
@@ -254,6 +265,39 @@ def report(
         db=str(_db(db)),
     )
     typer.echo(path)
+
+
+@app.command()
+def lock(
+    timepoint: Timepoint = typer.Option(..., help="week_8 or month_6: the timepoint whose analysis cut is declared."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut to lock (default: the newest)."),
+    force: bool = typer.Option(False, "--force", help="Lock while participants are still inside the window."),
+    reason: str = typer.Option(None, "--reason", help="Why a forced lock is made (required with --force)."),
+    db: Path = DbOption,
+) -> None:
+    """Lock the analysis cut of a timepoint (database lock), once and for good.
+
+    Records the cut with the content hash of its analysis input in `meta.analysis_locks`; the
+    final report of the timepoint then uses that cut and says so. Refused while randomised
+    participants are still inside the timepoint's window, unless forced with a reason, and
+    refused when the timepoint is already locked. Examples:
+
+        runback lock --timepoint week_8
+        runback lock --timepoint month_6 --data-cut 41 --force --reason "DMC request"
+    """
+    from runback.flows.analyse.lock import lock as lock_cut
+    from runback.flows.ingest.project import load_project
+    from runback.flows.warehouse import NoWarehouse, connect
+
+    path = _db(db)
+    if not path.exists():
+        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
+    with connect(path) as con:
+        done = lock_cut(
+            con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.PROJECT_DIR)
+        )
+    typer.echo(f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
+               f"reached; content {done.content_hash})")  # fmt: skip
 
 
 key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)
@@ -364,6 +408,19 @@ def status(
     warning = stale(con, settings.site_now(), max_age_hours or settings.max_age_hours())
     if warning:
         typer.echo(f"WARNING: {warning}")
+
+
+def _check_cut(db: Path, cut: int | None) -> None:
+    """Refuse a missing warehouse or an unknown data cut before any flow starts (one line, no
+    flow run that fails)."""
+    from runback.flows.warehouse import connect_read_only, rows
+
+    with connect_read_only(db) as con:
+        (latest,) = rows(con, "report/latest_cut")[0]
+        if latest is None:
+            raise Refused(f"the warehouse {db} has no data cut yet.", "Run `runback ingest` first.")
+        if cut is not None and not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
+            raise Refused(f"there is no data cut {cut} (the cuts are 1 to {latest}).", "Name one of them.")
 
 
 def _unblinding_key(unblinded: bool, key: Path | None, db: Path):
@@ -477,6 +534,7 @@ def demo(
 
     from runback.flows.followup_report import followup_report
     from runback.flows.nightly_ingest import nightly_ingest
+    from runback.flows.runs import outcome
     from runback.flows.simulate import simulate as run
 
     folder = folder or settings.DATA_DIR / "demo"
@@ -486,11 +544,11 @@ def demo(
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
-    results = _run(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
+    results = outcome(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        _run(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
+        outcome(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
              db=str(database))
         for timepoint in ("week_8", "month_6")
     ]  # fmt: skip

@@ -14,7 +14,10 @@ a worker or a manual run elsewhere waits too. Stopping `serve` does not pause th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 from prefect import serve
 from prefect.client.orchestration import get_client
@@ -23,6 +26,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
 
+from runback.flows import settings
 from runback.flows.errors import Refused
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
@@ -71,4 +75,33 @@ def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interv
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
     ensure_warehouse_limit()
+    publish_reports()
     serve(*deployments(cron, timezone, interval_s), pause_on_shutdown=False, limit=1)
+
+
+class _ReadOnly(SimpleHTTPRequestHandler):
+    """GET and HEAD of the reports folder, nothing else; no log lines on stderr per request."""
+
+    def do_PUT(self):  # noqa: N802 - the http.server naming
+        self.send_error(405)
+
+    do_POST = do_DELETE = do_PATCH = do_PUT  # noqa: N815
+
+    def log_message(self, format, *args):  # noqa: A002
+        return
+
+
+def publish_reports() -> str:
+    """Serve the reports folder over HTTP, read-only, from this process (a thread), so that the
+    report links of the Prefect UI open; RUNBACK_REPORTS_URL is set for the flow runs when it was
+    not (an address another web server publishes the folder on)."""
+    if settings.reports_url():
+        return settings.reports_url()
+    folder = settings.out_dir().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    host, port = settings.reports_address()
+    server = ThreadingHTTPServer((host, port), functools.partial(_ReadOnly, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True, name="runback-reports").start()
+    url = f"http://{host}:{server.server_address[1]}"
+    os.environ["RUNBACK_REPORTS_URL"] = url
+    return url

@@ -21,17 +21,19 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from prefect import flow
 from prefect.artifacts import create_link_artifact
 
 from runback.flows import allocation
+from runback.flows.analyse import lock
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
 from runback.flows.runs import logger, step, tracked, warehouse_slot
-from runback.flows.settings import PROJECT_DIR, db_path
+from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
 from runback.schemas.trial import TIMEPOINTS
@@ -60,6 +62,14 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
 
 
 @step
+def locked_cut(db: str, timepoint: str) -> int | None:
+    """The locked analysis cut of the timepoint (`runback lock`), or None."""
+    with connect_read_only(Path(db)) as con:
+        found = lock.locked(con, timepoint)
+    return None if found is None else found.data_cut
+
+
+@step
 def allocation_arms(blinded: bool, key: str | None, db: str) -> blinding.Arms:
     """How the report shows the arms: the warehouse's letters, or (unblinded) the arms they stand
     for, through the allocation key, which must be the warehouse's own."""
@@ -81,9 +91,10 @@ def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
 
 @step
 def draw(context: dict) -> dict:
-    """The charts: change from baseline per questionnaire outcome, and the forest plot."""
+    """The charts: recruitment, change from baseline per questionnaire outcome, the forest plot."""
     change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
-    return {"change": change, "forest": charts.forest(context["contrasts"])}
+    return {"change": change, "forest": charts.forest(context["contrasts"]),
+            "recruitment": charts.recruitment(context["conduct"])}  # fmt: skip
 
 
 @step
@@ -134,6 +145,27 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
 
 
 @step
+def write_index(db: str, folder: str) -> str:
+    """The folder's index.html: every report of this warehouse still in the folder (timepoint,
+    cut, blinded or not, when, file, PDF), newest first; made again after each report."""
+    with connect_read_only(Path(db)) as con:
+        runs = [dict(zip(("timepoint", "cut", "blinded", "rendered_at", "file"), r, strict=True))
+                for r in rows(con, "report/report_index")]  # fmt: skip
+    seen, listed = set(), []
+    for run in runs:  # the newest rendering of each file
+        if run["file"] not in seen and (Path(folder) / run["file"]).exists():
+            seen.add(run["file"])
+            pdf = Path(run["file"]).with_suffix(".pdf").name
+            listed.append(run | {"pdf": pdf if (Path(folder) / pdf).exists() else None})
+    html = environment().get_template("index.html.j2").render(reports=listed)
+    path = Path(folder) / "index.html"
+    tmp = path.with_name(".index.html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+@step
 def print_pdf(html_path: str) -> str:
     """A PDF of the report, printed by headless Chromium."""
     pdf = pdf_of(Path(html_path))
@@ -141,9 +173,21 @@ def print_pdf(html_path: str) -> str:
     return str(pdf)
 
 
-@flow(name="followup-report")
+Timepoint = Literal["week_8", "month_6"]
+"""The follow-up timepoints (schemas/trial.py's TIMEPOINTS): a dropdown in the Prefect UI."""
+
+
+def _report_name() -> str:
+    """A flow run named after what it renders: `report month_6 cut 9` (`latest` without a cut)."""
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters
+    return f"report {parameters.get('timepoint', '?')} cut {parameters.get('data_cut') or 'latest'}"
+
+
+@flow(name="followup-report", flow_run_name=_report_name)
 def followup_report(
-    timepoint: str = "month_6",
+    timepoint: Timepoint = "month_6",
     data_cut: int | None = None,
     blinded: bool = True,
     key: str | None = None,
@@ -151,30 +195,48 @@ def followup_report(
     pdf: bool = False,
     db: str | None = None,
 ) -> str:
-    """Render the follow-up report of a data cut (default: the newest) at week_8 or month_6."""
+    """Render the follow-up report of a data cut at week_8 or month_6 (default: the timepoint's
+    locked cut, `runback lock`, else the newest).
+
+    Args:
+        timepoint: week_8 (baseline to week 8) or month_6 (all five assessments).
+        data_cut: The data cut to report on; empty for the timepoint's locked cut, else the newest.
+        blinded: Show arms as Arm A/B/C (unticked needs the allocation key).
+        key: The warehouse's allocation key file, for an unblinded report only.
+        out_dir: Folder for the report; empty for RUNBACK_OUT.
+        pdf: Also print the report to PDF with headless Chromium.
+        db: The warehouse file; empty for RUNBACK_DB.
+    """
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
     db = db or str(db_path())
     with warehouse_slot():
-        cut = resolve_cut(db, data_cut)
+        cut = resolve_cut(db, data_cut if data_cut is not None else locked_cut(db, timepoint))
         arms = allocation_arms(blinded, key, db)
         context = gather(db, cut, timepoint, arms)
         html = render(context, draw(context))
         folder = out_dir or str(default_out_dir())
         path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
-    if pdf:
-        print_pdf(path)
-    publish_link(path)
+    printed = [print_pdf(path)] if pdf else []
+    write_index(db, folder)
+    publish_link([path, *printed])
     return path
 
 
 @step
-def publish_link(path: str) -> None:
-    """A link artifact to the report file."""
+def publish_link(paths: list[str]) -> None:
+    """A link artifact to each file of the report (HTML, and PDF when printed): through
+    RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
+    link opens from the Prefect UI; a file:// link only when no web server publishes them."""
     if not tracked():
         return
-    create_link_artifact(link=Path(path).resolve().as_uri(), link_text=Path(path).name, key="followup-report",
-                         description="The follow-up report rendered by this run")  # fmt: skip
+    base, folder = reports_url(), default_out_dir().resolve()
+    for path in map(Path, paths):
+        inside = path.resolve().is_relative_to(folder)
+        link = f"{base}/{path.resolve().relative_to(folder).as_posix()}" if base and inside else path.resolve().as_uri()
+        key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
+        create_link_artifact(link=link, link_text=path.name, key=key,
+                             description="The follow-up report rendered by this run")  # fmt: skip
 
 
 if __name__ == "__main__":

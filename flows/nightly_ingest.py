@@ -25,6 +25,7 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
 
 from runback.flows import settings
 from runback.flows.errors import Refused
@@ -58,7 +59,19 @@ def find_exports(paths: list[str]) -> list[dict]:
     return [{"path": str(f), "scanned_in": found[f], "conflict": conflicts.get(f)} for f in ordered]
 
 
-@step
+def _file_task_name() -> str:
+    """A task run named after its file: `ingest RUNBACK_DATA_2016-03-01_0200.csv`."""
+    from prefect.runtime import task_run
+
+    return f"ingest {Path(task_run.parameters.get('path', '?')).name}"
+
+
+def _night_name() -> str:
+    """A flow run named after its night (site time): `nightly 2016-03-01 02:00`."""
+    return f"nightly {settings.site_now():%Y-%m-%d %H:%M}"
+
+
+@step(name=_file_task_name)
 def ingest_export(
     path: str,
     db: str,
@@ -139,20 +152,25 @@ def pull_from_redcap(inbox: str) -> list[str]:
 
 
 @step
-def publish(results: list[dict], db: str, cut: int | None) -> None:
-    """The run's summary as Prefect artifacts: a markdown report and a table of quarantine counts."""
-    if not tracked():
-        return
+def publish(results: list[dict], db: str, cut: int | None) -> str | None:
+    """The run's summary: the listing of open data queries (a CSV in RUNBACK_OUT/queries/, to send
+    to the sites) and, in a tracked run, Prefect artifacts: a markdown report of tonight's files,
+    form rows and queries, and a table of the data queries new tonight."""
     import pandas as pd
 
-    queries = pd.DataFrame()
+    queries, listing = pd.DataFrame(), None
     if cut is not None:
         with connect_read_only(Path(db)) as con:
             queries = con.execute(sql("analyse/queries_of_cut"), {"cut": cut}).df()
-    create_markdown_artifact(markdown=artifacts.run_markdown(results, cut, queries), key="nightly-ingest-summary",
-                             description="Files seen, rows loaded and quarantined, the new data cut")  # fmt: skip
-    create_table_artifact(table=artifacts.quarantine_table(results), key="nightly-ingest-quarantine",
-                          description="Form rows quarantined and flagged, per file and form")  # fmt: skip
+        if len(queries):
+            listing = str(artifacts.write_listing(queries, settings.out_dir() / "queries", cut))
+    if tracked():
+        markdown = artifacts.run_markdown(results, cut, queries, listing)
+        create_markdown_artifact(markdown=markdown, key="nightly-ingest-summary",
+                                 description="Tonight's files, form rows, the new cut, its data queries")  # fmt: skip
+        create_table_artifact(table=artifacts.query_table(queries), key="nightly-ingest-quarantine",
+                              description="The data queries new tonight: record, event, form, field, why")  # fmt: skip
+    return listing
 
 
 @step
@@ -165,7 +183,7 @@ def check_freshness(db: str) -> str | None:
     return warning
 
 
-@flow(name="nightly-ingest")
+@flow(name="nightly-ingest", flow_run_name=_night_name)
 def nightly_ingest(
     paths: list[str] | None = None,
     db: str | None = None,
@@ -188,7 +206,10 @@ def nightly_ingest(
         if not paths:
             inbox_dir().mkdir(parents=True, exist_ok=True)
             pulled = pull_from_redcap(str(inbox_dir()))
-        entries = find_exports(paths or [str(inbox_dir())])
+        where = paths or [str(inbox_dir())]
+        entries = find_exports(where)
+        if not entries:
+            logger().warning("no export in %s: is the nightly export job running?", ", ".join(where))
         for e in entries:  # a file dropped in the inbox moments ago may still be being written
             e["settle_s"] = settings.settle_seconds() if not paths and e["path"] not in pulled else 0.0
         if export_time and len(entries) != 1:
@@ -201,11 +222,24 @@ def nightly_ingest(
         if cut is not None:
             analyse_cut(db, project, cut)
     summarise(results)
+    stale = None
     if Path(db).exists():
         new_cuts = [r["data_cut"] for r in results if r["status"] == "loaded" and not r.get("repeat")]
         publish(results, db, max(new_cuts) if new_cuts else None)
-        check_freshness(db)
-    return results
+        stale = check_freshness(db)
+    return verdict(results, stale)
+
+
+def verdict(results: list[dict], stale: str | None):
+    """The run's results, or a Failed state carrying them when the night is not well: an export
+    was refused or held, or none was applied while the newest is overdue (the Prefect UI shows
+    the run red; the CLI exits with code 3)."""
+    refused = [r["file"] for r in results if r["status"] in ("refused", "held") and not r.get("repeat")]
+    applied = [r for r in results if r["status"] in ("loaded", "unchanged") and not r.get("repeat")]
+    problems = [f"{len(refused)} export(s) refused or held: {', '.join(refused[:5])}"] if refused else []
+    if stale and not applied:
+        problems.append(stale)
+    return Failed(message="; ".join(problems), data=results) if problems else results
 
 
 if __name__ == "__main__":

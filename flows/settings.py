@@ -11,6 +11,8 @@
 | freshness warning after | `RUNBACK_MAX_AGE_HOURS` | `36` |
 | an inbox file must be unchanged for | `RUNBACK_SETTLE_SECONDS` | `60` |
 | wait for the warehouse lock | `RUNBACK_LOCK_TIMEOUT` (s) | `60` |
+| where report links point (artifacts) | `RUNBACK_REPORTS_URL` | set by `runback serve` to its own server |
+| address `runback serve` serves the reports folder on | `RUNBACK_REPORTS_ADDRESS` | `127.0.0.1:8765` |
 
 Data paths belong to the user: relative defaults are relative to the working directory the
 command runs in, never to the install. The package's own files (SQL, templates, the trial's
@@ -116,6 +118,20 @@ def timezone() -> ZoneInfo:
 
 def cron() -> str:
     return os.environ.get("RUNBACK_CRON", "").strip() or DEFAULT_CRON
+
+
+def reports_url() -> str | None:
+    """The base URL that report links point to (a web server publishing RUNBACK_OUT), if any."""
+    return os.environ.get("RUNBACK_REPORTS_URL", "").strip().rstrip("/") or None
+
+
+def reports_address() -> tuple[str, int]:
+    """Host and port on which `runback serve` publishes the reports folder (read-only)."""
+    text = os.environ.get("RUNBACK_REPORTS_ADDRESS", "").strip() or "127.0.0.1:8765"
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise Refused(f"RUNBACK_REPORTS_ADDRESS={text!r} is not HOST:PORT.", "Set it like 127.0.0.1:8765.")
+    return host, int(port)
 
 
 def site_now() -> dt.datetime:

@@ -24,11 +24,12 @@ _MODELS = {
 
 
 def __getattr__(name: str):
+    """`MODELS`, and each model by its class name (`schemas.Nprs`), imported on first use."""
     if name == "MODELS":
         models = {form: getattr(import_module(f"{__name__}.{module}"), cls) for form, (module, cls) in _MODELS.items()}
         globals()["MODELS"] = models
         return models
-    for module, cls in _MODELS.values():  # `runback.schemas.Nprs` keeps working, imported on first use
-        if name == cls:
+    for module, cls in _MODELS.values():
+        if cls == name:
             return getattr(import_module(f"{__name__}.{module}"), cls)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,6 +7,7 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 from runback.schemas import study as s
@@ -32,6 +33,19 @@ from runback.schemas.arms import (  # noqa: E402, F401 - the arms are part of th
     BLINDED_ARMS,
     REFERENCE_ARM,
 )
+
+
+@dataclass(frozen=True)
+class Recruitment:
+    """The trial's recruitment plan: how many to randomise, from when to when."""
+
+    target: int
+    start: dt.date
+    end: dt.date
+
+
+RECRUITMENT = Recruitment(target=84, start=dt.date(2013, 6, 3), end=dt.date(2015, 6, 2))
+"""84 to randomise over two years of screening (the study README; the simulator recruits in it)."""
 
 ASSESSMENT_DATES = {"nprs": "nprs_date", "psfs": "psfs_date", "odi": "odi_date", "physical_tests": "pt_date"}
 """Assessment forms and the field holding each one's date (visit windows are checked on it)."""
@@ -111,6 +125,10 @@ PARAMS = (
     Param("STEP_LEN", "Running step length", "cm", "step_length_cm", "higher", None),
     Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
 )
+
+PARAM_FORMS = {"PSFS": "psfs", "NPRS_RUN": "nprs", "NPRS_AVG": "nprs", "ODI": "odi", "KE_TORQUE": "physical_tests",
+               "STEP_LEN": "physical_tests", "SORENSEN": "physical_tests"}  # fmt: skip
+"""The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
 
 
 def blinded_study(study: s.Study) -> s.Study:

@@ -16,6 +16,7 @@ from scipy import stats
 from runback.flows.analyse import models
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
+from runback.schemas import trial
 from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
 from runback.schemas.trial import (
     ADHERENT_MIN,
@@ -49,11 +50,21 @@ def refresh_analysis(con, study: Study, cut: int) -> dict[str, int]:
         results = models.fit_all(
             con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
             con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
+            arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
+            measured=measured_visits(study),
         )
         _insert(con, "model_results_rows", results.assign(data_cut=cut), "analyse/insert_model_results")
         for table in TABLES:
             written[table] = rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0]
     return written
+
+
+def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
+    """The visits each parameter is measured at: those its form is designated to."""
+    return {
+        param: tuple(e.visit for e in study.events if form in study.forms_in_event(e.unique_name))
+        for param, form in trial.PARAM_FORMS.items()
+    }
 
 
 def write_reference(con, study: Study) -> None:

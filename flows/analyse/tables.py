@@ -3,7 +3,7 @@ statisticians and the integrity check all follow (tests check the warehouse agai
 
 SQL_TABLES = (
     "participants", "outcomes", "baseline", "outcome_summary", "consort_flow", "adherence",
-    "adverse_events", "missing_data", "responders", "data_queries",
+    "adverse_events", "missing_data", "missing_patterns", "responders", "data_queries",
 )  # fmt: skip
 """analysis.* tables computed in SQL (`sql/analyse/<table>.sql`), in the order they depend on each other."""
 

@@ -1,15 +1,17 @@
-"""The nightly run's summary for Prefect artifacts: markdown and a JSON-safe table.
+"""The nightly run's summary for Prefect artifacts (markdown and a JSON-safe table) and the data
+query listing a data manager sends to the sites.
 
-Counts and places only: no identifier can reach an artifact (none is stored), and data query
-values stay in the warehouse.
+Tonight's files only (a file seen on an earlier night and still in the inbox is left out), with
+the reason of any refusal; the data queries that are new tonight, each with its record, event,
+instance, form, field, value, check and reason; and the counts of those still open and resolved.
+No identifier can reach them (none is stored) and the allocation is masked.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 QUERY_LIST_MAX = 30
 
@@ -26,29 +28,40 @@ def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
-def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame) -> str:
-    """Files seen, form rows loaded and quarantined per form, the new cut, new and resolved queries."""
+def tonight(results: list[dict]) -> list[dict]:
+    """The files this run did something with (not those seen on an earlier night)."""
+    return [r for r in results if not r.get("repeat")]
+
+
+def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, listing: str | None = None) -> str:
+    """Tonight's files (with the reason of a refusal), form rows per form, the new cut, the new
+    data queries and the counts of open and resolved ones."""
     lines = ["# Nightly ingest", ""]
     lines.append(f"**New data cut:** {cut}" if cut is not None else "**No new data cut** (nothing changed).")
     files = [
         [r["file"], r["status"], r.get("rows") or 0, sum(f["quarantined"] for f in r.get("forms", {}).values()),
-         sum(f["flagged"] for f in r.get("forms", {}).values()), r.get("data_cut") or ""]
-        for r in results
+         sum(f["flagged"] for f in r.get("forms", {}).values()), r.get("data_cut") or "",
+         r.get("message", "")[:300] if r["status"] not in ("loaded", "unchanged") else ""]
+        for r in tonight(results)
     ]  # fmt: skip
-    lines += ["", "## Files seen", ""]
-    lines += _table(["file", "status", "rows", "quarantined", "flagged", "cut"], files) if files else ["No new export."]
-    totals = form_totals(results)
+    lines += ["", "## Tonight's files", ""]
+    header = ["file", "status", "rows", "quarantined", "flagged", "cut", "why"]
+    lines += _table(header, files) if files else ["No new export."]
+    totals = form_totals(tonight(results))
     if totals:
         rows = [[f, c["rows_in"], c["loaded"], c["quarantined"], c["flagged"]] for f, c in totals.items()]
         lines += ["", "## Form rows", ""] + _table(["form", "in", "loaded", "quarantined", "flagged"], rows)
     if not queries.empty:
         counts = queries.groupby("status").size().to_dict()
         lines += ["", "## Data queries", "", ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))]
-        for status in ("new", "resolved"):
-            shown = queries[queries["status"] == status].head(QUERY_LIST_MAX)
-            if len(shown):
-                rows = [[q.form, q.record_id, q.event, q.check] for q in shown.itertuples()]
-                lines += ["", f"### {status.capitalize()}", ""] + _table(["form", "record", "event", "check"], rows)
+        if listing:
+            lines += ["", f"Listing of the open queries, to send to the sites: `{listing}`"]
+        shown = queries[queries["status"] == "new"].head(QUERY_LIST_MAX)
+        if len(shown):
+            rows = [[q.record_id, q.event, q.instance, q.form, q.column, str(q.value)[:80], q.check, q.reason[:200]]
+                    for q in shown.itertuples()]  # fmt: skip
+            header = ["record", "event", "instance", "form", "field", "value", "check", "reason"]
+            lines += ["", "### New tonight", ""] + _table(header, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -63,11 +76,22 @@ def form_totals(results: list[dict]) -> dict[str, dict[str, int]]:
     return totals
 
 
-def quarantine_table(results: list[dict]) -> list[dict]:
-    """Rows of file x form with something held back or flagged (plain JSON types only)."""
-    return [
-        {"file": r["file"], "form": form, "quarantined": int(c["quarantined"]), "flagged": int(c["flagged"])}
-        for r in results
-        for form, c in r.get("forms", {}).items()
-        if c["quarantined"] or c["flagged"]
-    ]
+def query_table(queries: pd.DataFrame) -> list[dict]:
+    """The data queries new tonight, one row each (plain JSON types only): where, what and why."""
+    new = queries[queries["status"] == "new"] if not queries.empty else queries
+    columns = ["record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
+    return [{c: (None if pd.isna(getattr(q, c)) else str(getattr(q, c))[:500]) for c in columns}
+            for q in new.itertuples()]  # fmt: skip
+
+
+def write_listing(queries: pd.DataFrame, folder: Path, cut: int) -> Path:
+    """The open data queries of a cut (new and still open) as a CSV to send to the sites, one row
+    per query; spreadsheet formulas neutralised."""
+    from runback.flows.query.export import neutralise
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"data_queries_cut{cut}.csv"
+    open_ = queries[queries["status"].isin(["new", "open"])]
+    columns = ["status", "record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
+    neutralise(open_[columns].rename(columns={"column": "field"})).to_csv(path, index=False)
+    return path

@@ -76,11 +76,11 @@ def change_over_visits(table: dict, arms: list[dict]) -> dict:
 
 
 def forest(contrasts: list[dict]) -> dict | None:
-    """Between-arm differences (ANCOVA, ITT) of the primary outcomes with their 95% CIs."""
+    """Between-arm differences of the primary outcomes (the primary analysis: MMRM, ITT) with their 95% CIs."""
     items = [
         (f"{c['label']}: {p['pair']}", p)
         for c in contrasts
-        if c["primary"] and c["population"] == "ITT"
+        if c["role"] == "primary"
         for p in c["pairs"]
         if p.get("estimate") is not None
     ]
@@ -95,7 +95,30 @@ def forest(contrasts: list[dict]) -> dict | None:
         ax.set_yticks(range(len(items)), [label for label, _ in reversed(items)])
         ax.set_xlabel("Difference between arms (points), 95% CI")
         src = _svg(fig)
-    alt = "Forest plot of between-arm differences in the primary outcomes (ANCOVA, ITT): " + "; ".join(
+    alt = "Forest plot of between-arm differences in the primary outcomes (MMRM, ITT): " + "; ".join(
         f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
     ) + "."  # fmt: skip
+    return {"src": src, "alt": alt}
+
+
+def recruitment(conduct: dict) -> dict | None:
+    """Participants randomised, cumulative by month, against the target (one line: pooled)."""
+    rows = conduct["recruitment"]
+    if not rows:
+        return None
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(5.6, 2.6))
+        xs = list(range(len(rows)))
+        ax.step(xs, [r["randomised_total"] for r in rows], where="post", color=STYLES[0][0], linewidth=1.6,
+                label="Randomised")  # fmt: skip
+        target = conduct["target"]
+        ax.axhline(target, color="#888888", linestyle="--", linewidth=1, label=f"Target ({target})")
+        every = max(1, len(rows) // 8)
+        ax.set_xticks(xs[::every], [r["month"] for r in rows][::every], rotation=0, fontsize=7)
+        ax.set_ylabel("Participants")
+        ax.set_title("Recruitment", loc="left", fontsize=9)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        src = _svg(fig)
+    alt = (f"Participants randomised, cumulative by month from {rows[0]['month']} to {rows[-1]['month']}: "
+           f"{conduct['randomised']} of a target of {conduct['target']}.")  # fmt: skip
     return {"src": src, "alt": alt}

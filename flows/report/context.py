@@ -11,9 +11,10 @@ import math
 
 import pandas as pd
 
+from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql
-from runback.schemas.trial import ADHERENT_MIN, SUPERVISED_PLANNED, TIMEPOINTS
+from runback.schemas.trial import ADHERENT_MIN, RECRUITMENT, SUPERVISED_PLANNED, TIMEPOINTS
 
 TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
 VISIT_LABELS = {
@@ -51,6 +52,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
     models = _frame(con, "model_results", cut=cut, timepoint=timepoint)
     summary = _frame(con, "outcome_summary", cut=cut)
     summary = summary[summary["visit"].isin(visits)]
+    look = analysis_look(con, cut, timepoint)
     return {
         "title": TITLE,
         "timepoint": timepoint,
@@ -63,6 +65,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
             "key": None if _missing(info["key_fingerprint"]) else info["key_fingerprint"],
         },
         "blinded": arms.blinded,
+        **look,
         "arms": [{"label": arms.labels[a], "short": arms.short(a)} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
@@ -70,8 +73,8 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "consort": consort(_frame(con, "consort_flow", cut=cut), arms, visits),
         "table1": table1(_frame(con, "baseline", cut=cut), arms),
         "outcomes": outcome_tables(summary, arms),
-        "contrasts": contrasts(models[models["model"] == "ANCOVA"], arms),
-        "not_assessed": not_assessed(models[models["model"] == "ANCOVA"]),
+        "contrasts": contrasts(models, arms, visits[-1]),
+        "not_assessed": not_assessed(models, _frame(con, "params")),
         "slopes": slopes(models[models["model"].isin(["GEE", "Mixed model"])], arms),
         "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
         "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms),
@@ -87,8 +90,44 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "params": _records(_frame(con, "params")),
         "windows": _records(_frame(con, "visits")),
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
+        "conduct": conduct(con, cut, arms, visits),
         "not_fitted": not_fitted(models),
     }
+
+
+def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
+    """Recruitment by month against the target, retention by visit and arm, visit-window
+    compliance by visit (pooled: the window says nothing of the arm)."""
+    recruitment = _records(_frame(con, "recruitment", cut=cut))
+    retention = _frame(con, "retention", cut=cut)
+    retention = retention[retention["visit"].isin(visits)]
+    windows = _frame(con, "window_compliance", cut=cut)
+    randomised = recruitment[-1]["randomised_total"] if recruitment else 0
+    return {
+        "target": RECRUITMENT.target,
+        "period": f"{RECRUITMENT.start:%B %Y} to {RECRUITMENT.end:%B %Y}",
+        "randomised": int(randomised),
+        "recruitment": recruitment,
+        "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms)}
+                      for v, group in retention.groupby("visit", sort=False)],
+        "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _records(windows[windows["visit"].isin(visits)])],
+    }  # fmt: skip
+
+
+def analysis_look(con, cut: int, timepoint: str) -> dict:
+    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock."""
+    seen = lock.reach(con, cut, timepoint)
+    found = lock.locked(con, timepoint)
+    visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
+    return {
+        "interim": seen.interim,
+        "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": visit},
+        "lock": None if found is None else {
+            "cut": found.data_cut, "this_cut": found.data_cut == cut, "content_hash": found.content_hash,
+            "forced": found.forced, "reason": found.reason, "reached": found.reached, "randomised": found.randomised,
+            "verified": lock.verify(con, found),
+        },
+    }  # fmt: skip
 
 
 def _by_arm(frame: pd.DataFrame, arms: Arms) -> list[dict]:
@@ -110,6 +149,8 @@ def consort(flow: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
         stage = group["stage"].iloc[0]
         if stage.startswith("Follow-up") and stage not in follow_ups:
             continue
+        if stage.startswith("Analysis") and f": {visits[-1]} " not in stage:
+            continue  # the analysed populations of the other timepoint
         label = VISIT_LABELS.get(stage.removeprefix("Follow-up: "), stage) if stage.startswith("Follow-up") else stage
         boxes = []
         for box, rows in group.groupby("box", sort=True):
@@ -166,26 +207,42 @@ def _neg(value):
     return None if value is None else -value
 
 
-def contrasts(ancova: pd.DataFrame, arms: Arms) -> list[dict]:
-    """ANCOVA contrasts per parameter and population, for each pair of arms shown."""
+CONTRAST_MODELS = ("MMRM", "ANCOVA", "Delta-adjusted MI")
+"""Models of the contrasts table: the primary MMRM (at the timepoint's visit), the ANCOVA, the MNAR MI."""
+
+
+def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
+    """Between-arm contrasts at the timepoint's visit per model, parameter and population, for each
+    pair of arms shown, with the plan's role and the multiplicity-adjusted p-value where there is one."""
+    shown = models[models["model"].isin(CONTRAST_MODELS) & (models["visit"] == visit)]
     out = []
-    for (_, population), rows in ancova.groupby(["param_sort", "population"], sort=True):
+    for (model, _, population), rows in shown.groupby(["model", "param_sort", "population"], sort=True):
         first = rows.iloc[0]
+        role = next((r for r in ("primary", "secondary", "sensitivity") if r in set(rows["role"])), None)
         out.append({
-            "param": first["param"], "label": first["label"], "unit": first["unit"],
+            "model": model, "role": role, "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
-            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}",
+                                                        "tipping": _tipping(rows, a, b)}
                       for a, b in arms.pairs()],
         })  # fmt: skip
     out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
-    out.sort(key=lambda c: (c["population"] != "ITT", not c["primary"]))
+    out.sort(key=lambda c: (c["role"] != "primary", c["population"] != "ITT", CONTRAST_MODELS.index(c["model"]),
+                            not c["primary"]))  # fmt: skip
     return out
 
 
-def not_assessed(ancova: pd.DataFrame) -> list[str]:
-    """Parameters with no value at the timepoint's visit (by design, e.g. physical tests at month 6)."""
-    counts = ancova.groupby("label", sort=False)["n_obs"].max()
-    return [label for label, n in counts.items() if not n]
+def _tipping(rows: pd.DataFrame, first: str, second: str) -> str | None:
+    """What tips the MNAR analysis of the pair (its note names the arm shifted and the delta), if anything."""
+    found = _oriented(rows, first, second, prefix="tipping delta ")
+    return None if found is None else found["note"]
+
+
+def not_assessed(models: pd.DataFrame, params: pd.DataFrame) -> list[str]:
+    """Parameters with no model row at the timepoint: not measured at its visit by design (e.g. the
+    physical tests at month 6)."""
+    fitted = set(models["param"])
+    return [label for code, label in zip(params["param"], params["label"], strict=True) if code not in fitted]
 
 
 def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:

@@ -8,6 +8,7 @@ named filters below. The environment autoescapes and fails on any undefined name
 from __future__ import annotations
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from runback.flows.errors import Refused
 from runback.flows.settings import REPORTS_DIR
@@ -32,6 +33,12 @@ def pval(value) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
+def css_string(value) -> Markup:
+    """A CSS string literal of `value` (for the running header of the printed pages)."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3C ")
+    return Markup(f'"{text}"')
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(REPORTS_DIR),
@@ -41,7 +48,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=num, signed=signed, pval=pval)
+    env.filters.update(num=num, signed=signed, pval=pval, css_string=css_string)
     return env
 
 

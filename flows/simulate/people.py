@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from runback.flows.simulate import days, identity
+from runback.schemas.trial import RECRUITMENT
 
-RECRUITMENT_START = "2013-06-03"
-RECRUITMENT_DAYS = 730
+RECRUITMENT_START = RECRUITMENT.start.isoformat()
+RECRUITMENT_DAYS = (RECRUITMENT.end - RECRUITMENT.start).days + 1
 SCREEN_FAIL_RATE = 0.30
 DECLINED_SHARE = 0.30
 """Share of screen failures who were eligible but declined (the rest are ineligible)."""

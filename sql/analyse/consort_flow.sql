@@ -45,9 +45,15 @@ follow_up as (
                 select 1 from analysis.outcomes as o
                 where o.data_cut = $cut and o.record_id = p.record_id and o.visit = v.visit
             ) then 'Assessed'
-            when p.status = 'Withdrew consent' then 'Withdrew'
-            when p.status = 'Lost to follow-up' then 'Lost to follow-up'
-            when p.status = 'Excluded after randomisation' then 'Excluded after randomisation'
+            when
+                p.status in ('Withdrew consent', 'Lost to follow-up', 'Excluded after randomisation')
+                and not exists (
+                    select 1 from analysis.outcomes as o
+                    inner join ref.visits as later on o.visit = later.visit
+                    where o.data_cut = $cut and o.record_id = p.record_id and later.step > v.step
+                )
+                and (p.end_date is null or p.end_date <= p.rand_date + v.window_high::integer)
+                then case p.status when 'Withdrew consent' then 'Withdrew' else p.status end
             when p.rand_date + v.window_high::integer >= (select cut_date from cut) then 'Not yet due'
             else 'Missed'
         end as box
@@ -57,17 +63,38 @@ follow_up as (
 ),
 
 analysed as (
+    -- the populations of the primary analysis (MMRM, ITT) of each primary outcome at each timepoint:
+    -- a baseline value, the stratum, and a value at a post-baseline visit up to the timepoint's visit
     select
         p.record_id,
         p.arm,
+        t.visit as timepoint,
+        t.sort,
+        r.param,
+        r.sort as param_sort,
         case
-            when count(o.chg) filter (where o.param in (select param from ref.params where "primary")) > 0
-                then 'Analysed'
-            else 'Not analysed (no follow-up of a primary outcome)'
+            when
+                not exists (
+                    select 1 from analysis.outcomes as o
+                    where
+                        o.data_cut = $cut and o.record_id = p.record_id and o.param = r.param
+                        and o.visit = 'baseline'
+                )
+                or p.sex is null
+                then 'Not analysed: no baseline value or stratum'
+            when exists (
+                select 1 from analysis.outcomes as o
+                inner join ref.visits as ov on o.visit = ov.visit
+                where
+                    o.data_cut = $cut and o.record_id = p.record_id and o.param = r.param
+                    and ov.step between 1 and t.step
+            ) then 'Analysed'
+            else 'Not analysed: no follow-up value'
         end as box
     from participants as p
-    left join analysis.outcomes as o on o.data_cut = $cut and p.record_id = o.record_id
-    group by p.record_id, p.arm
+    cross join ref.visits as t
+    cross join ref.params as r
+    where t.visit in ('week_8', 'month_6') and r."primary"
 ),
 
 boxes as (
@@ -93,7 +120,9 @@ boxes as (
     union all
     select 5 + sort, 'Follow-up: ' || visit, box, arm, count(*) from follow_up group by all
     union all
-    select 20, 'Analysis', box, arm, count(*) from analysed group by all
+    select
+        20 + 10 * sort + param_sort, 'Analysis (primary MMRM, ITT): ' || timepoint || ' ' || param, box, arm, count(*)
+    from analysed group by all
 ),
 
 final as (

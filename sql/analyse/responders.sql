@@ -1,6 +1,8 @@
 -- analysis.responders for a cut: per timepoint x parameter x arm x population, participants whose
 -- change from baseline reaches the MCID in the better direction. Populations: ITT (all randomised)
--- and per protocol (adherent participants, assessment in its window).
+-- and per protocol (adherent participants, assessment in its window). A change equal to the MCID counts:
+-- changes are compared with a tolerance of 1e-9 points, far below any recorded precision, so that an
+-- exact +2 computed in binary floating point as 1.9999999999999996 (PSFS means of thirds) is a response.
 insert into analysis.responders
 with
 outcomes as (
@@ -24,10 +26,13 @@ final as (
         o.arm,
         o.population,
         count(*) as n,
-        count(*) filter (where case when r.better = 'lower' then -o.chg else o.chg end >= r.mcid) as responders,
-        100.0 * count(*) filter (where case when r.better = 'lower' then -o.chg else o.chg end >= r.mcid)
-        / count(*) as pct
-    from populations as o
+        count(*) filter (where o.improvement >= r.mcid - 1e-9) as responders,
+        100.0 * count(*) filter (where o.improvement >= r.mcid - 1e-9) / count(*) as pct
+    from (
+        select p.*, case when r.better = 'lower' then -p.chg else p.chg end as improvement
+        from populations as p
+        inner join ref.params as r using (param)
+    ) as o
     inner join ref.params as r using (param)
     where r.mcid is not null
     group by o.visit, o.param, o.arm, o.population

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 from runback.schemas.study import KIND_CHECKBOX
 
@@ -27,7 +28,7 @@ def trial(tmp_path_factory, prefect_harness):
     folder = tmp_path_factory.mktemp("exports")
     sim = simulate(folder, participants=84, seed=3, defects=True, nights=6)
     db = folder / "w.duckdb"
-    results = nightly_ingest(paths=[str(folder)], db=str(db))
+    results = outcome(nightly_ingest, paths=[str(folder)], db=str(db))
     return sim, db, {r["file"]: r for r in results}
 
 

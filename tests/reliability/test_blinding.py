@@ -178,7 +178,7 @@ def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_
         refresh_analysis(con, study, 1)
     html = _html(db, 1, "month_6")
     notes = re.findall(r"<li>(.*?)</li>", html.split('id="methods"')[1])
-    assert notes and all(n.startswith(("ANCOVA", "GEE", "Mixed model")) for n in notes)
+    assert notes and all(n.startswith(("MMRM", "ANCOVA", "GEE", "Mixed model", "Delta-adjusted MI")) for n in notes)
     assert any("Running ability (PSFS)" in n for n in notes)
     for note in notes:
         letters = re.findall(r"\b([ABC]) \d+", note)
@@ -432,3 +432,38 @@ def test_six_keys_give_the_same_report_after_relabelling(tmp_path, study, timepo
         assert same_report(blinded[0], other) == []
     for text, tables in unblinded[1:]:  # the same page but its tables' last digits (see same_report)
         assert text == unblinded[0][0] and same_report(unblinded[0][1], tables) == []
+
+
+def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
+    """A warehouse made before masking (arm codes stored, a key file without a secret) refuses the
+    next ingest until `runback key migrate` masks it, which keeps the key's letters."""
+    letters = {"LL": "B", "LE": "C", "LS": "A"}
+    key = key_file(tmp_path / "keys", letters)
+    rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
+    db = tmp_path / "w.duckdb"
+    ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)), str(db),
+                str(PROJECT_DIR), key=str(key))  # fmt: skip
+    with duckdb.connect(str(db)) as con:  # what an older runback left: codes, no fingerprint
+        for schema in ("raw", "clean"):
+            con.execute(f"update {schema}.randomisation set rand_group = case rand_group when 'B' then '1' "
+                        "when 'C' then '2' when 'A' then '3' else rand_group end")  # fmt: skip
+        con.execute("delete from meta.allocation_keys")
+        con.execute("update meta.data_cuts set key_fingerprint = null")
+    key.unlink()
+    key.write_text(json.dumps({"arm_letters": letters}))
+    key.chmod(0o600)
+    night = write_export(tmp_path, "RUNBACK_DATA_2014-03-02_0200.csv", study, [*rows, randomised("10")])
+    with pytest.raises(allocation.KeyError_, match="holds the allocation unmasked"):
+        ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(key))
+    assert runner.invoke(app, ["key", "migrate", "--db", str(db)]).exit_code != 0  # refused without the key
+    result = runner.invoke(app, ["key", "migrate", "--key", str(key), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    upgraded = json.loads(key.read_text())
+    assert upgraded["arm_letters"] == letters and len(upgraded["secret"]) == 64
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not TRUE_ARMS.search(warehouse_text(db))
+    with duckdb.connect(str(db), read_only=True) as con:
+        masked = dict(con.execute("select record_id, rand_group from clean.randomisation").fetchall())
+        logged = con.execute("select what from meta.unblinding").fetchall()
+    assert masked["1"] == "C" and masked["3"] == "B" and logged == [("mask",)]  # codes 2, 1 -> LE, LL
+    assert ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(key))["status"] == "loaded"

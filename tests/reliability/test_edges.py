@@ -106,7 +106,7 @@ def test_a_file_name_cannot_forge_a_log_line_or_a_table_column(warehouse, tmp_pa
     assert not any("\n03:00 INFO" in r.getMessage() for r in caplog.records)
     markdown = summary.run_markdown([result], result["data_cut"], __import__("pandas").DataFrame())
     row = next(line for line in markdown.splitlines() if "RUNBACK_DATA_2014-03-02" in line)
-    assert row.count(" | ") == 5  # six columns, the file name's bar escaped
+    assert row.count(" | ") == 6  # seven columns, the file name's bar escaped
 
 
 def test_export_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_path, study):

@@ -20,6 +20,7 @@ import pytest
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.nightly_ingest import find_exports, ingest_export
 from runback.flows.query.integrity import problems
+from runback.flows.runs import outcome
 from runback.flows.settings import PROJECT_DIR
 from tests.helpers import ROOT, randomised, session, visit, write_export
 
@@ -205,14 +206,14 @@ def test_a_cut_left_unanalysed_is_reported_refused_for_export_and_analysed_by_th
 
     db = tmp_path / "w.duckdb"
     many = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 13)]
-    nightly_ingest(paths=[str(write_export(tmp_path, NIGHT_1, study, many))], db=str(db))
+    outcome(nightly_ingest, paths=[str(write_export(tmp_path, NIGHT_1, study, many))], db=str(db))
     many[0] = many[0] | {"nprs_avg": "2"}
     ingest(write_export(tmp_path, NIGHT_2, study, many), db)  # loaded, then the process "died"
     with connect_read_only(db) as con:
         assert "the newest data cut 2 is not analysed" in " ".join(problems(con))
     with pytest.raises(ExportError, match="newest data cut 2 is not analysed"):
         export_tables(db, tmp_path / "export", "csv")
-    results = nightly_ingest(paths=[str(tmp_path / NIGHT_2)], db=str(db))  # nothing new, but the cut
+    results = outcome(nightly_ingest, paths=[str(tmp_path / NIGHT_2)], db=str(db))  # nothing new, but the cut
     assert results[0]["repeat"]
     with connect_read_only(db) as con:
         assert problems(con) == []

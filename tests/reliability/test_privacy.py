@@ -1,11 +1,14 @@
 """Privacy: distinctive identifier values seeded into the simulated exports appear nowhere runback
-writes: no warehouse table, report, export file, log line or Prefect artifact."""
+writes: no warehouse table, report, export file, log line or Prefect artifact. And blinding: no
+output a blinded reader can reach (all of those but the unblinded report) names a true arm."""
 
 from __future__ import annotations
 
 import csv
 import io
 import logging
+import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -16,6 +19,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.query.export import export_tables
+from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 
 
@@ -44,9 +48,9 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
     sim = simulate(tmp_path / "exports", participants=24, seed=21, nights=3)
     seeded = set().union(*(_seed_identifiers(path, study) for path in sim.files))
     assert len(seeded) >= 24 * 6
-    db, key = tmp_path / "w.duckdb", tmp_path / "allocation.key"
+    db, key = tmp_path / "w.duckdb", Path(os.environ["RUNBACK_KEY"])  # the session's key (tests/conftest.py)
     with caplog.at_level(logging.DEBUG):
-        nightly_ingest(paths=[str(tmp_path / "exports")], db=str(db))
+        outcome(nightly_ingest, paths=[str(tmp_path / "exports")], db=str(db))
         reports = [
             followup_report(timepoint=t, blinded=b, key=str(key), out_dir=str(tmp_path / "out"), db=str(db))
             for t in ("week_8", "month_6")
@@ -67,6 +71,14 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
 
     hits = [(where, value) for where, text in written.items() for value in seeded if value in text]
     assert hits == []
+    codes = re.compile(r"(?<![A-Za-z0-9_])(LL|LE|LS)(?![A-Za-z0-9_])")
+    names = ("lower limb", "lumbar extensor", "lumbar stabilisation")
+    for where, text in written.items():
+        if where.endswith("_unblinded.html"):
+            continue  # the one output made for unblinded readers
+        text = re.sub(r"data:image/[^\"]+", "", text)
+        assert not codes.search(text), (where, codes.search(text))
+        assert not [n for n in names if n in text.lower()], where
 
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()

@@ -23,7 +23,8 @@ PUBLISHED = {  # (param, term): per-step effect, Cai, Yang & Kong 2017
 
 
 def gee_estimates(folder, study, participants: int, seed: int) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(param, term) -> (estimate, CI low, CI high) of the month-6 ITT GEE on a simulated trial."""
+    """(param, term) -> (estimate, CI low, CI high) of the ITT GEE on a simulated trial, over all five
+    assessments (month 6), or up to week 8 for the physical tests (measured at baseline and week 8 only)."""
     sim = simulate(folder, participants=participants, seed=seed, defects=False, nights=2)
     db = folder / "w.duckdb"
     ingest_file(str(sim.files[-1]), str(db), str(PROJECT_DIR))
@@ -32,7 +33,7 @@ def gee_estimates(folder, study, participants: int, seed: int) -> dict[tuple[str
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "select param, term, estimate, ci_low, ci_high from latest.model_results "
-            "where model = 'GEE' and population = 'ITT' and timepoint = 'month_6'"
+            "where model = 'GEE' and population = 'ITT' order by timepoint = 'month_6'"
         ).fetchall()
     return {(param, term): (est, low, high) for param, term, est, low, high in rows}
 

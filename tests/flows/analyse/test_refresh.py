@@ -3,6 +3,7 @@ directly (formula interface, not runback's design matrices), CONSORT counts that
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -102,9 +103,23 @@ def test_sensitivity_models_are_fitted_for_the_primary_outcomes(analysed):
         "PSFS", "NPRS_RUN", "NPRS_AVG", "ODI", "KE_TORQUE", "STEP_LEN", "SORENSEN"}  # fmt: skip
 
 
-def test_a_model_without_enough_data_says_so(analysed):
-    rows = _df(analysed, "select * from latest.model_results where model = 'ANCOVA' and param = 'KE_TORQUE' "
-                         "and timepoint = 'month_6'")  # fmt: skip
+def test_no_model_row_for_a_parameter_not_measured_at_the_timepoint(analysed):
+    month_6 = _df(analysed, "select distinct param from latest.model_results where timepoint = 'month_6'")
+    assert set(month_6["param"]) == {"PSFS", "NPRS_RUN", "NPRS_AVG", "ODI"}  # physical tests: baseline, week 8
+    week_8 = _df(analysed, "select distinct param from latest.model_results where timepoint = 'week_8'")
+    assert {"KE_TORQUE", "STEP_LEN", "SORENSEN"} <= set(week_8["param"])
+
+
+def test_a_model_without_enough_data_says_so():
+    from runback.flows.analyse import models
+
+    outcomes = pd.DataFrame({"record_id": ["1", "1", "2", "2"], "arm": ["A", "A", "B", "B"],
+                             "visit": ["baseline", "week_8"] * 2, "step": [0, 2] * 2, "param": "PSFS",
+                             "aval": [3.0, 5.0, 4.0, 4.5], "base": [3.0, 3.0, 4.0, 4.0], "chg": [None, 2.0, None, 0.5],
+                             "in_window": True})  # fmt: skip
+    participants = pd.DataFrame({"record_id": ["1", "2"], "arm": ["A", "B"], "sex": "F", "adherent": True})
+    rows = models.fit_all(outcomes, participants, measured={"PSFS": ("baseline", "week_8")})
+    assert set(rows["param"]) == {"PSFS"} and set(rows["timepoint"]) == {"week_8"}
     assert set(rows["status"]) == {"not fitted"}
     assert rows["note"].str.contains("fewer than 3 participants per arm").all()
 
@@ -139,3 +154,91 @@ def test_missing_data_and_adherence(analysed):
     for arm, group in participants.groupby("arm"):
         assert adherence.loc[arm, "adherent"] == (group["supervised_done"] >= 12).sum()
         assert adherence.loc[arm, "supervised_mean"] == pytest.approx(group["supervised_done"].mean())
+
+
+def test_the_primary_family_is_holm_adjusted(analysed):
+    from statsmodels.stats.multitest import multipletests
+
+    results = _df(analysed, "select * from latest.model_results")
+    primary = results[results["role"] == "primary"]
+    assert set(primary["model"]) == {"MMRM"} and set(primary["population"]) == {"ITT"}
+    assert set(primary["param"]) == {"PSFS", "NPRS_RUN"} and set(primary["visit"]) == {"week_8"}
+    assert set(primary["timepoint"]) == {"week_8"} and len(primary) == 6  # 2 outcomes x 3 pairs of arms
+    expected = multipletests(primary["p_value"], method="holm")[1]
+    assert primary["p_adjusted"].tolist() == pytest.approx(list(expected))
+    assert results.loc[results["role"] != "primary", "p_adjusted"].isna().all()
+    assert set(results["role"]) == {"primary", "secondary", "sensitivity"}
+
+
+def test_mmrm_rows_are_the_mmrm_of_the_data(analysed):
+    from runback.flows.analyse import mmrm, models
+
+    data = _frame(analysed, "PSFS", ["week_4", "week_8"]).query("base.notna()")
+    visits = ["week_4", "week_8"]
+    arms = sorted(data["arm"].unique())
+    design = models.mmrm_design(data, arms, visits)
+    fit = mmrm.fit(data["aval"], design.to_numpy(), data["record_id"].to_numpy(),
+                   data["visit"].map({"week_4": 0, "week_8": 1}).to_numpy(), tuple(design.columns))  # fmt: skip
+    rows = _df(analysed, f"select * from latest.model_results where model = 'MMRM' and param = 'PSFS' "
+                         f"and population = 'ITT' and timepoint = 'week_8' and visit = 'week_8' and term = "
+                         f"'{arms[2]} - {arms[0]}'")  # fmt: skip
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    expected = fit.contrast(models.mmrm_vector(fit.names, arms[2], arms[0], "week_8"))
+    assert row["estimate"] == pytest.approx(expected.estimate)
+    assert row["df"] == pytest.approx(expected.df)
+    assert row["n_participants"] == data["record_id"].nunique()
+
+
+def test_consort_analysed_is_the_primary_analysis_population(analysed):
+    flow = _df(analysed, "select * from latest.consort_flow where stage like 'Analysis%'")
+    results = _df(analysed, "select * from latest.model_results where model = 'MMRM' and population = 'ITT'")
+    for timepoint in ("week_8", "month_6"):
+        for param in ("PSFS", "NPRS_RUN"):
+            boxes = flow[flow["stage"].str.endswith(f": {timepoint} {param}")]
+            analysed_n = boxes.loc[boxes["box"] == "Analysed", "n"].sum()
+            fitted = results[(results["timepoint"] == timepoint) & (results["param"] == param)]
+            assert analysed_n == fitted["n_participants"].iloc[0], (timepoint, param)
+
+
+def test_lost_to_follow_up_only_after_the_last_contact(analysed):
+    outcomes = _df(analysed, "select record_id, max(step) as last_step from latest.outcomes group by record_id")
+    participants = _df(analysed, "select record_id, arm, status from latest.participants").merge(outcomes, how="left")
+    lost = participants[participants["status"] == "Lost to follow-up"]
+    flow = _df(
+        analysed, "select * from latest.consort_flow where stage like 'Follow-up%' and box = 'Lost to follow-up'"
+    )
+    steps = {"week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
+    for stage, rows in flow.groupby("stage"):
+        step = steps[stage.removeprefix("Follow-up: ")]
+        assert rows["n"].sum() <= (lost["last_step"].fillna(0) < step).sum(), stage
+
+
+def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
+    """Blinded letters in another order give the same contrasts, oriented the same way."""
+    from runback.flows.analyse import models
+    from runback.flows.analyse.refresh import measured_visits
+
+    outcomes = _df(analysed, "select * from latest.outcomes")
+    participants = _df(analysed, "select * from latest.participants")
+    order = analysed.execute("select arm from ref.arms order by sort").fetchall()
+    arms = [a for (a,) in order if a in set(participants["arm"])]
+    letters = dict(zip(arms, ["C", "A", "B"], strict=True))  # another name and another order for every arm
+    unblinded = models.fit_all(outcomes, participants, arms, measured_visits(study))
+    blinded = models.fit_all(outcomes.replace({"arm": letters}), participants.replace({"arm": letters}),
+                             None, measured_visits(study))  # fmt: skip
+    assert len(blinded) == len(unblinded)
+    key = ["model", "population", "timepoint", "param", "visit"]
+    ok = unblinded[(unblinded["status"] == "ok") & ~unblinded["term"].str.startswith(("slope", "tipping"))]
+    checked = 0
+    for row in ok.itertuples():
+        later, earlier = row.term.split(" - ")
+        same = blinded[(blinded[key] == pd.Series(row._asdict())[key]).fillna(True).all(axis=1)]
+        direct = same[same["term"] == f"{letters[later]} - {letters[earlier]}"]
+        reverse = same[same["term"] == f"{letters[earlier]} - {letters[later]}"]
+        got = direct["estimate"].iloc[0] if len(direct) else -reverse["estimate"].iloc[0]
+        p = (direct if len(direct) else reverse)["p_value"].iloc[0]
+        assert got == pytest.approx(row.estimate, rel=1e-5, abs=1e-8), row
+        assert p == pytest.approx(row.p_value, rel=1e-3, abs=1e-8), row
+        checked += 1
+    assert checked > 100

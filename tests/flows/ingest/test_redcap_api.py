@@ -14,6 +14,7 @@ import pytest
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest.read import read_export
 from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 from tests.helpers import SAMPLES
 from tests.redcap_stand_in import serve, tidier_project, trial_project
@@ -248,7 +249,7 @@ def test_the_nightly_flow_pulls_then_ingests_and_never_logs_the_token(
     monkeypatch.setenv("RUNBACK_INBOX", str(tmp_path / "inbox"))
     db = tmp_path / "w.duckdb"
     with caplog.at_level(logging.DEBUG):
-        results = nightly_ingest(db=str(db))
+        results = outcome(nightly_ingest, db=str(db))
     assert [r["status"] for r in results] == ["loaded"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from clean.randomisation").fetchone()[0] > 0
@@ -258,7 +259,7 @@ def test_the_nightly_flow_pulls_then_ingests_and_never_logs_the_token(
 
     redcap.script(("status", 403, b"ERROR: You do not have permissions to use the API"))
     with pytest.raises(redcap_api.RedcapApiError):
-        nightly_ingest(db=str(db))
+        outcome(nightly_ingest, db=str(db))
     with duckdb.connect(str(db), read_only=True) as con:  # nothing more loaded
         assert con.execute("select count(*) from meta.source_files").fetchone()[0] == 1
     out, err = capfd.readouterr()

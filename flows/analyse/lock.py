@@ -1,0 +1,119 @@
+"""Interim looks and database lock.
+
+A cut in which not every randomised participant has passed a timepoint's visit (its window closed
+by the cut's date, or they were assessed at it) is an *interim* look at that timepoint: its report
+says "n of N have reached week 8" and its p-values are nominal. `lock()` declares the analysis cut
+of a timepoint once (`runback lock`): recorded in `meta.analysis_locks` with the content hash of
+the cut's analysis input, never changed afterwards, and refused while participants are still
+inside the window unless forced with a reason. The final report of a timepoint uses its locked cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from runback.flows.errors import Refused
+from runback.flows.warehouse import rows, sql, table_columns, transaction
+from runback.schemas.trial import TIMEPOINTS
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Randomised participants of a cut, and how many have passed the timepoint's visit."""
+
+    timepoint: str
+    reached: int
+    randomised: int
+
+    @property
+    def interim(self) -> bool:
+        return self.reached < self.randomised
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The locked analysis cut of a timepoint."""
+
+    timepoint: str
+    data_cut: int
+    content_hash: str
+    clean_hash: str
+    reached: int
+    randomised: int
+    forced: bool
+    reason: str | None
+
+
+def reach(con, cut: int, timepoint: str) -> Reach:
+    """How many of the cut's randomised participants have passed the timepoint's visit."""
+    visit = TIMEPOINTS[timepoint][-1]
+    randomised, reached = rows(con, "analyse/reached", {"cut": cut, "visit": visit})[0]
+    return Reach(timepoint, int(reached or 0), int(randomised or 0))
+
+
+def content_hash(con, cut: int) -> str:
+    """SHA-256 of the cut's analysis input (outcomes with their participants' covariates)."""
+    frame = con.execute(sql("analyse/lock_input"), {"cut": cut}).df()
+    return hashlib.sha256(frame.to_csv(index=False, float_format="%.12g").encode("utf-8")).hexdigest()
+
+
+def locked(con, timepoint: str) -> Lock | None:
+    """The lock of a timepoint, if there is one (none in a warehouse not yet migrated to locks)."""
+    if not table_columns(con, "meta", "analysis_locks"):
+        return None
+    found = rows(con, "analyse/lock_of", {"timepoint": timepoint})
+    if not found:
+        return None
+    timepoint_, cut, digest, clean, reached, randomised, forced, reason, _ = found[0]
+    return Lock(timepoint_, int(cut), digest, clean, int(reached), int(randomised), bool(forced), reason)
+
+
+def lock(
+    con, timepoint: str, cut: int | None = None, force: bool = False, reason: str | None = None, study=None
+) -> Lock:
+    """Lock the analysis cut of a timepoint (default: the newest cut); a cut never analysed is analysed
+    first when the study definition is given, refused otherwise."""
+    if timepoint not in TIMEPOINTS:
+        raise Refused(f"there is no timepoint {timepoint!r}.", f"Use one of: {', '.join(TIMEPOINTS)}.")
+    existing = locked(con, timepoint)
+    if existing:
+        raise Refused(
+            f"{timepoint} is already locked at data cut {existing.data_cut} (content {existing.content_hash[:12]}).",
+            "A lock is never changed; report on another cut with `runback report --data-cut N`.",
+        )
+    found = rows(con, "analyse/cut_hashes", {"cut": cut})
+    if not found:
+        newest = rows(con, "analyse/cut_hashes", {"cut": None})
+        cuts = f"the cuts are 1 to {newest[0][2]}" if newest else "the warehouse has no data cut yet"
+        raise Refused(f"there is no data cut {cut} ({cuts}).", "Name an existing cut with --data-cut.")
+    cut_id, clean_hash, _ = found[0]
+    if not rows(con, "analyse/is_analysed", {"cut": cut_id})[0][0]:
+        if study is None:
+            raise Refused(f"data cut {cut_id} has not been analysed.", "Report on it first (that analyses it).")
+        from runback.flows.analyse.refresh import refresh_analysis
+
+        refresh_analysis(con, study, cut_id)
+    seen = reach(con, cut_id, timepoint)
+    if force and not (reason or "").strip():
+        raise Refused("a forced lock needs a reason.", "Add --reason TEXT (it is recorded with the lock).")
+    if seen.interim and not force:
+        raise Refused(
+            f"only {seen.reached} of {seen.randomised} randomised participants have reached {timepoint} at data "
+            f"cut {cut_id}; the others are still inside the window.",
+            "Wait for a later cut, or lock anyway with --force --reason TEXT.",
+        )
+    result = Lock(timepoint, int(cut_id), content_hash(con, cut_id), clean_hash, seen.reached, seen.randomised,
+                  force, reason.strip() if force and reason else None)  # fmt: skip
+    with transaction(con):
+        con.execute(sql("analyse/insert_lock"), {
+            "timepoint": timepoint, "cut": result.data_cut, "content_hash": result.content_hash,
+            "clean_hash": clean_hash, "reached": result.reached, "randomised": result.randomised,
+            "forced": result.forced, "reason": result.reason,
+        })  # fmt: skip
+    return result
+
+
+def verify(con, lock_: Lock) -> bool:
+    """Whether the locked cut's analysis input still has the content that was locked."""
+    return content_hash(con, lock_.data_cut) == lock_.content_hash

@@ -1,0 +1,222 @@
+"""A mixed model for repeated measures (MMRM) on numpy/scipy: generalised least squares with an
+unstructured within-participant covariance, fitted by REML, with Satterthwaite degrees of freedom.
+
+The model is y_i = X_i beta + e_i, e_i ~ N(0, Sigma[V_i, V_i]), where V_i are the visits participant
+i was assessed at and Sigma (k x k, one row per visit) is unstructured. It is the model of R's
+`nlme::gls(y ~ ..., correlation = corSymm(form = ~ visit_index | id),
+weights = varIdent(form = ~ 1 | visit), method = "REML")`, which is its test oracle
+(`tests/flows/analyse/fixtures/make_mmrm_reference.R`).
+
+- Sigma = L L' with L lower triangular, its diagonal on the log scale (theta, k(k+1)/2 values).
+- The REML criterion and its gradient are computed per visit pattern (participants assessed at
+  the same visits share Sigma[V, V] and its inverse), so the work grows with the number of
+  patterns, not with the number of participants.
+- beta is the GLS estimate at the REML Sigma; its covariance (X' W X)^-1 is model based.
+- A contrast c'beta gets Satterthwaite's degrees of freedom, 2 (c' Phi c)^2 / (g' A g), with g the
+  gradient of c' Phi(theta) c (analytic) and A the asymptotic covariance of theta (twice the inverse
+  Hessian of the -2 REML log-likelihood, by central differences of its analytic gradient). This is
+  what `emmeans` computes for a `gls` fit with `mode = "satterthwaite"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Participants assessed at the same visits: their design (m, q, p) and responses (m, q)."""
+
+    visits: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One linear combination c'beta of the fixed effects, with t inference on Satterthwaite df."""
+
+    estimate: float
+    std_error: float
+    df: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class MmrmFit:
+    """A REML fit: fixed effects, their covariance, Sigma, and what Satterthwaite's df need."""
+
+    names: tuple[str, ...]
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    sigma: np.ndarray
+    theta: np.ndarray
+    theta_cov: np.ndarray
+    minus2_reml: float
+    converged: bool
+    n_obs: int
+    n_participants: int
+    patterns: tuple[Pattern, ...]
+
+    def contrast(self, vector: np.ndarray, level: float = 0.95) -> Contrast:
+        """Estimate, SE, Satterthwaite df, CI and two-sided p of c'beta."""
+        c = np.asarray(vector, dtype=float)
+        estimate = float(c @ self.beta)
+        variance = float(c @ self.cov_beta @ c)
+        gradient = _variance_gradient(self.theta, self.patterns, len(self.sigma), self.cov_beta @ c)
+        df = float(2 * variance**2 / (gradient @ self.theta_cov @ gradient))
+        se = np.sqrt(variance)
+        t = stats.t.ppf(0.5 + level / 2, df)
+        p = float(2 * stats.t.sf(abs(estimate) / se, df))
+        return Contrast(estimate, float(se), df, estimate - t * se, estimate + t * se, p)
+
+
+def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, names: tuple[str, ...]) -> MmrmFit:
+    """Fit the MMRM to rows (y, x) of participants `subject` at visit indices `visit` (0..k-1)."""
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    visit = np.asarray(visit, dtype=int)
+    k = int(visit.max()) + 1
+    patterns = _patterns(y, x, np.asarray(subject), visit)
+    start = _start(y, x, np.asarray(subject), visit, k)
+    result = optimize.minimize(
+        _criterion,
+        start,
+        args=(patterns, k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 2000},
+    )
+    theta = result.x
+    value, _, beta, phi = _reml(theta, patterns, k, need_gradient=False)
+    hessian = _hessian(theta, patterns, k)
+    theta_cov = 2 * np.linalg.pinv(hessian)
+    gradient_norm = float(np.max(np.abs(_criterion(theta, patterns, k)[1])))
+    lower = _lower(theta, k)
+    return MmrmFit(
+        names=tuple(names), beta=beta, cov_beta=phi, sigma=lower @ lower.T, theta=theta, theta_cov=theta_cov,
+        minus2_reml=value, converged=bool(result.success or gradient_norm < 1e-4), n_obs=len(y),
+        n_participants=int(sum(p.y.shape[0] for p in patterns)), patterns=patterns,
+    )  # fmt: skip
+
+
+def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray) -> tuple[Pattern, ...]:
+    """Group the rows by participant, then participants by the visits they were assessed at."""
+    order = np.lexsort((visit, subject))
+    y, x, subject, visit = y[order], x[order], subject[order], visit[order]
+    starts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
+    bounds = np.r_[starts, len(subject)]
+    grouped: dict[tuple[int, ...], list[int]] = {}
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        grouped.setdefault(tuple(visit[lo:hi]), []).append(i)
+    out = []
+    for visits, members in sorted(grouped.items()):
+        rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in members])
+        q = len(visits)
+        out.append(Pattern(np.array(visits), x[rows].reshape(len(members), q, -1), y[rows].reshape(len(members), q)))
+    return tuple(out)
+
+
+def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:
+    """Starting theta: the pairwise covariance of the OLS residuals (a diagonal one if it is not
+    positive definite), which leaves BFGS few steps to the REML optimum."""
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ beta
+    ids = {s: i for i, s in enumerate(dict.fromkeys(subject))}
+    wide = np.full((len(ids), k), np.nan)
+    wide[[ids[s] for s in subject], visit] = residual
+    variances = np.array([max(np.nanmean(wide[:, v] ** 2), 1e-8) for v in range(k)])
+    start = np.diag(variances)
+    for i in range(k):
+        for j in range(i):
+            both = ~np.isnan(wide[:, i]) & ~np.isnan(wide[:, j])
+            if both.sum() > 2:
+                start[i, j] = start[j, i] = np.mean(wide[both, i] * wide[both, j])
+    try:
+        lower = np.linalg.cholesky(start)
+    except np.linalg.LinAlgError:
+        lower = np.diag(np.sqrt(variances))
+    return np.r_[np.log(np.diag(lower)), lower[np.tril_indices(k, -1)]]
+
+
+def _lower(theta: np.ndarray, k: int) -> np.ndarray:
+    lower = np.zeros((k, k))
+    lower[np.diag_indices(k)] = np.exp(theta[:k])
+    lower[np.tril_indices(k, -1)] = theta[k:]
+    return lower
+
+
+def _reml(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, need_gradient: bool = True):
+    """-2 REML log-likelihood (without its constant), d/dSigma of it, beta and (X'WX)^-1."""
+    lower = _lower(theta, k)
+    sigma = lower @ lower.T
+    p = patterns[0].x.shape[2]
+    xtwx, xtwy, ytwy, logdet = np.zeros((p, p)), np.zeros(p), 0.0, 0.0
+    pieces = []
+    for pattern in patterns:
+        block = sigma[np.ix_(pattern.visits, pattern.visits)]
+        factor = np.linalg.cholesky(block)
+        w = np.linalg.inv(block)
+        wx = np.einsum("qr,mrp->mqp", w, pattern.x)
+        wy = pattern.y @ w
+        xtwx += np.einsum("mqp,mqs->ps", pattern.x, wx)
+        xtwy += np.einsum("mqp,mq->p", pattern.x, wy)
+        ytwy += float(np.sum(wy * pattern.y))
+        logdet += pattern.y.shape[0] * 2 * np.sum(np.log(np.diag(factor)))
+        pieces.append((w, wx))
+    phi = np.linalg.inv(xtwx)
+    beta = phi @ xtwy
+    sign, logdet_xtwx = np.linalg.slogdet(xtwx)
+    value = logdet + logdet_xtwx + ytwy - float(beta @ xtwy)
+    if not need_gradient:
+        return value, None, beta, phi
+    grad_sigma = np.zeros((k, k))
+    for pattern, (w, wx) in zip(patterns, pieces, strict=True):
+        wr = (pattern.y - pattern.x @ beta) @ w
+        block = pattern.y.shape[0] * w - wr.T @ wr - np.einsum("mqp,ps,mrs->qr", wx, phi, wx)
+        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += block
+    return value, grad_sigma, beta, phi
+
+
+def _to_theta(grad_sigma: np.ndarray, theta: np.ndarray, k: int) -> np.ndarray:
+    """Chain rule from a symmetric d/dSigma to d/dtheta (Sigma = L L', log diagonal)."""
+    lower = _lower(theta, k)
+    grad_lower = 2 * grad_sigma @ lower
+    return np.r_[np.diag(grad_lower) * np.diag(lower), grad_lower[np.tril_indices(k, -1)]]
+
+
+def _criterion(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int) -> tuple[float, np.ndarray]:
+    try:
+        value, grad_sigma, _, _ = _reml(theta, patterns, k)
+    except np.linalg.LinAlgError:
+        return np.inf, np.zeros_like(theta)
+    return value, _to_theta(grad_sigma, theta, k)
+
+
+def _hessian(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, step: float = 1e-5) -> np.ndarray:
+    """Hessian of -2 REML log-likelihood by central differences of its analytic gradient."""
+    n = len(theta)
+    hessian = np.zeros((n, n))
+    for j in range(n):
+        shift = np.zeros(n)
+        shift[j] = step
+        hessian[:, j] = (_criterion(theta + shift, patterns, k)[1] - _criterion(theta - shift, patterns, k)[1]) / (
+            2 * step
+        )
+    return (hessian + hessian.T) / 2
+
+
+def _variance_gradient(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, phi_c: np.ndarray) -> np.ndarray:
+    """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'."""
+    lower = _lower(theta, k)
+    sigma = lower @ lower.T
+    grad_sigma = np.zeros((k, k))
+    for pattern in patterns:
+        w = np.linalg.inv(sigma[np.ix_(pattern.visits, pattern.visits)])
+        u = np.einsum("qr,mrp,p->mq", w, pattern.x, phi_c)
+        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += u.T @ u
+    return _to_theta(grad_sigma, theta, k)

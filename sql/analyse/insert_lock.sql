@@ -1,0 +1,8 @@
+-- Records the lock of a timepoint (one row of meta.analysis_locks).
+insert into meta.analysis_locks (
+    timepoint, data_cut, content_hash, clean_hash, reached, randomised, forced, reason, locked_at
+)
+values (
+    $timepoint, $cut, $content_hash, $clean_hash, $reached, $randomised, $forced, $reason,
+    current_timestamp::timestamp
+);

@@ -1,0 +1,4 @@
+-- The lock of a timepoint (zero or one row).
+select timepoint, data_cut, content_hash, clean_hash, reached, randomised, forced, reason, locked_at
+from meta.analysis_locks
+where timepoint = $timepoint;

@@ -1,0 +1,112 @@
+"""Interim looks and database lock (`flows/analyse/lock.py`, `runback lock`): a cut in which not
+everyone has passed a timepoint is an interim look; a lock is recorded once, with its content hash,
+and refused while participants are inside the window unless forced with a reason."""
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from runback.flows.analyse import lock
+from runback.flows.cli import app
+from runback.flows.errors import Refused
+from runback.flows.warehouse import connect
+from tests.helpers import build_warehouse, randomised, visit
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def warehouse(tmp_path, study):
+    """Six participants randomised on 2014-01-10, two cuts (2014-06-01, 06-02): past week 8, not month 6."""
+    night = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 7)]
+    night += [visit(str(i), "week_8_arm_1", nprs_date="2014-03-07", nprs_run="3", nprs_avg="2", nprs_complete="2")
+              for i in range(1, 5)]  # fmt: skip
+    later = night + [visit("5", "week_8_arm_1", nprs_date="2014-03-08", nprs_run="4", nprs_avg="2",
+                           nprs_complete="2")]  # fmt: skip
+    return build_warehouse(tmp_path, study, [night, later])
+
+
+def test_reach_counts_participants_past_the_window(warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert lock.reach(con, 2, "week_8") == lock.Reach("week_8", 6, 6)
+        assert lock.reach(con, 2, "month_6") == lock.Reach("month_6", 0, 6)
+        assert lock.reach(con, 2, "month_6").interim and not lock.reach(con, 2, "week_8").interim
+
+
+def test_a_lock_is_recorded_once_with_its_content_hash(warehouse, study):
+    from runback.flows.analyse.refresh import refresh_analysis
+
+    with connect(warehouse) as con:
+        done = lock.lock(con, "week_8")
+        assert (done.data_cut, done.forced, done.reached, done.randomised) == (2, False, 6, 6)
+        assert lock.locked(con, "week_8") == done
+        assert done.content_hash == lock.content_hash(con, 2) and lock.verify(con, done)
+        refresh_analysis(con, study, 2)  # re-analysing a cut gives the same rows: the lock still holds
+        assert lock.verify(con, done)
+        con.execute("update analysis.outcomes set aval = aval + 1 where data_cut = 2 and record_id = '1'")
+        assert not lock.verify(con, done)
+        with pytest.raises(Refused, match="already locked at data cut 2"):
+            lock.lock(con, "week_8", 1)
+        assert con.execute("select count(*) from meta.analysis_locks").fetchone()[0] == 1
+
+
+def test_a_lock_inside_the_window_needs_force_and_a_reason(warehouse, study):
+    with connect(warehouse) as con:
+        with pytest.raises(Refused, match="only 0 of 6 randomised participants have reached month_6"):
+            lock.lock(con, "month_6")
+        with pytest.raises(Refused, match="needs a reason"):
+            lock.lock(con, "month_6", force=True, reason="  ")
+        with pytest.raises(Refused, match="cut 1 has not been analysed"):
+            lock.lock(con, "month_6", 1, force=True, reason="DMC request")
+        done = lock.lock(con, "month_6", 1, force=True, reason="DMC request", study=study)
+        assert (done.data_cut, done.forced, done.reason) == (1, True, "DMC request")
+        with pytest.raises(Refused, match="no data cut 9"):
+            lock.lock(con, "week_8", 9)
+
+
+def test_the_content_hash_changes_with_the_analysis_input(tmp_path, study):
+    first = [randomised("1"), randomised("2", group="2")]
+    second = [randomised("1", nprs_run="7"), randomised("2", group="2")]
+    db = build_warehouse(tmp_path, study, [first, second])
+    with connect(db) as con:
+        from runback.flows.analyse.refresh import refresh_analysis
+
+        refresh_analysis(con, study, 1)
+        assert lock.content_hash(con, 1) != lock.content_hash(con, 2)
+
+
+def test_the_lock_command(warehouse):
+    result = runner.invoke(app, ["lock", "--timepoint", "month_6", "--db", str(warehouse)])
+    assert result.exit_code == 3 and "still inside the window" in result.output and "--force --reason" in result.output
+    result = runner.invoke(app, ["lock", "--timepoint", "week_8", "--db", str(warehouse)])
+    assert result.exit_code == 0 and "week_8 locked at data cut 2" in result.output
+    result = runner.invoke(app, ["lock", "--timepoint", "week_8", "--db", str(warehouse)])
+    assert result.exit_code == 3 and "already locked" in result.output
+    result = runner.invoke(app, ["lock", "--timepoint", "week_8", "--db", str(warehouse.parent / "none.duckdb")])
+    assert result.exit_code == 3 and not (warehouse.parent / "none.duckdb").exists()
+
+
+def _html(db, cut, timepoint):
+    from runback.flows.followup_report import allocation_arms, draw, gather, render
+
+    arms = allocation_arms.fn(True, None, str(db))
+    context = gather.fn(str(db), cut, timepoint, arms)
+    return render.fn(context, draw.fn(context))
+
+
+def test_a_report_says_whether_it_is_interim_or_final(warehouse, study):
+    from runback.flows.followup_report import locked_cut
+
+    month_6 = _html(warehouse, 2, "month_6")
+    assert 'data-look="interim"' in month_6 and "0 of 6 have reached month 6" in month_6
+    assert "not adjusted for repeated looks" in month_6
+    week_8 = _html(warehouse, 2, "week_8")
+    assert 'data-look="interim"' not in week_8 and "6 of 6 have reached week 8" in week_8
+    assert locked_cut.fn(str(warehouse), "week_8") is None
+    with connect(warehouse) as con:
+        lock.lock(con, "week_8", 1, study=study)
+    assert locked_cut.fn(str(warehouse), "week_8") == 1
+    final = _html(warehouse, 1, "week_8")
+    assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
+    assert "no longer matches" not in final
+    assert "the final analysis of this timepoint uses data cut 1" in _html(warehouse, 2, "week_8")

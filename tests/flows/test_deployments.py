@@ -1,0 +1,18 @@
+"""The deployments as the Prefect UI shows them: typed parameters with descriptions (a dropdown
+for the timepoint, refused when wrong as the run is created), the schedule's defaults."""
+
+from typing import get_args
+
+from runback.flows.deployments import deployments
+from runback.flows.followup_report import Timepoint
+from runback.schemas.trial import TIMEPOINTS
+
+
+def test_the_report_deployment_offers_the_timepoints_and_describes_its_parameters():
+    assert set(get_args(Timepoint)) == set(TIMEPOINTS)
+    nightly, adhoc = deployments()
+    timepoint = adhoc._parameter_openapi_schema.properties["timepoint"]  # what the deployment sends the server
+    assert set(timepoint["enum"]) == set(TIMEPOINTS)
+    assert "week_8 (baseline to week 8)" in timepoint.get("description", "")
+    assert adhoc.enforce_parameter_schema
+    assert nightly.schedules and nightly.schedules[0].schedule.timezone == "Asia/Singapore"
