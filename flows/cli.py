@@ -404,7 +404,7 @@ def status(
     typer.echo(queries.to_string(index=False) if len(queries) else "  nothing")
     last = last_export(con)
     if last:
-        typer.echo(f"\nnewest export: {last[0]}, made {last[1]:%Y-%m-%d %H:%M}")
+        typer.echo(f"\nnewest export: {last.describe()}")
     warning = stale(con, settings.site_now(), max_age_hours or settings.max_age_hours())
     if warning:
         typer.echo(f"WARNING: {warning}")

@@ -1,144 +1,46 @@
-"""What every form model shares: key columns, REDCap value checks, row-level checks, and the
-builder that derives a model from any project's dictionary.
+"""The form models: the key every form row has, the field builders the trial's models are written
+with, and the model of any project's form derived from its dictionary.
 
 Form frames reach validation as *text* (exactly as exported, identifiers already dropped), one row
-per form row, indexed by `source_row`. Checks therefore read text: a value is blank, a missing-data
-code ("missing for a reason", always accepted), or must parse as its field's kind and sit in its
-range and choices. Checking the text, not a coerced column, keeps every bad cell visible with the
-value the data manager will look for in REDCap (coercion failures would hide range failures).
+per form row, indexed by `source_row`. The checks themselves are in `schemas/checks.py`, value
+parsing in `schemas/values.py`, the failure record in `schemas/failures.py`; their names are
+re-exported here so that `from runback.schemas.form import ...` keeps working.
 
-Each check says what happens to a failing row: `quarantine` (the form row is not loaded) or
-`flag` (the row loads and a data query is raised).
+What is checked is always what the dictionary says (`schema_for`); a hand-written model adds its
+row-level checks (`with_row_checks`) and is compared with the dictionary (`disagreements`), so a
+model that falls behind the dictionary is said, never silently used or silently dropped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow as arrow
-import pyarrow.compute as pc
-from pandera import extensions
 from pandera.typing import Series
 
 from runback.schemas import study as s
-
-QUARANTINE = "quarantine"
-FLAG = "flag"
-
-_PATTERNS = {
-    s.KIND_INTEGER: r"-?\d+",
-    s.KIND_NUMBER: r"-?(?:\d+\.?\d*|\.\d+)",
-    s.KIND_NUMBER_COMMA: r"-?(?:\d+[.,]?\d*|[.,]\d+)",
-    s.KIND_DATE: r"\d{4}-\d{2}-\d{2}",
-    s.KIND_DATETIME: r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?",
-    s.KIND_TIME: r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?",
-    s.KIND_TIME_MS: r"[0-5]\d:[0-5]\d",
-}
-KIND_WORDS = {
-    s.KIND_INTEGER: "a whole number",
-    s.KIND_NUMBER: "a number",
-    s.KIND_NUMBER_COMMA: "a number",
-    s.KIND_DATE: "a real date (YYYY-MM-DD)",
-    s.KIND_DATETIME: "a real date and time (YYYY-MM-DD HH:MM)",
-    s.KIND_TIME: "a time (HH:MM)",
-    s.KIND_TIME_MS: "a time (MM:SS)",
-}
-
-
-_TIMESTAMP_FORMATS = {  # kind -> (prefix added to the text, strptime formats tried in order)
-    s.KIND_DATE: ("", ("%Y-%m-%d",)),
-    s.KIND_DATETIME: ("", ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")),
-    s.KIND_TIME: ("2000-01-01 ", ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")),
-    s.KIND_TIME_MS: ("2000-01-01 00:", ("%Y-%m-%d %H:%M:%S",)),
-}
-_SAFE_INTEGER = 2.0**53
-"""Whole numbers beyond this do not survive as numbers: they count as not a number."""
-
-
-def parse(values: pd.Series, kind: str) -> pd.Series:
-    """Text -> numbers or timestamps for a kind; NA where the text does not parse (vectorised, in
-    Arrow). A date must exist: `2015-02-30` does not parse."""
-    if kind not in _PATTERNS:
-        return pd.Series(pd.NA, index=values.index, dtype="object")
-    text = arrow.array(values.astype("str"), type=arrow.large_string(), from_pandas=True)
-    return pd.Series(parse_arrow(text, kind).to_numpy(zero_copy_only=False), index=values.index)
-
-
-def parse_arrow(text: arrow.Array, kind: str) -> arrow.Array:
-    """`parse` on an Arrow string array: float64 for numbers, timestamp[s] for dates and times."""
-    pattern = _PATTERNS[kind]
-    shaped = pc.fill_null(pc.match_substring_regex(text, f"^(?:{pattern})$"), False)
-    text = pc.if_else(shaped, text, arrow.scalar(None, text.type))
-    if kind in _TIMESTAMP_FORMATS:
-        prefix, formats = _TIMESTAMP_FORMATS[kind]
-        text = (
-            pc.binary_join_element_wise(arrow.scalar(prefix, text.type), text, arrow.scalar("", text.type))
-            if prefix
-            else text
-        )
-        parsed = None
-        for fmt in formats:
-            stamp = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-            parsed = stamp if parsed is None else pc.coalesce(parsed, stamp)
-        # strptime rolls impossible days over (2015-02-30 -> 03-02): keep a stamp only where its day
-        # is the day written, and (for a time) where printing it back gives the text
-        if kind == s.KIND_DATE:
-            written_day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), arrow.int64())
-            exact = pc.equal(pc.day(parsed), written_day)
-        else:
-            printed = [pc.strftime(parsed, format=fmt) for fmt in formats]
-            exact = pc.equal(printed[0], text) if len(printed) == 1 else pc.or_(*(pc.equal(p, text) for p in printed))
-        return pc.if_else(pc.fill_null(exact, False), parsed, arrow.scalar(None, parsed.type))
-    if kind == s.KIND_NUMBER_COMMA:
-        text = pc.replace_substring(text, ",", ".")
-    number = pc.cast(text, arrow.float64())
-    if kind == s.KIND_INTEGER:
-        number = pc.if_else(pc.less_equal(pc.abs(number), _SAFE_INTEGER), number, arrow.scalar(None, arrow.float64()))
-    return number
-
-
-def bound(text: str, kind: str):
-    """A dictionary min/max as a comparable value (None when absent or not a value, e.g. 'today')."""
-    if not text:
-        return None
-    value = parse(pd.Series([text]), kind).iloc[0]
-    return None if pd.isna(value) else value
-
-
-# -- registered checks: usable as Field(<name>={...}) in every model ----------------------------
-@extensions.register_check_method(statistics=["kind", "missing"], supported_types=pd.Series)
-def redcap_type(values: pd.Series, *, kind: str, missing: tuple[str, ...]) -> pd.Series:
-    """The value is blank, a missing-data code, or parses as the field's kind."""
-    return (values == "") | values.isin(missing) | parse(values, kind).notna()
-
-
-@extensions.register_check_method(statistics=["kind", "min", "max"], supported_types=pd.Series)
-def redcap_range(values: pd.Series, *, kind: str, min: str, max: str) -> pd.Series:
-    """A value that parses lies within [min, max] (blank, codes and unparsable values pass here)."""
-    parsed = parse(values, kind)
-    ok = pd.Series(True, index=values.index)
-    low, high = bound(min, kind), bound(max, kind)
-    if low is not None:
-        ok &= ~(parsed < low).fillna(False)
-    if high is not None:
-        ok &= ~(parsed > high).fillna(False)
-    return ok
-
-
-@extensions.register_check_method(statistics=["codes", "missing"], supported_types=pd.Series)
-def redcap_choice(values: pd.Series, *, codes: tuple[str, ...], missing: tuple[str, ...]) -> pd.Series:
-    """The value is blank, a missing-data code or one of the field's codes."""
-    return (values == "") | values.isin(codes) | values.isin(missing)
-
-
-@extensions.register_check_method(statistics=["missing"], supported_types=pd.Series)
-def redcap_required(values: pd.Series, *, missing: tuple[str, ...]) -> pd.Series:
-    """A required field is not blank (a missing-data code counts as answered)."""
-    return values != ""
+from runback.schemas.checks import (  # noqa: F401 - re-exported
+    ROW_CHECKS,
+    RowCheck,
+    redcap_checkbox_codes,
+    redcap_choice,
+    redcap_range,
+    redcap_required,
+    redcap_type,
+    row_check,
+    sentence,
+)
+from runback.schemas.failures import (  # noqa: F401 - re-exported
+    FAILURE_COLUMNS,
+    FLAG,
+    QUARANTINE,
+    VALUE_SHOWN_MAX,
+    concat_failures,
+    failures,
+    no_failures,
+)
+from runback.schemas.values import KIND_WORDS, PATTERNS, bound, parse, parse_arrow  # noqa: F401 - re-exported
 
 
 # -- field builders: one per kind, shared by the trial's models and the generic builder ----------
@@ -155,7 +57,7 @@ def value_field(
 ):
     """A pandera Field holding the REDCap checks for one column (or a regex of checkbox columns)."""
     checks: dict = {}
-    if kind in _PATTERNS:
+    if kind in PATTERNS:
         checks["redcap_type"] = {"kind": kind, "missing": tuple(missing)}
         if min or max:
             checks["redcap_range"] = {"kind": kind, "min": min, "max": max}
@@ -174,7 +76,10 @@ def checkbox_alias(name: str, codes: tuple[str, ...], missing: tuple[str, ...]) 
 
 
 def checkbox_field(name: str, description: str, codes: tuple[str, ...], missing: tuple[str, ...]):
-    """The columns `<name>___<code>` of a checkbox field: each 1 (ticked), 0 or blank."""
+    """The columns `<name>___<code>` of a checkbox field: each 1 (ticked), 0 or blank.
+
+    The missing-data-code columns are optional: REDCap's API exports, older versions and
+    `@NOMISSING` fields leave them out, so the regex may match all, some or none of them."""
     return pa.Field(
         description=f"{description} (one column per choice: 1 ticked, 0 not)",
         alias=checkbox_alias(name, codes, missing),
@@ -184,100 +89,9 @@ def checkbox_field(name: str, description: str, codes: tuple[str, ...], missing:
     )
 
 
-@extensions.register_check_method(statistics=["codes"], supported_types=pd.Series)
-def redcap_checkbox_codes(values: pd.Series, *, codes: tuple[str, ...]) -> pd.Series:
-    """Documents a checkbox field's choice codes (the column names carry them; always true)."""
-    return pd.Series(True, index=values.index)
-
-
 def complete_field(form: str):
     """`<form>_complete`: 0 incomplete, 1 unverified, 2 complete."""
     return value_field(f"Status of form {form}: 0 incomplete, 1 unverified, 2 complete", "", codes=s.COMPLETE_CODES)
-
-
-# -- failure records: what quarantine.rows and quarantine.flags hold --------------------------------
-FAILURE_COLUMNS = [
-    "form",
-    "source_row",
-    "record_id",
-    "event",
-    "instance",
-    "column",
-    "value",
-    "check",
-    "reason",
-    "action",
-]
-
-
-def failures(
-    rows: pd.DataFrame, form: str, column: str, value, check: str, reason, action: str = QUARANTINE
-) -> pd.DataFrame:
-    """Failure records (FAILURE_COLUMNS) for `rows` (a frame with KEY-like columns, index source_row)."""
-    return pd.DataFrame(
-        {
-            "form": form,
-            "source_row": rows.index.to_numpy(),
-            "record_id": rows["record_id"].to_numpy(),
-            "event": rows["event"].astype(str).to_numpy(),
-            "instance": rows["instance"].astype(str).to_numpy(),
-            "column": column,
-            "value": _shown(value),
-            "check": check,
-            "reason": reason if not isinstance(reason, pd.Series) else reason.to_numpy(),
-            "action": action,
-        },
-        columns=FAILURE_COLUMNS,
-    )
-
-
-VALUE_SHOWN_MAX = 500
-"""A failing value longer than this is kept cut, with its length, in quarantine.rows."""
-
-
-def _shown(value):
-    """The failing value(s) as recorded: text, cut to VALUE_SHOWN_MAX characters."""
-    if not isinstance(value, pd.Series):
-        return value
-    text = value.astype(str)
-    long = text.str.len() > VALUE_SHOWN_MAX
-    if long.any():
-        text = text.where(
-            ~long, text.str.slice(0, VALUE_SHOWN_MAX) + "… (" + text.str.len().astype(str) + " characters)"
-        )
-    return text.to_numpy()
-
-
-def no_failures() -> pd.DataFrame:
-    return pd.DataFrame(columns=FAILURE_COLUMNS)
-
-
-def concat_failures(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else no_failures()
-
-
-# -- row-level checks (several columns of one form row) --------------------------------------------
-@dataclass(frozen=True)
-class RowCheck:
-    """What a failed row-level check means: the column to point at, the action and the reason."""
-
-    column: str
-    action: str
-    reason: str
-
-
-ROW_CHECKS: dict[str, RowCheck] = {}
-
-
-def row_check(*, column: str, reason: str, action: str = QUARANTINE) -> Callable:
-    """Declare a dataframe check of a form model (returns True for good rows)."""
-
-    def register(fn: Callable) -> Callable:
-        ROW_CHECKS[fn.__name__] = RowCheck(column, action, reason)
-        return pa.dataframe_check(name=fn.__name__)(fn)
-
-    return register
 
 
 class FormModel(pa.DataFrameModel):
@@ -311,7 +125,10 @@ def field_for(f: s.Field, missing: tuple[str, ...]):
 
 
 def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()) -> pa.DataFrameSchema:
-    """A strict text schema for one form of any REDCap project, derived from its dictionary."""
+    """A strict text schema for one form of any REDCap project, derived from its dictionary.
+
+    `optional_columns` are the REDCap system columns an export carries on request (data access
+    group, survey timestamp): plain text, with no check, so they never change what is checked."""
     missing = tuple(study.missing_codes)
     columns = dict(FormModel.to_schema().columns)
     for f in study.forms[form].fields:
@@ -326,6 +143,64 @@ def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()
     return pa.DataFrameSchema(columns, strict=True, name=form)
 
 
+def with_row_checks(
+    schema: pa.DataFrameSchema, model: type[FormModel] | None, columns: list[str] | None = None
+) -> tuple[pa.DataFrameSchema, list[str]]:
+    """The dictionary's schema plus the row-level checks of a hand-written model.
+
+    A row check that cannot run on the form's `columns` (default: the schema's named columns) —
+    it reads a field the dictionary no longer has, or a column this export lacks — is left out
+    and said: the second value lists such notes."""
+    if model is None:
+        return schema, []
+    names = columns if columns is not None else [n for n in schema.columns if not _is_regex(schema, n)]
+    probe = pd.DataFrame({name: pd.Series(dtype="str") for name in names})
+    kept, notes = [], []
+    for check in model.to_schema().checks:
+        try:
+            check._check_fn(probe)
+        except KeyError as err:
+            notes.append(f"row check {check.name} of form {schema.name} cannot run: the dictionary has no column {err}")
+            continue
+        kept.append(check)
+    return _with_checks(schema, kept), notes
+
+
+def disagreements(model: type[FormModel], schema: pa.DataFrameSchema) -> list[str]:
+    """Where a hand-written model and the dictionary's schema differ (empty when they agree)."""
+    written = model.to_schema().columns
+    said = {name: col for name, col in schema.columns.items() if col.checks or name in written}
+    found = [f"column {name} is in the data dictionary but not in the model" for name in said if name not in written]
+    found += [f"column {name} is in the model but not in the data dictionary" for name in written if name not in said]
+    for name in said.keys() & written.keys():
+        mine, theirs = _stats(written[name]), _stats(said[name])
+        if mine != theirs:
+            found.append(f"column {name}: the model checks {_describe(mine)}, the dictionary {_describe(theirs)}")
+    return sorted(found)
+
+
+def _with_checks(schema: pa.DataFrameSchema, checks: list) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(schema.columns, checks=checks, strict=schema.strict, name=schema.name)
+
+
+def _is_regex(schema: pa.DataFrameSchema, name: str) -> bool:
+    return bool(schema.columns[name].regex)
+
+
+def _stats(column) -> dict:
+    return {c.name: c.statistics for c in column.checks}
+
+
+def _describe(stats: dict) -> str:
+    return "; ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
+
+
 def _column(fld, name: str) -> pa.Column:
-    """A schema Column from a model Field, so both kinds of model share one definition of checks."""
-    return pa.Column(str, checks=fld.checks, name=fld.alias or name, regex=bool(fld.regex), description=fld.description)
+    """A schema Column from a model Field, so both kinds of model share one definition of checks.
+
+    A regex column (a checkbox's `<name>___<code>` columns) is not required: an export may carry
+    some, all or none of its missing-data-code columns."""
+    regex = bool(fld.regex)
+    return pa.Column(
+        str, checks=fld.checks, name=fld.alias or name, regex=regex, required=not regex, description=fld.description
+    )

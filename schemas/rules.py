@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from runback.schemas.form import FLAG, QUARANTINE, concat_failures, failures, no_failures, parse
+from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
 from runback.schemas.study import KIND_DATE, KIND_DATETIME, Study
 from runback.schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
+from runback.schemas.values import parse
 
 
 @dataclass

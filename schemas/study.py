@@ -232,7 +232,12 @@ class Study:
         missing_codes: str = "",
     ) -> Study:
         """Build from parsed REDCap downloads (rows as dicts keyed by their header)."""
-        fields = tuple(_field_from_row(_api_keys(row)) for row in dictionary)
+        fields = tuple(_field_from_row(_api_keys(row)) for row in dictionary if not _blank_row(row))
+        unnamed = [i for i, f in enumerate(fields, start=1) if not f.name or not f.form]
+        if unnamed:
+            raise StudyDefinitionError(
+                f"field {unnamed[0]} of the data dictionary has values but no variable or form name"
+            )
         if not fields:
             raise StudyDefinitionError("the data dictionary has no fields")
         event_list = [_event_from_row(row) for row in events or []]
@@ -289,6 +294,18 @@ class Study:
         """A form's data columns in export order (record id excluded), then `<form>_complete`."""
         cols = [col for f in self.forms[form].fields if f.name != self.record_id for col in self.field_columns(f)]
         return cols + [self.forms[form].complete_column]
+
+    @cached_property
+    def missing_code_columns(self) -> dict[str, str]:
+        """The checkbox columns a missing-data code adds (`excl_reason___unk`) -> their field.
+
+        REDCap does not always write them (API exports, older versions, `@NOMISSING`), so an
+        export may have all, some or none of them."""
+        out = {}
+        for f in self.fields:
+            if f.kind == KIND_CHECKBOX and f.has_column and f.allows_missing_codes and not f.identifier:
+                out |= {f"{f.name}___{normalise_code(code)}": f.name for code in self.missing_codes}
+        return out
 
     @cached_property
     def column_owner(self) -> dict[str, tuple[str, Field | None]]:
@@ -353,6 +370,11 @@ class Study:
 def parse_missing_codes(text: str) -> dict[str, str]:
     """`"UNK, Unknown | NASK, Not asked"` -> {"UNK": "Unknown", "NASK": "Not asked"}."""
     return dict(parse_choices(text.strip()))
+
+
+def _blank_row(row: Mapping[str, str]) -> bool:
+    """A dictionary row with no value in any column (a spreadsheet's trailing empty rows)."""
+    return not any((value or "").strip() for key, value in row.items() if key is not None)
 
 
 def _api_keys(row: Mapping[str, str]) -> dict[str, str]:

@@ -9,7 +9,18 @@ from pathlib import Path
 from runback.schemas.study import Study
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "redcap-samples"
+
+
+def _shared(name: str) -> Path:
+    """`../shared/<name>` beside the checkout (or beside a folder above it, for a git worktree)."""
+    for folder in ROOT.parents:
+        if (folder / "shared" / name).exists():
+            return folder / "shared" / name
+    return ROOT.parent / "shared" / name
+
+
+SAMPLES = _shared("redcap-samples")
+"""Real REDCap exports of public projects (read in place, never copied; tests skip without them)."""
 
 
 def export_text(study: Study, rows: list[dict], delimiter: str = ",", header: list[str] | None = None) -> str:
@@ -155,3 +166,29 @@ def warehouse_state(db: Path) -> dict[str, list]:
                 map(repr, con.execute(f'select {select} from "{schema}"."{table}"').fetchall())
             )
         return state
+
+
+def reshaped(data: bytes, *, delimiter: str = ",", bom: bool = False, drop=(), rename=None, add=None) -> bytes:
+    """An export's rows written again as another producer would: another delimiter, a BOM or not,
+    columns dropped (e.g. the missing-data-code checkbox columns an API export lacks), renamed, or
+    added (`add`: column -> value for every row, or a function of the row)."""
+    text = data.decode("utf-8-sig")
+    source = list(csv.DictReader(io.StringIO(text)))
+    header = [c for c in next(csv.reader(io.StringIO(text))) if c not in set(drop)]
+    header = [(rename or {}).get(c, c) for c in header]
+    extra = dict(add or {})
+    header += [c for c in extra if c not in header]
+    back = {v: k for k, v in (rename or {}).items()}
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for row in source:
+        values = {c: row.get(back.get(c, c), "") for c in header}
+        values |= {c: (v(row) if callable(v) else v) for c, v in extra.items()}
+        writer.writerow([values[c] for c in header])
+    return (b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode()
+
+
+def missing_code_columns(study: Study) -> list[str]:
+    """The checkbox columns the study's missing-data codes add (absent from API exports)."""
+    return list(study.missing_code_columns)

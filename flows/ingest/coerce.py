@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from runback.schemas import study as s
-from runback.schemas.form import KEY, parse_arrow
+from runback.schemas.form import KEY
+from runback.schemas.values import parse_arrow
 
 ARROW_TYPES = {
     s.KIND_INTEGER: pa.int64(),

@@ -92,33 +92,45 @@ def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: i
     return LoadResult(file=file.name, status=status, file_id=file_id, rows=n_rows, message=message)
 
 
-def load_export(con, export: ExportTable, parts: SplitExport, checked: Validated, study: Study,
-                key_fingerprint: str | None = None) -> LoadResult:  # fmt: skip
+def load_export(
+    con,
+    export: ExportTable,
+    parts: SplitExport,
+    checked: Validated,
+    study: Study,
+    key_fingerprint: str | None = None,
+    dictionary_file: dict | None = None,
+) -> LoadResult:
     """Apply one export: everything in one transaction (raises and rolls back on any error).
-    `key_fingerprint`: of the allocation key the export was masked with (recorded at first use)."""
+
+    `key_fingerprint`: of the allocation key the export was masked with (recorded at first use).
+    `dictionary_file` ({"path", "sha256"}) names the dictionary file the export was read with."""
     with transaction(con):
         file_id = _insert_source_file(con, export.file, export.rows, LOADED, "", None)
         if key_fingerprint is not None:
             con.execute(sql("ingest/record_key"), {"key_fingerprint": key_fingerprint, "file_id": file_id})
         dictionary_id = _dictionary_version(con, study, file_id)
-        hashes = {}
+        _insert_file_inputs(con, file_id, export, dictionary_file or {})
+        hashes, content = {}, {}
         for form, part in parts.forms.items():
             hashes[form] = row_hashes(part.raw, [c for c in part.raw.columns if c not in RAW_KEY])
+            content[form] = row_hashes(part.raw, content_columns(part.columns, study))
             write_raw(con, form, part.raw, hashes[form], file_id, study)
+        known = {form: codes_known(export, study, form) for form in parts.forms}
         incoming = {
             form: _with_provenance(
                 typed_rows(checked.valid[form], study, form, part.columns),
-                hashes[form].loc[checked.valid[form].index],
+                content[form].loc[checked.valid[form].index],
                 file_id,
                 checked.valid[form].index,
             )
             for form, part in parts.forms.items()
         }
         held = _held_keys(checked.failures)
-        cut = _next_cut(con, incoming, held, checked.failures)
+        cut = _next_cut(con, incoming, held, checked.failures, known)
         if cut is not None:
             for form, table in incoming.items():
-                apply_clean(con, form, table, held.get(form), cut, study)
+                apply_clean(con, form, table, held.get(form), cut, study, known[form])
             _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming), key_fingerprint)
         _insert_failures(con, file_id, checked.failures)
         counts = _file_forms(parts, checked)
@@ -149,15 +161,35 @@ def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int
         con.unregister("incoming_raw")
 
 
-def apply_clean(con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int, study: Study) -> None:
-    """Close changed or vanished rows and open the new versions, as of `cut`."""
+def apply_clean(
+    con, form: str, incoming: pa.Table, held: pd.DataFrame | None, cut: int, study: Study, codes_known: bool = True
+) -> None:
+    """Close changed or vanished rows and open the new versions, as of `cut`.
+
+    Without `codes_known` (the export lacks the form's missing-data-code checkbox columns) a row
+    whose values are unchanged stays open with the missing codes it had."""
+    params = {"cut": cut, "codes_known": codes_known}
     with _registered(con, incoming, held):
         con.execute(sql("ingest/create_clean_table", form=form))
         align_columns(con, "clean", form, incoming.schema)
         describe(con, "clean", form, f"Form {form}, validated and typed: one row per form row and validity interval",
                  column_descriptions(study, form, typed=True))  # fmt: skip
-        con.execute(sql("ingest/close_clean_rows", form=form), {"cut": cut})
-        con.execute(sql("ingest/insert_clean_rows", form=form), {"cut": cut})
+        con.execute(sql("ingest/close_clean_rows", form=form), params)
+        con.execute(sql("ingest/insert_clean_rows", form=form), params)
+
+
+def content_columns(columns: list[str], study: Study) -> list[str]:
+    """The columns whose text decides whether a clean row changed: the form's data columns,
+    without the missing-data-code checkbox columns (their ticks count through `missing_codes`
+    when the export has them) and without the system columns an export carries on request."""
+    optional = study.missing_code_columns
+    return [c for c in columns if c not in optional]
+
+
+def codes_known(export: ExportTable, study: Study, form: str) -> bool:
+    """Whether the export has every missing-data-code checkbox column of the form's fields."""
+    lacking = set(export.lacking_missing_codes)
+    return not any(f.name in lacking for f in study.forms[form].fields)
 
 
 STRUCTURE = {
@@ -243,6 +275,19 @@ def _insert_source_file(con, file: ExportFile, n_rows, status, message, dictiona
     return con.execute(sql("ingest/insert_source_file"), params).fetchone()[0]
 
 
+def _insert_file_inputs(con, file_id: int, export: ExportTable, dictionary_file: dict) -> None:
+    params = {
+        "file_id": file_id,
+        "dictionary_file": dictionary_file.get("path"),
+        "dictionary_sha256": dictionary_file.get("sha256"),
+        "missing_code_columns": export.missing_code_columns,
+        "lacking_missing_codes": json.dumps(list(export.lacking_missing_codes)),
+        "combined_checkboxes": json.dumps(list(export.combined_checkboxes)),
+        "system_columns": json.dumps(list(export.optional_columns)),
+    }
+    con.execute(sql("ingest/insert_file_inputs"), params)
+
+
 def _dictionary_version(con, study: Study, file_id: int) -> int:
     """The id of the study's dictionary version, recording it (with its diff) when new."""
     fields = dictionary.definition(study)
@@ -276,7 +321,9 @@ def _held_keys(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {form: group[KEY].drop_duplicates() for form, group in held.groupby("form")}
 
 
-def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame) -> int | None:
+def _next_cut(
+    con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame, known: dict[str, bool]
+) -> int | None:
     """The id of the cut this export makes, or None when it changes nothing."""
     latest = rows(con, "ingest/latest_cut")
     existing = set(form_tables(con, "clean"))
@@ -286,7 +333,7 @@ def _next_cut(con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame],
             changes += table.num_rows
             continue
         with _registered(con, table, held.get(form)):
-            closing, inserting = rows(con, "ingest/count_clean_changes", form=form)[0]
+            closing, inserting = rows(con, "ingest/count_clean_changes", {"codes_known": known[form]}, form=form)[0]
         changes += closing + inserting
     if latest and not changes and latest[0][2] == queries_hash(failures):
         return None

@@ -24,9 +24,8 @@ from runback.flows.ingest.files import (
     check_export_time,
     read_settled,
     safe_name,
-    sha256_of,
 )
-from runback.flows.ingest.project import files_for_export, load_study
+from runback.flows.ingest.project import describe_dictionary, dictionary_used, files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
@@ -121,8 +120,10 @@ def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult
     day = file.export_time.date() if file.export_time else None
     try:
         files = files_for_export(file.path, Path(project), day)
-        study = blinded_study(load_study(**files))
-        log.info("%s: read with the data dictionary %s", file.name, _describe(files["dictionary"]))
+        unblinded = load_study(**files)
+        study = blinded_study(unblinded)
+        used = dictionary_used(files, Path(project), unblinded)
+        (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
         check_dictionary(known.dictionary, study, accept_dictionary, accept_identifiers, file.path)
         export = read_export(file, study, data)
         data = None  # the parsed table holds what is needed; free the file's bytes
@@ -138,7 +139,9 @@ def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult
     except RefusedFile as refused:
         return _not_applied(con, file, load.REFUSED, refused, log, earlier)
     checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
-    result = load.load_export(con, export, parts, checked, study, key.fingerprint if key else None)
+    for note in checked.notes:
+        log.warning("%s: %s", file.name, note)
+    result = load.load_export(con, export, parts, checked, study, key.fingerprint if key else None, used)
     log.info(
         "%s: %s rows, %s form rows loaded, %s quarantined, %s flagged; %s",
         result.file,
@@ -176,11 +179,6 @@ def allocation_key(con, how: Options, export, study, log) -> allocation.Key | No
     log.warning("the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
                 "warehouse and away from blinded readers", how.key, key.fingerprint)  # fmt: skip
     return key
-
-
-def _describe(path: Path) -> str:
-    """A project file as the log names it: path and SHA-256."""
-    return f"{path} (sha256 {sha256_of(Path(path).read_bytes())[:12]})"
 
 
 def _not_applied(con, file: ExportFile, status: str, why, log, earlier: load.LoadResult | None) -> load.LoadResult:

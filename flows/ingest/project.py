@@ -9,6 +9,7 @@ trial's own copy lives in `schemas/redcap/`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -20,24 +21,41 @@ from runback.schemas.study import Study, StudyDefinitionError
 _DATED = re.compile(r"_(\d{4}-\d{2}-\d{2})")
 PATTERNS = {
     "dictionary": ("*DataDictionary*.csv", "*DataDictionary*.json", "dictionary.csv", "metadata.csv", "metadata.json"),
-    "events": ("*_Events*.csv", "event.csv", "events.csv"),
-    "designations": ("*InstrumentDesignations*.csv", "*formEventMapping*.csv", "instrument_designations.csv"),
-    "repeating": ("*RepeatingInstruments*.csv", "repeating*.csv"),
+    "events": ("*_Events*.csv", "*_Events*.json", "event.csv", "events.csv", "event.json", "events.json"),
+    "designations": (
+        "*InstrumentDesignations*.csv", "*InstrumentDesignations*.json", "*formEventMapping*.csv",
+        "*formEventMapping*.json", "instrument_designations.csv", "instrument_designations.json",
+    ),
+    "repeating": (
+        "*RepeatingInstruments*.csv", "*RepeatingInstruments*.json", "*repeatingFormsEvents*.csv",
+        "*repeatingFormsEvents*.json", "repeating*.csv", "repeating*.json",
+    ),
     "missing_codes": ("*MissingDataCodes*.txt", "missing_data_codes.txt"),
-}
+}  # fmt: skip
+"""REDCap's download names (UI: `<Title>_Events_<date>.csv`; API bodies saved as CSV or JSON)."""
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of a small REDCap CSV or JSON download, keyed by header."""
-    data = Path(path).read_bytes()
+    path = Path(path)
+    data = path.read_bytes()
     if path.suffix.lower() == ".json":
-        try:
-            rows = json.loads(decode(data.lstrip(b"\xef\xbb\xbf"), path))
-        except json.JSONDecodeError as err:
-            raise RefusedFile(path, f"it is not valid JSON ({err}).") from None
-        return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+        return json_rows(data, path)
     frame, _ = read_text_table(data, path)
     return frame.drop(columns="source_row").to_dict("records")
+
+
+def json_rows(data: bytes, path: Path) -> list[dict[str, str]]:
+    """Rows of a REDCap JSON answer (an array of objects); values as text, null as blank."""
+    try:
+        rows = json.loads(decode(data.lstrip(b"\xef\xbb\xbf"), path))
+    except json.JSONDecodeError as err:
+        raise RefusedFile(path, f"it is not valid JSON ({err}).", "Download the file again from REDCap.") from None
+    if isinstance(rows, dict) and "error" in rows:
+        raise RefusedFile(path, "it holds REDCap's error answer, not the project file.", "Download it again.")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise RefusedFile(path, "it is JSON but not a list of rows.", "Download the file again from REDCap.")
+    return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
 
 
 def load_study(
@@ -89,6 +107,34 @@ def files_for_export(export: Path, project: Path, export_day: dt.date | None) ->
     if export_day is not None and Path(export).parent.resolve() != Path(project).resolve():
         files.update(project_files(Path(export).parent, until=export_day))
     return files
+
+
+def dictionary_used(files: dict[str, Path], project: Path, study: Study | None = None) -> dict:
+    """The dictionary file an export is read with: its path and sha256, and, when it is a dated
+    download beside the export, the project folder's dictionary it replaces (`replaces`) and
+    whether the two define different fields (`differs`; a same dictionary saved by the API with
+    other column names does not)."""
+    path = Path(files["dictionary"])
+    project_dictionary = project_files(Path(project)).get("dictionary")
+    replaces = project_dictionary if project_dictionary and path.resolve() != project_dictionary.resolve() else None
+    differs = False
+    if replaces is not None:
+        differs = study is None or load_study(**project_files(Path(project))).fields != study.fields
+    return {
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "replaces": str(replaces) if replaces else None,
+        "differs": differs,
+    }
+
+
+def describe_dictionary(used: dict) -> str:
+    """A log line naming the dictionary an export is read with (and what it replaces)."""
+    line = f"read with the data dictionary {used['path']} (sha256 {used['sha256'][:16]}…)"
+    if used["replaces"]:
+        same = "" if used["differs"] else " (the same fields)"
+        line += f", a dated download beside the export, instead of the project's {used['replaces']}{same}"
+    return line
 
 
 def load_project(folder: Path = PROJECT_DIR) -> Study:

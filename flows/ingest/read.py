@@ -29,6 +29,7 @@ from runback.flows.ingest.files import ExportFile, safe_name
 from runback.schemas.study import (
     DAG_COLUMN,
     EVENT_COLUMN,
+    KIND_CHECKBOX,
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,
     SURVEY_IDENTIFIER_COLUMN,
@@ -47,6 +48,10 @@ SOURCE_ROW = "source_row"
 # Header cells that only a labels export ("CSV / Microsoft Excel (labels)") has.
 _LABEL_HEADER = re.compile(r"^(Record ID|Event Name|Repeat Instrument|Repeat Instance|Complete\?)$|\(choice=")
 _INJECTION_GUARD = r"^[ \t]([-+@=])"
+
+
+PRESENT, ABSENT, PARTLY, NOT_APPLICABLE = "present", "absent", "partly present", "not applicable"
+"""Whether an export has the checkbox columns of the project's missing-data codes."""
 
 
 class RefusedFile(Refused):
@@ -75,6 +80,9 @@ class ExportTable:
     optional_columns: tuple[str, ...] = field(default_factory=tuple)
     overlong: tuple[str, ...] = ()  # columns holding a value longer than REDCap can store
     rows: int = 0  # data rows of the file
+    missing_code_columns: str = NOT_APPLICABLE  # present | absent | partly present | not applicable
+    lacking_missing_codes: tuple[str, ...] = ()  # checkbox fields whose missing-code columns are absent
+    combined_checkboxes: tuple[str, ...] = ()  # checkbox fields written as one column of codes
 
     @property
     def path(self) -> Path:
@@ -161,23 +169,131 @@ def read_text_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pd.DataF
 
 
 def read_export(source: Path | ExportFile, study: Study, data: bytes | None = None) -> ExportTable:
-    """Read one raw export, check its header against the study, and drop identifier fields."""
+    """Read one raw export, check its header against the study, and drop identifier fields.
+
+    A checkbox written as one column of codes (the API's `combineCheckboxOptions`) is expanded
+    into REDCap's usual `<field>___<code>` columns first. A form row whose only values are in
+    identifier fields is remembered before they are dropped (a boolean column per such form,
+    `identified_column(form)`), so that the form row is kept without them."""
     path = source.path if isinstance(source, ExportFile) else Path(source)
     data = path.read_bytes() if data is None else data
     file = source if isinstance(source, ExportFile) else ExportFile.of(path, data)
     table, dialect = read_table(data, path)
+    overlong = table.schema.metadata[b"overlong"].decode().split(",")
+    check_longitudinal(table.column_names[1:], study, path)
+    table, combined = expand_combined_checkboxes(table, study, path)
     optional = check_export_header(table.column_names[1:], study, path)
     dropped = tuple(c for c in table.column_names if _identifying(c, study))
-    overlong = [c for c in table.schema.metadata[b"overlong"].decode().split(",") if c and c not in dropped]
+    identified = _identified_forms(table, dropped, study)
     table = table.drop_columns(list(dropped))
-    return ExportTable(file, table, dialect, dropped, optional, tuple(overlong), table.num_rows)
+    for form, mask in identified.items():
+        table = table.append_column(_identified_column(form), pa.array(mask))
+    presence, lacking = missing_code_presence(table.column_names, study)
+    overlong = tuple(c for c in overlong if c and c not in dropped)
+    return ExportTable(file, table, dialect, dropped, optional, overlong, table.num_rows, presence, lacking, combined)
+
+
+def identified_column(form: str) -> str:
+    """The name of the internal column saying which rows hold identifier values of `form`."""
+    return _identified_column(form)
+
+
+def _identified_column(form: str) -> str:
+    return f"__identified__{form}"
+
+
+def _identified_forms(table: pa.Table, dropped: tuple[str, ...], study: Study) -> dict[str, np.ndarray]:
+    """Per form with identifier fields, the rows where one of them holds a value."""
+    out: dict[str, np.ndarray] = {}
+    for column in dropped:
+        owner = study.column_owner.get(column)
+        if owner is None:  # the survey identifier: not a form's field
+            continue
+        field_ = owner[1]
+        ticked = pc.equal(table[column], "1") if field_ is not None and field_.kind == KIND_CHECKBOX else None
+        has = (ticked if ticked is not None else pc.not_equal(table[column], "")).to_numpy(zero_copy_only=False)
+        out[owner[0]] = out.get(owner[0], np.zeros(table.num_rows, bool)) | has
+    return out
+
+
+def missing_code_presence(header: list[str], study: Study) -> tuple[str, tuple[str, ...]]:
+    """Whether the export has the missing-data-code checkbox columns: present, absent or partly
+    present (with the checkbox fields that lack some), or not applicable (none are expected)."""
+    expected = study.missing_code_columns
+    if not expected:
+        return NOT_APPLICABLE, ()
+    have = set(header)
+    lacking = tuple(dict.fromkeys(f for c, f in expected.items() if c not in have))
+    if not lacking:
+        return PRESENT, ()
+    if all(c not in have for c in expected):
+        return ABSENT, lacking
+    return PARTLY, lacking
+
+
+def check_longitudinal(header: list[str], study: Study, path: Path | str) -> None:
+    """Refuse a longitudinal export read with project files that define no events."""
+    if EVENT_COLUMN in header and not study.longitudinal:
+        raise RefusedFile(
+            path,
+            f"this export is longitudinal (it has a '{EVENT_COLUMN}' column) but the project files have no "
+            "events: the events file (<Title>_Events_<date>.csv) and the instrument designations "
+            "(<Title>_InstrumentDesignations_<date>.csv) are missing.",
+            "Download them from REDCap (Project Setup -> Define my events, and -> Designate instruments for "
+            "my events; or the API with content=event, content=formEventMapping and content=repeatingFormsEvents) "
+            "and put them in the project folder (--project) beside the data dictionary; CSV or JSON.",
+        )
+
+
+def expand_combined_checkboxes(table: pa.Table, study: Study, path: Path | str) -> tuple[pa.Table, tuple[str, ...]]:
+    """A checkbox exported as one column of comma-separated codes -> one `<field>___<code>` column
+    per choice (and per missing-data code), as a usual export writes it."""
+    combined = [
+        c for c in table.column_names
+        if c in study.field_map and study.field_map[c].kind == KIND_CHECKBOX
+    ]  # fmt: skip
+    for name in combined:
+        table = _expand_checkbox(table, study, name, path)
+    return table, tuple(combined)
+
+
+def _expand_checkbox(table: pa.Table, study: Study, name: str, path: Path | str) -> pa.Table:
+    field_ = study.field_map[name]
+    columns = study.field_columns(field_)  # column -> code
+    both = [c for c in columns if c in table.column_names]
+    if both:
+        raise RefusedFile(
+            path,
+            f"checkbox '{name}' is both one column of codes and separate columns ({_names(both, 3)}).",
+            "Export the data again from REDCap with one of the two checkbox layouts.",
+        )
+    values = table[name].to_pylist()
+    chosen = [{code.strip() for code in v.split(",") if code.strip()} for v in values]
+    unknown = sorted(set().union(*chosen) - set(columns.values())) if chosen else []
+    if unknown:
+        first = next(i for i, c in enumerate(chosen, start=1) if c - set(columns.values()))
+        raise RefusedFile(
+            path,
+            f"column '{name}' (a checkbox written as one column of codes) holds {len(unknown)} code(s) that are "
+            f"not choices of the field (first in data row {first}).",
+            "Export the data again from REDCap; if the field gained choices, ingest with the new dictionary.",
+        )
+    complete = study.forms[field_.form].complete_column
+    status = table[complete].to_pylist() if complete in table.column_names else [""] * len(values)
+    at = table.column_names.index(name)
+    table = table.remove_column(at)
+    for offset, (column, code) in enumerate(columns.items()):
+        cells = ["1" if code in c else ("0" if (v or s) else "") for c, v, s in zip(chosen, values, status)]
+        table = table.add_column(at + offset, column, pa.array(cells, pa.string()))
+    return table
 
 
 def check_export_header(header: list[str], study: Study, path: Path | str) -> tuple[str, ...]:
     """Refuse a header that is not a raw export of this project; return the optional columns present.
 
     Optional columns are those REDCap adds only on request: the data access group, the survey
-    identifier and survey timestamps.
+    identifier and survey timestamps. The missing-data-code checkbox columns may be present, absent
+    or partly present (`missing_code_presence` says which).
     """
     rid = study.record_id
     if rid not in header:
@@ -187,6 +303,7 @@ def check_export_header(header: list[str], study: Study, path: Path | str) -> tu
             f"the header starts {_names(header[:4])}.",
             "Export all fields, including the record id, as 'CSV (raw data)'.",
         )
+    optional_codes = study.missing_code_columns  # missing-data-code checkbox columns may be absent
     expected = study.export_columns()
     structural = [EVENT_COLUMN] if study.longitudinal else []
     if study.has_repeats:
@@ -203,7 +320,10 @@ def check_export_header(header: list[str], study: Study, path: Path | str) -> tu
             "(put RUNBACK_DataDictionary_<date>.csv beside the export or pass --project).",
         )
     identifiers = set(study.identifiers)
-    missing = [c for c in expected if c not in header and c.split("___")[0] not in identifiers]
+    missing = [
+        c for c in expected
+        if c not in header and c.split("___")[0] not in identifiers and c not in optional_codes
+    ]  # fmt: skip
     missing += [c for c in structural if c not in header and c not in missing]
     if missing:
         raise RefusedFile(

@@ -2,7 +2,8 @@
 
 A row of a REDCap export carries every form designated to its event side by side. For each form
 this module takes the rows where the form holds data (a form whose fields are blank, checkboxes
-unticked and `_complete` 0 or blank was never started and is not data), then checks the row's
+unticked and `_complete` 0 or blank was never started and is not data; a value in an identifier
+field, dropped when the file was read, counts as data), then checks the row's
 place in the project: a known event, a form designated to it, repeat columns that fit, a whole
 instance number, a record id, a key no other row of the file has. A row that fails is a
 structural problem: it is quarantined with its reason and never reaches validation.
@@ -17,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runback.flows.ingest.read import MAX_CELL, SOURCE_ROW, ExportTable
-from runback.schemas.form import KEY, concat_failures, failures, parse
+from runback.flows.ingest.read import MAX_CELL, SOURCE_ROW, ExportTable, identified_column
+from runback.schemas.failures import concat_failures, failures
+from runback.schemas.form import KEY
 from runback.schemas.study import (
     CLASSIC_EVENT,
     DAG_COLUMN,
@@ -29,6 +31,7 @@ from runback.schemas.study import (
     REPEAT_INSTRUMENT_COLUMN,
     Study,
 )
+from runback.schemas.values import parse
 
 RAW_KEY = ["record_id", EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN]
 
@@ -62,6 +65,8 @@ def split_export(export: ExportTable, study: Study) -> SplitExport:
         columns = [c for c in study.form_columns(form) if c in wide.column_names]
         optional = [c for c in (study.forms[form].survey_timestamp_column, DAG_COLUMN) if c in wide.column_names]
         has_data = _has_data(wide, columns, study)
+        if identified_column(form) in wide.column_names:  # values only in identifier fields: a form row
+            has_data |= wide[identified_column(form)].to_numpy(zero_copy_only=False)
         carries_data |= has_data
         raw = wide.select([SOURCE_ROW, *RAW_KEY, *optional, *columns]).filter(pa.array(has_data))
         raw = raw.to_pandas().set_index(SOURCE_ROW)

@@ -7,6 +7,7 @@ any `quarantine` failure is held back; `flag` failures load with a data query.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,17 +17,9 @@ import runback.schemas as schemas
 from runback.flows.ingest.read import SOURCE_ROW
 from runback.flows.ingest.split import SplitExport
 from runback.schemas import rules
-from runback.schemas.form import (
-    FLAG,
-    KEY,
-    KIND_WORDS,
-    QUARANTINE,
-    ROW_CHECKS,
-    concat_failures,
-    failures,
-    no_failures,
-    schema_for,
-)
+from runback.schemas.checks import ROW_CHECKS, sentence
+from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
+from runback.schemas.form import KEY, disagreements, schema_for, with_row_checks
 from runback.schemas.study import Study
 
 
@@ -35,7 +28,8 @@ class Validated:
     """Rows that may load, per form, and every failure (structural, per value, cross-form)."""
 
     valid: dict[str, pd.DataFrame]  # text rows without a quarantine failure, index source_row
-    failures: pd.DataFrame  # schemas.form.FAILURE_COLUMNS
+    failures: pd.DataFrame  # schemas.failures.FAILURE_COLUMNS
+    notes: list[str] = dataclasses.field(default_factory=list)  # where a form model and the dictionary differ
 
     def quarantined(self) -> pd.DataFrame:
         return self.failures[self.failures["action"] == QUARANTINE]
@@ -44,14 +38,21 @@ class Validated:
         return self.failures[self.failures["action"] == FLAG]
 
 
-def model_for(study: Study, form: str, columns: list[str]) -> pa.DataFrameSchema:
-    """The trial's own model for a form when it fits the export; else one derived from the dictionary."""
-    model = schemas.MODELS.get(form)
+def model_for(study: Study, form: str, columns: list[str]) -> tuple[pa.DataFrameSchema, list[str]]:
+    """The schema a form's rows are validated with, and notes on what the data manager should know.
+
+    Always what the dictionary says, plus the trial's hand-written row checks for the form. The
+    REDCap system columns an export may carry (data access group, survey timestamps) are text
+    without checks: they never change which checks run. Where the hand-written model disagrees
+    with the dictionary, the dictionary's checks are used and each difference is a note."""
     optional = tuple(c for c in columns if c not in KEY and c not in study.form_columns(form))
     derived = schema_for(study, form, optional)
-    if model is not None and list(model.to_schema().columns) == list(derived.columns):
-        return model.to_schema()
-    return derived
+    model = schemas.MODELS.get(form)
+    schema, notes = with_row_checks(derived, model, columns)
+    if model is not None:
+        notes = [f"form {form}: the trial's model and the data dictionary disagree: {d} (the dictionary is used)"
+                 for d in disagreements(model, schema_for(study, form))] + notes  # fmt: skip
+    return schema, notes
 
 
 def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> pd.DataFrame:
@@ -67,9 +68,10 @@ def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> 
 
 def validate_export(split: SplitExport, study: Study, context: rules.Context) -> Validated:
     """Validate every form of an export, then apply the cross-form and cross-export rules."""
-    found = [split.problems]
+    found, notes = [split.problems], []
     for form, part in split.forms.items():
-        schema = model_for(study, form, list(part.rows.columns))
+        schema, said = model_for(study, form, list(part.rows.columns))
+        notes += said
         found.append(validate_form(part.rows, schema, form))
     frames = {form: part.rows for form, part in split.forms.items()}
     found.append(rules.check_all(frames, study, context))
@@ -81,7 +83,7 @@ def validate_export(split: SplitExport, study: Study, context: rules.Context) ->
     for form, rows in frames.items():
         bad = held.loc[held["form"] == form, SOURCE_ROW]
         valid[form] = rows[~rows.index.isin(bad)]
-    return Validated(valid, all_failures.reset_index(drop=True))
+    return Validated(valid, all_failures.reset_index(drop=True), notes)
 
 
 def _failure_records(cases: pd.DataFrame, rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> pd.DataFrame:
@@ -102,7 +104,7 @@ def _failure_records(cases: pd.DataFrame, rows: pd.DataFrame, schema: pa.DataFra
         bad = rows.loc[idx]
         values = bad[column].astype(str)
         checks = _column_checks(schema, str(column))
-        records.append(failures(bad, form, column, values, name, _reason(name, checks.get(name, {}), values)))
+        records.append(failures(bad, form, column, values, name, sentence(name, checks.get(name, {}), values)))
     return concat_failures(records).drop_duplicates(["form", SOURCE_ROW, "column", "check"])
 
 
@@ -111,18 +113,3 @@ def _column_checks(schema: pa.DataFrameSchema, column: str) -> dict[str, dict]:
     if col is None:  # a checkbox column matched by a regex alias
         col = next(c for name, c in schema.columns.items() if c.regex and pd.Series([column]).str.match(name).iloc[0])
     return {c.name: c.statistics for c in col.checks}
-
-
-def _reason(check: str, stats: dict, values: pd.Series) -> pd.Series | str:
-    """A sentence for a failed value check."""
-    quoted = "'" + values + "'"
-    if check == "redcap_type":
-        return quoted + f" is not {KIND_WORDS.get(stats.get('kind'), 'valid')}"
-    if check == "redcap_range":
-        low, high = stats.get("min") or "-", stats.get("max") or "-"
-        return quoted + f" is outside the allowed range {low} to {high}"
-    if check == "redcap_choice":
-        return quoted + " is not one of the codes " + ", ".join(stats.get("codes", ()))
-    if check == "redcap_required":
-        return "a required field is blank"
-    return quoted + f" fails the check {check}"

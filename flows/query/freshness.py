@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from runback.flows.warehouse import rows
 
 
-def last_export(con) -> tuple[str, dt.datetime] | None:
-    """(file name, export time) of the newest export seen; the ingest time stands in for a file
-    whose name carries no export time."""
+class LastExport(NamedTuple):
+    """The newest export seen. `made` is its export time, or its ingest time when the file name
+    carries none (`dated` is then False: the export time is not known)."""
+
+    name: str
+    made: dt.datetime
+    dated: bool
+
+    def describe(self) -> str:
+        """'X, made 2014-02-01 02:00', or for an undated file 'X, export time unknown (...)'."""
+        if self.dated:
+            return f"{self.name}, made {self.made:%Y-%m-%d %H:%M}"
+        return (f"{self.name}, export time unknown (its name carries none; "
+                f"ingested {self.made:%Y-%m-%d %H:%M})")  # fmt: skip
+
+
+def last_export(con) -> LastExport | None:
+    """The newest export seen; an undated file counts by its ingest time (and says so)."""
     found = rows(con, "query/last_export")
-    return (found[0][0], found[0][1]) if found else None
+    if not found:
+        return None
+    name, exported, ingested = found[0]
+    return LastExport(name, exported or ingested, exported is not None)
 
 
 def stale(con, now: dt.datetime, max_age_hours: float) -> str | None:
@@ -19,9 +38,8 @@ def stale(con, now: dt.datetime, max_age_hours: float) -> str | None:
     last = last_export(con)
     if last is None:
         return "no export has been seen yet"
-    name, when = last
-    age = (now - when).total_seconds() / 3600
+    age = (now - last.made).total_seconds() / 3600
     if age <= max_age_hours:
         return None
-    return (f"the newest export ({name}, made {when:%Y-%m-%d %H:%M}) is {age:.0f} h old, more than "
+    return (f"the newest export ({last.describe()}) is {age:.0f} h old, more than "
             f"{max_age_hours:g} h: is the nightly export job running?")  # fmt: skip

@@ -9,6 +9,7 @@ where
         where
             incoming.record_id = c.record_id and incoming.event = c.event
             and incoming.instance = c.instance and incoming.row_hash = c.row_hash
+            and (not $codes_known or incoming.missing_codes is not distinct from c.missing_codes)
     )
     and not exists (
         select 1 from held

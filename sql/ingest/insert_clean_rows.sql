@@ -9,4 +9,5 @@ where not exists (
         c.valid_to_cut is null
         and c.record_id = incoming.record_id and c.event = incoming.event
         and c.instance = incoming.instance and c.row_hash = incoming.row_hash
+        and (not $codes_known or incoming.missing_codes is not distinct from c.missing_codes)
 );

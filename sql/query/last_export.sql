@@ -1,7 +1,8 @@
--- The newest export applied (at most one row): file name and export time (ingest time if undated).
--- A refused, held or older file does not count: it brought no data.
-select file_name, coalesce(export_time, ingested_at) as made
+-- The newest export applied (at most one row): file name, export time (null when its name has
+-- none) and ingest time; an undated file counts by its ingest time. A refused, held or older
+-- file does not count: it brought no data.
+select file_name, export_time, ingested_at
 from meta.source_files
 where status in ('loaded', 'unchanged')
-order by made desc, file_id desc
+order by coalesce(export_time, ingested_at) desc, file_id desc
 limit 1;

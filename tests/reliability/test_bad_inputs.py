@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +21,9 @@ import duckdb
 import pytest
 
 from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.ingest.project import project_files, read_rows
 from runback.flows.settings import PROJECT_DIR
-from tests.helpers import ROOT, export_text, randomised, session, visit
+from tests.helpers import ROOT, export_text, randomised, reshaped, session, visit
 
 NIGHT_1 = "RUNBACK_DATA_2014-03-01_0200.csv"
 NIGHT_2 = "RUNBACK_DATA_2014-03-02_0200.csv"
@@ -43,6 +46,7 @@ class Case:
     expect: str = ""  # refuse: words of the message; quarantine/flag: "form.column:check"
     accept: dict = field(default_factory=dict)
     dictionary: Callable | None = None  # (rows) -> rows of a dictionary dated beside night 2
+    project: Callable | None = None  # (folder) -> a project folder to read night 2 with
     check: Callable | None = None  # (con) -> None, extra assertions on the warehouse
 
 
@@ -103,6 +107,86 @@ def new_field_export(study) -> bytes:
     rows = good_rows()
     rows[0]["nprs_worst"] = "8"
     return text(study, rows, header=columns)
+
+
+def without_missing_code_columns(keep: int = 0) -> Callable:
+    """Night 2 as an API export writes it: no missing-data-code checkbox columns (or only some)."""
+
+    def build(study):
+        codes = list(study.missing_code_columns)
+        return reshaped(text(study), drop=codes[keep:])
+
+    return build
+
+
+def combined_checkbox(codes: str | None = None) -> Callable:
+    """Night 2 with `excl_reason` as one column of codes (the API's combineCheckboxOptions)."""
+
+    def build(study):
+        rows = good_rows()
+        rows[1] = rows[1] | {"eligible": "0", "excl_reason___2": "1", "excl_reason___unk": "1"}
+        columns = [c for c in study.export_columns() if c.startswith("excl_reason___")]
+        mapping = study.field_columns(study.field_map["excl_reason"])
+
+        def cell(row):
+            return codes if codes is not None else ",".join(mapping[c] for c in columns if row[c] == "1")
+
+        return reshaped(
+            text(study, rows), drop=columns[1:], rename={columns[0]: "excl_reason"}, add={"excl_reason": cell}
+        )
+
+    return build
+
+
+def with_system_columns(**changes) -> Callable:
+    """Night 2 with the data access group and survey columns, and `changes` on row 0."""
+
+    def build(study):
+        system = {"redcap_data_access_group": "site_a", "redcap_survey_identifier": "",
+                  "psfs_timestamp": "[not completed]", "screening_timestamp": "2014-01-06 10:00:00"}  # fmt: skip
+        return reshaped(with_rows(**changes)(study), add=system)
+
+    return build
+
+
+def project_without(*kinds: str) -> Callable:
+    def build(folder):
+        project = folder / "project"
+        project.mkdir()
+        for kind, path in project_files(PROJECT_DIR).items():
+            if kind not in kinds:
+                shutil.copy(path, project / path.name)
+        return project
+
+    return build
+
+
+def project_as_json(folder):
+    project = folder / "project"
+    project.mkdir()
+    for kind, path in project_files(PROJECT_DIR).items():
+        if kind in ("dictionary", "missing_codes"):
+            shutil.copy(path, project / path.name)
+        else:
+            (project / path.with_suffix(".json").name).write_text(json.dumps(read_rows(path)))
+    return project
+
+
+def dictionary_with_blank_rows(rows):
+    return [*rows, *[dict.fromkeys(rows[0], "") for _ in range(2000)]]
+
+
+def dictionary_widened(rows):
+    for r in rows:
+        if r["Variable / Field Name"] == "psfs_score1":
+            r["Text Validation Max"] = "12"
+    return rows
+
+
+def _file_input(con, column, expected):
+    assert con.execute(f"select {column} from meta.file_inputs order by file_id desc limit 1").fetchall() == [
+        (expected,)
+    ]
 
 
 def _has_column(con, table, column):
@@ -290,6 +374,85 @@ CASES = [
         "records-missing-from-the-snapshot", "refuse", lambda s: text(s, [good_rows()[0]]), "missing from this snapshot"
     ),
     Case("records-deleted-accepted", "load", lambda s: text(s, [good_rows()[0]]), accept={"accept_deletions": True}),
+    Case(
+        "no-missing-code-columns",
+        "load",
+        without_missing_code_columns(),
+        check=lambda con: _file_input(con, "missing_code_columns", "absent"),
+    ),
+    Case(
+        "some-missing-code-columns",
+        "load",
+        without_missing_code_columns(keep=3),
+        check=lambda con: _file_input(con, "missing_code_columns", "partly present"),
+    ),
+    Case(
+        "combined-checkbox-column",
+        "load",
+        combined_checkbox(),
+        check=lambda con: _assert_one(
+            con,
+            "select excl_reason___2::varchar || ' ' || missing_codes from clean.screening "
+            "where record_id = '2' and valid_to_cut is null",
+            'true {"excl_reason": "UNK"}',
+        ),
+    ),  # fmt: skip
+    Case("combined-checkbox-unknown-code", "refuse", combined_checkbox("2,7"), "holds 1 code(s) that are not choices"),
+    Case(
+        "data-access-group-and-survey-columns",
+        "flag",
+        with_system_columns(psfs_score1="4", psfs_date="2014-01-09", psfs_complete="2"),
+        "psfs.psfs_score1:score1_has_activity",
+        check=lambda con: _file_input(
+            con,
+            "system_columns::varchar[]",
+            ["redcap_data_access_group", "redcap_survey_identifier", "psfs_timestamp", "screening_timestamp"],
+        ),
+    ),  # fmt: skip
+    Case(
+        "survey-not-completed-timestamp",
+        "flag",
+        with_system_columns(consent_date=""),
+        "screening.consent_date:consent_has_date",
+    ),
+    Case(
+        "model-disagrees-with-dictionary",
+        "flag",
+        with_rows(psfs_score1="11", psfs_date="2014-01-09", psfs_complete="2"),
+        "psfs.psfs_score1:score1_has_activity",
+        dictionary=dictionary_widened,
+    ),
+    Case(
+        "longitudinal-without-events-files",
+        "refuse",
+        with_rows(nprs_run="3"),
+        "the events file (<Title>_Events_<date>.csv) and the instrument designations",
+        project=project_without("events", "designations"),
+    ),
+    Case(
+        "project-files-as-json",
+        "load",
+        with_rows(nprs_run="3"),
+        project=project_as_json,
+        check=lambda con: _assert_one(con, "select count(*) from meta.data_cuts", 2),
+    ),
+    Case(
+        "dictionary-with-blank-rows",
+        "load",
+        with_rows(nprs_run="3"),
+        dictionary=dictionary_with_blank_rows,
+        check=lambda con: _assert_one(
+            con,
+            "select regexp_extract(dictionary_file, '[^/]+$') from meta.file_inputs order by file_id desc limit 1",
+            "RUNBACK_DataDictionary_2014-03-02.csv",
+        ),
+    ),  # fmt: skip
+    Case(
+        "identifier-only-form-row",
+        "quarantine",
+        extra_row({"record_id": "3", "redcap_event_name": "baseline_arm_1", "first_name": "Wei", "nric": "S1"}),
+        "screening.scr_date:redcap_required",
+    ),
     Case("older-export", "record", with_rows(nprs_run="3"), "older"),
     Case("same-file-twice", "record", lambda s: text(s), "already seen"),
 ]
@@ -329,7 +492,8 @@ def test_bad_input(case, tmp_path, study):
     if case.dictionary:
         _write_dictionary(tmp_path, case.dictionary)
     target = first if case.id == "same-file-twice" else second
-    result = ingest_file(str(target), str(db), str(PROJECT_DIR), **case.accept)
+    project = case.project(tmp_path) if case.project else PROJECT_DIR
+    result = ingest_file(str(target), str(db), str(project), **case.accept)
     with duckdb.connect(str(db), read_only=True) as con:
         cuts = con.execute("select count(*) from meta.data_cuts").fetchone()[0]
         if case.outcome in ("refuse", "record"):

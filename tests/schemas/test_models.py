@@ -59,3 +59,30 @@ def test_nprs_accepts_codes_and_rejects_bad_values():
     cases = err.value.failure_cases
     failed = set(zip(cases["column"], cases["index"]))
     assert failed == {("nprs_date", 3), ("nprs_avg", 3), ("nprs_run", 4)}
+
+
+def test_the_dictionary_decides_the_checks_and_the_models_row_checks_are_added(study):
+    from runback.schemas.form import disagreements, with_row_checks
+
+    derived = schema_for(study, "psfs")
+    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"])
+    assert [c.name for c in schema.checks] == ["score1_has_activity", "score2_has_activity", "score3_has_activity"]
+    assert notes == [] and disagreements(schemas.MODELS["psfs"], derived) == []
+    # a dictionary without psfs_act1: the row check that reads it cannot run, and says so
+    columns = [c for c in derived.columns if c != "psfs_act1"]
+    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"], columns)
+    assert "score1_has_activity" not in [c.name for c in schema.checks]
+    assert notes == ["row check score1_has_activity of form psfs cannot run: the dictionary has no column 'psfs_act1'"]
+
+
+def test_a_model_that_disagrees_with_the_dictionary_is_described(study):
+    from dataclasses import replace
+
+    from runback.schemas.form import disagreements
+    from runback.schemas.study import Study
+
+    fields = tuple(replace(f, max="12") if f.name == "psfs_score1" else f for f in study.fields)
+    wider = Study(fields, study.events, study.designations, study.repeating, study.missing_codes)
+    found = disagreements(schemas.MODELS["psfs"], schema_for(wider, "psfs"))
+    assert len(found) == 1 and found[0].startswith("column psfs_score1: the model checks ")
+    assert "'max': '10'" in found[0] and "'max': '12'" in found[0]

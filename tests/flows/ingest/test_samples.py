@@ -39,14 +39,73 @@ CASES = {
         },
     ),
     "REDCapTidieR API": ("REDCapTidieR/api-c18c2c-POST.csv", {"metadata.json": "REDCapTidieR/api-8d708c-POST.json"}),
+    # recorded API answers whose metadata was not recorded: the project files are made from the header
+    "REDCapTidieR longitudinal, repeating, DAGs": ("REDCapTidieR/api-5539bd-POST.csv", None),
+    "REDCapTidieR repeating event": ("REDCapTidieR/api-908067-POST.csv", None),
 }
+DEFINITION_FILES = {"REDCapR/longitudinal/dictionary.csv", "REDCapR/longitudinal/event.csv",
+                    "redcapAPI/TestRedcapAPI_DataDictionary.csv", "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv",
+                    "REDCapTidieR/api-8d708c-POST.json"}  # fmt: skip
+
+
+def _project_from_header(tmp_path, data: str):
+    """Project files (API names, CSV) for a recorded export whose metadata was not recorded: every
+    column a text field of the form whose `_complete` column follows it; events, designations and
+    repeating instruments as the rows show them."""
+    rows = list(csv.DictReader(io.StringIO(data)))
+    header = list(rows[0])
+    system = [c for c in header if c.startswith("redcap_")]
+    fields, pending = [{"field_name": header[0], "form_name": None, "field_type": "text"}], []
+    for column in header[1:]:
+        if column in system:
+            continue
+        if column.endswith("_complete"):
+            form = column.removesuffix("_complete")
+            fields += [{"field_name": c, "form_name": form, "field_type": "text"} for c in pending]
+            fields[0]["form_name"] = fields[0]["form_name"] or form
+            pending = []
+        else:
+            pending.append(column)
+    folder = tmp_path / "project"
+    folder.mkdir()
+    _write(folder / "metadata.csv", fields)
+    events = sorted({r["redcap_event_name"] for r in rows})
+    _write(folder / "event.csv", [{"event_name": e, "arm_num": "1", "unique_event_name": e} for e in events])
+    forms = [f["form_name"] for f in fields]
+    designated = {(r["redcap_event_name"], form) for r in rows for form in forms if r.get(f"{form}_complete")}
+    _write(folder / "instrument_designations.csv",
+           [{"arm_num": "1", "unique_event_name": e, "form": f} for e, f in sorted(designated)])  # fmt: skip
+    repeating = {(r["redcap_event_name"], r["redcap_repeat_instrument"]) for r in rows if r["redcap_repeat_instance"]}
+    _write(
+        folder / "repeating.csv",
+        [{"event_name": e, "form_name": f, "custom_form_label": ""} for e, f in sorted(repeating)],
+    )
+    return folder
+
+
+def _write(path, rows):
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_every_real_export_of_the_samples_is_a_case():
+    """Every data file under ../shared/redcap-samples is ingested by a case below (the others are
+    the projects' definition files)."""
+    files = {str(p.relative_to(SAMPLES)) for p in SAMPLES.rglob("*") if p.is_file() and p.name != "README.md"}
+    assert files - DEFINITION_FILES == {data for data, _ in CASES.values()}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_sample_project_ingests_with_row_conservation(tmp_path, case):
     data, files = CASES[case]
     db = tmp_path / "w.duckdb"
-    result = ingest_export.fn(str(SAMPLES / data), str(db), str(_project(tmp_path, files)))
+    if files is None:
+        project = _project_from_header(tmp_path, (SAMPLES / data).read_text())
+    else:
+        project = _project(tmp_path, files)
+    result = ingest_export.fn(str(SAMPLES / data), str(db), str(project))
     assert result["status"] == "loaded"
     n_rows = len(list(csv.reader(io.StringIO((SAMPLES / data).read_text())))) - 1
     n_rows -= (SAMPLES / data).read_text().count("\n\n")  # a trailing blank line is not a row
