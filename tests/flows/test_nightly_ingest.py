@@ -134,6 +134,7 @@ def _identifier_values(sim, study):
     return anywhere - {" "}, exact - {""}
 
 
+@pytest.mark.slow
 def test_no_identifier_value_is_stored_anywhere(trial, study):
     sim, db, _ = trial
     anywhere, exact = _identifier_values(sim, study)

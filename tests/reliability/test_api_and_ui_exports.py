@@ -6,6 +6,7 @@ is checked."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from runback.flows.analyse.refresh import refresh_analysis
 from runback.flows.ingest.pipeline import ingest_file
@@ -50,6 +51,7 @@ def _ingest_all(folder, files, study) -> dict[str, list]:
     return _layers(db)
 
 
+@pytest.mark.slow
 def test_api_and_ui_exports_of_the_same_data_give_the_same_warehouse(tmp_path, study):
     nights = simulate(tmp_path / "sim", participants=40, seed=21, defects=True, nights=3).files
     codes = missing_code_columns(study)
@@ -73,6 +75,7 @@ def test_api_and_ui_exports_of_the_same_data_give_the_same_warehouse(tmp_path, s
         assert layers["api"][table] == layers["ui"][table], table
 
 
+@pytest.mark.slow
 def test_dag_and_survey_columns_change_no_flag_and_no_quarantine(tmp_path, study):
     nights = simulate(tmp_path / "sim", participants=40, seed=21, defects=True, nights=3).files
     system = {
