@@ -173,6 +173,7 @@ def test_free_text_is_escaped(tmp_path, study):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.common.by import By

@@ -26,7 +26,7 @@ CHECKS = {  # defect kind -> the check that must catch it
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory, prefect_harness):
     folder = tmp_path_factory.mktemp("exports")
-    sim = simulate(folder, participants=84, seed=3, defects=True, nights=6)
+    sim = simulate(folder, participants=48, seed=3, defects=True, nights=5)
     db = folder / "w.duckdb"
     results = outcome(nightly_ingest, paths=[str(folder)], db=str(db))
     return sim, db, {r["file"]: r for r in results}

@@ -214,6 +214,7 @@ def test_lost_to_follow_up_only_after_the_last_contact(analysed):
         assert rows["n"].sum() <= (lost["last_step"].fillna(0) < step).sum(), stage
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
     """Blinded letters in another order give the same contrasts, oriented the same way."""
     from runback.flows.analyse import models

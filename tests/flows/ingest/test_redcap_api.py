@@ -243,6 +243,7 @@ def test_bad_limit_settings_name_the_variable(tmp_path, redcap, monkeypatch, val
 
 
 # -- end to end -----------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_nightly_flow_pulls_then_ingests_and_never_logs_the_token(
     tmp_path, redcap, monkeypatch, prefect_harness, caplog, capfd
 ):
