@@ -1,4 +1,7 @@
 -- Logs one rendered report, with the fingerprint of the allocation key that unblinded it (if any).
-insert into meta.report_runs (run_id, rendered_at, timepoint, data_cut, blinded, file_name, sha256, key_fingerprint)
-select coalesce(max(run_id), 0) + 1, current_timestamp, $timepoint, $cut, $blinded, $file_name, $sha256, $key_fingerprint
+insert into meta.report_runs (
+    run_id, rendered_at, timepoint, data_cut, blinded, file_name, sha256, key_fingerprint
+)
+select
+    coalesce(max(run_id), 0) + 1, current_timestamp, $timepoint, $cut, $blinded, $file_name, $sha256, $key_fingerprint
 from meta.report_runs;

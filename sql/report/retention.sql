@@ -17,7 +17,9 @@ final as (
         p.arm,
         count(*) as randomised,
         count(*) filter (
-            where p.status in ('Ongoing', 'Completed all assessments') or p.end_date >= p.rand_date + cast(v.day_offset as integer)
+            where
+            p.status in ('Ongoing', 'Completed all assessments')
+            or p.end_date >= p.rand_date + cast(v.day_offset as integer)
         ) as retained
     from visits as v
     cross join participants as p

@@ -1,5 +1,5 @@
 -- Masks the allocation stored in {{ schema }}.{{ form }} (an older warehouse): each code becomes its
 -- blinded letter (`key_map`: code, letter), any other value is withheld; letters stay as they are.
-update {{ schema }}.{{ form }}
-set rand_group = coalesce((select k.letter from key_map as k where k.code = trim(rand_group)), '[withheld]')
-where rand_group is not null and rand_group <> '' and rand_group not in (select letter from key_map);
+update {{ schema }}.{{ form }} as r
+set rand_group = coalesce((select k.letter from key_map as k where k.code = trim(r.rand_group)), '[withheld]')
+where r.rand_group is not null and r.rand_group <> '' and r.rand_group not in (select m.letter from key_map as m);

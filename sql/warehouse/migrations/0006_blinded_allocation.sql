@@ -23,7 +23,8 @@ comment on table meta.allocation_keys is 'The fingerprint of the allocation key 
 comment on table meta.unblinding is 'Every unblinded report, export and query, logged before it was written';
 
 -- The arm columns hold blinded letters now; their comments say so (and name no arm).
-comment on column analysis.participants.arm is 'Arm allocated, as its blinded letter (A, B, C; the allocation key says which arm)';
+comment on column analysis.participants.arm is
+'Arm allocated, as its blinded letter (A, B, C; the allocation key says which arm)';
 comment on column analysis.outcomes.arm is 'Arm allocated, as its blinded letter (A, B, C)';
 comment on column analysis.baseline.arm is 'Arm as its blinded letter (A, B, C), or All';
 comment on column analysis.model_results.term is

@@ -1,16 +1,19 @@
 -- Every table and view says what it holds, and every column of the fixed tables what it is
 -- (per-form raw.* and clean.* columns get their dictionary labels when they are created).
 comment on table analysis.participants is 'One row per randomised participant and data cut (ADaM ADSL-like)';
-comment on table analysis.outcomes is 'One row per participant, visit and outcome parameter with a value (ADaM BDS-like)';
+comment on table analysis.outcomes is
+'One row per participant, visit and outcome parameter with a value (ADaM BDS-like)';
 comment on table analysis.baseline is 'Table 1: baseline characteristics by arm and overall';
-comment on table analysis.outcome_summary is 'Descriptive statistics per arm, visit and parameter, with change from baseline';
+comment on table analysis.outcome_summary is
+'Descriptive statistics per arm, visit and parameter, with change from baseline';
 comment on table analysis.consort_flow is 'CONSORT flow: one row per box (stage x box x arm)';
 comment on table analysis.adherence is 'Adherence to the exercise programme per arm';
 comment on table analysis.adverse_events is 'Adverse events per arm, dimension and category';
 comment on table analysis.missing_data is 'Assessments expected and received per arm and visit';
 comment on table analysis.responders is 'Participants reaching the MCID per timepoint, parameter, arm and population';
 comment on table analysis.data_queries is 'Data queries (quarantined or flagged form rows) of a cut, with their status';
-comment on table analysis.model_results is 'Model estimates per cut (ANCOVA, GEE, mixed model), or why a model was not fitted';
+comment on table analysis.model_results is
+'Model estimates per cut (ANCOVA, GEE, mixed model), or why a model was not fitted';
 comment on table meta.source_files is 'One row per export file seen, loaded or not';
 comment on table meta.dictionary_versions is 'One row per distinct data dictionary an export was read with';
 comment on table meta.data_cuts is 'One row per data cut: a state of the clean layer and of the open queries';
@@ -24,19 +27,29 @@ comment on table ref.checkbox_columns is 'Checkbox columns of the dictionary: fi
 comment on table ref.choices is 'Choice codes and labels of the dictionary''s coded fields';
 comment on table ref.params is 'Outcome parameters of analysis.outcomes: label, unit, derivation, MCID';
 comment on table ref.settings is 'Trial settings the analysis SQL reads (sessions planned, adherence threshold)';
-comment on table ref.t_quantiles is '97.5% quantiles of Student''s t by degrees of freedom (confidence intervals in SQL)';
+comment on table ref.t_quantiles is
+'97.5% quantiles of Student''s t by degrees of freedom (confidence intervals in SQL)';
 comment on table ref.visits is 'Assessment visits: event, step, target day and window';
-comment on view latest.participants is 'One row per randomised participant and data cut (ADaM ADSL-like), for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.outcomes is 'One row per participant, visit and outcome parameter with a value (ADaM BDS-like), for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.baseline is 'Table 1: baseline characteristics by arm and overall, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.outcome_summary is 'Descriptive statistics per arm, visit and parameter, with change from baseline, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.consort_flow is 'CONSORT flow: one row per box (stage x box x arm), for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.adherence is 'Adherence to the exercise programme per arm, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.adverse_events is 'Adverse events per arm, dimension and category, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.missing_data is 'Assessments expected and received per arm and visit, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.responders is 'Participants reaching the MCID per timepoint, parameter, arm and population, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.data_queries is 'Data queries (quarantined or flagged form rows) of a cut, with their status, for the newest data cut analysed (its data_cut column says which)';
-comment on view latest.model_results is 'Model estimates per cut (ANCOVA, GEE, mixed model), or why a model was not fitted, for the newest data cut analysed (its data_cut column says which)';
+comment on view latest.participants is
+'analysis.participants of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.outcomes is 'analysis.outcomes of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.baseline is 'analysis.baseline of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.outcome_summary is
+'analysis.outcome_summary of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.consort_flow is
+'analysis.consort_flow of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.adherence is
+'analysis.adherence of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.adverse_events is
+'analysis.adverse_events of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.missing_data is
+'analysis.missing_data of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.responders is
+'analysis.responders of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.data_queries is
+'analysis.data_queries of the newest data cut analysed (its data_cut column says which)';
+comment on view latest.model_results is
+'analysis.model_results of the newest data cut analysed (its data_cut column says which)';
 comment on column analysis.adherence.data_cut is 'Data cut the row belongs to';
 comment on column analysis.adherence.arm is 'Arm, as its blinded letter (A, B, C)';
 comment on column analysis.adherence.participants is 'Randomised participants in the arm';
@@ -51,7 +64,8 @@ comment on column analysis.adverse_events.data_cut is 'Data cut the row belongs 
 comment on column analysis.adverse_events.arm is 'Arm, as its blinded letter (A, B, C)';
 comment on column analysis.adverse_events.category is 'Category within the dimension (e.g. Mild, Serious)';
 comment on column analysis.adverse_events.category_sort is 'Display order of the category';
-comment on column analysis.adverse_events.participants_pct is 'Participants with an event of the category, % of the arm';
+comment on column analysis.adverse_events.participants_pct is
+'Participants with an event of the category, % of the arm';
 comment on column analysis.baseline.data_cut is 'Data cut the row belongs to';
 comment on column analysis.baseline.sort is 'Display order of the characteristic';
 comment on column analysis.baseline.unit is 'Unit of a continuous characteristic';
@@ -104,7 +118,8 @@ comment on column analysis.responders.timepoint is 'Follow-up timepoint: week_8 
 comment on column analysis.responders.param is 'Outcome parameter with an MCID (see ref.params)';
 comment on column analysis.responders.n is 'Participants with a change at the timepoint';
 comment on column analysis.responders.pct is 'Responders, % of n';
-comment on column meta.allocation_keys.fingerprint is 'Fingerprint of the allocation key (the key itself stays outside)';
+comment on column meta.allocation_keys.fingerprint is
+'Fingerprint of the allocation key (the key itself stays outside)';
 comment on column meta.allocation_keys.first_file_id is 'The first file masked with it';
 comment on column meta.allocation_keys.recorded_at is 'When the warehouse first met the key';
 comment on column meta.data_cuts.cut_id is 'Data cut id, 1 for the first';
@@ -119,7 +134,8 @@ comment on column meta.dictionary_versions.fields is 'Fields in the dictionary';
 comment on column meta.dictionary_versions.forms is 'Forms in the dictionary';
 comment on column meta.dictionary_versions.first_file_id is 'The first file read with it';
 comment on column meta.dictionary_versions.definition is 'The fields as runback read them (JSON)';
-comment on column meta.dictionary_versions.diff is 'Fields added, removed and changed since the previous version (JSON)';
+comment on column meta.dictionary_versions.diff is
+'Fields added, removed and changed since the previous version (JSON)';
 comment on column meta.file_forms.file_id is 'File (meta.source_files)';
 comment on column meta.file_forms.form is 'REDCap form';
 comment on column meta.file_forms.rows_in is 'Form rows with data in the file';
