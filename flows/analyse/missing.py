@@ -8,8 +8,10 @@ estimate). Each completed data set is analysed with the ANCOVA of the plan (valu
 + sex, OLS) and the results are combined with Rubin's rules (Barnard-Rubin df).
 
 Under MNAR the imputed values of one arm are shifted by delta. For each pair of arms the imputed
-values of the later arm are shifted towards the earlier arm's side (against the MAR estimate) and
-the *tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes;
+values of the arm the MAR estimate favours (the higher one) are lowered, towards the other arm,
+and the *tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes.
+Which arm is shifted follows from the data, not from the arms' order, so the analysis is the same
+whichever letters the allocation key gave the arms;
 a result that is not significant under MAR has no tipping delta. Draws come from a fixed seed, so a
 cut's analysis is reproducible.
 """
@@ -124,20 +126,23 @@ def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray)
     return rubin(np.array(estimates), np.array(variances), n - p)
 
 
-def tipping_delta(completed: Completed, vector: np.ndarray, later: str, limit: float) -> float | None:
-    """The smallest shift of the later arm's imputed values (against the MAR estimate) that changes
-    whether p < ALPHA; None when the MAR result is not significant or nothing within `limit` tips it."""
-    imputed_later = (completed.arm[~completed.observed] == later).astype(float)
-    mar = pooled_contrast(completed, vector, 0 * imputed_later)
-    if mar.p_value >= ALPHA or not imputed_later.any():
-        return None
-    direction = -np.sign(mar.estimate)
+def tipping_delta(completed: Completed, vector: np.ndarray, later: str, earlier: str,
+                  limit: float) -> tuple[str, float | None]:  # fmt: skip
+    """The arm shifted, and the smallest (negative) shift of its imputed values that changes whether
+    p < ALPHA: the arm the MAR estimate of `later - earlier` favours is lowered towards the other.
+    The shift is None when the MAR result is not significant or nothing within `limit` tips it."""
+    missing_arms = completed.arm[~completed.observed]
+    mar = pooled_contrast(completed, vector, np.zeros(len(missing_arms)))
+    favoured = later if mar.estimate > 0 else earlier
+    shifted = (missing_arms == favoured).astype(float)
+    if mar.p_value >= ALPHA or not shifted.any():
+        return favoured, None
 
     def margin(delta: float) -> float:
-        return pooled_contrast(completed, vector, direction * delta * imputed_later).p_value - ALPHA
+        return pooled_contrast(completed, vector, -delta * shifted).p_value - ALPHA
 
     grid = np.linspace(0.0, limit, GRID + 1)
     for low, high in zip(grid[:-1], grid[1:], strict=True):  # the first crossing: far shifts re-reach p < ALPHA
         if margin(high) >= 0:
-            return float(direction * optimize.brentq(margin, low, high, xtol=1e-6))
-    return None
+            return favoured, -float(optimize.brentq(margin, low, high, xtol=1e-6))
+    return favoured, None

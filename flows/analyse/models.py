@@ -201,9 +201,9 @@ def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, popu
             if arm != arms[0]:
                 vector[list(arms).index(arm)] += sign
         pooled = missing.pooled_contrast(completed, vector, np.zeros((~completed.observed).sum()))
-        delta = missing.tipping_delta(completed, vector, later, limit)
+        shifted, delta = missing.tipping_delta(completed, vector, later, earlier, limit)
         counts = {"n_obs": len(people), "n_participants": len(people)}
-        imputed = int((completed.arm[~completed.observed] == later).sum())
+        imputed = int((completed.arm[~completed.observed] == shifted).sum())
         rows.append(base | counts | {
             "term": term, "estimate": pooled.estimate, "std_error": pooled.std_error, "df": pooled.df,
             "ci_low": pooled.ci_low, "ci_high": pooled.ci_high, "p_value": pooled.p_value, "status": "ok",
@@ -213,9 +213,9 @@ def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, popu
         if delta is None and pooled.p_value >= missing.ALPHA:
             why = "not significant under MAR"
         elif delta is None:
-            why = f"no imputed values of {later}" if not imputed else f"no change of conclusion within {limit:.3g}"
+            why = f"no change of conclusion within {limit:.3g}" if imputed else f"no imputed values of Arm {shifted}"
         else:
-            why = f"imputed values of {later} shifted by {delta:+.3f} make p cross {missing.ALPHA}"
+            why = f"imputed values of Arm {shifted} (favoured) shifted by {delta:+.3f} make p cross {missing.ALPHA}"
         rows.append(base | counts | {
             "term": tip, "estimate": delta, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
             "p_value": None, "status": "ok", "note": why,

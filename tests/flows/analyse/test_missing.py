@@ -38,7 +38,7 @@ def test_without_missing_values_it_is_the_ancova():
     assert rows.loc["C - A", "std_error"] == pytest.approx(ols.bse["C(arm)[T.C]"], rel=1e-8)
     assert rows.loc["B - A", "p_value"] == pytest.approx(ols.pvalues["C(arm)[T.B]"], rel=1e-3)
     assert pd.isna(rows.loc["tipping delta C - A", "estimate"])  # nothing imputed: nothing to shift
-    assert rows.loc["tipping delta C - A", "note"] == "no imputed values of C"
+    assert rows.loc["tipping delta C - A", "note"] == "no imputed values of Arm C"
 
 
 def test_under_mar_it_agrees_with_the_mmrm():
