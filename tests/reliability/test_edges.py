@@ -149,23 +149,29 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_sigterm_takes_the_temporary_prefect_server_down_with_the_command(tmp_path, study):
-    path = write_export(tmp_path, NIGHT_1, study, [randomised("1")])
+def test_sigterm_ends_the_command_and_leaves_nothing_behind(tmp_path, study):
+    """A one-off command starts no temporary Prefect server (it runs its steps in-process), and
+    SIGTERM ends it as an exception would: exit 143, no process left, the warehouse sound."""
+    from runback.flows.simulate import simulate
+
+    sim = simulate(tmp_path / "exports", participants=300, seed=2, nights=2)
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    command = [Path(sys.executable).parent / "runback", "ingest", "--db", str(tmp_path / "w.duckdb"), str(path)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while not _children(process.pid) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
+    db = tmp_path / "w.duckdb"
+    command = [Path(sys.executable).parent / "runback", "ingest", "--db", str(db), str(sim.files[-1])]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # inside the ingest (reading, validating or loading)
     children = _children(process.pid)
-    assert children, "the command started no temporary server"
     process.send_signal(signal.SIGTERM)
-    process.wait(60)
-    deadline = time.monotonic() + 30
+    assert process.wait(30) in (143, 0, 1), process.stderr.read()
+    deadline = time.monotonic() + 10
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not [c for c in children if _alive(c)], "the temporary Prefect server outlived the command"
+        time.sleep(0.2)
+    assert not [c for c in children if _alive(c)], "a process of the command outlived it"
+    if db.exists():
+        check = subprocess.run([Path(sys.executable).parent / "runback", "check", "--db", str(db)], env=env,
+                               capture_output=True, text=True)  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_the_catalogue_lists_every_edge_case():
