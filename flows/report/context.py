@@ -66,7 +66,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         },
         "blinded": arms.blinded,
         **look,
-        "arms": [{"label": arms.labels[a], "short": arms.short(a)} for a in arms.order],
+        "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
         "sources": _records(_frame(con, "sources", cut=cut)),
