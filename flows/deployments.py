@@ -100,7 +100,12 @@ def publish_reports() -> str:
     folder = settings.out_dir().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     host, port = settings.reports_address()
-    server = ThreadingHTTPServer((host, port), functools.partial(_ReadOnly, directory=str(folder)))
+    try:
+        server = ThreadingHTTPServer((host, port), functools.partial(_ReadOnly, directory=str(folder)))
+    except OSError as err:
+        raise Refused(f"cannot publish the reports on {host}:{port}: {err.strerror}.",
+                      "Set RUNBACK_REPORTS_ADDRESS to a free HOST:PORT, or RUNBACK_REPORTS_URL to the web server "
+                      "that publishes the reports folder.") from None  # fmt: skip
     threading.Thread(target=server.serve_forever, daemon=True, name="runback-reports").start()
     url = f"http://{host}:{server.server_address[1]}"
     os.environ["RUNBACK_REPORTS_URL"] = url

@@ -50,6 +50,7 @@ def server(tmp_path_factory):
         "RUNBACK_INBOX": str(root / "inbox"),
         "RUNBACK_SETTLE_SECONDS": "0",  # the simulated exports are complete when written
         "RUNBACK_MAX_AGE_HOURS": "1000000",  # simulated exports are years old: no night is overdue here
+        "RUNBACK_REPORTS_ADDRESS": "127.0.0.1:0",  # any free port for the reports' web server
         "RUNBACK_OUT": str(root / "out"),
         "RUNBACK_KEY": str(root / "keys" / "allocation.key"),
     }
