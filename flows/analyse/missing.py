@@ -34,16 +34,8 @@ GRID = 80
 """Steps over [0, limit] in which the first change of conclusion is bracketed."""
 
 
-@dataclass(frozen=True)
-class Pooled:
-    """A contrast combined over imputations by Rubin's rules."""
-
-    estimate: float
-    std_error: float
-    df: float
-    ci_low: float
-    ci_high: float
-    p_value: float
+Pooled = mmrm.Contrast
+"""A contrast combined over imputations by Rubin's rules (the same fields as the MMRM's)."""
 
 
 @dataclass(frozen=True)

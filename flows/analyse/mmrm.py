@@ -37,7 +37,8 @@ class Pattern:
 
 @dataclass(frozen=True)
 class Contrast:
-    """One linear combination c'beta of the fixed effects, with t inference on Satterthwaite df."""
+    """One linear combination c'beta of the fixed effects, with t inference on its df
+    (Satterthwaite's for the MMRM; Rubin's rules' when pooled over imputations)."""
 
     estimate: float
     std_error: float
