@@ -109,15 +109,18 @@ def simulate(
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same bytes."),
     defects: bool = typer.Option(False, "--defects/--clean", help="Inject the faults real exports carry."),
     nights: int = typer.Option(10, min=2, help="Nightly exports to write, spread over the trial."),
+    sites: int = typer.Option(1, min=1, max=3, help="Sites recruiting; more than one adds the data access group column."),
 ) -> None:
     """Write the simulated trial's nightly REDCap exports (and its data dictionary) into OUT.
 
     With --defects it also writes defects.json, naming each injected fault (file, record, event,
-    instance, form, field, kind) and what runback should do with it.
+    instance, form, field, kind) and what runback should do with it. With --sites 2 (or 3) the
+    trial recruits at several sites and every export carries REDCap's `redcap_data_access_group`
+    column with the site's group name.
     """
     from runback.flows.simulate import simulate as run
 
-    result = run(out, participants=participants, seed=seed, defects=defects, nights=nights)
+    result = run(out, participants=participants, seed=seed, defects=defects, nights=nights, sites=sites)
     typer.echo(
         f"{len(result.files)} nightly exports of {result.participants} randomised ({result.screened} screened) in {out}"
     )

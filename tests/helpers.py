@@ -110,8 +110,11 @@ def session(record: str, instance: int, **values) -> dict:
     }
 
 
-def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analyse: bool = True) -> Path:
-    """A warehouse from nightly exports given as rows (one list per night), analysed at the last cut."""
+def build_warehouse(
+    folder: Path, study: Study, nights: list[list[dict]], analyse: bool = True, header: list[str] | None = None
+) -> Path:
+    """A warehouse from nightly exports given as rows (one list per night; `header`: the export's
+    columns, default the study's), analysed at the last cut."""
     from runback.flows.analyse.refresh import refresh_analysis
     from runback.flows.nightly_ingest import ingest_export
     from runback.flows.settings import PROJECT_DIR
@@ -119,7 +122,8 @@ def build_warehouse(folder: Path, study: Study, nights: list[list[dict]], analys
 
     db = folder / "w.duckdb"
     for i, rows in enumerate(nights):
-        path = write_export(folder, f"RUNBACK_DATA_2014-{i // 28 + 6:02d}-{i % 28 + 1:02d}_0200.csv", study, rows)
+        name = f"RUNBACK_DATA_2014-{i // 28 + 6:02d}-{i % 28 + 1:02d}_0200.csv"
+        path = write_export(folder, name, study, rows, header=header)
         ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
     if analyse:
         with connect(db) as con:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
-from runback.flows.warehouse import sql
+from runback.flows.warehouse import sql, table_columns
+from runback.schemas.study import DAG_COLUMN
 from runback.schemas.trial import ADHERENT_MIN, RECRUITMENT, SUPERVISED_PLANNED, TIMEPOINTS
 
 TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
@@ -91,6 +92,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "windows": _records(_frame(con, "visits")),
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
         "conduct": conduct(con, cut, arms, visits),
+        "sites": sites(con, cut, visits[-1]),
         "not_fitted": not_fitted(models),
     }
 
@@ -112,6 +114,15 @@ def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
                       for v, group in retention.groupby("visit", sort=False)],
         "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _records(windows[windows["visit"].isin(visits)])],
     }  # fmt: skip
+
+
+def sites(con, cut: int, visit: str) -> dict | None:
+    """Recruitment, retention at the timepoint's visit, window compliance and data queries by site
+    (the export's data access group), pooled over the arms; None unless there is more than one site."""
+    if DAG_COLUMN not in table_columns(con, "clean", "screening"):
+        return None  # the exports have no data access group column
+    found = _records(_frame(con, "sites", cut=cut, visit=visit))
+    return {"visit": VISIT_LABELS[visit].split(" (")[0], "rows": found} if len(found) > 1 else None
 
 
 def analysis_look(con, cut: int, timepoint: str) -> dict:

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from runback.schemas.study import (
+    DAG_COLUMN,
     EVENT_COLUMN,
     KIND_CHECKBOX,
     KIND_CHOICE,
@@ -46,6 +47,7 @@ FIXED_LABEL_HEADERS = {
     EVENT_COLUMN: "Event Name",
     REPEAT_INSTRUMENT_COLUMN: "Repeat Instrument",
     REPEAT_INSTANCE_COLUMN: "Repeat Instance",
+    DAG_COLUMN: "Data Access Group",
 }
 
 

@@ -8,6 +8,8 @@
   1:1:1 stratified by sex with permuted blocks of 3 and 6 within each stratum. `rand_id` is the
   sequence number on the stratum's allocation list (`M001`, `F001`, ...).
 - Age at screening about 27 +/- 5.5 (18-45), half men and half women.
+- In a multi-site trial each person is screened at one site (`SITES`, REDCap's unique data access
+  group names), the first site recruiting most.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ BLOCK_SIZES = (3, 6)
 ARMS = (1, 2, 3)
 """`rand_group` codes: 1 = LL, 2 = LE, 3 = LS."""
 STRATUM_PREFIX = {1: "M", 2: "F"}
+SITES = ("nie_sports_science", "sgh_physiotherapy", "changi_sports_med")
+"""The trial's sites as REDCap's unique data access group names (a multi-site simulation uses the first few)."""
+SITE_WEIGHTS = (0.5, 0.3, 0.2)
 
 RUNS_ELIGIBLE = {2: 0.2, 3: 0.35, 4: 0.3, 5: 0.15}
 RUNS_INELIGIBLE = {0: 0.1, 1: 0.4, 6: 0.35, 7: 0.15}
@@ -146,3 +151,10 @@ def _consent_and_randomisation_dates(rng: np.random.Generator, people: pd.DataFr
 
 def _pick(rng: np.random.Generator, weights: dict[int, float], n: int) -> np.ndarray:
     return np.asarray(list(weights))[rng.choice(len(weights), size=n, p=list(weights.values()))]
+
+
+def sites(rng: np.random.Generator, records: pd.Series, n: int) -> dict[int, str]:
+    """Record -> the data access group of its site, for a trial recruiting at the first `n` sites."""
+    weights = np.asarray(SITE_WEIGHTS[:n]) / sum(SITE_WEIGHTS[:n])
+    chosen = rng.choice(n, size=len(records), p=weights)
+    return {int(r): SITES[int(s)] for r, s in zip(records, chosen, strict=True)}

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from runback.flows.simulate.export import RAW, Dialect
 from runback.schemas.study import (
+    DAG_COLUMN,
     EVENT_COLUMN,
     REPEAT_INSTANCE_COLUMN,
     REPEAT_INSTRUMENT_COLUMN,
@@ -111,8 +112,10 @@ class FormTable:
 class TrialTable:
     """Every row and form of the trial's REDCap project, and its snapshots night by night."""
 
-    def __init__(self, study: Study, batches: list[FormRows]):
+    def __init__(self, study: Study, batches: list[FormRows], groups: dict[int, str] | None = None):
         self.study = study
+        self.groups = groups
+        """Record -> data access group (site), or None for a project without groups."""
         self.event_names = [e.unique_name for e in study.events]
         self.form_names = list(study.forms)
         keys = [self._keys(b) for b in batches]
@@ -196,6 +199,15 @@ class TrialTable:
         )
 
     # -- lookups ------------------------------------------------------------------------------
+    def header(self) -> list[str]:
+        """The export's columns: the project's, with the data access group after the repeat
+        columns when the project has groups (REDCap's order)."""
+        columns = self.study.export_columns()
+        if self.groups is None:
+            return columns
+        at = columns.index(REPEAT_INSTANCE_COLUMN) + 1 if REPEAT_INSTANCE_COLUMN in columns else 2
+        return [*columns[:at], DAG_COLUMN, *columns[at:]]
+
     def form(self, name: str) -> FormTable:
         return self.forms[self.form_names.index(name)]
 
@@ -280,11 +292,12 @@ class TrialTable:
         forms = np.asarray([""] + self.form_names, dtype=object)
         instrument = forms[self.repeat[rows]]
         instance = np.where(self.instance[rows] > 0, self.instance[rows].astype(str), "").astype(object)
-        columns = (self.study.record_id, EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN)
-        return [
-            dialect.cells(c, pa.array(v, type=pa.string()))
-            for c, v in zip(columns, (record, event, instrument, instance), strict=True)
-        ]
+        columns = [self.study.record_id, EVENT_COLUMN, REPEAT_INSTRUMENT_COLUMN, REPEAT_INSTANCE_COLUMN]
+        values = [record, event, instrument, instance]
+        if self.groups is not None:
+            columns.append(DAG_COLUMN)
+            values.append(np.asarray([self.groups.get(int(r), "") for r in self.record[rows]], dtype=object))
+        return [dialect.cells(c, pa.array(v, type=pa.string())) for c, v in zip(columns, values, strict=True)]
 
 
 def _column(batch: FormRows, column: str) -> np.ndarray:

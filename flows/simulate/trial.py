@@ -32,7 +32,9 @@ from runback.schemas.study import Study
 
 FIRST_NIGHT_AFTER_DAYS = 14
 """The first export is this many days after the first randomisation."""
-STAGES = ("people", "allocation", "schedule", "enrolment", "outcomes", "sessions", "entry", "corrections", "defects")
+STAGES = ("people", "allocation", "schedule", "enrolment", "outcomes", "sessions", "entry", "corrections", "defects",
+          "sites")  # fmt: skip
+"""One random stream per stage; a new stage goes last, so the earlier streams stay as they were."""
 
 
 @dataclass
@@ -53,9 +55,13 @@ class SimulationResult:
 
 
 def simulate(
-    out: Path, participants: int = 84, seed: int = 1, defects: bool = False, nights: int = 10
+    out: Path, participants: int = 84, seed: int = 1, defects: bool = False, nights: int = 10, sites: int = 1
 ) -> SimulationResult:
     """Write the simulated trial's nightly REDCap exports (and data dictionary) into `out`.
+
+    With `sites` > 1 the trial recruits at that many sites (`people.SITES`) and every export has
+    REDCap's data access group column (`redcap_data_access_group`, the site's unique group name);
+    with one site the exports have no such column, as a single-site project's do.
 
     `out` is created if needed. It may already hold this same simulation (its files are
     rewritten), but not the exports of another one: mixing two trials' nights would make a
@@ -63,9 +69,11 @@ def simulate(
     """
     if participants < 1 or nights < 1:
         raise ValueError("participants and nights must be at least 1")
+    if not 1 <= sites <= len(people.SITES):
+        raise ValueError(f"sites must be from 1 to {len(people.SITES)}")
     study = load_project()
     rng = dict(zip(STAGES, np.random.default_rng(seed).spawn(len(STAGES)), strict=True))
-    cohort, randomised, table = _trial(rng, study, participants)
+    cohort, randomised, table = _trial(rng, study, participants, sites)
     night_days = _night_days(table, randomised, nights)
     names = [data_file_name(days.date(d).isoformat()) for d in night_days]
     dictionary = Path(out) / dictionary_file_name(days.date(night_days[0]).isoformat())
@@ -76,7 +84,7 @@ def simulate(
     plan = DefectPlan()
     if defects:
         corrected = {int(table.record[o.row]) for o in overlays}
-        plan = plan_defects(rng["defects"], table, night_days, names, study.export_columns(), corrected)
+        plan = plan_defects(rng["defects"], table, night_days, names, table.header(), corrected)
     Path(out).mkdir(parents=True, exist_ok=True)
     files = _write_nights(Path(out), study, table, night_days, names, overlays, plan)
     shutil.copyfile(project_files(PROJECT_DIR)["dictionary"], dictionary)
@@ -93,16 +101,19 @@ def simulate(
     )
 
 
-def _trial(rng: dict, study: Study, participants: int) -> tuple[pd.DataFrame, pd.DataFrame, TrialTable]:
+def _trial(
+    rng: dict, study: Study, participants: int, sites: int
+) -> tuple[pd.DataFrame, pd.DataFrame, TrialTable]:
     """Everyone screened, the randomised among them, and every form they have in REDCap."""
     cohort = people.allocate(rng["allocation"], people.recruit(rng["people"], participants))
+    groups = people.sites(rng["sites"], cohort["record"], sites) if sites > 1 else None
     randomised = cohort[cohort["randomised"]].reset_index(drop=True)
     timeline = schedule.plan(
         rng["schedule"], study, randomised["record"], randomised["consent_day"], randomised["rand_day"]
     )
     batches = _forms(rng, study, cohort, randomised, timeline)
     entry.enter(rng["entry"], batches)
-    return cohort, randomised, TrialTable(study, batches)
+    return cohort, randomised, TrialTable(study, batches, groups)
 
 
 def _write_nights(
@@ -115,7 +126,7 @@ def _write_nights(
     plan: DefectPlan,
 ) -> list[Path]:
     """Write each night's snapshot in its dialect, with that night's faults."""
-    header = study.export_columns()
+    header = table.header()
     dialects = {None: RAW, "hand_export": HAND, "labels_header": labels_dialect(study, _event_names())}
     files = []
     for k, night in enumerate(night_days):

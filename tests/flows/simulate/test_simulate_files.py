@@ -129,3 +129,22 @@ def test_refuses_impossible_arguments(tmp_path):
         simulate(tmp_path, participants=0)
     with pytest.raises(ValueError, match="do not fit"):
         simulate(tmp_path, participants=3, nights=5000)
+
+
+def test_a_two_site_trial_names_each_records_site_in_the_data_access_group_column(tmp_path):
+    from runback.flows.simulate.people import SITES
+    from tests.flows.simulate.helpers import read
+
+    one = simulate(tmp_path / "one", participants=30, seed=7, nights=2)
+    two = simulate(tmp_path / "two", participants=30, seed=7, nights=2, sites=2)
+    plain, grouped = read(one.files[-1]), read(two.files[-1])
+    assert "redcap_data_access_group" not in plain.header
+    assert grouped.header[:5] == ["record_id", "redcap_event_name", "redcap_repeat_instrument",
+                                  "redcap_repeat_instance", "redcap_data_access_group"]  # fmt: skip
+    assert [c for c in grouped.header if c != "redcap_data_access_group"] == plain.header
+    site_of = {}
+    for row in grouped.rows:  # REDCap's group is the record's: the same on every row of a record
+        assert site_of.setdefault(row["record_id"], row["redcap_data_access_group"]) == row["redcap_data_access_group"]
+    assert set(site_of.values()) == set(SITES[:2])
+    stripped = [{k: v for k, v in r.items() if k != "redcap_data_access_group"} for r in grouped.rows]
+    assert stripped == plain.rows  # the same trial underneath
