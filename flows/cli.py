@@ -109,7 +109,7 @@ def simulate(
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same bytes."),
     defects: bool = typer.Option(False, "--defects/--clean", help="Inject the faults real exports carry."),
     nights: int = typer.Option(10, min=2, help="Nightly exports to write, spread over the trial."),
-    sites: int = typer.Option(1, min=1, max=3, help="Sites recruiting; more than one adds the data access group column."),
+    sites: int = typer.Option(1, min=1, max=3, help="Sites recruiting; 2 or 3 add the data access group column."),
 ) -> None:
     """Write the simulated trial's nightly REDCap exports (and its data dictionary) into OUT.
 

@@ -83,6 +83,10 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "ae_listing": ae_listing(
             _frame(con, "adverse_event_listing", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
         ),
+        "serious_adverse_events": serious_adverse_events(
+            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
+        ),
+        "deviations": deviations(_frame(con, "protocol_deviations", cut=cut), arms, visits),
         "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
         "data_quality": {
             "files": _records(_frame(con, "quarantine_by_form", cut=cut)),
@@ -321,6 +325,43 @@ def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
         rows.sort(key=lambda r: (r["serious"] is not True, r["onset_day"] if r["onset_day"] is not None else math.inf,
                                  r["description"] or ""))  # fmt: skip
     return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single)}
+
+
+def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
+    """Serious adverse events: events and participants per arm (from the per-arm table), and a
+    listing with participant ids, dates and grading; the arm column only in an unblinded report,
+    and in a blinded one a description that names an arm or a programme is withheld."""
+    serious = per_arm[(per_arm["dimension"] == "Seriousness") & (per_arm["category"] == "Serious")]
+    one_arm = arms.blinded and ("Seriousness", "Serious") in _single_arm_categories(per_arm)
+    rows, withheld = _records(frame), 0
+    for row in rows:
+        arm = row.pop("arm")
+        row["arm"] = None if arms.blinded else arms.short(arm)
+        if arms.blinded:
+            row["description"], hidden = withhold(row["description"])
+            withheld += hidden
+        if one_arm:  # with the counts beside it, a description would be tied to that arm (small cells)
+            row["description"] = SUPPRESSED
+    return {"arms": _by_arm(serious, arms), "rows": rows, "withheld": withheld, "suppressed": one_arm}
+
+
+def deviations(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
+    """Protocol deviations up to the timepoint's visits: deviations and participants by kind and
+    arm, and the listing (by kind and participant; the arm column only in an unblinded report)."""
+    frame = frame[frame["visit"].isna() | frame["visit"].isin(visits)]
+    counts = []
+    for (_, kind), group in frame.groupby(["kind_sort", "kind"], sort=True):
+        per_arm = group.groupby("arm", as_index=False).agg(
+            deviations=("record_id", "size"), participants=("record_id", "nunique")
+        )
+        counts.append({"kind": kind, "deviations": len(group), "participants": group["record_id"].nunique(),
+                       "arms": _by_arm(per_arm, arms)})  # fmt: skip
+    rows = []
+    for row in _records(frame):
+        arm = row.pop("arm")
+        rows.append(row | {"arm": None if arms.blinded or arm is None else arms.short(arm),
+                           "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None})  # fmt: skip
+    return {"counts": counts, "rows": rows, "up_to": VISIT_LABELS[visits[-1]].split(" (")[0]}
 
 
 def _single_arm_categories(per_arm: pd.DataFrame) -> set[tuple[str, str]]:

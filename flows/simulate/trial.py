@@ -101,9 +101,7 @@ def simulate(
     )
 
 
-def _trial(
-    rng: dict, study: Study, participants: int, sites: int
-) -> tuple[pd.DataFrame, pd.DataFrame, TrialTable]:
+def _trial(rng: dict, study: Study, participants: int, sites: int) -> tuple[pd.DataFrame, pd.DataFrame, TrialTable]:
     """Everyone screened, the randomised among them, and every form they have in REDCap."""
     cohort = people.allocate(rng["allocation"], people.recruit(rng["people"], participants))
     groups = people.sites(rng["sites"], cohort["record"], sites) if sites > 1 else None
