@@ -8,9 +8,10 @@ weights = varIdent(form = ~ 1 | visit), method = "REML")`, which is its test ora
 (`tests/flows/analyse/fixtures/make_mmrm_reference.R`).
 
 - Sigma = L L' with L lower triangular, its diagonal on the log scale (theta, k(k+1)/2 values).
-- The REML criterion and its gradient are computed per visit pattern (participants assessed at
-  the same visits share Sigma[V, V] and its inverse), so the work grows with the number of
-  patterns, not with the number of participants.
+- The REML criterion and its gradient are computed per visit pattern: participants assessed at
+  the same visits share Sigma[V, V] and its inverse, so each pattern enters only through the sums
+  of its participants' cross-products (X'X, X'y, y'y per pair of visits), taken once per fit. The
+  optimiser's work then grows with the number of patterns, not with the number of participants.
 - beta is the GLS estimate at the REML Sigma; its covariance (X' W X)^-1 is model based.
 - A contrast c'beta gets Satterthwaite's degrees of freedom, 2 (c' Phi c)^2 / (g' A g), with g the
   gradient of c' Phi(theta) c (analytic) and A the asymptotic covariance of theta (twice the inverse
@@ -28,21 +29,35 @@ from scipy import optimize, stats
 
 @dataclass(frozen=True)
 class Pattern:
-    """Participants assessed at the same visits: their design (m, q, p) and responses (m, q)."""
+    """Participants assessed at the same visits (q of them), as the sums over those m participants
+    that the REML criterion needs: xx[a, b] = sum x_a x_b' (q, q, p, p), xy[a, b] = sum x_a y_b
+    (q, q, p) and yy[a, b] = sum y_a y_b (q, q), x_a being a participant's design row at visit a."""
 
     visits: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
+    m: int
+    xx: np.ndarray
+    xy: np.ndarray
+    yy: np.ndarray
+
+    @classmethod
+    def of(cls, visits: np.ndarray, x: np.ndarray, y: np.ndarray) -> Pattern:
+        """The sums of one pattern's design (m, q, p) and responses (m, q), as matrix products."""
+        m, q, p = x.shape
+        flat = x.reshape(m, q * p)
+        xx = (flat.T @ flat).reshape(q, p, q, p).transpose(0, 2, 1, 3)
+        xy = (flat.T @ y).reshape(q, p, q).transpose(0, 2, 1)
+        return cls(visits, m, xx, xy, y.T @ y)
 
 
 @dataclass(frozen=True)
 class Contrast:
     """One linear combination c'beta of the fixed effects, with t inference on its df
-    (Satterthwaite's for the MMRM; Rubin's rules' when pooled over imputations)."""
+    (Satterthwaite's for the MMRM; Rubin's rules' when pooled over imputations), or z inference
+    when `df` is None (the GEE and the mixed model)."""
 
     estimate: float
     std_error: float
-    df: float
+    df: float | None
     ci_low: float
     ci_high: float
     p_value: float
@@ -101,7 +116,7 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
     return MmrmFit(
         names=tuple(names), beta=beta, cov_beta=phi, sigma=lower @ lower.T, theta=theta, theta_cov=theta_cov,
         minus2_reml=value, converged=bool(result.success or gradient_norm < 1e-4), n_obs=len(y),
-        n_participants=int(sum(p.y.shape[0] for p in patterns)), patterns=patterns,
+        n_participants=int(sum(p.m for p in patterns)), patterns=patterns,
     )  # fmt: skip
 
 
@@ -118,7 +133,7 @@ def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarr
     for visits, members in sorted(grouped.items()):
         rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in members])
         q = len(visits)
-        out.append(Pattern(np.array(visits), x[rows].reshape(len(members), q, -1), y[rows].reshape(len(members), q)))
+        out.append(Pattern.of(np.array(visits), x[rows].reshape(len(members), q, -1), y[rows].reshape(len(members), q)))
     return tuple(out)
 
 
@@ -155,20 +170,18 @@ def _reml(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, need_gradien
     """-2 REML log-likelihood (without its constant), d/dSigma of it, beta and (X'WX)^-1."""
     lower = _lower(theta, k)
     sigma = lower @ lower.T
-    p = patterns[0].x.shape[2]
+    p = patterns[0].xx.shape[2]
     xtwx, xtwy, ytwy, logdet = np.zeros((p, p)), np.zeros(p), 0.0, 0.0
-    pieces = []
+    inverses = []
     for pattern in patterns:
         block = sigma[np.ix_(pattern.visits, pattern.visits)]
         factor = np.linalg.cholesky(block)
         w = np.linalg.inv(block)
-        wx = np.einsum("qr,mrp->mqp", w, pattern.x)
-        wy = pattern.y @ w
-        xtwx += np.einsum("mqp,mqs->ps", pattern.x, wx)
-        xtwy += np.einsum("mqp,mq->p", pattern.x, wy)
-        ytwy += float(np.sum(wy * pattern.y))
-        logdet += pattern.y.shape[0] * 2 * np.sum(np.log(np.diag(factor)))
-        pieces.append((w, wx))
+        xtwx += np.einsum("ab,abps->ps", w, pattern.xx)
+        xtwy += np.einsum("ab,abp->p", w, pattern.xy)
+        ytwy += float(np.sum(w * pattern.yy))
+        logdet += pattern.m * 2 * np.sum(np.log(np.diag(factor)))
+        inverses.append(w)
     phi = np.linalg.inv(xtwx)
     beta = phi @ xtwy
     sign, logdet_xtwx = np.linalg.slogdet(xtwx)
@@ -176,9 +189,11 @@ def _reml(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, need_gradien
     if not need_gradient:
         return value, None, beta, phi
     grad_sigma = np.zeros((k, k))
-    for pattern, (w, wx) in zip(patterns, pieces, strict=True):
-        wr = (pattern.y - pattern.x @ beta) @ w
-        block = pattern.y.shape[0] * w - wr.T @ wr - np.einsum("mqp,ps,mrs->qr", wx, phi, wx)
+    for pattern, w in zip(patterns, inverses, strict=True):
+        fitted_y = pattern.xy @ beta  # sum (x_a beta) y_b
+        residual = pattern.yy - fitted_y - fitted_y.T + np.einsum("p,abps,s->ab", beta, pattern.xx, beta)
+        leverage = np.einsum("abps,ps->ab", pattern.xx, phi)  # sum x_a Phi x_b'
+        block = pattern.m * w - w @ (residual + leverage) @ w
         grad_sigma[np.ix_(pattern.visits, pattern.visits)] += block
     return value, grad_sigma, beta, phi
 
@@ -218,6 +233,6 @@ def _variance_gradient(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int,
     grad_sigma = np.zeros((k, k))
     for pattern in patterns:
         w = np.linalg.inv(sigma[np.ix_(pattern.visits, pattern.visits)])
-        u = np.einsum("qr,mrp,p->mq", w, pattern.x, phi_c)
-        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += u.T @ u
+        spread = np.einsum("p,abps,s->ab", phi_c, pattern.xx, phi_c)  # sum (x_a Phi c)(x_b Phi c)
+        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += w @ spread @ w
     return _to_theta(grad_sigma, theta, k)

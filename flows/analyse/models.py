@@ -25,7 +25,6 @@ formulas: the same models, without a formula parser's cost on every nightly fit.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
@@ -34,7 +33,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from runback.flows.analyse import missing, mmrm
+from runback.flows.analyse import clustered, missing, mmrm
 from runback.schemas import plan
 from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
@@ -277,19 +276,20 @@ def longitudinal(
     design = _arms(frame, arms).assign(step=frame["step"].astype(float))
     for arm in arms[1:]:
         design[f"step:{arm}"] = design["step"] * design[arm]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if model == plan.GEE:
-                result = sm.GEE(frame["aval"], design, groups=frame["record_id"], family=sm.families.Gaussian(),
-                                cov_struct=sm.cov_struct.Exchangeable()).fit()  # fmt: skip
-            else:
-                result = sm.MixedLM(frame["aval"], design, groups=frame["record_id"]).fit(reml=True)
-        except (ValueError, np.linalg.LinAlgError) as err:
-            return _not_fitted(base, terms, f"could not be fitted: {err}", frame)
-    note = "; ".join(sorted({str(w.message).split("\n")[0] for w in caught if "converge" in str(w.message).lower()}))
-    params = list(result.model.exog_names)  # the fixed effects (a mixed model also has a group variance)
-    return [_contrast_row(base, term, result, contrast(term, params, arms[0]), frame, note) for term in terms]
+    fit = clustered.gee if model == plan.GEE else clustered.mixed
+    try:
+        result = fit(frame["aval"].to_numpy(float), design.to_numpy(), frame["record_id"].to_numpy())
+    except (ValueError, np.linalg.LinAlgError) as err:
+        return _not_fitted(base, terms, f"could not be fitted: {err}", frame)
+    counts = {"n_obs": len(frame), "n_participants": frame["record_id"].nunique()}
+    rows = []
+    for term in terms:
+        c = result.contrast(contrast(term, list(design.columns), arms[0]))
+        rows.append(base | counts | {
+            "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low,
+            "ci_high": c.ci_high, "p_value": c.p_value, "status": "ok", "note": result.note,
+        })  # fmt: skip
+    return rows
 
 
 def contrast(term: str, params: list[str], first: str) -> np.ndarray:
@@ -340,12 +340,12 @@ def _not_fitted(base: dict, terms, note: str, frame: pd.DataFrame) -> list[dict]
 
 
 def _contrast_row(base: dict, term: str, result, vector: np.ndarray, frame: pd.DataFrame, note: str) -> dict:
-    """One contrast with the model's own inference: t on the residual df (OLS), z otherwise (GEE, MixedLM)."""
+    """One contrast of a statsmodels OLS fit, t on its residual df."""
     test = result.t_test(vector[None, :])
     low, high = np.asarray(test.conf_int()).ravel()
-    df = float(result.df_resid) if getattr(result, "use_t", False) else None
     return base | {
         "term": term, "estimate": float(np.ravel(test.effect)[0]), "std_error": float(np.ravel(test.sd)[0]),
-        "df": df, "ci_low": float(low), "ci_high": float(high), "p_value": float(np.ravel(test.pvalue)[0]),
+        "df": float(result.df_resid), "ci_low": float(low), "ci_high": float(high),
+        "p_value": float(np.ravel(test.pvalue)[0]),
         "n_obs": len(frame), "n_participants": frame["record_id"].nunique(), "status": "ok", "note": note,
     }  # fmt: skip

@@ -76,3 +76,39 @@ def test_one_visit_is_ordinary_least_squares():
     assert got.estimate == pytest.approx(float(expected.effect[0]), rel=1e-8)
     assert got.std_error == pytest.approx(float(expected.sd[0, 0]), rel=1e-5)
     assert got.df == pytest.approx(ols.df_resid, rel=1e-3)
+
+
+def _reml_by_participant(theta, data, design, k):
+    """-2 REML log-likelihood (no constant) summed participant by participant, the textbook way."""
+    lower = mmrm._lower(theta, k)
+    sigma = lower @ lower.T
+    people = [(np.linalg.inv(sigma[np.ix_(v, v)]), x, y, np.linalg.slogdet(sigma[np.ix_(v, v)])[1])
+              for v, x, y in _by_participant(data, design)]  # fmt: skip
+    xtwx = sum(x.T @ w @ x for w, x, _, _ in people)
+    beta = np.linalg.solve(xtwx, sum(x.T @ w @ y for w, x, y, _ in people))
+    quadratic = sum((y - x @ beta) @ w @ (y - x @ beta) for w, x, y, _ in people)
+    return sum(d for *_, d in people) + np.linalg.slogdet(xtwx)[1] + quadratic
+
+
+def _by_participant(data, design):
+    for _, rows in data.groupby("id"):
+        yield rows["visit_index"].to_numpy() - 1, design.loc[rows.index].to_numpy(), rows["aval"].to_numpy()
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_reml_from_pattern_sums_is_the_sum_over_participants(name):
+    data = pd.read_csv(FIXTURES / f"mmrm_{name}.csv")
+    fit, visits = _fit(data)
+    design = models.mmrm_design(data, sorted(data["arm"].unique()), visits)
+    k = len(visits)
+
+    def criterion(theta):
+        return mmrm._criterion(theta, fit.patterns, k)[0]
+
+    for theta in (fit.theta, fit.theta + 0.1 * np.random.default_rng(0).standard_normal(len(fit.theta))):
+        value, gradient = mmrm._criterion(theta, fit.patterns, k)
+        assert value == pytest.approx(_reml_by_participant(theta, data, design, k), rel=1e-10)
+        for j in range(len(theta)):
+            step = np.eye(len(theta))[j] * 1e-6
+            numeric = (criterion(theta + step) - criterion(theta - step)) / 2e-6
+            assert gradient[j] == pytest.approx(numeric, rel=1e-5, abs=1e-5)
