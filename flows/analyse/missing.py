@@ -69,28 +69,35 @@ def impute(fit: mmrm.MmrmFit, rows: pd.DataFrame, design: np.ndarray, final: int
     """Draws (draws x participants) of the final-visit value of participants without one.
 
     `rows` holds every participant's rows (record_id, visit index `v`, aval with NaN where missing,
-    one row at the final visit for everyone) with `design` their MMRM design rows. The means are
-    drawn as fitted values, X beta* with beta* ~ N(beta, Phi), through the symmetric square root of
-    X Phi X': the same draws whatever the design's coding of the arms (which arm is first)."""
-    missing_final = rows.groupby("record_id", sort=False)["aval"].transform(lambda a: np.isnan(a.iloc[-1]))
-    needed = rows[missing_final.to_numpy(bool)]
+    one row at the final visit for everyone, last) with `design` their MMRM design rows. The means
+    are drawn as fitted values, X beta* with beta* ~ N(beta, Phi), through the symmetric square root
+    of X Phi X': the same draws whatever the design's coding of the arms (which arm is first). Each
+    value is then drawn given the participant's earlier values; participants observed at the same
+    visits share the regression on them, so they are drawn together."""
+    at_final = (rows["v"] == final).to_numpy()
+    lacking = set(rows.loc[at_final & rows["aval"].isna().to_numpy(), "record_id"])
+    needed = rows[rows["record_id"].isin(lacking).to_numpy()]
     x = design[needed.index.to_numpy()]
     u, singular, _ = np.linalg.svd(x @ np.linalg.cholesky(fit.cov_beta), full_matrices=False)
     noise = ((rng.standard_normal((draws, len(x))) @ u) * singular) @ u.T  # U S U' is the root, O(n p^2)
-    means_all = x @ fit.beta + noise
-    position = {index: i for i, index in enumerate(needed.index)}
-    out = []
-    for _, person in needed.groupby("record_id", sort=False):
-        seen = person["aval"].notna().to_numpy()
-        visits = person["v"].to_numpy()
-        means = means_all[:, [position[i] for i in person.index]]
-        o, f = visits[seen], final
-        s_oo, s_fo = fit.sigma[np.ix_(o, o)], fit.sigma[f, o]
+    means = x @ fit.beta + noise
+    person = needed["record_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, int)
+    seen_counts = np.diff(np.r_[starts, len(person)]) - 1  # every row but the final one is observed
+    visits, values = needed["v"].to_numpy(), needed["aval"].to_numpy()
+    keys = np.add.reduceat(np.where(visits == final, 0, 2**visits), starts) if len(person) else starts
+    shocks = rng.standard_normal((len(starts), draws))  # participant by participant, as drawn one by one
+    out = np.zeros((draws, len(starts)))
+    for key in np.unique(keys):
+        members = np.flatnonzero(keys == key)
+        o = np.flatnonzero([(int(key) >> v) & 1 for v in range(final)])
+        seen = starts[members][:, None] + np.arange(len(o))
+        last = starts[members] + seen_counts[members]
+        s_oo, s_fo = fit.sigma[np.ix_(o, o)], fit.sigma[final, o]
         weight = np.linalg.solve(s_oo, s_fo) if len(o) else np.zeros(0)
-        mean = means[:, -1] + (person["aval"].to_numpy()[seen] - means[:, seen]) @ weight
-        sd = np.sqrt(fit.sigma[f, f] - s_fo @ weight)
-        out.append(mean + sd * rng.standard_normal(draws))
-    return np.array(out).T if out else np.zeros((draws, 0))
+        mean = means[:, last] + (values[seen] - means[:, seen]) @ weight
+        out[:, members] = mean + np.sqrt(fit.sigma[final, final] - s_fo @ weight) * shocks[members].T
+    return out
 
 
 def ancova_design(people: pd.DataFrame, arms: Sequence[str]) -> np.ndarray:
@@ -107,15 +114,12 @@ def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray)
     x = completed.x
     xtx_inv = np.linalg.inv(x.T @ x)
     n, p = x.shape
-    estimates, variances = [], []
-    for draw in completed.imputed:
-        y = completed.y_observed.copy()
-        y[~completed.observed] = draw + shift
-        beta = xtx_inv @ x.T @ y
-        residual = y - x @ beta
-        estimates.append(vector @ beta)
-        variances.append(residual @ residual / (n - p) * (vector @ xtx_inv @ vector))
-    return rubin(np.array(estimates), np.array(variances), n - p)
+    y = np.repeat(completed.y_observed[:, None], len(completed.imputed), axis=1)  # one column per draw
+    y[~completed.observed] = (completed.imputed + shift).T
+    beta = xtx_inv @ (x.T @ y)
+    residual = y - x @ beta
+    variances = np.sum(residual**2, axis=0) / (n - p) * (vector @ xtx_inv @ vector)
+    return rubin(vector @ beta, variances, n - p)
 
 
 def tipping_delta(completed: Completed, vector: np.ndarray, later: str, earlier: str,

@@ -121,20 +121,21 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
 
 
 def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray) -> tuple[Pattern, ...]:
-    """Group the rows by participant, then participants by the visits they were assessed at."""
+    """Group the rows by participant, then participants by the visits they were assessed at (the
+    set of visits as the bits of one integer, so the grouping is a sort, not a loop)."""
     order = np.lexsort((visit, subject))
     y, x, subject, visit = y[order], x[order], subject[order], visit[order]
     starts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
-    bounds = np.r_[starts, len(subject)]
-    grouped: dict[tuple[int, ...], list[int]] = {}
-    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        grouped.setdefault(tuple(visit[lo:hi]), []).append(i)
+    key = np.repeat(np.add.reduceat(2**visit, starts), np.diff(np.r_[starts, len(subject)]))
+    by_key = np.argsort(key, kind="stable")  # a participant's rows stay together, in visit order
+    y, x, key, visit = y[by_key], x[by_key], key[by_key], visit[by_key]
+    bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
     out = []
-    for visits, members in sorted(grouped.items()):
-        rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in members])
-        q = len(visits)
-        out.append(Pattern.of(np.array(visits), x[rows].reshape(len(members), q, -1), y[rows].reshape(len(members), q)))
-    return tuple(out)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        q = int(key[lo]).bit_count()  # visits per participant of this pattern
+        m = (hi - lo) // q
+        out.append(Pattern.of(visit[lo : lo + q], x[lo:hi].reshape(m, q, -1), y[lo:hi].reshape(m, q)))
+    return tuple(sorted(out, key=lambda pattern: tuple(pattern.visits)))
 
 
 def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:

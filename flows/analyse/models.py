@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
+from threadpoolctl import threadpool_limits
 
 from runback.flows.analyse import clustered, missing, mmrm
 from runback.schemas import plan
@@ -68,6 +69,13 @@ def fit_all(
 
     `arms`: the arms in their order (default: those of `participants`, sorted). `measured`: the
     visits each parameter is measured at (default: every visit)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_all(outcomes, participants, arms, measured)
+
+
+def _fit_all(outcomes, participants, arms, measured) -> pd.DataFrame:
+    """fit_all on one BLAS thread: the fits' matrices are small (at most 17 columns), and on a shared
+    two-core machine more BLAS threads made the refresh three times slower, not faster."""
     arms = tuple(arms) if arms is not None else tuple(sorted(participants["arm"].dropna().unique()))
     data = outcomes.merge(participants[["record_id", "sex", "adherent"]], on="record_id", how="left")
     data = data.assign(order=pd.to_numeric(data["record_id"], errors="coerce")).sort_values(
