@@ -27,7 +27,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed
 
-from runback.flows import settings
+from runback.flows import progress, settings
 from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as artifacts
@@ -118,11 +118,12 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
         return {}
     con = connect(Path(db))
     try:
-        written = refresh_analysis(con, study, cut)
+        done = refresh_analysis(con, study, cut, progress.counter(f"analysis of data cut {cut}"))
     finally:
         con.close()
-    logger().info("analysis of data cut %s refreshed: %s", cut, ", ".join(f"{t} {n}" for t, n in written.items()))
-    return written
+    logger().info("analysis of data cut %s refreshed: %s; models fitted %d, copied from the previous cut %d", cut,
+                  ", ".join(f"{t} {n}" for t, n in done.written.items()), done.fitted, done.reused)  # fmt: skip
+    return done.written
 
 
 @step

@@ -25,7 +25,11 @@ formulas: the same models, without a formula parser's cost on every nightly fit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from itertools import combinations
 
 import numpy as np
@@ -44,6 +48,17 @@ COLUMNS = [
 ]  # fmt: skip
 MIN_PER_ARM = 3
 """Participants needed in every arm before a model is fitted."""
+FIT_INPUT = ("record_id", "arm", "visit", "step", "aval", "base", "sex")
+"""The columns of a fit's input rows that the models read (the populations are already applied)."""
+FITTING_CODE = {"runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
+                "runback.schemas": ("plan.py", "trial.py")}  # fmt: skip
+CODE_VERSION = hashlib.sha256(
+    b"".join(
+        (resources.files(package) / name).read_bytes() for package, names in FITTING_CODE.items() for name in names
+    )
+).hexdigest()
+"""SHA-256 of the code that fits the models and of the plan and trial definitions: a change to any of
+them changes every fit's key, so no stored result outlives the code that computed it."""
 
 
 def pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
@@ -59,29 +74,73 @@ def slope_terms(arms: Sequence[str]) -> tuple[str, ...]:
     return tuple(f"slope {arm}" for arm in arms) + tuple(f"slope {c}" for c in contrast_terms(arms))
 
 
+@dataclass(frozen=True)
+class Fits:
+    """The model results of a cut (rows in `COLUMNS` order, each with the `fit_hash` of its fit) and
+    how many fits were computed and how many were copied from the previous cut's results."""
+
+    results: pd.DataFrame
+    fitted: int
+    reused: int
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One fit of the plan: a model of one parameter in one population at one timepoint, its input
+    rows, and the key under which its results are stored (`fit_key`)."""
+
+    model: str
+    population: str
+    timepoint: str
+    param: str
+    frame: pd.DataFrame
+    key: str
+
+
 def fit_all(
     outcomes: pd.DataFrame,
     participants: pd.DataFrame,
     arms: Sequence[str] | None = None,
     measured: Mapping[str, Sequence[str]] | None = None,
-) -> pd.DataFrame:
-    """Every model of the plan for every timepoint, population and parameter (rows in `COLUMNS` order).
+    previous: pd.DataFrame | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Fits:
+    """Every model of the plan for every timepoint, population and parameter.
 
     `arms`: the arms in their order (default: those of `participants`, sorted). `measured`: the
-    visits each parameter is measured at (default: every visit)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_all(outcomes, participants, arms, measured)
-
-
-def _fit_all(outcomes, participants, arms, measured) -> pd.DataFrame:
-    """fit_all on one BLAS thread: the fits' matrices are small (at most 17 columns), and on a shared
-    two-core machine more BLAS threads made the refresh three times slower, not faster."""
+    visits each parameter is measured at (default: every visit). `previous`: stored results of an
+    earlier cut (with `fit_hash`); a fit whose key is among them is copied, not refitted.
+    `progress(k, n)` is called after each of the n fits. The fits run on one BLAS thread: their
+    matrices are small (at most 17 columns), and on a shared two-core machine more BLAS threads made
+    the refresh three times slower, not faster."""
     arms = tuple(arms) if arms is not None else tuple(sorted(participants["arm"].dropna().unique()))
+    planned = plan_fits(outcomes, participants, arms, measured)
+    stored = {} if previous is None else {key: rows for key, rows in previous.groupby("fit_hash", sort=False)}
+    rows, fitted = [], 0
+    with threadpool_limits(limits=1, user_api="blas"):
+        for k, fit in enumerate(planned, start=1):
+            if fit.key in stored:
+                rows += stored[fit.key].to_dict("records")
+            else:
+                fitted += 1
+                fitter = FITTERS[fit.model]
+                rows += [row | {"fit_hash": fit.key} for row in fitter(fit.frame, arms, fit.timepoint, fit.population,
+                                                                       fit.param)]  # fmt: skip
+            if progress:
+                progress(k, len(planned))
+    results = pd.DataFrame(rows, columns=[*COLUMNS, "fit_hash"])
+    return Fits(with_roles(results), fitted, len(planned) - fitted)
+
+
+def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[str, ...],
+              measured: Mapping[str, Sequence[str]] | None) -> list[Planned]:  # fmt: skip
+    """The fits of the plan in their order, each with its input rows and key."""
     data = outcomes.merge(participants[["record_id", "sex", "adherent"]], on="record_id", how="left")
     data = data.assign(order=pd.to_numeric(data["record_id"], errors="coerce")).sort_values(
         ["order", "record_id", "param", "step"], kind="stable"
     )
-    rows = []
+    row_hashes = pd.util.hash_pandas_object(data[list(FIT_INPUT)], index=False)
+    planned = []
     for timepoint, visits in TIMEPOINTS.items():
         for population, subset in populations(data[data["visit"].isin(visits)]).items():
             for param in PARAMS:
@@ -90,14 +149,28 @@ def _fit_all(outcomes, participants, arms, measured) -> pd.DataFrame:
                 if population != plan.ITT and param.code not in PRIMARY:
                     continue
                 frame = subset[subset["param"] == param.code]
-                rows += mmrm_rows(frame, arms, timepoint, population, param.code)
-                rows += ancova(frame, arms, timepoint, population, param.code)
-                rows += longitudinal(plan.GEE, frame, arms, timepoint, population, param.code)
-                if population == plan.ITT and param.code in PRIMARY:
-                    rows += longitudinal(plan.MIXED, frame, arms, timepoint, population, param.code)
-                    if timepoint == plan.PRIMARY_TIMEPOINT:
-                        rows += delta_mi_rows(frame, arms, timepoint, population, param.code)
-    return with_roles(pd.DataFrame(rows, columns=COLUMNS))
+                rows = hashlib.sha256(row_hashes.loc[frame.index].to_numpy().tobytes()).hexdigest()
+                for model in _models(population, timepoint, param.code):
+                    key = fit_key(model, population, timepoint, param.code, arms, rows)
+                    planned.append(Planned(model, population, timepoint, param.code, frame, key))
+    return planned
+
+
+def _models(population: str, timepoint: str, param: str) -> list[str]:
+    """The models the plan fits to one parameter in one population at one timepoint."""
+    models = [plan.MMRM, plan.ANCOVA, plan.GEE]
+    if population == plan.ITT and param in PRIMARY:
+        models.append(plan.MIXED)
+        if timepoint == plan.PRIMARY_TIMEPOINT:
+            models.append(plan.DELTA_MI)
+    return models
+
+
+def fit_key(model: str, population: str, timepoint: str, param: str, arms: Sequence[str], rows: str) -> str:
+    """The key of a fit's results: SHA-256 of the code that fits it, the fit's specification and the
+    digest of its input rows (`FIT_INPUT` columns, in order). Equal keys give equal results."""
+    spec = "\x1f".join([CODE_VERSION, model, population, timepoint, param, *arms, rows])
+    return hashlib.sha256(spec.encode()).hexdigest()
 
 
 def with_roles(results: pd.DataFrame) -> pd.DataFrame:
@@ -357,3 +430,13 @@ def _contrast_row(base: dict, term: str, result, vector: np.ndarray, frame: pd.D
         "p_value": float(np.ravel(test.pvalue)[0]),
         "n_obs": len(frame), "n_participants": frame["record_id"].nunique(), "status": "ok", "note": note,
     }  # fmt: skip
+
+
+FITTERS: dict[str, Callable[..., list[dict]]] = {
+    plan.MMRM: mmrm_rows,
+    plan.ANCOVA: ancova,
+    plan.GEE: functools.partial(longitudinal, plan.GEE),
+    plan.MIXED: functools.partial(longitudinal, plan.MIXED),
+    plan.DELTA_MI: delta_mi_rows,
+}
+"""The function that fits each model of the plan: (frame, arms, timepoint, population, param) -> rows."""

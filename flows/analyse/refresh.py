@@ -2,12 +2,16 @@
 
 `refresh_analysis(con, study, cut)` recomputes, in one transaction, the reference tables (`ref.*`,
 from the study definition and `schemas/trial.py`), every `analysis.*` table's rows of that cut
-(`sql/analyse/<table>.sql`, in dependency order) and `analysis.model_results` (statsmodels). A
+(`sql/analyse/<table>.sql`, in dependency order) and `analysis.model_results` (`models.py`). A
 cut's analysis depends only on the clean layer as of the cut, so recomputing it later gives the
-same rows. `latest.*` views show the newest cut analysed.
+same rows; a model fit whose input is unchanged since the previous cut is copied from it.
+`latest.*` views show the newest cut analysed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,25 +42,36 @@ def analysable(study: Study) -> bool:
     return set(REQUIRED_FORMS) <= set(study.forms)
 
 
-def refresh_analysis(con, study: Study, cut: int) -> dict[str, int]:
-    """Recompute every analysis table's rows of `cut`; returns rows written per table."""
-    written = {}
+@dataclass(frozen=True)
+class Refreshed:
+    """Rows written per analysis table, and the model fits computed and copied from the previous cut."""
+
+    written: dict[str, int]
+    fitted: int
+    reused: int
+
+
+def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None) -> Refreshed:
+    """Recompute every analysis table's rows of `cut`. A model fit whose key (`models.fit_key`: code,
+    specification, input rows) is among the previous cut's results is copied from them.
+    `progress(k, n)` is told after each of the n model fits."""
     with transaction(con):
         write_reference(con, blinded_study(study))
         for table in TABLES:
             con.execute(sql("analyse/clear_cut", table=table), {"cut": cut})
         for table in SQL_TABLES:
             con.execute(sql(f"analyse/{table}"), {"cut": cut})
-        results = models.fit_all(
+        fits = models.fit_all(
             con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
             con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
             arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
             measured=measured_visits(study),
+            previous=con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
+            progress=progress,
         )
-        _insert(con, "model_results_rows", results.assign(data_cut=cut), "analyse/insert_model_results")
-        for table in TABLES:
-            written[table] = rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0]
-    return written
+        _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
+        written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
+    return Refreshed(written, fits.fitted, fits.reused)
 
 
 def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:

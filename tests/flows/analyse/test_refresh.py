@@ -118,7 +118,7 @@ def test_a_model_without_enough_data_says_so():
                              "aval": [3.0, 5.0, 4.0, 4.5], "base": [3.0, 3.0, 4.0, 4.0], "chg": [None, 2.0, None, 0.5],
                              "in_window": True})  # fmt: skip
     participants = pd.DataFrame({"record_id": ["1", "2"], "arm": ["A", "B"], "sex": "F", "adherent": True})
-    rows = models.fit_all(outcomes, participants, measured={"PSFS": ("baseline", "week_8")})
+    rows = models.fit_all(outcomes, participants, measured={"PSFS": ("baseline", "week_8")}).results
     assert set(rows["param"]) == {"PSFS"} and set(rows["timepoint"]) == {"week_8"}
     assert set(rows["status"]) == {"not fitted"}
     assert rows["note"].str.contains("fewer than 3 participants per arm").all()
@@ -225,9 +225,9 @@ def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
     order = analysed.execute("select arm from ref.arms order by sort").fetchall()
     arms = [a for (a,) in order if a in set(participants["arm"])]
     letters = dict(zip(arms, ["C", "A", "B"], strict=True))  # another name and another order for every arm
-    unblinded = models.fit_all(outcomes, participants, arms, measured_visits(study))
+    unblinded = models.fit_all(outcomes, participants, arms, measured_visits(study)).results
     blinded = models.fit_all(outcomes.replace({"arm": letters}), participants.replace({"arm": letters}),
-                             None, measured_visits(study))  # fmt: skip
+                             None, measured_visits(study)).results  # fmt: skip
     assert len(blinded) == len(unblinded)
     key = ["model", "population", "timepoint", "param", "visit"]
     ok = unblinded[(unblinded["status"] == "ok") & ~unblinded["term"].str.startswith(("slope", "tipping"))]
