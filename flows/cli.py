@@ -229,9 +229,17 @@ class Timepoint(StrEnum):
     month_6 = "month_6"
 
 
+class Audience(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
 @app.command()
 def report(
     timepoint: Timepoint = typer.Option(..., help="week_8 (baseline to week 8) or month_6 (all five assessments)."),
+    audience: Audience = typer.Option(
+        Audience.closed, help="closed: by arm (letters, or arms with --unblinded); open: pooled over the arms."
+    ),
     data_cut: int = typer.Option(None, "--data-cut", help="Data cut to report on (default: the newest)."),
     unblinded: bool = typer.Option(False, "--unblinded", help="Show arm names (needs --key); logged."),
     key: Path = UnblindedKeyOption,
@@ -241,18 +249,24 @@ def report(
 ) -> None:
     """Render the follow-up report of a data cut (runs the followup-report flow).
 
-    Blinded by default: the warehouse holds blinded letters only, so the report shows Arm A/B/C
-    without any key. --unblinded --key FILE shows the arms, with the warehouse's own key only, and
-    is logged before the file is written. The file is
-    `out/runback_<timepoint>_cut<id>[_unblinded].html`; the same cut and options always give the
-    same bytes. Examples:
+    --audience closed (the default; for the closed session of the data monitoring committee)
+    shows every section by arm; --audience open (for the steering committee) pools the arms and
+    shows no efficacy, no result by arm and no participant listing. Blinded by default: the
+    warehouse holds blinded letters only, so a closed report shows Arm A/B/C without any key.
+    --unblinded --key FILE shows the arms, with the warehouse's own key only, and is logged before
+    the file is written. The file is `out/runback_<timepoint>_cut<id>_<audience>[_unblinded].html`;
+    the same cut and options always give the same bytes. Examples:
 
         runback report --timepoint week_8
+        runback report --timepoint week_8 --audience open
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
     """
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
+    if unblinded and audience is Audience.open:
+        raise Refused("an open report pools the arms, so it is never unblinded.",
+                      "Drop --unblinded, or ask for --audience closed.")  # fmt: skip
     _check_cut(_db(db), data_cut)  # before Prefect and the report's libraries are even imported
     from runback.flows.followup_report import followup_report
     from runback.flows.runs import outcome
@@ -260,6 +274,7 @@ def report(
     path = outcome(
         followup_report,
         timepoint=timepoint.value,
+        audience=audience.value,
         data_cut=data_cut,
         blinded=not unblinded,
         key=str(key) if key else None,
@@ -526,7 +541,7 @@ def demo(
     seed: int = typer.Option(1, help="Random seed."),
 ) -> None:
     """Simulate the trial (with the usual export faults), ingest every night in order, and render
-    both follow-up reports (8 weeks, 6 months) of the last night's data cut.
+    the follow-up reports (8 weeks, 6 months; open and closed, blinded) of the last night's data cut.
 
     The demo keeps its own exports and warehouse in FOLDER and its allocation key beside it in
     FOLDER-key/ (all made afresh each time), so it never touches the trial's; its reports go to
@@ -551,9 +566,10 @@ def demo(
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        outcome(followup_report, timepoint=timepoint, blinded=True, out_dir=str(settings.out_dir() / "demo"),
-             db=str(database))
+        outcome(followup_report, timepoint=timepoint, audience=audience, blinded=True,
+                out_dir=str(settings.out_dir() / "demo"), db=str(database))
         for timepoint in ("week_8", "month_6")
+        for audience in ("open", "closed")
     ]  # fmt: skip
     typer.echo("\nreports (blinded) of the last data cut:")
     for path in reports:

@@ -3,7 +3,7 @@
 - `nightly-ingest/nightly`: cron `settings.DEFAULT_CRON` (02:00) in the trial site's time zone
   (`settings.DEFAULT_TIMEZONE`), both configurable; pulls from the REDCap API when configured, then ingests the inbox.
 - `followup-report/adhoc`: no schedule; run on demand with parameters, e.g.
-  `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param data_cut=3`.
+  `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param audience=open --param data_cut=3`.
 
 Runs that write the warehouse never overlap: `serve` runs one flow run at a time (`limit=1`),
 each deployment has a concurrency limit of 1 (further runs wait in the queue), and both flows hold
@@ -33,6 +33,10 @@ from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE, WAREHOUSE_LIMIT
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+REPORT_DESCRIPTION = (
+    "Render a follow-up report: --param timepoint=week_8|month_6 [--param audience=open|closed] [--param data_cut=N]."
+)
+"""The ad-hoc report's description (prefect.yaml says the same)."""
 
 
 class NoServer(Refused):
@@ -52,7 +56,7 @@ def deployments(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, inte
     adhoc = followup_report.to_deployment(
         name="adhoc",
         concurrency_limit=ONE_AT_A_TIME,
-        description="Render a follow-up report: --param timepoint=week_8|month_6 [--param data_cut=N].",
+        description=REPORT_DESCRIPTION,
         tags=["runback"],
     )
     return [nightly, adhoc]

@@ -2,11 +2,16 @@
 
 Reads   the warehouse's analysis of the cut (refreshing it first when the cut was never
         analysed) and, for a blinded report, the allocation key (`RUNBACK_KEY`).
-Writes  one self-contained HTML file `runback_<timepoint>_cut<id>[_unblinded].html` in `out_dir`
-        (default `RUNBACK_OUT` or `out/`), optionally a PDF of it, and a row in
-        `meta.report_runs`.
-Run     `runback report --timepoint month_6 [--data-cut 3] [--unblinded --key FILE] [--pdf]`,
-        or `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6`.
+Writes  one self-contained HTML file `runback_<timepoint>_cut<id>_<audience>[_unblinded].html` in
+        `out_dir` (default `RUNBACK_OUT` or `out/`), optionally a PDF of it, a row in
+        `meta.report_runs`, and the folder's `index.html`.
+Run     `runback report --timepoint month_6 [--audience open|closed] [--data-cut 3]
+        [--unblinded --key FILE] [--pdf]`, or
+        `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param audience=open`.
+
+Two audiences (docs/blinding.md): the open report (the trial steering committee, the open session
+of the data monitoring committee) pools the arms and shows no efficacy, no result by arm and no
+participant listing; the closed report (the closed session) shows every section by arm.
 
 The same cut and options always give the same bytes: no clock time, fixed ordering, stable charts.
 Blinded by default: the warehouse holds blinded letters only, so a blinded report needs no key and
@@ -21,7 +26,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from prefect import flow
 from prefect.artifacts import create_link_artifact
@@ -70,9 +75,14 @@ def locked_cut(db: str, timepoint: str) -> int | None:
 
 
 @step
-def allocation_arms(blinded: bool, key: str | None, db: str) -> blinding.Arms:
-    """How the report shows the arms: the warehouse's letters, or (unblinded) the arms they stand
-    for, through the allocation key, which must be the warehouse's own."""
+def allocation_arms(blinded: bool, key: str | None, db: str, audience: str = "closed") -> blinding.Arms:
+    """How the report shows the arms: pooled (an open report), the warehouse's letters, or
+    (unblinded) the arms they stand for, through the allocation key, which must be the warehouse's own."""
+    if audience == "open":
+        if not blinded:
+            raise ReportError("an open report pools the arms, so it is never unblinded.",
+                              "Drop --unblinded, or ask for --audience closed.")  # fmt: skip
+        return blinding.arms_for(True, pooled=True)
     if blinded:
         return blinding.arms_for(True)
     if not key:
@@ -99,10 +109,13 @@ def draw(context: dict) -> dict:
 
 @step
 def render(context: dict, drawn: dict) -> str:
-    """The HTML page; a blinded page that could encode the allocation is refused, not written."""
+    """The HTML page; a blinded page that could encode the allocation, or an open page that names
+    an arm, is refused, not written."""
     html = environment().get_template("report.html.j2").render(**context, charts=drawn)
     if context["blinded"]:
         problems = blinding.check_letter_order(html)
+        if context["audience"] == "open":
+            problems += blinding.check_pooled(html)
         found = blinding.find_revealing(html)
         if found or problems:
             raise ReportError(f"the blinded report could reveal the allocation ({', '.join(found + problems)}); "
@@ -111,14 +124,16 @@ def render(context: dict, drawn: dict) -> str:
 
 
 @step
-def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, arms: blinding.Arms) -> str:
+def write(
+    html: str, folder: str, name: str, db: str, timepoint: str, cut: int, arms: blinding.Arms, audience: str = "closed"
+) -> str:
     """Log the report in meta.report_runs and write it, in one step: the row is inserted, the file
     put in place, then the row committed; if the row cannot be written, neither is the file, and
     if the commit fails the file is removed (an unblinded report never exists unlogged)."""
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
-    params = {"timepoint": timepoint, "cut": cut, "blinded": arms.blinded, "file_name": name,
+    params = {"timepoint": timepoint, "cut": cut, "audience": audience, "blinded": arms.blinded, "file_name": name,
               "sha256": hashlib.sha256(data).hexdigest(), "key_fingerprint": arms.fingerprint}  # fmt: skip
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         tmp.write(data)
@@ -147,9 +162,9 @@ def write(html: str, folder: str, name: str, db: str, timepoint: str, cut: int, 
 @step
 def write_index(db: str, folder: str) -> str:
     """The folder's index.html: every report of this warehouse still in the folder (timepoint,
-    cut, blinded or not, when, file, PDF), newest first; made again after each report."""
+    cut, audience, blinded or not, when, file, PDF), newest first; made again after each report."""
     with connect_read_only(Path(db)) as con:
-        runs = [dict(zip(("timepoint", "cut", "blinded", "rendered_at", "file"), r, strict=True))
+        runs = [dict(zip(("timepoint", "cut", "audience", "blinded", "rendered_at", "file"), r, strict=True))
                 for r in rows(con, "report/report_index")]  # fmt: skip
     seen, listed = set(), []
     for run in runs:  # the newest rendering of each file
@@ -175,19 +190,23 @@ def print_pdf(html_path: str) -> str:
 
 Timepoint = Literal["week_8", "month_6"]
 """The follow-up timepoints (schemas/trial.py's TIMEPOINTS): a dropdown in the Prefect UI."""
+Audience = Literal["open", "closed"]
+"""Who the report is for: open (pooled over the arms) or closed (by arm): a dropdown in the Prefect UI."""
 
 
 def _report_name() -> str:
-    """A flow run named after what it renders: `report month_6 cut 9` (`latest` without a cut)."""
+    """A flow run named after what it renders: `report month_6 closed cut 9` (`latest` without a cut)."""
     from prefect.runtime import flow_run
 
     parameters = flow_run.parameters
-    return f"report {parameters.get('timepoint', '?')} cut {parameters.get('data_cut') or 'latest'}"
+    audience = parameters.get("audience", "closed")
+    return f"report {parameters.get('timepoint', '?')} {audience} cut {parameters.get('data_cut') or 'latest'}"
 
 
 @flow(name="followup-report", flow_run_name=_report_name)
 def followup_report(
     timepoint: Timepoint = "month_6",
+    audience: Audience = "closed",
     data_cut: int | None = None,
     blinded: bool = True,
     key: str | None = None,
@@ -200,6 +219,9 @@ def followup_report(
 
     Args:
         timepoint: week_8 (baseline to week 8) or month_6 (all five assessments).
+        audience: closed (by arm: blinded letters, or arm names with the key; for the closed
+            session of the data monitoring committee) or open (pooled over the arms, no efficacy
+            or safety by arm, no participant listing; for the steering committee).
         data_cut: The data cut to report on; empty for the timepoint's locked cut, else the newest.
         blinded: Show arms as Arm A/B/C (unticked needs the allocation key).
         key: The warehouse's allocation key file, for an unblinded report only.
@@ -209,14 +231,16 @@ def followup_report(
     """
     if timepoint not in TIMEPOINTS:
         raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {timepoint!r}")
+    if audience not in get_args(Audience):
+        raise ReportError(f"audience must be one of {', '.join(get_args(Audience))}, not {audience!r}")
     db = db or str(db_path())
     with warehouse_slot():
         cut = resolve_cut(db, data_cut if data_cut is not None else locked_cut(db, timepoint))
-        arms = allocation_arms(blinded, key, db)
+        arms = allocation_arms(blinded, key, db, audience)
         context = gather(db, cut, timepoint, arms)
         html = render(context, draw(context))
         folder = out_dir or str(default_out_dir())
-        path = write(html, folder, file_name(timepoint, cut, blinded), db, timepoint, cut, arms)
+        path = write(html, folder, file_name(timepoint, cut, blinded, audience), db, timepoint, cut, arms, audience)
     printed = [print_pdf(path)] if pdf else []
     write_index(db, folder)
     publish_link([path, *printed])

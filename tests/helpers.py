@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from runback.schemas.study import Study
@@ -196,3 +197,21 @@ def reshaped(data: bytes, *, delimiter: str = ",", bom: bool = False, drop=(), r
 def missing_code_columns(study: Study) -> list[str]:
     """The checkbox columns the study's missing-data codes add (absent from API exports)."""
     return list(study.missing_code_columns)
+
+
+ARM_LETTER = re.compile(r"\bArms? [ABC]\b|(?<![A-Za-z0-9])[ABC] (?:−|-|vs) [ABC](?![A-Za-z0-9])|data-arm=")
+"""An arm named by its letter: "Arm B", a pair "C − A", a cell tagged with its arm."""
+
+
+def page_text(html: str) -> str:
+    """What a reader of the page can see: its text, and the text alternative and title of every
+    element (the charts' alt text), without the charts' bytes."""
+    shown = re.findall(r'(?:alt|title|aria-label)="([^"]*)"', html)
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(style|script)[^>]*>.*?</\1>", "", html, flags=re.S))
+    return " ".join([text, *shown])
+
+
+def chart_texts(html: str) -> list[str]:
+    import base64
+
+    return [base64.b64decode(c).decode() for c in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)]

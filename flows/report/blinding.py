@@ -4,7 +4,8 @@ the allocation.
 The warehouse holds blinded letters only (the allocation is masked at intake,
 `runback.flows.allocation`), so a blinded report needs no key: arms are "Arm A/B/C", listed in
 letter order. An unblinded report maps each letter to its arm through the key (checked against
-the warehouse's fingerprint) and lists arms in the protocol's order.
+the warehouse's fingerprint) and lists arms in the protocol's order. An open report pools the
+arms: one column, "All participants", and no arm letter anywhere (`check_pooled`).
 
 The checks are structural, not only words: free text that names an arm or a programme is
 withheld (never rewritten), after normalising Unicode (NFKC, zero-width and format characters
@@ -22,6 +23,8 @@ from runback.flows.allocation import Key
 from runback.schemas.arms import ARM_NAMES, ARM_ORDER, ARM_PAIRS, BLINDED_ARMS
 
 WITHHELD = "[withheld: may reveal allocation]"
+POOLED = "all"
+"""The one 'arm' of an open report: every participant, whatever the allocation."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,11 @@ class Arms:
             return sorted(self.labels)
         return sorted(self.labels, key=lambda letter: ARM_ORDER.index(self.codes[letter]))
 
+    @property
+    def pooled(self) -> bool:
+        """An open report's arms: pooled, never shown apart."""
+        return set(self.labels) == {POOLED}
+
     def short(self, letter: str) -> str:
         """A short label for tables and charts: 'Arm B' blinded, 'LE' unblinded."""
         return self.labels[letter] if self.blinded else self.codes[letter]
@@ -55,8 +63,11 @@ class Arms:
         return [(letter[later], letter[earlier]) for later, earlier in ARM_PAIRS]
 
 
-def arms_for(blinded: bool, key: Key | None = None) -> Arms:
-    """The arm labels of a report: letters, or (with the key) the arms they stand for."""
+def arms_for(blinded: bool, key: Key | None = None, pooled: bool = False) -> Arms:
+    """The arm labels of a report: letters, or (with the key) the arms they stand for, or (an open
+    report) the arms pooled."""
+    if pooled:
+        return Arms({POOLED: "All participants"}, blinded=True)
     if blinded:
         return Arms({letter: f"Arm {letter}" for letter in BLINDED_ARMS}, blinded=True)
     if key is None:
@@ -117,3 +128,8 @@ def check_letter_order(html: str) -> list[str]:
         if len(letters) > 1 and letters != sorted(letters) and "−" not in row:
             problems.append(f"a table row lists arms out of letter order: {' '.join(letters)}")
     return problems
+
+
+def check_pooled(html: str) -> list[str]:
+    """Problems with an open page: it must name no arm, not even by its letter."""
+    return [f"an open report names {label}" for label in sorted(set(re.findall(r"\bArms? [A-Z]\b", html)))]

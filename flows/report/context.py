@@ -8,6 +8,7 @@ Nothing here computes a statistic: every number comes from the `analysis.*` tabl
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -47,15 +48,15 @@ def _missing(value) -> bool:
 
 
 def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
-    """Everything a report shows, for one cut and timepoint."""
+    """Everything a report shows, for one cut and timepoint: by arm (a closed report), or with the
+    arms pooled and no efficacy (an open report, `arms.pooled`)."""
     visits = TIMEPOINTS[timepoint]
     info = _frame(con, "cut", cut=cut).iloc[0]
-    models = _frame(con, "model_results", cut=cut, timepoint=timepoint)
-    summary = _frame(con, "outcome_summary", cut=cut)
-    summary = summary[summary["visit"].isin(visits)]
     look = analysis_look(con, cut, timepoint)
+    n = look["reach"]["randomised"]
     return {
         "title": TITLE,
+        "audience": "open" if arms.pooled else "closed",
         "timepoint": timepoint,
         "timepoint_label": TIMEPOINT_LABELS[timepoint],
         "visits": [{"code": v, "label": VISIT_LABELS[v]} for v in visits],
@@ -73,18 +74,14 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "sources": _records(_frame(con, "sources", cut=cut)),
         "consort": consort(_frame(con, "consort_flow", cut=cut), arms, visits),
         "table1": table1(_frame(con, "baseline", cut=cut), arms),
-        "outcomes": outcome_tables(summary, arms),
-        "contrasts": contrasts(models, arms, visits[-1]),
-        "not_assessed": not_assessed(models, _frame(con, "params")),
-        "slopes": slopes(models[models["model"].isin(["GEE", "Mixed model"])], arms),
-        "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
-        "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms),
-        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms),
+        **efficacy(con, cut, timepoint, arms),
+        "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms, ADHERENCE),
+        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms, n),
         "ae_listing": ae_listing(
             _frame(con, "adverse_event_listing", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
         ),
         "serious_adverse_events": serious_adverse_events(
-            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
+            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut), n
         ),
         "deviations": deviations(_frame(con, "protocol_deviations", cut=cut), arms, visits),
         "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
@@ -97,6 +94,22 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
         "conduct": conduct(con, cut, arms, visits),
         "sites": sites(con, cut, visits[-1]),
+    }
+
+
+def efficacy(con, cut: int, timepoint: str, arms: Arms) -> dict:
+    """The by-arm outcomes and models of the timepoint; none in an open report."""
+    if arms.pooled:
+        return {"outcomes": [], "contrasts": [], "not_assessed": [], "slopes": [], "responders": [], "not_fitted": []}
+    visits = TIMEPOINTS[timepoint]
+    models = _frame(con, "model_results", cut=cut, timepoint=timepoint)
+    summary = _frame(con, "outcome_summary", cut=cut)
+    return {
+        "outcomes": outcome_tables(summary[summary["visit"].isin(visits)], arms),
+        "contrasts": contrasts(models, arms, visits[-1]),
+        "not_assessed": not_assessed(models, _frame(con, "params")),
+        "slopes": slopes(models[models["model"].isin(["GEE", "Mixed model"])], arms),
+        "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
         "not_fitted": not_fitted(models),
     }
 
@@ -114,7 +127,7 @@ def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
         "period": f"{RECRUITMENT.start:%B %Y} to {RECRUITMENT.end:%B %Y}",
         "randomised": int(randomised),
         "recruitment": recruitment,
-        "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms)}
+        "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms, RETENTION)}
                       for v, group in retention.groupby("visit", sort=False)],
         "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _records(windows[windows["visit"].isin(visits)])],
     }  # fmt: skip
@@ -145,9 +158,52 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
     }  # fmt: skip
 
 
-def _by_arm(frame: pd.DataFrame, arms: Arms) -> list[dict]:
-    """Rows of one group, one per arm in display order (None for an arm without a row)."""
-    indexed = {r["arm"]: r for r in _records(frame)}
+@dataclass(frozen=True)
+class Pool:
+    """How the per-arm rows of a group add up to the one pooled cell of an open report: counts
+    summed, percentages taken again of the sums, means weighted by their participants; the
+    columns that cannot be pooled from per-arm rows (SD, median) are left empty."""
+
+    counts: tuple[str, ...]
+    shares: dict[str, tuple[str, str]] = field(default_factory=dict)  # pct column -> (count, denominator)
+    means: dict[str, str] = field(default_factory=dict)  # mean column -> its weight column
+    empty: tuple[str, ...] = ()
+
+    def of(self, rows: list[dict], randomised: int = 0) -> dict:
+        """The pooled cell; a share's denominator `RANDOMISED` is every participant randomised."""
+        out = {c: sum(r[c] or 0 for r in rows) for c in self.counts} | dict.fromkeys(self.empty)
+        for column, weight in self.means.items():
+            known = [r for r in rows if r[column] is not None]
+            weights = sum(r[weight] for r in known)
+            out[column] = sum(r[column] * r[weight] for r in known) / weights if weights else None
+        for column, (count, denominator) in self.shares.items():
+            total = randomised if denominator == RANDOMISED else out[denominator]
+            out[column] = 100.0 * out[count] / total if total else None
+        return out
+
+
+RANDOMISED = "randomised participants"
+RETENTION = Pool(("randomised", "retained"), {"retained_pct": ("retained", "randomised")})
+MISSING = Pool(("expected", "received", "missing"), {"received_pct": ("received", "expected")})
+EVENTS = Pool(("events", "participants"), {"participants_pct": ("participants", RANDOMISED)})
+DEVIATIONS = Pool(("deviations", "participants"))
+ADHERENCE = Pool(
+    ("participants", "received_programme", "adherent"),
+    {"adherent_pct": ("adherent", "participants")},
+    {"supervised_mean": "participants", "adherence_mean": "participants", "home_mean": "participants"},
+    ("supervised_sd", "supervised_median"),
+)
+
+
+def _by_arm(frame: pd.DataFrame, arms: Arms, pool: Pool | None = None, randomised: int = 0) -> list[dict]:
+    """Rows of one group, one per arm in display order (None for an arm without a row); in an open
+    report the one pooled cell (`pool`), or None when the group has no row."""
+    rows = _records(frame)
+    if arms.pooled:
+        if pool is None:
+            raise ValueError("an open report pools every by-arm table: say how")
+        return [pool.of(rows, randomised) if rows else None]
+    indexed = {r["arm"]: r for r in rows}
     return [indexed.get(arm) for arm in arms.order]
 
 
@@ -170,13 +226,15 @@ def consort(flow: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
         boxes = []
         for box, rows in group.groupby("box", sort=True):
             counts = dict(zip(rows["arm"], rows["n"], strict=True))
-            boxes.append({"box": box, "n": [int(counts.get(arm, 0)) for arm in arms.order]})
+            n = [int(rows["n"].sum())] if arms.pooled else [int(counts.get(arm, 0)) for arm in arms.order]
+            boxes.append({"box": box, "n": n})
         per_arm.append({"stage": "Follow-up: " + label if stage.startswith("Follow-up") else stage, "boxes": boxes})
     return {"top": top, "per_arm": per_arm}
 
 
 def table1(baseline: pd.DataFrame, arms: Arms) -> list[dict]:
-    """Rows of Table 1: each characteristic with a cell per arm, then All."""
+    """Rows of Table 1: each characteristic with a cell per arm, then All (All only, pooled)."""
+    columns = ["All"] if arms.pooled else [*arms.order, "All"]
     rows = []
     for _, group in baseline.groupby("sort", sort=True):
         first = group.iloc[0]
@@ -185,7 +243,7 @@ def table1(baseline: pd.DataFrame, arms: Arms) -> list[dict]:
             "characteristic": first["characteristic"],
             "unit": None if _missing(first["unit"]) else first["unit"],
             "kind": first["kind"],
-            "cells": [cells.get(arm) for arm in [*arms.order, "All"]],
+            "cells": [cells.get(arm) for arm in columns],
         })  # fmt: skip
     return rows
 
@@ -287,10 +345,10 @@ def responders(frame: pd.DataFrame, arms: Arms) -> list[dict]:
     return out
 
 
-def adverse_events(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+def adverse_events(frame: pd.DataFrame, arms: Arms, randomised: int) -> list[dict]:
     rows = []
     for (dimension, _, category), group in frame.groupby(["dimension", "category_sort", "category"], sort=False):
-        rows.append({"dimension": dimension, "category": category, "arms": _by_arm(group, arms)})
+        rows.append({"dimension": dimension, "category": category, "arms": _by_arm(group, arms, EVENTS, randomised)})
     order = {"Any": 0, "Severity": 1, "Seriousness": 2, "Relatedness": 3}
     return sorted(rows, key=lambda r: order.get(r["dimension"], 9))
 
@@ -307,7 +365,7 @@ def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
     arm has in the per-arm table beside it is suppressed in the listing (small-cell suppression:
     with the table's counts it would tie the event to its arm)."""
     rows = _records(frame)
-    single = _single_arm_categories(per_arm) if arms.blinded else set()
+    single = _single_arm_categories(per_arm) if arms.blinded and not arms.pooled else set()  # no per-arm table, open
     withheld = 0
     for row in rows:
         arm = row.pop("arm")
@@ -327,11 +385,15 @@ def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
     return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single)}
 
 
-def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
+def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame, randomised: int) -> dict:
     """Serious adverse events: events and participants per arm (from the per-arm table), and a
-    listing with participant ids, dates and grading; the arm column only in an unblinded report,
-    and in a blinded one a description that names an arm or a programme is withheld."""
+    listing with participant ids, dates and grading (closed reports only); the arm column only in
+    an unblinded report, and in a blinded one a description that names an arm or a programme is
+    withheld."""
     serious = per_arm[(per_arm["dimension"] == "Seriousness") & (per_arm["category"] == "Serious")]
+    counts = _by_arm(serious, arms, EVENTS, randomised)
+    if arms.pooled:
+        return {"arms": counts, "rows": None, "withheld": 0, "suppressed": False}
     one_arm = arms.blinded and ("Seriousness", "Serious") in _single_arm_categories(per_arm)
     rows, withheld = _records(frame), 0
     for row in rows:
@@ -342,12 +404,13 @@ def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFram
             withheld += hidden
         if one_arm:  # with the counts beside it, a description would be tied to that arm (small cells)
             row["description"] = SUPPRESSED
-    return {"arms": _by_arm(serious, arms), "rows": rows, "withheld": withheld, "suppressed": one_arm}
+    return {"arms": counts, "rows": rows, "withheld": withheld, "suppressed": one_arm}
 
 
 def deviations(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
     """Protocol deviations up to the timepoint's visits: deviations and participants by kind and
-    arm, and the listing (by kind and participant; the arm column only in an unblinded report)."""
+    arm, and the listing (by kind and participant; closed reports only, the arm column only in an
+    unblinded one)."""
     frame = frame[frame["visit"].isna() | frame["visit"].isin(visits)]
     counts = []
     for (_, kind), group in frame.groupby(["kind_sort", "kind"], sort=True):
@@ -355,13 +418,16 @@ def deviations(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict
             deviations=("record_id", "size"), participants=("record_id", "nunique")
         )
         counts.append({"kind": kind, "deviations": len(group), "participants": group["record_id"].nunique(),
-                       "arms": _by_arm(per_arm, arms)})  # fmt: skip
+                       "arms": _by_arm(per_arm, arms, DEVIATIONS)})  # fmt: skip
+    up_to = VISIT_LABELS[visits[-1]].split(" (")[0]
+    if arms.pooled:
+        return {"counts": counts, "rows": None, "up_to": up_to}
     rows = []
     for row in _records(frame):
         arm = row.pop("arm")
         rows.append(row | {"arm": None if arms.blinded or arm is None else arms.short(arm),
                            "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None})  # fmt: skip
-    return {"counts": counts, "rows": rows, "up_to": VISIT_LABELS[visits[-1]].split(" (")[0]}
+    return {"counts": counts, "rows": rows, "up_to": up_to}
 
 
 def _single_arm_categories(per_arm: pd.DataFrame) -> set[tuple[str, str]]:
@@ -384,4 +450,4 @@ def not_fitted(models: pd.DataFrame) -> list[dict]:
 def missing_data(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> list[dict]:
     frame = frame[frame["visit"].isin(visits)]
     groups = frame.groupby("visit", sort=False)
-    return [{"visit": VISIT_LABELS[visit], "arms": _by_arm(group, arms)} for visit, group in groups]
+    return [{"visit": VISIT_LABELS[visit], "arms": _by_arm(group, arms, MISSING)} for visit, group in groups]

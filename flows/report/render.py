@@ -52,5 +52,6 @@ def environment() -> Environment:
     return env
 
 
-def file_name(timepoint: str, cut: int, blinded: bool) -> str:
-    return f"runback_{timepoint}_cut{cut}{'' if blinded else '_unblinded'}.html"
+def file_name(timepoint: str, cut: int, blinded: bool, audience: str = "closed") -> str:
+    """`runback_<timepoint>_cut<id>_<audience>[_unblinded].html`."""
+    return f"runback_{timepoint}_cut{cut}_{audience}{'' if blinded else '_unblinded'}.html"

@@ -25,8 +25,8 @@ final as (
         m.month,
         coalesce(s.screened, 0) as screened,
         coalesce(r.randomised, 0) as randomised,
-        sum(coalesce(s.screened, 0)) over (order by m.month) as screened_total,
-        sum(coalesce(r.randomised, 0)) over (order by m.month) as randomised_total
+        cast(sum(coalesce(s.screened, 0)) over (order by m.month) as integer) as screened_total,
+        cast(sum(coalesce(r.randomised, 0)) over (order by m.month) as integer) as randomised_total
     from months as m
     left join screened as s using (month)
     left join randomised as r using (month)

@@ -97,10 +97,11 @@ def test_report_through_the_flow_and_its_log(tmp_path, study, prefect_harness):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "made a new one" not in result.output or key.exists()
-    report = tmp_path / "out" / "runback_week_8_cut1.html"
+    report = tmp_path / "out" / "runback_week_8_cut1_closed.html"
     assert report.exists() and result.output.strip().endswith(str(report))
     assert runner.invoke(app, ["report", "--db", str(db), "--timepoint", "week_8", "--unblinded"]).exit_code == 3
     assert runner.invoke(app, [*args, "--data-cut", "7"]).exit_code == 3
+    assert runner.invoke(app, [*args, "--audience", "open", "--unblinded"]).exit_code == 3  # pooled: no key
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:

@@ -154,7 +154,14 @@ def test_an_unblinded_report_needs_the_key_and_says_so(trial):
         allocation_arms.fn(False, None, str(db))
     html = _html(db, cut, "week_8", key, blinded=False)
     assert html.count("UNBLINDED") >= 1 and "LL: Lower limb strengthening" in html
-    assert file_name("week_8", cut, False) == f"runback_week_8_cut{cut}_unblinded.html"
+    assert file_name("week_8", cut, False) == f"runback_week_8_cut{cut}_closed_unblinded.html"
+    assert file_name("week_8", cut, True, "open") == f"runback_week_8_cut{cut}_open.html"
+
+
+def test_an_open_report_is_never_unblinded(trial):
+    db, _, key = trial
+    with pytest.raises(ReportError, match="never unblinded"):
+        allocation_arms.fn(False, str(key), str(db), "open")
 
 
 def test_free_text_is_escaped(tmp_path, study):

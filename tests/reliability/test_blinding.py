@@ -31,7 +31,7 @@ from runback.flows.report import blinding
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import connect
 from runback.schemas.trial import ARM_NAMES, ARM_ORDER, BLINDED_ARMS
-from tests.helpers import randomised, write_export
+from tests.helpers import ARM_LETTER, chart_texts, page_text, randomised, write_export
 
 runner = CliRunner()
 TRUE_ARMS = re.compile(r"(?<![A-Za-z0-9_])(LL|LE|LS)(?![A-Za-z0-9_])")
@@ -160,10 +160,32 @@ def test_cuts_and_reports_record_the_keys_fingerprint(trial, tmp_path):
 
 
 # -- reports --------------------------------------------------------------------------------------------
-def _html(db: Path, cut: int, timepoint: str, key: Path | None = None) -> str:
-    arms = allocation_arms.fn(key is None, str(key) if key else None, str(db))
+def _html(db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed") -> str:
+    arms = allocation_arms.fn(key is None, str(key) if key else None, str(db), audience)
     context = gather.fn(str(db), cut, timepoint, arms)
     return render.fn(context, draw.fn(context))
+
+
+@pytest.mark.parametrize("timepoint", ["week_8", "month_6"])
+def test_an_open_report_names_no_arm_and_a_closed_blinded_one_no_arm_name(trial, timepoint):
+    db, cut, _, _ = trial
+    opened = _html(db, cut, timepoint, audience="open")
+    for text in [page_text(opened), *chart_texts(opened)]:
+        assert not ARM_LETTER.search(text), ARM_LETTER.search(text)
+        assert not TRUE_ARMS.search(text) and not [n for n in NAMES if n in text.lower()]
+    assert blinding.check_pooled(opened) == [] and blinding.check_letter_order(opened) == []
+    assert blinding.find_revealing(opened) == [] and "OPEN report" in opened
+    assert 'id="contrasts"' not in opened and 'id="outcomes"' not in opened and "sae-listing" not in opened
+    closed = _html(db, cut, timepoint)
+    for text in [page_text(closed), *chart_texts(closed)]:
+        assert not TRUE_ARMS.search(text) and not [n for n in NAMES if n in text.lower()]
+    assert blinding.find_revealing(closed) == [] and "Arm A" in closed and "sae-listing" in closed
+
+
+def test_the_open_check_finds_an_arm_named_by_its_letter():
+    assert blinding.check_pooled("<td>All participants</td>") == []
+    assert blinding.check_pooled("<th>Arm B: events</th><td>Arms A</td>") == ["an open report names Arm B",
+                                                                            "an open report names Arms A"]  # fmt: skip
 
 
 def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_path, study):

@@ -55,7 +55,7 @@ def test_deviations_by_kind_and_participant(warehouse):
 
 def test_serious_adverse_events_are_listed_with_participant_and_actions(warehouse):
     frame, per_arm = _frame(warehouse, "serious_adverse_events"), _frame(warehouse, "adverse_events")
-    found = serious_adverse_events(frame, arms_for(True), per_arm)
+    found = serious_adverse_events(frame, arms_for(True), per_arm, randomised=3)
     listed = [(e["record_id"], e["onset_date"], e["onset_day"], e["relatedness"], e["actions"]) for e in found["rows"]]
     assert listed == [("1", "2014-01-20", 10, "Possible", "Exercise modified; Medical care sought")]
     assert found["suppressed"] and found["rows"][0]["description"] == SUPPRESSED  # one arm only has serious events

@@ -41,8 +41,8 @@ def test_conduct_by_site(tmp_path, study):
 def test_one_site_or_no_group_column_has_no_site_section(tmp_path, study):
     for folder in ("one", "none"):
         (tmp_path / folder).mkdir()
-    one = build_warehouse(tmp_path / "one", study, [_rows(("nie_sports_science",) * 2)], header=_header(study))
-    none = build_warehouse(tmp_path / "none", study, [_rows(("", ""))])
+    one = build_warehouse(tmp_path / "one", study, [_rows(("nie_sports_science",) * 2)], False, _header(study))
+    none = build_warehouse(tmp_path / "none", study, [_rows(("", ""))], analyse=False)  # the site is read first
     for db in (one, none):
         with duckdb.connect(str(db), read_only=True) as con:
             assert sites(con, 1, "month_6") is None
