@@ -28,16 +28,13 @@ import tempfile
 from pathlib import Path
 from typing import Literal, get_args
 
-from prefect import flow
-from prefect.artifacts import create_link_artifact
-
 from runback.flows import allocation
 from runback.flows.analyse import lock
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
-from runback.flows.runs import logger, step, tracked, warehouse_slot
+from runback.flows.runs import flow, logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
@@ -254,6 +251,8 @@ def publish_link(paths: list[str]) -> None:
     link opens from the Prefect UI; a file:// link only when no web server publishes them."""
     if not tracked():
         return
+    from prefect.artifacts import create_link_artifact
+
     base, folder = reports_url(), default_out_dir().resolve()
     for path in map(Path, paths):
         inside = path.resolve().is_relative_to(folder)

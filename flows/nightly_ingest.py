@@ -11,7 +11,7 @@ Run     `runback ingest [--db PATH] PATH...`, `python -m runback.flows.nightly_i
         or on its schedule through `runback serve`.
 
 The heavy libraries (pandas, pandera, statsmodels) are imported inside the tasks that need them,
-so that a night without a new export costs no more than Prefect's own start-up.
+so that a night without a new export costs no more than the warehouse's start-up.
 
 Each file is read, split into form rows, validated and loaded; a file that cannot be read
 as a whole is refused and recorded, and the next file goes on. When the run made a new data cut,
@@ -23,17 +23,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from prefect import flow
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Failed
-
 from runback.flows import progress, settings
 from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as artifacts
 from runback.flows.ingest.files import EXPORT_GLOB, in_export_order, same_time_conflicts
 from runback.flows.query import freshness
-from runback.flows.runs import logger, step, tracked, warehouse_slot
+from runback.flows.runs import failed, flow, logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, inbox_dir
 from runback.flows.warehouse import connect, connect_read_only, sql
 
@@ -166,6 +162,8 @@ def publish(results: list[dict], db: str, cut: int | None) -> str | None:
         if len(queries):
             listing = str(artifacts.write_listing(queries, settings.out_dir() / "queries", cut))
     if tracked():
+        from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
         markdown = artifacts.run_markdown(results, cut, queries, listing)
         create_markdown_artifact(markdown=markdown, key="nightly-ingest-summary",
                                  description="Tonight's files, form rows, the new cut, its data queries")  # fmt: skip
@@ -240,7 +238,7 @@ def verdict(results: list[dict], stale: str | None):
     problems = [f"{len(refused)} export(s) refused or held: {', '.join(refused[:5])}"] if refused else []
     if stale and not applied:
         problems.append(stale)
-    return Failed(message="; ".join(problems), data=results) if problems else results
+    return failed("; ".join(problems), results) if problems else results
 
 
 if __name__ == "__main__":

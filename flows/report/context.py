@@ -41,10 +41,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _missing(value) -> bool:
-    try:
-        return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-    except (TypeError, ValueError):
-        return False
+    """None, NaN, NaT or NA: what a template shows as missing."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
@@ -263,15 +261,20 @@ def outcome_tables(summary: pd.DataFrame, arms: Arms) -> list[dict]:
     return tables
 
 
-def _oriented(rows: pd.DataFrame, first: str, second: str, prefix: str = "") -> dict | None:
+def _by_term(rows: pd.DataFrame) -> dict[str, dict]:
+    """A model group's result rows by term (the first row of each), looked up once per group."""
+    terms: dict[str, dict] = {}
+    for row in _records(rows):
+        terms.setdefault(row["term"], row)
+    return terms
+
+
+def _oriented(terms: dict[str, dict], first: str, second: str, prefix: str = "") -> dict | None:
     """The result for `first - second`, from the stored term in whichever order it was fitted."""
-    direct = rows[rows["term"] == f"{prefix}{first} - {second}"]
-    if len(direct):
-        return _records(direct)[0]
-    reverse = rows[rows["term"] == f"{prefix}{second} - {first}"]
-    if not len(reverse):
+    if (direct := terms.get(f"{prefix}{first} - {second}")) is not None:
+        return direct
+    if (row := terms.get(f"{prefix}{second} - {first}")) is None:
         return None
-    row = _records(reverse)[0]
     flip = {"estimate": _neg(row["estimate"]), "ci_low": _neg(row["ci_high"]), "ci_high": _neg(row["ci_low"])}
     return row | flip
 
@@ -290,13 +293,13 @@ def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
     shown = models[models["model"].isin(CONTRAST_MODELS) & (models["visit"] == visit)]
     out = []
     for (model, _, population), rows in shown.groupby(["model", "param_sort", "population"], sort=True):
-        first = rows.iloc[0]
+        first, terms = rows.iloc[0], _by_term(rows)
         role = next((r for r in ("primary", "secondary", "sensitivity") if r in set(rows["role"])), None)
         out.append({
             "model": model, "role": role, "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
-            "pairs": [(_oriented(rows, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}",
-                                                        "tipping": _tipping(rows, a, b)}
+            "pairs": [(_oriented(terms, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}",
+                                                         "tipping": _tipping(terms, a, b)}
                       for a, b in arms.pairs()],
         })  # fmt: skip
     out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
@@ -305,9 +308,9 @@ def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
     return out
 
 
-def _tipping(rows: pd.DataFrame, first: str, second: str) -> str | None:
+def _tipping(terms: dict[str, dict], first: str, second: str) -> str | None:
     """What tips the MNAR analysis of the pair (its note names the arm shifted and the delta), if anything."""
-    found = _oriented(rows, first, second, prefix="tipping delta ")
+    found = _oriented(terms, first, second, prefix="tipping delta ")
     return None if found is None else found["note"]
 
 
@@ -322,13 +325,13 @@ def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:
     """Slopes per step by arm and their pairwise differences, per model, parameter and population."""
     out = []
     for (model, _, population), rows in longitudinal.groupby(["model", "param_sort", "population"], sort=True):
-        first = rows.iloc[0]
-        per_arm = {r["term"].removeprefix("slope "): r for r in _records(rows) if " - " not in r["term"]}
+        first, terms = rows.iloc[0], _by_term(rows)
+        per_arm = {term.removeprefix("slope "): r for term, r in terms.items() if " - " not in term}
         out.append({
             "model": model, "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
             "arms": [per_arm.get(arm) for arm in arms.order],
-            "pairs": [(_oriented(rows, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+            "pairs": [(_oriented(terms, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
                       for a, b in arms.pairs()],
         })  # fmt: skip
     out.sort(key=lambda s: (s["model"] != "GEE", s["population"] != "ITT"))
