@@ -84,8 +84,15 @@ def normalised(text: str) -> str:
     """Text as the scan reads it: NFKC (full-width and other compatibility forms folded),
     zero-width and other invisible characters removed, case folded."""
     folded = unicodedata.normalize("NFKC", text)
-    folded = "".join(c for c in _INVISIBLE.sub("", folded) if unicodedata.category(c) != "Cf")
+    folded = _NON_ASCII.sub(_unless_format, _INVISIBLE.sub("", folded))
     return folded.casefold()
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")  # every format (Cf) character is outside ASCII
+
+
+def _unless_format(match: re.Match) -> str:
+    return "" if unicodedata.category(match.group()) == "Cf" else match.group()
 
 
 def revealing_terms() -> list[str]:
