@@ -36,9 +36,10 @@ def tracked() -> bool:
 
 
 class Flow:
-    """A flow whose Prefect object is built on first use: calling it runs it as a Prefect flow
-    (tracked when a server is configured), `.fn` is the plain function, and every other attribute
-    (`to_deployment`, `name`, ...) is the Prefect flow's."""
+    """A flow whose Prefect object (`.prefect`) is built on first use: calling it runs it as a
+    Prefect flow (tracked when a server is configured), `.fn` is the plain function, and every
+    other attribute (`name`, `with_options`, ...) is the Prefect flow's. An entrypoint names the
+    Prefect flow: `flows/nightly_ingest.py:nightly_ingest.prefect`."""
 
     def __init__(self, function: Callable, **options) -> None:
         functools.update_wrapper(self, function)
@@ -52,6 +53,13 @@ class Flow:
 
     def __call__(self, *args, **kwargs):
         return self.prefect(*args, **kwargs)
+
+    def to_deployment(self, **options):
+        """The Prefect flow's deployment, its entrypoint naming the Prefect flow (`<module
+        attribute>.prefect`), which is what a runner or worker loads and runs."""
+        deployment = self.prefect.to_deployment(**options)
+        deployment.entrypoint = f"{deployment.entrypoint}.prefect"
+        return deployment
 
     def __getattr__(self, name: str):
         if name.startswith("__") or name in ("fn", "_options"):

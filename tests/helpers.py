@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import shutil
 from pathlib import Path
 
 from runback.schemas.study import Study
@@ -215,3 +217,23 @@ def chart_texts(html: str) -> list[str]:
     import base64
 
     return [base64.b64decode(c).decode() for c in re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)]
+
+
+@contextlib.contextmanager
+def chromium(width: int = 1280, height: int = 900):
+    """A headless Debian Chromium driven through chromedriver (the test is skipped without them)."""
+    import pytest
+    from selenium import webdriver
+
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--hide-scrollbars", f"--window-size={width},{height}"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,6 +1,7 @@
 """The deployments on a real Prefect server (`prefect server start` on 127.0.0.1, a temporary
 PREFECT_HOME): `runback serve` with an interval schedule, the ad-hoc report run through the
-Prefect CLI, two nightly runs at once that must not overlap, and a schedule that outlives serve."""
+Prefect CLI and its link opened from the Prefect UI in Chromium, two nightly runs at once that
+must not overlap, and a schedule that outlives serve."""
 
 import os
 import signal
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from runback.flows.simulate import simulate
+from tests.helpers import chromium
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -45,7 +47,7 @@ def server(tmp_path_factory):
         "PREFECT_HOME": str(root / "prefect-home"),
         "PREFECT_API_URL": url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "true",  # the report link is clicked in the UI
         "RUNBACK_DB": str(root / "runback.duckdb"),
         "RUNBACK_INBOX": str(root / "inbox"),
         "RUNBACK_SETTLE_SECONDS": "0",  # the simulated exports are complete when written
@@ -90,6 +92,29 @@ def _runs(url, deployment_name):
     return [r for r in runs if r.state is not None]
 
 
+def _open_report_from_the_ui(ui: str, run_id, name: str) -> None:
+    """The flow run's page, its Artifacts tab, the report's link artifact, then the link: the
+    report itself opens (in a new tab), served by `runback serve`."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with chromium(1280, 2400) as driver:  # tall: the task runs' artifacts are listed below the flow run's
+        def found(what, timeout=60):
+            return WebDriverWait(driver, timeout).until(lambda d: what(d) or None)
+
+        driver.get(f"{ui}/runs/flow-run/{run_id}")
+        found(lambda d: d.find_elements(By.CSS_SELECTOR, "li.p-tab#artifacts"))[0].click()
+        found(lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, "a[href*='/artifacts/artifact/']")
+                         if "followup-report" in a.text.splitlines()])[0].click()  # fmt: skip
+        link = found(lambda d: d.find_elements(By.LINK_TEXT, name))[0]
+        assert link.get_attribute("href").startswith("http://127.0.0.1:"), link.get_attribute("href")
+        link.click()
+        found(lambda d: len(d.window_handles) > 1, 20)
+        driver.switch_to.window(driver.window_handles[-1])
+        found(lambda d: "Arm A" in d.find_element(By.TAG_NAME, "body").text, 20)
+        assert driver.current_url.endswith(f"/{name}")
+
+
 def test_served_deployments_run_on_schedule_and_on_demand(server):
     root, env, url = server
     simulate(root / "inbox", participants=30, seed=2, nights=3)
@@ -112,6 +137,8 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
               "the ad-hoc report run")  # fmt: skip
         reports = list((root / "out").glob("runback_week_8_cut*.html"))
         assert reports and "Arm A" in reports[0].read_text()
+        report_run = next(r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed())
+        _open_report_from_the_ui(url.removesuffix("/api"), report_run.id, reports[0].name)
 
         # two nightly runs at once: they queue and never overlap
         with _client(url) as client:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runback.flows.followup_report import allocation_arms, draw, file_name, gather, print_pdf, render
-from tests.helpers import ARM_LETTER, simulated_warehouse
+from tests.helpers import ARM_LETTER, chromium, simulated_warehouse
 
 OUT = Path(__file__).resolve().parents[3] / "out"
 AUDIENCES = ("open", "closed")
@@ -53,17 +53,7 @@ def test_both_audiences_have_the_sites_deviations_and_serious_events(pages, time
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("audience", AUDIENCES)
 def test_no_sideways_scroll_at_phone_and_desk_widths(pages, width, audience):
-    from selenium import webdriver
-
-    if not shutil.which("chromium") or not shutil.which("chromedriver"):
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                 f"--window-size={width},900"):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
-    try:
+    with chromium(width) as driver:
         # a headless window is at least 500 px wide: the screen's width is emulated, as a phone's is
         metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
@@ -78,8 +68,6 @@ def test_no_sideways_scroll_at_phone_and_desk_widths(pages, width, audience):
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": min(height, 16000)})
         OUT.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(OUT / f"report_month_6_{audience}_{width}px.png"))
-    finally:
-        driver.quit()
 
 
 @pytest.mark.browser
