@@ -8,6 +8,7 @@ are listed in `runback.flows.errors` (0 done, 1 done with data queries, 3 refuse
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -27,14 +28,16 @@ from runback.flows.errors import Exit, Refused, RunbackError  # noqa: E402
 class _App(typer.Typer):
     """A typer app whose commands turn a RunbackError into its message and exit code."""
 
-    def command(self, *args, **kwargs):
+    def command(self, *args, long_work: bool = False, **kwargs):
+        """A command; `long_work` ones show their progress on a terminal (see flows/progress.py)."""
         register = super().command(*args, **kwargs)
 
         def decorator(function):
             @functools.wraps(function)
             def speaking(*a, **kw):
                 try:
-                    return function(*a, **kw)
+                    with _progress_shown() if long_work else contextlib.nullcontext():
+                        return function(*a, **kw)
                 except RunbackError as err:
                     typer.echo(f"runback: {err.problem}", err=True)
                     if err.advice:
@@ -72,7 +75,9 @@ def _main(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print runback's version and exit."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only warnings and errors on stderr, no progress display (stdout is unchanged)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Every step on stderr, Prefect's too."),
 ) -> None:
     """runback: a trial's REDCap exports -> a validated DuckDB outcome warehouse -> follow-up reports.
@@ -88,7 +93,25 @@ def _main(
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
         log.addHandler(handler)
+        _terminal.update(handler=handler)
     log.setLevel(level)
+    _terminal.update(progress=not quiet and sys.stderr.isatty())
+
+
+_terminal: dict = {"progress": False, "handler": None}
+"""How this command speaks to its terminal (set by the global options)."""
+
+
+def _progress_shown():
+    """The progress display of long work, on a terminal only, and not in a tracked run (its
+    progress is in the Prefect UI, and Prefect's own log lines would run through the display)."""
+    from runback.flows.runs import server_configured
+
+    if not _terminal["progress"] or server_configured():
+        return contextlib.nullcontext()
+    from runback.flows import progress
+
+    return progress.shown(_terminal["handler"])
 
 
 class Format(StrEnum):
@@ -128,7 +151,7 @@ def simulate(
         typer.echo(f"defects: {result.manifest}")
 
 
-@app.command()
+@app.command(long_work=True)
 def ingest(
     paths: list[Path] = typer.Argument(None, help="Export files or folders (default: $RUNBACK_INBOX or data/inbox)."),
     db: Path = DbOption,
@@ -181,7 +204,19 @@ def ingest(
         export_time=export_time,
         key=str(key) if key else None,
     )
+    _print_summary(results)
     raise typer.Exit(_ingest_exit_code(results, _db(db)))
+
+
+def _print_summary(results: list[dict]) -> None:
+    """The run on stdout: tonight's files, and the data query listing of a new cut."""
+    from runback.flows.ingest import summary
+
+    typer.echo(summary.run_text(results))
+    cuts = [r["data_cut"] for r in summary.tonight(results) if r["status"] == "loaded" and r.get("data_cut")]
+    listing = summary.listing_path(settings.out_dir() / "queries", max(cuts)) if cuts else None
+    if listing is not None and listing.exists():
+        typer.echo(f"Open data queries of cut {max(cuts)}, to send to the sites: {listing}")
 
 
 def _export_time(text: str) -> str:
@@ -196,9 +231,12 @@ def _export_time(text: str) -> str:
 
 
 def _ingest_exit_code(results: list[dict], db: Path) -> int:
-    if any(r["status"] in ("refused", "held") for r in results) or _overdue(results, db):
+    """3 when tonight's run is not well (as the flow run's state says), 1 with new data queries."""
+    from runback.flows.ingest.summary import tonight
+
+    if any(r["status"] in ("refused", "held") for r in tonight(results)) or _overdue(results, db):
         return Exit.REFUSED
-    if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in results):
+    if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in tonight(results)):
         return Exit.WITH_QUERIES
     return Exit.OK
 
@@ -234,7 +272,7 @@ class Audience(StrEnum):
     closed = "closed"
 
 
-@app.command()
+@app.command(long_work=True)
 def report(
     timepoint: Timepoint = typer.Option(..., help="week_8 (baseline to week 8) or month_6 (all five assessments)."),
     audience: Audience = typer.Option(
@@ -505,7 +543,7 @@ class ExportFormat(StrEnum):
     dta = "dta"
 
 
-@app.command()
+@app.command(long_work=True)
 def export(
     to: Path = typer.Option(..., "--to", help="Folder to write the tables into."),
     fmt: ExportFormat = typer.Option(ExportFormat.csv, "--format", help="csv, parquet or dta (Stata)."),
@@ -532,7 +570,7 @@ def export(
         typer.echo(path)
 
 
-@app.command()
+@app.command(long_work=True)
 def demo(
     folder: Path = typer.Option(
         None, "--folder", help="Folder for the demo's exports and warehouse (default: data/demo)."

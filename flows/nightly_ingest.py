@@ -20,6 +20,7 @@ the analysis tables and model results of the newest cut are refreshed.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
         return {}
     con = connect(Path(db))
     try:
-        done = refresh_analysis(con, study, cut, progress.counter(f"analysis of data cut {cut}"))
+        with progress.counted(f"analysis of data cut {cut}: models") as told:
+            done = refresh_analysis(con, study, cut, told)
     finally:
         con.close()
     logger().info("analysis of data cut %s refreshed: %s; models fitted %d, copied from the previous cut %d", cut,
@@ -124,16 +126,9 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
 
 @step
 def summarise(results: list[dict]) -> str:
-    """A one-line-per-file summary of the run (logged)."""
-    lines = [f"{'file':40} {'status':10} {'rows':>7} {'quarantined':>11} {'flagged':>7} {'cut':>4}"]
-    for r in results:
-        lines.append(
-            f"{r['file'][:40]:40} {r['status']:10} {r.get('rows') or 0:>7} "
-            f"{sum(f['quarantined'] for f in r.get('forms', {}).values()):>11} "
-            f"{sum(f['flagged'] for f in r.get('forms', {}).values()):>7} {r.get('data_cut') or '-':>4}"
-        )
-    text = "\n".join(lines)
-    logger().info("run summary (%d file(s)):\n%s", len(results), text)
+    """The run's summary (logged: the CLI prints it on stdout, a tracked run shows it in its log)."""
+    text = artifacts.run_text(results)
+    logger().log(logging.INFO if tracked() else logging.DEBUG, "run summary:\n%s", text)
     return text
 
 
@@ -215,8 +210,12 @@ def nightly_ingest(
             raise Refused(f"--export-time names the time of one file, but {len(entries)} were given.",
                           "Name exactly one export file with it.")  # fmt: skip
         accept = (accept_dictionary, accept_deletions, accept_identifiers)
-        results = [ingest_export(e["path"], db, project, *accept, export_time, e["scanned_in"], e["conflict"],
-                                 e["settle_s"], key) for e in entries]  # fmt: skip
+        results = []
+        with progress.stage("export files", total=len(entries)) as advance:
+            for e in entries:
+                results.append(ingest_export(e["path"], db, project, *accept, export_time, e["scanned_in"],
+                                             e["conflict"], e["settle_s"], key))  # fmt: skip
+                advance()
         cut = unanalysed_cut(db)
         if cut is not None:
             analyse_cut(db, project, cut)

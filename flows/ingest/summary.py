@@ -33,6 +33,26 @@ def tonight(results: list[dict]) -> list[dict]:
     return [r for r in results if not r.get("repeat")]
 
 
+def run_text(results: list[dict]) -> str:
+    """The run on one screen, as plain text: tonight's files (with the reason of any that was not
+    applied), and how many were seen on an earlier night."""
+    rows = [
+        (r["file"], r["status"], str(r.get("rows") or 0), str(sum(f["quarantined"] for f in r.get("forms", {}).values())),
+         str(sum(f["flagged"] for f in r.get("forms", {}).values())), str(r.get("data_cut") or "-"))
+        for r in tonight(results)
+    ]  # fmt: skip
+    header = ("file", "status", "rows", "quarantined", "flagged", "cut")
+    width = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, width, strict=True)))
+             for row in [header, *rows]] if rows else ["No new export."]  # fmt: skip
+    lines += [f"  {r['file']} {r['status']}: {' '.join(r.get('message', '').removeprefix(r['file'] + ': ').split())[:300]}"
+              for r in tonight(results) if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
+    seen = len(results) - len(tonight(results))
+    if seen:
+        lines.append(f"{seen} file(s) seen on an earlier night, not read again.")
+    return "\n".join(lines)
+
+
 def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, listing: str | None = None) -> str:
     """Tonight's files (with the reason of a refusal), form rows per form, the new cut, the new
     data queries and the counts of open and resolved ones."""
@@ -90,8 +110,13 @@ def write_listing(queries: pd.DataFrame, folder: Path, cut: int) -> Path:
     from runback.flows.query.export import neutralise
 
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"data_queries_cut{cut}.csv"
+    path = listing_path(folder, cut)
     open_ = queries[queries["status"].isin(["new", "open"])]
     columns = ["status", "record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
     neutralise(open_[columns].rename(columns={"column": "field"})).to_csv(path, index=False)
     return path
+
+
+def listing_path(folder: Path, cut: int) -> Path:
+    """Where the data query listing of a cut is written."""
+    return folder / f"data_queries_cut{cut}.csv"

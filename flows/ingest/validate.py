@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 import runback.schemas as schemas
+from runback.flows import progress
 from runback.flows.ingest.read import SOURCE_ROW
 from runback.flows.ingest.split import SplitExport
 from runback.schemas import rules
@@ -69,10 +70,12 @@ def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> 
 def validate_export(split: SplitExport, study: Study, context: rules.Context) -> Validated:
     """Validate every form of an export, then apply the cross-form and cross-export rules."""
     found, notes = [split.problems], []
-    for form, part in split.forms.items():
-        schema, said = model_for(study, form, list(part.rows.columns))
-        notes += said
-        found.append(validate_form(part.rows, schema, form))
+    with progress.stage("validating forms", total=len(split.forms)) as advance:
+        for form, part in split.forms.items():
+            schema, said = model_for(study, form, list(part.rows.columns))
+            notes += said
+            found.append(validate_form(part.rows, schema, form))
+            advance()
     frames = {form: part.rows for form, part in split.forms.items()}
     found.append(rules.check_all(frames, study, context))
     all_failures = (

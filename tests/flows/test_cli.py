@@ -175,3 +175,61 @@ def test_a_busy_warehouse_exits_with_its_own_code(warehouse, monkeypatch):
 def test_unknown_cut_is_one_line_not_a_traceback(warehouse):
     result = runner.invoke(app, ["export", "--db", str(warehouse), "--to", "out", "--data-cut", "99"])
     _user_error(result, "runback:")
+
+
+def test_ingest_prints_tonights_files_and_why_one_was_refused(tmp_path, study, monkeypatch):
+    monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_export(inbox, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2", nprs_run="x")])
+    (inbox / "RUNBACK_DATA_2014-02-02_0200.csv").write_text("Record ID,Event Name\n1,Baseline\n")
+    args = ["ingest", "--db", str(tmp_path / "w.duckdb"), str(inbox)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 3, first.output
+    lines = first.stdout.splitlines()
+    assert lines[0].split() == ["file", "status", "rows", "quarantined", "flagged", "cut"]
+    assert lines[1].split()[:3] == ["RUNBACK_DATA_2014-02-01_0200.csv", "loaded", "2"]
+    assert lines[2].split()[:2] == ["RUNBACK_DATA_2014-02-02_0200.csv", "refused"]
+    assert "refused: this is a labels export" in first.stdout  # why, to act on
+    assert str(tmp_path / "out" / "queries" / "data_queries_cut1.csv") in first.stdout
+
+    write_export(inbox, "RUNBACK_DATA_2014-02-03_0200.csv", study, [randomised("1"), randomised("2")])
+    second = runner.invoke(app, args)  # the refused file is still in the inbox: tonight is well
+    assert second.exit_code == 0, second.output
+    assert "RUNBACK_DATA_2014-02-03_0200.csv" in second.stdout and "RUNBACK_DATA_2014-02-02" not in second.stdout
+    assert "2 file(s) seen on an earlier night, not read again." in second.stdout
+
+
+def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    export = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2")])
+    command = [Path(sys.executable).parent / "runback", "ingest", "--db", str(tmp_path / "w.duckdb"), str(export)]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "100",
+                                                                             "RUNBACK_OUT": str(tmp_path / "out")}
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, env=env) as process:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = process.stdout.read().decode()
+    os.close(leader)
+    terminal = seen.decode(errors="replace")
+    assert "export files" in terminal and "validating forms" in terminal and "analysis tables" in terminal
+    assert "loaded" in stdout and "\x1b[" not in stdout  # the summary stays plain on stdout
+
+    piped = subprocess.run([*command[:3], str(tmp_path / "again.duckdb"), str(export)], capture_output=True,
+                           text=True, env=env)  # fmt: skip
+    assert "loaded" in piped.stdout
+    assert "export files" not in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
