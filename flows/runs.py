@@ -131,8 +131,11 @@ def _prefect_settings_hinted() -> bool:
         return True
     here = Path.cwd()
     pyproject = here / "pyproject.toml"
-    return (here / "prefect.toml").exists() or (here / ".env").exists() or (
-        pyproject.exists() and "[tool.prefect" in pyproject.read_text(encoding="utf-8", errors="replace"))
+    return (
+        (here / "prefect.toml").exists()
+        or (here / ".env").exists()
+        or (pyproject.exists() and "[tool.prefect" in pyproject.read_text(encoding="utf-8", errors="replace"))
+    )
 
 
 def outcome(flow: Flow, **parameters):

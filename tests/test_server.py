@@ -99,6 +99,7 @@ def _open_report_from_the_ui(ui: str, run_id, name: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium(1280, 2400) as driver:  # tall: the task runs' artifacts are listed below the flow run's
+
         def found(what, timeout=60):
             return WebDriverWait(driver, timeout).until(lambda d: what(d) or None)
 

@@ -36,21 +36,29 @@ def tonight(results: list[dict]) -> list[dict]:
 def run_text(results: list[dict]) -> str:
     """The run on one screen, as plain text: tonight's files (with the reason of any that was not
     applied), and how many were seen on an earlier night."""
-    rows = [
-        (r["file"], r["status"], str(r.get("rows") or 0), str(sum(f["quarantined"] for f in r.get("forms", {}).values())),
-         str(sum(f["flagged"] for f in r.get("forms", {}).values())), str(r.get("data_cut") or "-"))
-        for r in tonight(results)
-    ]  # fmt: skip
+    rows = [(r["file"], r["status"], str(r.get("rows") or 0), *(str(n) for n in _row_counts(r)),
+             str(r.get("data_cut") or "-")) for r in tonight(results)]  # fmt: skip
     header = ("file", "status", "rows", "quarantined", "flagged", "cut")
     width = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, width, strict=True)))
              for row in [header, *rows]] if rows else ["No new export."]  # fmt: skip
-    lines += [f"  {r['file']} {r['status']}: {' '.join(r.get('message', '').removeprefix(r['file'] + ': ').split())[:300]}"
-              for r in tonight(results) if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
+    lines += [f"  {r['file']} {r['status']}: {_why(r)}" for r in tonight(results)
+              if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
     seen = len(results) - len(tonight(results))
     if seen:
         lines.append(f"{seen} file(s) seen on an earlier night, not read again.")
     return "\n".join(lines)
+
+
+def _row_counts(result: dict) -> tuple[int, int]:
+    """A file's form rows quarantined and flagged."""
+    forms = result.get("forms", {}).values()
+    return sum(f["quarantined"] for f in forms), sum(f["flagged"] for f in forms)
+
+
+def _why(result: dict) -> str:
+    """Why a file was not applied, on one line (without its own name again)."""
+    return " ".join(result.get("message", "").removeprefix(result["file"] + ": ").split())[:300]
 
 
 def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, listing: str | None = None) -> str:

@@ -209,8 +209,10 @@ def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
 
     export = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2")])
     command = [Path(sys.executable).parent / "runback", "ingest", "--db", str(tmp_path / "w.duckdb"), str(export)]
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "100",
-                                                                             "RUNBACK_OUT": str(tmp_path / "out")}
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
+        "COLUMNS": "100",
+        "RUNBACK_OUT": str(tmp_path / "out"),
+    }
     leader, follower = pty.openpty()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, env=env) as process:
         os.close(follower)
