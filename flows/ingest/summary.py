@@ -67,8 +67,7 @@ def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, li
     lines = ["# Nightly ingest", ""]
     lines.append(f"**New data cut:** {cut}" if cut is not None else "**No new data cut** (nothing changed).")
     files = [
-        [r["file"], r["status"], r.get("rows") or 0, sum(f["quarantined"] for f in r.get("forms", {}).values()),
-         sum(f["flagged"] for f in r.get("forms", {}).values()), r.get("data_cut") or "",
+        [r["file"], r["status"], r.get("rows") or 0, *_row_counts(r), r.get("data_cut") or "",
          r.get("message", "")[:300] if r["status"] not in ("loaded", "unchanged") else ""]
         for r in tonight(results)
     ]  # fmt: skip
