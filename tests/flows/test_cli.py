@@ -228,7 +228,7 @@ def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
         stdout = process.stdout.read().decode()
     os.close(leader)
     terminal = seen.decode(errors="replace")
-    assert "export files" in terminal and "validating forms" in terminal and "analysis tables" in terminal
+    assert "export files" in terminal and "validating forms" in terminal and "data cut 1: models" in terminal
     assert "loaded" in stdout and "\x1b[" not in stdout  # the summary stays plain on stdout
 
     piped = subprocess.run([*command[:3], str(tmp_path / "again.duckdb"), str(export)], capture_output=True,
