@@ -36,28 +36,32 @@ def _ignore(steps: int = 1) -> None:
 @contextlib.contextmanager
 def stage(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A piece of long work (`total` steps, or unknown): yields `advance(steps=1)`."""
-    display = _display
-    if display is None:
-        yield _ignore
-        return
-    task = display.add_task(description, total=total)
-    try:
-        yield lambda steps=1: display.update(task, advance=steps, refresh=True)  # a few steps: each one seen
-    finally:
-        display.remove_task(task)
+    with _task(description, total) as (display, task):
+        if display is None:
+            yield _ignore
+        else:  # a few steps: each one is seen
+            yield lambda steps=1: display.update(task, advance=steps, refresh=True)
 
 
 @contextlib.contextmanager
 def counted(description: str) -> Iterator[Callable[[int, int], None] | None]:
     """A piece of long work that tells its own progress: yields a `progress(k, n)` callback (None
     when nothing is shown, so that the work need not even count)."""
+    with _task(description, None) as (display, task):
+        yield None if display is None else lambda k, n: display.update(task, completed=k, total=n, refresh=True)
+
+
+@contextlib.contextmanager
+def _task(description: str, total: int | None):
+    """The display and its task for one piece of work, removed when it ends; (None, None) when
+    nothing is shown."""
     display = _display
     if display is None:
-        yield None
+        yield None, None
         return
-    task = display.add_task(description, total=None)
+    task = display.add_task(description, total=total)
     try:
-        yield lambda k, n: display.update(task, completed=k, total=n, refresh=True)
+        yield display, task
     finally:
         display.remove_task(task)
 
