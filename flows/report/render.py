@@ -7,7 +7,9 @@ named filters below. The environment autoescapes and fails on any undefined name
 
 from __future__ import annotations
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+import functools
+
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from runback.flows.errors import Refused
@@ -39,9 +41,14 @@ def css_string(value) -> Markup:
     return Markup(f'"{text}"')
 
 
+@functools.cache
 def environment() -> Environment:
+    """The templates' environment, one per process (templates compiled once); the compiled code
+    is also kept between processes in Jinja's per-user bytecode cache (a private folder in the
+    temporary directory, checked by Jinja to be the user's own), keyed by each template's source."""
     env = Environment(
         loader=FileSystemLoader(REPORTS_DIR),
+        bytecode_cache=FileSystemBytecodeCache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
