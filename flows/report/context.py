@@ -51,7 +51,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
     visits = TIMEPOINTS[timepoint]
     info = _frame(con, "cut", cut=cut).iloc[0]
     look = analysis_look(con, cut, timepoint)
-    n = look["reach"]["randomised"]
+    randomised = look["reach"]["randomised"]
     return {
         "title": TITLE,
         "audience": "open" if arms.pooled else "closed",
@@ -74,12 +74,12 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "table1": table1(_frame(con, "baseline", cut=cut), arms),
         **efficacy(con, cut, timepoint, arms),
         "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms, ADHERENCE),
-        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms, n),
+        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms, randomised),
         "ae_listing": ae_listing(
             _frame(con, "adverse_event_listing", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
         ),
         "serious_adverse_events": serious_adverse_events(
-            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut), n
+            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut), randomised
         ),
         "deviations": deviations(_frame(con, "protocol_deviations", cut=cut), arms, visits),
         "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
