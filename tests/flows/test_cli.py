@@ -235,3 +235,26 @@ def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
                            text=True, env=env)  # fmt: skip
     assert "loaded" in piped.stdout
     assert "export files" not in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
+
+
+@pytest.mark.slow
+def test_the_demo_renders_open_and_closed_reports_at_both_timepoints(tmp_path, monkeypatch):
+    import re
+
+    from tests.helpers import ARM_LETTER, page_text
+
+    monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
+    result = runner.invoke(app, ["demo", "--folder", str(tmp_path / "demo"), "--participants", "30"])
+    assert result.exit_code == 0, result.output
+    pages = sorted((tmp_path / "out" / "demo").glob("runback_*.html"))
+    assert [re.sub(r"_cut\d+", "", p.name) for p in pages] == [
+        "runback_month_6_closed.html", "runback_month_6_open.html", "runback_week_8_closed.html",
+        "runback_week_8_open.html"]  # fmt: skip
+    for page in pages:
+        html = page.read_text()
+        assert 'id="protocol-deviations"' in html and 'id="serious-adverse-events"' in html, page.name
+        if page.name.endswith("_open.html"):
+            assert not ARM_LETTER.search(page_text(html)) and "sae-listing" not in html, page.name
+        else:
+            assert "Arm A" in html and "sae-listing" in html and "deviation-listing" in html, page.name
+    assert (tmp_path / "out" / "demo" / "index.html").read_text().count("<tr><td>") == 4
