@@ -52,9 +52,9 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
     with caplog.at_level(logging.DEBUG):
         outcome(nightly_ingest, paths=[str(tmp_path / "exports")], db=str(db))
         reports = [
-            followup_report(timepoint=t, blinded=b, key=str(key), out_dir=str(tmp_path / "out"), db=str(db))
+            followup_report(timepoint=t, audience=a, blinded=b, key=str(key), out_dir=str(tmp_path / "out"), db=str(db))
             for t in ("week_8", "month_6")
-            for b in (True, False)
+            for a, b in (("closed", True), ("closed", False), ("open", True))
         ]
     written = {}
     for fmt in ("csv", "parquet", "dta"):
