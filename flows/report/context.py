@@ -1,8 +1,10 @@
 """The numbers of a follow-up report: read from the warehouse for one data cut and timepoint,
 shaped into plain dicts and lists for the templates, with every arm already shown as the report
-must show it (Arm A/B/C when blinded).
+must show it (Arm A/B/C when blinded, one pooled column in an open report).
 
-Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut.
+Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut,
+but for the pooled cells of an open report, which add up the per-arm rows (`Pool`: counts summed,
+shares of the sums, participant-weighted means), and the counts of protocol deviations by kind.
 """
 
 from __future__ import annotations
