@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from runback.flows.followup_report import allocation_arms, draw, file_name, gather, print_pdf, render
+from runback.flows.report.blinding import find_revealing
 from tests.helpers import ARM_LETTER, chromium, simulated_warehouse
 
 OUT = Path(__file__).resolve().parents[3] / "out"
@@ -84,6 +85,7 @@ def test_every_printed_page_has_the_running_header_and_its_number(pages, audienc
         assert re.search(r"runback · 6 months follow-up · data cut \d+", content), number
         assert said in content and "Confidential" in content, number
         assert f"Page {number} of {len(pages_)}" in content, number
+    assert find_revealing(text) == []  # no arm code or name on paper, whatever the audience (blinded)
     if audience == "open":
         assert not ARM_LETTER.search(text), ARM_LETTER.search(text)
 
