@@ -77,46 +77,70 @@ def arms_for(blinded: bool, key: Key | None = None, pooled: bool = False) -> Arm
 
 
 _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-                        r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")  # fmt: skip
+                        r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")  # fmt: skip
+"""Characters that show as nothing (or as a blank): zero-width, joiners, fillers, variation
+selectors, tags, the braille blank."""
+_HIDDEN_CATEGORIES = {"Cf", "Cc", "Co", "Cn", "Mn", "Me"}  # format, control, private, unassigned, combining marks
+_LOOKALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУаеѕіјорсухԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
+    "ABESIJKMHOPCTXYaesijopcyxqwABEZHIKMNOPTYXoiv",
+)
+"""Cyrillic and Greek letters that look like Latin ones (Unicode's confusables of the letters
+that spell the arms), read as those Latin letters."""
+_NOT_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
 
 
-def normalised(text: str) -> str:
-    """Text as the scan reads it: NFKC (full-width and other compatibility forms folded),
-    zero-width and other invisible characters removed, case folded."""
-    folded = unicodedata.normalize("NFKC", text)
-    folded = _NON_ASCII.sub(_unless_format, _INVISIBLE.sub("", folded))
-    return folded.casefold()
+def skeleton(text: str, casefold: bool = True) -> str:
+    """Text as the scan reads it, whatever was done to hide a word in it: NFKC (full-width and
+    other compatibility forms folded), invisible characters and combining marks removed, Cyrillic
+    and Greek look-alikes read as Latin, accents dropped, and every run of other characters
+    (hyphens, punctuation, line breaks, several spaces) read as one space."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
+    folded = _NON_ASCII.sub(_unless_hidden, folded).translate(_LOOKALIKES)
+    folded = _NOT_ALNUM.sub(" ", folded).strip()
+    return folded.casefold() if casefold else folded
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")  # every format (Cf) character is outside ASCII
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")  # every hidden character is outside ASCII, but for the controls below
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
-def _unless_format(match: re.Match) -> str:
-    return "" if unicodedata.category(match.group()) == "Cf" else match.group()
+def _unless_hidden(match: re.Match) -> str:
+    return "" if unicodedata.category(match.group()) in _HIDDEN_CATEGORIES else match.group()
 
 
 def revealing_terms() -> list[str]:
-    """Words that would reveal allocation in a blinded report: arm codes, names and the words
-    that name a programme, as the scan reads them."""
-    terms = {normalised(name) for name in ARM_NAMES.values()}
-    terms |= {"lower limb", "leg strengthening", "lumbar extensor", "extensor strengthening", "stabilisation",
-              "stabilization", "core stability", "rand_group"}  # fmt: skip
-    return sorted(terms)
+    """Words that would reveal allocation in a blinded report: the arms' names and the words that
+    name a programme, as the scan reads them."""
+    terms = set(ARM_NAMES.values()) | {"lower limb", "leg strengthening", "lumbar extensor", "extensor strengthening",
+                                       "stabilisation", "stabilization", "core stability", "rand_group"}  # fmt: skip
+    return sorted(skeleton(term) for term in terms)
 
 
 def find_revealing(text: str) -> list[str]:
     """The revealing terms present in a text: arm codes as whole words in capitals (LL, LE, LS),
-    and the names, in any case and whatever invisible characters were put between their letters."""
-    plain = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
-    found = [code for code in ARM_ORDER if re.search(rf"(?<![A-Za-z0-9_]){code}(?![A-Za-z0-9_])", plain)]
-    folded = normalised(text)
-    return found + [term for term in revealing_terms() if term in folded]
+    and the names, in any case, whatever was put between or inside their letters."""
+    plain = f" {skeleton(_CONTROLS.sub('', text), casefold=False)} "
+    found = [code for code in ARM_ORDER if f" {code} " in plain]
+    folded = plain.casefold()
+    glued = folded.replace(" ", "")  # words run together, or split by a character that shows as nothing
+    return found + [term for term in revealing_terms() if f" {term} " in folded or term.replace(" ", "") in glued]
+
+
+_ARM_LETTER = re.compile(r"\b(?:arms?|groups?|grps?)\s+[a-z]\b")
+
+
+def names_an_arm_letter(text: str) -> bool:
+    """Whether free text names an arm by its letter ("Arm B", "group-c", "arm\u00a0a"): a blinded
+    listing must not tie a row to a letter, and an open report names no arm at all."""
+    return bool(_ARM_LETTER.search(skeleton(text)))
 
 
 def withhold(text: str | None) -> tuple[str | None, bool]:
     """Free text as a blinded report may show it: unchanged, or withheld whole when it names an arm
-    or a programme (never rewritten: a relabelled text would be false and would reveal the key)."""
-    if not text or not find_revealing(text):
+    (by its name, its code, a programme's words or its letter) (never rewritten: a relabelled
+    text would be false and would reveal the key)."""
+    if not text or not (find_revealing(text) or names_an_arm_letter(text)):
         return text, False
     return WITHHELD, True
 

@@ -368,45 +368,58 @@ def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
 
     Blinded: free text that names an arm or a programme is withheld, and a category that only one
     arm has in the per-arm table beside it is suppressed in the listing (small-cell suppression:
-    with the table's counts it would tie the event to its arm)."""
+    with the table's counts it would tie the event to its arm). A closed blinded report lists the
+    serious events in the serious adverse event listing only: the two listings share onset day,
+    severity and relatedness, so rows of both would join, and the second has participant ids."""
     rows = _records(frame)
     single = _single_arm_categories(per_arm) if arms.blinded and not arms.pooled else set()  # no per-arm table, open
+    serious_elsewhere = arms.blinded and not arms.pooled
+    if serious_elsewhere:
+        rows = [row for row in rows if not row["serious"]]
     withheld = 0
     for row in rows:
         arm = row.pop("arm")
         row["arm"] = None if arms.blinded else arms.short(arm)
-        if not arms.blinded:
-            continue
-        row["description"], hidden = withhold(row["description"])
-        withheld += hidden
-        for column, dimension in LISTED_DIMENSIONS.items():
-            if (dimension, row[column] or "Not recorded") in single:
-                row[column] = SUPPRESSED
-        if ("Seriousness", "Serious" if row["serious"] else "Not serious") in single:
-            row["serious"] = SUPPRESSED
+        if arms.blinded:
+            withheld += _blinded_row(row, single)
     if arms.blinded:  # without the arm, order by what is shown only
         rows.sort(key=lambda r: (r["serious"] is not True, r["onset_day"] if r["onset_day"] is not None else math.inf,
                                  r["description"] or ""))  # fmt: skip
-    return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single)}
+    return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single),
+            "serious_elsewhere": serious_elsewhere}  # fmt: skip
+
+
+def _blinded_row(row: dict, single: set[tuple[str, str]]) -> bool:
+    """A listing row as a blinded report shows it: its description withheld when it names an arm,
+    and each category that only one arm has in the per-arm table suppressed; whether the
+    description was withheld."""
+    row["description"], hidden = withhold(row["description"])
+    for column, dimension in LISTED_DIMENSIONS.items():
+        if column in row and (dimension, row[column] or "Not recorded") in single:
+            row[column] = SUPPRESSED
+    if "serious" in row and ("Seriousness", "Serious" if row["serious"] else "Not serious") in single:
+        row["serious"] = SUPPRESSED
+    return hidden
 
 
 def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame, randomised: int) -> dict:
     """Serious adverse events: events and participants per arm (from the per-arm table), and a
     listing with participant ids, dates and grading (closed reports only); the arm column only in
-    an unblinded report, and in a blinded one a description that names an arm or a programme is
-    withheld."""
+    an unblinded report. Blinded, the listing is suppressed as the adverse event listing is (a
+    description naming an arm withheld, a category only one arm has suppressed), and when only
+    one arm has serious events, their descriptions are suppressed too."""
     serious = per_arm[(per_arm["dimension"] == "Seriousness") & (per_arm["category"] == "Serious")]
     counts = _by_arm(serious, arms, EVENTS, randomised)
     if arms.pooled:
         return {"arms": counts, "rows": None, "withheld": 0, "suppressed": False}
-    one_arm = arms.blinded and ("Seriousness", "Serious") in _single_arm_categories(per_arm)
+    single = _single_arm_categories(per_arm) if arms.blinded else set()
+    one_arm = ("Seriousness", "Serious") in single
     rows, withheld = _records(frame), 0
     for row in rows:
         arm = row.pop("arm")
         row["arm"] = None if arms.blinded else arms.short(arm)
         if arms.blinded:
-            row["description"], hidden = withhold(row["description"])
-            withheld += hidden
+            withheld += _blinded_row(row, single)
         if one_arm:  # with the counts beside it, a description would be tied to that arm (small cells)
             row["description"] = SUPPRESSED
     return {"arms": counts, "rows": rows, "withheld": withheld, "suppressed": one_arm}

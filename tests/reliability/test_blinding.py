@@ -490,3 +490,55 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
         logged = con.execute("select what from meta.unblinding").fetchall()
     assert masked["1"] == "C" and masked["3"] == "B" and logged == [("mask",)]  # codes 2, 1 -> LE, LL
     assert ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(key))["status"] == "loaded"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Dizziness during lumbar-extensor session", "Knee pain in lower-limb programme", "leg-strengthening day",
+     "core-stability block", "lumbar  extensor", "lumbar\nextensor", "Lumbar\U000e0100 extensor", "lumbar\u2800extensor",
+     "told the nurse she is in the L\U000e0020S class", "L\u0415 session", "ĹL", "\uff2c\uff2c", "Lumbar stabilization",
+     "Fell on the way to the Arm B class", "moved from Arm C to Arm A", "arm-b", "GROUP c", "Arm\u00a0B"],
+)  # fmt: skip
+def test_free_text_naming_an_arm_however_it_is_written_is_withheld(text):
+    """Hyphens, runs of spaces, line breaks, characters that show as nothing, tags, look-alike
+    letters, accents, full-width forms, an arm's letter: the text is withheld whole."""
+    assert blinding.withhold(text) == (blinding.WITHHELD, True)
+
+
+@pytest.mark.parametrize("text", ["Shin pain", "Upper respiratory tract infection", "Llama bite", "fell in the hall",
+                                  "sore calf after armchair rest", None, ""])  # fmt: skip
+def test_free_text_that_names_no_arm_is_shown_as_written(text):
+    assert blinding.withhold(text) == (text, False)
+
+
+def test_serious_events_are_listed_once_and_suppressed_as_every_listing_is():
+    """In a closed blinded report the serious events are not in the adverse event listing (they
+    would join the serious event listing, which has participant ids), and the serious event
+    listing suppresses a category that only one arm has in the per-arm table, as the adverse
+    event listing does."""
+    import pandas as pd
+
+    from runback.flows.report import context
+
+    per_arm = pd.DataFrame(
+        [("Severity", "Mild", "A", 3), ("Severity", "Mild", "B", 2), ("Severity", "Moderate", "A", 1),
+         ("Seriousness", "Serious", "A", 1), ("Seriousness", "Serious", "B", 1), ("Relatedness", "Probable", "B", 1),
+         ("Seriousness", "Not serious", "A", 3), ("Seriousness", "Not serious", "B", 1)],
+        columns=["dimension", "category", "arm", "events"],
+    ).assign(participants=1, category_sort=0)  # fmt: skip
+    events = pd.DataFrame(
+        [("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
+         ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
+         ("A", 3, "Shin pain", "Mild", False, "Unrelated")],
+        columns=["arm", "onset_day", "description", "severity", "serious", "relatedness"],
+    )  # fmt: skip
+    arms = blinding.arms_for(True)
+    listing = context.ae_listing(events, arms, per_arm)
+    assert [r["description"] for r in listing["rows"]] == ["Shin pain"] and listing["serious_elsewhere"]
+    serious = context.serious_adverse_events(events.assign(record_id=["38", "12", "4"]).iloc[:2], arms, per_arm, 9)
+    by_id = {r["record_id"]: r for r in serious["rows"]}
+    assert by_id["38"]["severity"] == context.SUPPRESSED  # "Moderate" only in one arm's column of the table
+    assert by_id["12"]["relatedness"] == context.SUPPRESSED and by_id["12"]["severity"] == "Mild"
+    key = allocation.Key({"LL": "A", "LE": "B", "LS": "C"}, "0" * 16, Path("allocation.key"))
+    unblinded = context.ae_listing(events, blinding.arms_for(False, key=key), per_arm)
+    assert len(unblinded["rows"]) == 3  # with the key, every event in one listing
