@@ -495,7 +495,8 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
 @pytest.mark.parametrize(
     "text",
     ["Dizziness during lumbar-extensor session", "Knee pain in lower-limb programme", "leg-strengthening day",
-     "core-stability block", "lumbar  extensor", "lumbar\nextensor", "Lumbar\U000e0100 extensor", "lumbar\u2800extensor",
+     "core-stability block", "lumbar  extensor", "lumbar\nextensor", "Lumbar\U000e0100 extensor",
+     "lumbar\u2800extensor",
      "told the nurse she is in the L\U000e0020S class", "L\u0415 session", "ĹL", "\uff2c\uff2c", "Lumbar stabilization",
      "Fell on the way to the Arm B class", "moved from Arm C to Arm A", "arm-b", "GROUP c", "Arm\u00a0B"],
 )  # fmt: skip
