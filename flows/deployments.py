@@ -18,6 +18,7 @@ import functools
 import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from prefect import serve
 from prefect.client.orchestration import get_client
@@ -30,6 +31,8 @@ from runback.flows import settings
 from runback.flows.errors import Refused
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
+from runback.flows.report.render import PUBLISHED
+from runback.flows.runs import server_configured
 from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE, WAREHOUSE_LIMIT
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
@@ -73,9 +76,9 @@ def ensure_warehouse_limit() -> None:
 
 def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None) -> None:
     """Serve both deployments until interrupted (their schedule stays active afterwards)."""
-    if not os.environ.get("PREFECT_API_URL"):
+    if not server_configured():
         raise NoServer(
-            "PREFECT_API_URL is not set: schedules need a running Prefect server. Start one with "
+            "no Prefect server is configured: schedules need a running one. Start one with "
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
     ensure_warehouse_limit()
@@ -84,7 +87,18 @@ def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interv
 
 
 class _ReadOnly(SimpleHTTPRequestHandler):
-    """GET and HEAD of the reports folder, nothing else; no log lines on stderr per request."""
+    """GET and HEAD of the blinded reports in the reports folder and its index, nothing else: no
+    unblinded report, no data query listing (they name records), no folder listing; no log lines
+    on stderr per request."""
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and path == Path(self.directory).resolve() and (path / "index.html").is_file():
+            path = path / "index.html"
+        if path.parent != Path(self.directory).resolve() or not PUBLISHED.fullmatch(path.name):
+            self.send_error(404)
+            return None
+        return super().send_head()
 
     def do_PUT(self):  # noqa: N802 - the http.server naming
         self.send_error(405)

@@ -33,7 +33,7 @@ from runback.flows.analyse import lock
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
-from runback.flows.report.render import ReportError, environment, file_name
+from runback.flows.report.render import PUBLISHED, ReportError, environment, file_name
 from runback.flows.runs import flow, logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
@@ -248,15 +248,16 @@ def followup_report(
 def publish_link(paths: list[str]) -> None:
     """A link artifact to each file of the report (HTML, and PDF when printed): through
     RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
-    link opens from the Prefect UI; a file:// link only when no web server publishes them."""
+    link opens from the Prefect UI; a file:// link when no web server publishes the file (none is
+    set, the report was written elsewhere, or it is unblinded: never one click away)."""
     if not tracked():
         return
     from prefect.artifacts import create_link_artifact
 
     base, folder = reports_url(), default_out_dir().resolve()
     for path in map(Path, paths):
-        inside = path.resolve().is_relative_to(folder)
-        link = f"{base}/{path.resolve().relative_to(folder).as_posix()}" if base and inside else path.resolve().as_uri()
+        published = path.resolve().parent == folder and PUBLISHED.fullmatch(path.name)  # not an unblinded one
+        link = f"{base}/{path.name}" if base and published else path.resolve().as_uri()
         key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
         create_link_artifact(link=link, link_text=path.name, key=key,
                              description="The follow-up report rendered by this run")  # fmt: skip

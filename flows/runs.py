@@ -162,9 +162,10 @@ def logger() -> logging.Logger | logging.LoggerAdapter:
 
 
 def warehouse_slot():
-    """The `runback-warehouse` concurrency slot on a real Prefect server (PREFECT_API_URL set);
-    nothing to hold on an ephemeral server, where one process runs one flow."""
-    if not os.environ.get("PREFECT_API_URL"):
+    """The `runback-warehouse` concurrency slot on a real Prefect server (configured however:
+    PREFECT_API_URL, a profile, a settings file); nothing to hold without one, where one process
+    runs one flow."""
+    if not _prefect_settings_hinted():  # an in-process test server sets none of them
         return contextlib.nullcontext()
     from prefect.concurrency.sync import concurrency
 

@@ -126,6 +126,14 @@ def test_serve_publishes_the_reports_folder_read_only_and_links_point_to_it(tmp_
     assert httpx.get(f"{url}/runback_week_8_cut1.html").text == "<html>report</html>"
     assert httpx.post(f"{url}/runback_week_8_cut1.html", content=b"x").status_code == 405
     assert httpx.get(f"{url}/../../etc/passwd").status_code == 404
+    (tmp_path / "out" / "index.html").write_text("<html>index</html>")
+    (tmp_path / "out" / "runback_week_8_cut1_closed_unblinded.html").write_text("<html>LL LE LS</html>")
+    (tmp_path / "out" / "queries").mkdir()
+    (tmp_path / "out" / "queries" / "data_queries_cut1.csv").write_text("record_id\n7\n")
+    assert httpx.get(f"{url}/").text == "<html>index</html>"
+    for hidden in ("runback_week_8_cut1_closed_unblinded.html", "queries/", "queries/data_queries_cut1.csv",
+                   "queries", "runback_week_8_cut1_closed_unblinded.html%00.html"):  # fmt: skip
+        assert httpx.get(f"{url}/{hidden}").status_code == 404, hidden
 
 
 def test_the_report_link_points_to_the_published_folder(tmp_path, study, prefect_harness, monkeypatch):
