@@ -28,25 +28,19 @@ from scipy import optimize, stats
 
 
 @dataclass(frozen=True)
-class Pattern:
-    """Participants assessed at the same visits (q of them), as the sums over those m participants
-    that the REML criterion needs: xx[a, b] = sum x_a x_b' (q, q, p, p), xy[a, b] = sum x_a y_b
-    (q, q, p) and yy[a, b] = sum y_a y_b (q, q), x_a being a participant's design row at visit a."""
+class Patterns:
+    """Participants grouped by the visits they were assessed at, as the sums over each pattern's
+    participants that the REML criterion needs, laid out over all k visits so that every pattern is
+    computed at once: xx[i, a, b] = sum x_a x_b' (P, k, k, p, p), xy[i, a, b] = sum x_a y_b
+    (P, k, k, p), yy[i, a, b] = sum y_a y_b (P, k, k), x_a being a participant's design row at
+    visit a (zero at the visits a pattern lacks); `seen` (P, k) marks each pattern's visits, `m` (P)
+    counts its participants."""
 
-    visits: np.ndarray
-    m: int
+    seen: np.ndarray
+    m: np.ndarray
     xx: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
-
-    @classmethod
-    def of(cls, visits: np.ndarray, x: np.ndarray, y: np.ndarray) -> Pattern:
-        """The sums of one pattern's design (m, q, p) and responses (m, q), as matrix products."""
-        m, q, p = x.shape
-        flat = x.reshape(m, q * p)
-        xx = (flat.T @ flat).reshape(q, p, q, p).transpose(0, 2, 1, 3)
-        xy = (flat.T @ y).reshape(q, p, q).transpose(0, 2, 1)
-        return cls(visits, m, xx, xy, y.T @ y)
 
 
 @dataclass(frozen=True)
@@ -77,7 +71,7 @@ class MmrmFit:
     converged: bool
     n_obs: int
     n_participants: int
-    patterns: tuple[Pattern, ...]
+    patterns: Patterns
 
     def contrast(self, vector: np.ndarray, level: float = 0.95) -> Contrast:
         """Estimate, SE, Satterthwaite df, CI and two-sided p of c'beta."""
@@ -116,13 +110,14 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
     return MmrmFit(
         names=tuple(names), beta=beta, cov_beta=phi, sigma=lower @ lower.T, theta=theta, theta_cov=theta_cov,
         minus2_reml=value, converged=bool(result.success or gradient_norm < 1e-4), n_obs=len(y),
-        n_participants=int(sum(p.m for p in patterns)), patterns=patterns,
+        n_participants=int(patterns.m.sum()), patterns=patterns,
     )  # fmt: skip
 
 
-def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray) -> tuple[Pattern, ...]:
+def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray) -> Patterns:
     """Group the rows by participant, then participants by the visits they were assessed at (the
-    set of visits as the bits of one integer, so the grouping is a sort, not a loop)."""
+    set of visits as the bits of one integer, so the grouping is a sort, not a loop), and take each
+    pattern's sums as matrix products."""
     order = np.lexsort((visit, subject))
     y, x, subject, visit = y[order], x[order], subject[order], visit[order]
     starts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
@@ -130,12 +125,19 @@ def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarr
     by_key = np.argsort(key, kind="stable")  # a participant's rows stay together, in visit order
     y, x, key, visit = y[by_key], x[by_key], key[by_key], visit[by_key]
     bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
-    out = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    k, p, n = int(visit.max()) + 1, x.shape[1], len(bounds) - 1
+    seen, m = np.zeros((n, k), bool), np.zeros(n)
+    xx, xy, yy = np.zeros((n, k, k, p, p)), np.zeros((n, k, k, p)), np.zeros((n, k, k))
+    for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         q = int(key[lo]).bit_count()  # visits per participant of this pattern
-        m = (hi - lo) // q
-        out.append(Pattern.of(visit[lo : lo + q], x[lo:hi].reshape(m, q, -1), y[lo:hi].reshape(m, q)))
-    return tuple(sorted(out, key=lambda pattern: tuple(pattern.visits)))
+        visits, m[i] = visit[lo : lo + q], (hi - lo) // q
+        flat, values = x[lo:hi].reshape(-1, q * p), y[lo:hi].reshape(-1, q)
+        block = np.ix_(visits, visits)
+        seen[i, visits] = True
+        xx[i][block] = (flat.T @ flat).reshape(q, p, q, p).transpose(0, 2, 1, 3)
+        xy[i][block] = (flat.T @ values).reshape(q, p, q).transpose(0, 2, 1)
+        yy[i][block] = values.T @ values
+    return Patterns(seen, m, xx, xy, yy)
 
 
 def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:
@@ -167,35 +169,31 @@ def _lower(theta: np.ndarray, k: int) -> np.ndarray:
     return lower
 
 
-def _reml(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, need_gradient: bool = True):
+def _inverses(sigma: np.ndarray, patterns: Patterns) -> tuple[np.ndarray, np.ndarray]:
+    """Each pattern's Sigma[V, V]^-1 laid out over all visits (zero elsewhere), and log det Sigma[V, V]:
+    Sigma on a pattern's visits and the identity elsewhere is inverted in one batched call."""
+    inside = patterns.seen[:, :, None] & patterns.seen[:, None, :]
+    blocks = np.where(inside, sigma, np.eye(len(sigma)))
+    factor = np.linalg.cholesky(blocks)
+    logdet = 2 * np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1)
+    return np.linalg.inv(blocks) * inside, logdet
+
+
+def _reml(theta: np.ndarray, patterns: Patterns, k: int, need_gradient: bool = True):
     """-2 REML log-likelihood (without its constant), d/dSigma of it, beta and (X'WX)^-1."""
     lower = _lower(theta, k)
-    sigma = lower @ lower.T
-    p = patterns[0].xx.shape[2]
-    xtwx, xtwy, ytwy, logdet = np.zeros((p, p)), np.zeros(p), 0.0, 0.0
-    inverses = []
-    for pattern in patterns:
-        block = sigma[np.ix_(pattern.visits, pattern.visits)]
-        factor = np.linalg.cholesky(block)
-        w = np.linalg.inv(block)
-        xtwx += np.einsum("ab,abps->ps", w, pattern.xx)
-        xtwy += np.einsum("ab,abp->p", w, pattern.xy)
-        ytwy += float(np.sum(w * pattern.yy))
-        logdet += pattern.m * 2 * np.sum(np.log(np.diag(factor)))
-        inverses.append(w)
+    w, logdet = _inverses(lower @ lower.T, patterns)
+    xtwx = np.einsum("iab,iabps->ps", w, patterns.xx)
+    xtwy = np.einsum("iab,iabp->p", w, patterns.xy)
     phi = np.linalg.inv(xtwx)
     beta = phi @ xtwy
-    sign, logdet_xtwx = np.linalg.slogdet(xtwx)
-    value = logdet + logdet_xtwx + ytwy - float(beta @ xtwy)
+    value = patterns.m @ logdet + np.linalg.slogdet(xtwx)[1] + np.sum(w * patterns.yy) - float(beta @ xtwy)
     if not need_gradient:
         return value, None, beta, phi
-    grad_sigma = np.zeros((k, k))
-    for pattern, w in zip(patterns, inverses, strict=True):
-        fitted_y = pattern.xy @ beta  # sum (x_a beta) y_b
-        residual = pattern.yy - fitted_y - fitted_y.T + np.einsum("p,abps,s->ab", beta, pattern.xx, beta)
-        leverage = np.einsum("abps,ps->ab", pattern.xx, phi)  # sum x_a Phi x_b'
-        block = pattern.m * w - w @ (residual + leverage) @ w
-        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += block
+    fitted = patterns.xy @ beta  # sum (x_a beta) y_b
+    residual = patterns.yy - fitted - fitted.transpose(0, 2, 1) + np.einsum("iabps,p,s->iab", patterns.xx, beta, beta)
+    leverage = np.einsum("iabps,ps->iab", patterns.xx, phi)  # sum x_a Phi x_b'
+    grad_sigma = np.sum(patterns.m[:, None, None] * w - w @ (residual + leverage) @ w, axis=0)
     return value, grad_sigma, beta, phi
 
 
@@ -206,7 +204,7 @@ def _to_theta(grad_sigma: np.ndarray, theta: np.ndarray, k: int) -> np.ndarray:
     return np.r_[np.diag(grad_lower) * np.diag(lower), grad_lower[np.tril_indices(k, -1)]]
 
 
-def _criterion(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int) -> tuple[float, np.ndarray]:
+def _criterion(theta: np.ndarray, patterns: Patterns, k: int) -> tuple[float, np.ndarray]:
     try:
         value, grad_sigma, _, _ = _reml(theta, patterns, k)
     except np.linalg.LinAlgError:
@@ -214,7 +212,7 @@ def _criterion(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int) -> tupl
     return value, _to_theta(grad_sigma, theta, k)
 
 
-def _hessian(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, step: float = 1e-5) -> np.ndarray:
+def _hessian(theta: np.ndarray, patterns: Patterns, k: int, step: float = 1e-5) -> np.ndarray:
     """Hessian of -2 REML log-likelihood by central differences of its analytic gradient."""
     n = len(theta)
     hessian = np.zeros((n, n))
@@ -227,13 +225,9 @@ def _hessian(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, step: flo
     return (hessian + hessian.T) / 2
 
 
-def _variance_gradient(theta: np.ndarray, patterns: tuple[Pattern, ...], k: int, phi_c: np.ndarray) -> np.ndarray:
+def _variance_gradient(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray) -> np.ndarray:
     """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'."""
     lower = _lower(theta, k)
-    sigma = lower @ lower.T
-    grad_sigma = np.zeros((k, k))
-    for pattern in patterns:
-        w = np.linalg.inv(sigma[np.ix_(pattern.visits, pattern.visits)])
-        spread = np.einsum("p,abps,s->ab", phi_c, pattern.xx, phi_c)  # sum (x_a Phi c)(x_b Phi c)
-        grad_sigma[np.ix_(pattern.visits, pattern.visits)] += w @ spread @ w
-    return _to_theta(grad_sigma, theta, k)
+    w, _ = _inverses(lower @ lower.T, patterns)
+    spread = np.einsum("iabps,p,s->iab", patterns.xx, phi_c, phi_c)  # sum (x_a Phi c)(x_b Phi c)
+    return _to_theta(np.sum(w @ spread @ w, axis=0), theta, k)

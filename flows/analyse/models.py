@@ -193,18 +193,14 @@ def populations(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def mmrm_design(frame: pd.DataFrame, arms: Sequence[str], visits: Sequence[str]) -> pd.DataFrame:
     """Columns of the MMRM: visit (cell means), arm x visit (against the first arm), base x visit, sex."""
-    design = pd.DataFrame(index=frame.index)
-    for visit in visits:
-        design[f"visit[{visit}]"] = (frame["visit"] == visit).astype(float)
-    for arm in arms[1:]:
-        for visit in visits:
-            design[f"{arm}:visit[{visit}]"] = ((frame["arm"] == arm) & (frame["visit"] == visit)).astype(float)
-    for visit in visits:
-        design[f"base:visit[{visit}]"] = frame["base"].where(frame["visit"] == visit, 0.0).astype(float)
+    visit, arm, base = frame["visit"].to_numpy(), frame["arm"].to_numpy(), frame["base"].to_numpy(float)
+    at = {v: visit == v for v in visits}
+    columns = {f"visit[{v}]": at[v].astype(float) for v in visits}
+    columns |= {f"{a}:visit[{v}]": ((arm == a) & at[v]).astype(float) for a in arms[1:] for v in visits}
+    columns |= {f"base:visit[{v}]": np.where(at[v], base, 0.0) for v in visits}
     levels = sorted(frame["sex"].dropna().unique())
-    for level in levels[1:]:
-        design[f"sex[{level}]"] = (frame["sex"] == level).astype(float)
-    return design
+    columns |= {f"sex[{level}]": (frame["sex"] == level).to_numpy(float) for level in levels[1:]}
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def mmrm_vector(names: Sequence[str], later: str, earlier: str, visit: str) -> np.ndarray:
