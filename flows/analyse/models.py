@@ -29,7 +29,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from itertools import combinations
 
 import numpy as np
@@ -52,13 +52,16 @@ FIT_INPUT = ("record_id", "arm", "visit", "step", "aval", "base", "sex")
 """The columns of a fit's input rows that the models read (the populations are already applied)."""
 FITTING_CODE = {"runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
                 "runback.schemas": ("plan.py", "trial.py")}  # fmt: skip
+FITTING_LIBRARIES = ("numpy", "scipy", "statsmodels", "pandas")
 CODE_VERSION = hashlib.sha256(
     b"".join(
         (resources.files(package) / name).read_bytes() for package, names in FITTING_CODE.items() for name in names
     )
+    + " ".join(f"{library} {metadata.version(library)}" for library in FITTING_LIBRARIES).encode()
 ).hexdigest()
-"""SHA-256 of the code that fits the models and of the plan and trial definitions: a change to any of
-them changes every fit's key, so no stored result outlives the code that computed it."""
+"""SHA-256 of the code that fits the models, of the plan and trial definitions and of the versions of
+the libraries the fits (and the input rows' hashes) rest on: a change to any of them changes every
+fit's key, so no stored result outlives the code that computed it."""
 
 
 def pairs(arms: Sequence[str]) -> list[tuple[str, str]]:

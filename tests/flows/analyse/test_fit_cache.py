@@ -105,3 +105,13 @@ def open_sql(name: str) -> str:
     from runback.flows.warehouse import sql
 
     return sql(f"analyse/{name}")
+
+
+def test_the_key_names_every_part_of_a_fit(monkeypatch):
+    spec = ("MMRM", "ITT", "week_8", "PSFS", ("A", "B", "C"), "rows")
+    key = models.fit_key(*spec)
+    assert key == models.fit_key(*spec) and len(key) == 64
+    for i, other in enumerate(("GEE", "Per protocol", "month_6", "ODI", ("B", "A", "C"), "other rows")):
+        assert models.fit_key(*spec[:i], other, *spec[i + 1 :]) != key
+    monkeypatch.setattr(models, "CODE_VERSION", "another version of the fitting code")
+    assert models.fit_key(*spec) != key
