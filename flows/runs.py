@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+from runback.flows.errors import Refused
 from runback.flows.settings import WAREHOUSE_LIMIT
 
 
@@ -144,12 +145,26 @@ def outcome(flow: Flow, **parameters):
     for one command). A flow that failed on an error raises it; one that ended Failed with its
     results (a night with a refused export) returns them."""
     if server_configured():
+        _check_reachable()
         value = flow(**parameters, return_state=True).result(raise_on_failure=False)
     else:
         value = flow.fn(**parameters)
     if isinstance(value, BaseException):
         raise value
     return value
+
+
+def _check_reachable() -> None:
+    """A configured Prefect server that does not answer is the user's to start, not a fault."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise Refused(f"the Prefect server at {get_current_settings().api.url} does not answer "
+                      f"({type(problem).__name__}).", "Start it (`prefect server start`), or unset PREFECT_API_URL "
+                      "(and the Prefect profile's) to run this command untracked.")  # fmt: skip
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:

@@ -35,7 +35,7 @@ def tonight(results: list[dict]) -> list[dict]:
 
 def run_text(results: list[dict]) -> str:
     """The run on one screen, as plain text: tonight's files (with the reason of any that was not
-    applied), and how many were seen on an earlier night."""
+    applied), and how many were seen before."""
     rows = [(r["file"], r["status"], str(r.get("rows") or 0), *(str(n) for n in _row_counts(r)),
              str(r.get("data_cut") or "-")) for r in tonight(results)]  # fmt: skip
     header = ("file", "status", "rows", "quarantined", "flagged", "cut")
@@ -46,7 +46,8 @@ def run_text(results: list[dict]) -> str:
               if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
     seen = len(results) - len(tonight(results))
     if seen:
-        lines.append(f"{seen} file(s) seen on an earlier night, not read again.")
+        lines.append(f"{seen} file(s) seen before (on an earlier night, or as another file of this run), "
+                     "not read again.")
     return "\n".join(lines)
 
 

@@ -197,7 +197,7 @@ def test_ingest_prints_tonights_files_and_why_one_was_refused(tmp_path, study, m
     second = runner.invoke(app, args)  # the refused file is still in the inbox: tonight is well
     assert second.exit_code == 0, second.output
     assert "RUNBACK_DATA_2014-02-03_0200.csv" in second.stdout and "RUNBACK_DATA_2014-02-02" not in second.stdout
-    assert "2 file(s) seen on an earlier night, not read again." in second.stdout
+    assert "2 file(s) seen before (on an earlier night, or as another file of this run)" in second.stdout
 
 
 def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
@@ -258,3 +258,22 @@ def test_the_demo_renders_open_and_closed_reports_at_both_timepoints(tmp_path, m
         else:
             assert "Arm A" in html and "sae-listing" in html and "deviation-listing" in html, page.name
     assert (tmp_path / "out" / "demo" / "index.html").read_text().count("<tr><td>") == 4
+
+
+def test_a_configured_prefect_server_that_does_not_answer_is_one_line_not_a_fault(warehouse, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+    command = [Path(sys.executable).parent / "runback", "report", "--db", str(warehouse), "--timepoint", "week_8",
+               "--out", str(tmp_path / "out")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert f"the Prefect server at http://127.0.0.1:{port}/api does not answer" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
