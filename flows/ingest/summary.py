@@ -46,8 +46,9 @@ def run_text(results: list[dict]) -> str:
               if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
     seen = len(results) - len(tonight(results))
     if seen:
-        lines.append(f"{seen} file(s) seen before (on an earlier night, or as another file of this run), "
-                     "not read again.")
+        lines.append(
+            f"{seen} file(s) seen before (on an earlier night, or as another file of this run), not read again."
+        )
     return "\n".join(lines)
 
 
