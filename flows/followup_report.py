@@ -37,14 +37,20 @@ from runback.flows.report.render import PUBLISHED, ReportError, environment, fil
 from runback.flows.runs import flow, logger, step, tracked, warehouse_slot
 from runback.flows.settings import PROJECT_DIR, db_path, reports_url
 from runback.flows.settings import out_dir as default_out_dir
-from runback.flows.warehouse import connect, connect_read_only, rows, sql, transaction
+from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql, transaction
 from runback.schemas.trial import TIMEPOINTS
 
 
 # -- tasks ---------------------------------------------------------------------------------------------
 @step
 def resolve_cut(db: str, data_cut: int | None) -> int:
-    """The cut to report on (the newest by default), with its analysis in the warehouse."""
+    """The cut to report on (the newest by default), with its analysis in the warehouse (and the
+    warehouse brought up to date first when an older runback wrote it last)."""
+    with connect_read_only(Path(db)) as con:
+        behind = pending_migrations(con)
+    if behind:
+        connect(Path(db)).close()  # a writer migrates
+        logger().info("the warehouse was brought up to date: %s", ", ".join(behind))
     with connect_read_only(Path(db)) as con:
         latest = rows(con, "report/latest_cut")[0][0]
         if latest is None:

@@ -135,18 +135,25 @@ def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duck
             delay = min(delay * 2, 1.0)
 
 
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The migrations this warehouse has not had yet (asked on any connection, read-only too): a
+    warehouse last written by an older runback lacks the newest tables, columns and macros."""
+    try:
+        done = {row[0] for row in rows(con, "warehouse/applied_migrations")}
+    except duckdb.CatalogException:
+        done = set()
+    return [p.stem for p in sorted((SQL_DIR / "warehouse" / "migrations").glob("*.sql")) if p.stem not in done
+            and p.stem != "0000_migrations_table"]  # fmt: skip
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations in `sql/warehouse/migrations/` that this warehouse has not had yet."""
     con.execute(sql("warehouse/migrations/0000_migrations_table"))
-    done = {row[0] for row in rows(con, "warehouse/applied_migrations")}
-    applied = []
-    for path in sorted((SQL_DIR / "warehouse" / "migrations").glob("*.sql")):
-        if path.stem in done or path.stem == "0000_migrations_table":
-            continue
+    applied = pending_migrations(con)
+    for name in applied:
         with transaction(con):
-            con.execute(path.read_text(encoding="utf-8"))
-            con.execute(sql("warehouse/record_migration"), {"name": path.stem})
-        applied.append(path.stem)
+            con.execute(sql(f"warehouse/migrations/{name}"))
+            con.execute(sql("warehouse/record_migration"), {"name": name})
     return applied
 
 

@@ -235,3 +235,20 @@ def test_pdf_is_printed_by_chromium(trial, tmp_path):
     page.write_text(_html(db, cut, "week_8", key), encoding="utf-8")
     pdf = Path(print_pdf.fn(str(page)))
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
+
+
+def test_a_warehouse_an_older_runback_wrote_last_is_brought_up_to_date_by_a_report(tmp_path, study, caplog):
+    """A report reads the warehouse before it writes its run: a warehouse from before the newest
+    migration (here: before report audiences) is migrated first, not failed on."""
+    from runback.flows.followup_report import followup_report
+
+    db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
+    with duckdb.connect(str(db)) as con:  # as runback wrote it before migration 0013
+        con.execute("alter table meta.report_runs drop column audience")
+        con.execute("delete from meta.schema_migrations where name = '0013_report_audience'")
+    with caplog.at_level("INFO", logger="runback"):
+        path = followup_report.fn(timepoint="week_8", out_dir=str(tmp_path / "out"), db=str(db))
+    assert "the warehouse was brought up to date: 0013_report_audience" in caplog.text  # before it was read
+    assert Path(path).exists()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select audience from meta.report_runs").fetchall() == [("closed",)]
