@@ -39,14 +39,15 @@ retention as (
     group by all
 ),
 
-assessed as (
-    select distinct p.site, o.record_id, o.visit, o.in_window
+assessed as (  -- a visit is in its window when every assessment of it is (as the deviations count it)
+    select p.site, o.record_id, o.visit, bool_and(o.in_window) as in_window
     from analysis.outcomes as o
     inner join participants as p using (record_id)
     cross join visit as v
     where
         o.data_cut = $cut and o.visit <> 'baseline' and o.visit_day is not null
         and o.step <= v.step
+    group by all
 ),
 
 windows as (

@@ -1,16 +1,19 @@
--- Visit-window compliance of a cut per visit: assessments made, and those inside their window.
+-- Visit-window compliance of a cut per visit: participants assessed, and those whose visit was
+-- inside its window: every assessment of the visit in it (a visit with any assessment outside is
+-- an out-of-window deviation, sql/report/protocol_deviations.sql).
 with assessed as (
-    select distinct record_id, visit, step, in_window
+    select record_id, visit, step, bool_and(in_window) as in_window
     from analysis.outcomes
     where data_cut = $cut and visit <> 'baseline' and visit_day is not null
+    group by all
 ),
 
 final as (
     select
         visit,
         step,
-        count(distinct record_id) as assessed,
-        count(distinct record_id) filter (where in_window) as in_window
+        count(*) as assessed,
+        count(*) filter (where in_window) as in_window
     from assessed
     group by all
 )

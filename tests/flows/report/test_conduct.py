@@ -21,7 +21,10 @@ def test_recruitment_retention_and_windows(tmp_path, study):
             visit("1", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_avg="4", nprs_complete="2"),
             visit("2", "week_4_arm_1", nprs_date="2014-03-14", nprs_run="5", nprs_avg="4", nprs_complete="2"),
             visit("3", "study_end_arm_1", end_status="3", end_date="2014-02-20", study_end_complete="2",
-                  **{f"end_reason___{c}": "0" for c in REASONS})]  # fmt: skip
+                  **{f"end_reason___{c}": "0" for c in REASONS}),
+            # week 8 (day 56, window 49 to 63): pain on day 56, running ability on day 70
+            visit("1", "week_8_arm_1", nprs_date="2014-03-07", nprs_run="4", nprs_avg="3", nprs_complete="2",
+                  psfs_date="2014-03-21", psfs_act1="running", psfs_score1="6", psfs_complete="2")]  # fmt: skip
     db = build_warehouse(tmp_path, study, [rows])
     with duckdb.connect(str(db), read_only=True) as con:
         found = conduct(con, 1, arms_for(True), ("baseline", "week_4", "week_8"))
@@ -34,3 +37,10 @@ def test_recruitment_retention_and_windows(tmp_path, study):
     assert sum(a["retained"] for a in baseline["arms"]) == 3
     windows = {w["visit"].split(" (")[0]: (w["assessed"], w["in_window"]) for w in found["windows"]}
     assert windows["Week 4"] == (2, 1)  # record 1 on day 28, record 2 on day 49 (window 21 to 35)
+    assert windows["Week 8"] == (1, 0)  # a visit with one assessment outside its window is outside it
+    with duckdb.connect(str(db), read_only=True) as con:
+        from runback.flows.report.context import _frame, deviations
+
+        found = deviations(_frame(con, "protocol_deviations", cut=1), arms_for(True), ("baseline", "week_4", "week_8"))
+    outside = next(c for c in found["counts"] if c["kind"].startswith("Assessment outside"))
+    assert outside["deviations"] == 2  # record 2 at week 4, record 1 at week 8: each visit once
