@@ -619,16 +619,26 @@ def demo(
 def main() -> None:
     """Entry point: anything that escapes the commands is an internal error (exit code 5).
 
-    SIGTERM (a service manager stopping runback, `kill`) ends the command as an exception would,
-    so that the temporary Prefect server of a one-off command is shut down with it, not orphaned."""
+    SIGTERM (a service manager stopping runback, `kill`) ends the command as an exception would
+    (its transactions roll back, its child processes end), with exit code 143. The exception may
+    surface wrapped in another (raised inside a DuckDB scan of a pandas frame, DuckDB reports it as
+    its own error): a command that was told to stop still exits 143, not as a fault."""
     import signal
 
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    stopped: list[int] = []
+
+    def stop(signum, frame) -> None:
+        stopped.append(signum)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         app()
     except SystemExit:
         raise
     except Exception as err:  # noqa: BLE001 - the last line of defence of a CLI
+        if stopped:
+            sys.exit(128 + stopped[0])
         typer.echo(f"runback: internal error: {type(err).__name__}: {err}", err=True)
         typer.echo("This is a fault in runback, not in your input: please report it with the command.", err=True)
         sys.exit(Exit.INTERNAL)
