@@ -16,11 +16,7 @@ final as (
         v.step,
         p.arm,
         count(*) as randomised,
-        count(*) filter (
-            where
-            p.status in ('Ongoing', 'Completed all assessments')
-            or p.end_date >= p.rand_date + cast(v.day_offset as integer)
-        ) as retained
+        count(*) filter (where retained_at(p.status, p.end_date, p.rand_date, v.day_offset)) as retained
     from visits as v
     cross join participants as p
     group by all

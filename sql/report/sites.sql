@@ -29,11 +29,7 @@ retention as (
     select
         p.site,
         count(*) as randomised,
-        count(*) filter (
-            where
-            p.status in ('Ongoing', 'Completed all assessments')
-            or p.end_date >= p.rand_date + cast(v.day_offset as integer)
-        ) as retained
+        count(*) filter (where retained_at(p.status, p.end_date, p.rand_date, v.day_offset)) as retained
     from participants as p
     cross join visit as v
     group by all
