@@ -200,6 +200,7 @@ def test_ingest_prints_tonights_files_and_why_one_was_refused(tmp_path, study, m
     assert "2 file(s) seen before (on an earlier night, or as another file of this run)" in second.stdout
 
 
+@pytest.mark.slow  # two whole `runback ingest` processes, one on a pseudo-terminal: about 10 s
 def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
     import os
     import pty
