@@ -20,7 +20,7 @@ due as (
         v.visit,
         v.step,
         a.record_id is not null as received,
-        a.record_id is not null or p.rand_date + v.window_high::integer < (select cut_date from cut) as expected
+        a.record_id is not null or window_closed(p.rand_date, v.window_high, (select cut_date from cut)) as expected
     from participants as p
     cross join ref.visits as v
     left join assessed as a on p.record_id = a.record_id and v.visit = a.visit

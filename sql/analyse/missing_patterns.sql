@@ -25,7 +25,7 @@ marks as (
         m.sort,
         case
             when o.record_id is not null then 'X'
-            when p.rand_date + v.window_high::integer >= (select cut_date from cut) then '-'
+            when not window_closed(p.rand_date, v.window_high, (select cut_date from cut)) then '-'
             else '.'
         end as mark
     from participants as p

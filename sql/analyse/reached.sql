@@ -17,7 +17,7 @@ final as (
     select
         count(*) as randomised,
         count(*) filter (
-            where p.rand_date + v.window_high::integer < c.cut_date or a.record_id is not null
+            where window_closed(p.rand_date, v.window_high, c.cut_date) or a.record_id is not null
         ) as reached
     from analysis.participants as p
     cross join visit as v

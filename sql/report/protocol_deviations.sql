@@ -47,7 +47,7 @@ adherence_deviations as (
     cross join cut as c
     where
         p.supervised_done < s.adherent_min
-        and (p.rand_date + cast(w.window_high as integer) < c.cut_date or p.status <> 'Ongoing')
+        and (window_closed(p.rand_date, w.window_high, c.cut_date) or p.status <> 'Ongoing')
 ),
 
 versions as (
