@@ -9,16 +9,17 @@ measures, in this process after a warm-up, median of --runs runs:
   load (one transaction into a fresh warehouse), analysis refresh (SQL tables and every model
   fitted; `fits` counts them), report render (both timepoints); and the per-arm summary query;
 - the analysis refresh of a next night whose export changes nothing a model reads (one adverse
-  event's description): SQL tables rebuilt, every fit copied (`unchanged_fitted` counts the fits);
+  event's description): the tables that read it computed, the others shared with the previous cut
+  (`unchanged_shared` counts them), no model fitted (`unchanged_fitted`);
 - peak memory (RSS) of one ingest, in a child process;
-- the whole `runback ingest` command (a new process: Python and Prefect start-up included) for a
+- the whole `runback ingest` command (a new process, not tracked by a Prefect server) for a
   new night over the history (`--nights`), for no new export and for a file already seen, each
-  also as time past Prefect's fixed start-up (a process running an empty flow); `whole_ratio` is
+  also as time past the command's start-up (`runback --version`); `whole_ratio` is
   the new night's time past start-up (ingest and analysis) over the floor.
 
 Prints a table (medians, ratios to the floor) and writes bench/results.json.
 
-Run: .venv/bin/python bench/ingest.py [--participants 84 2000 20000] [--runs 3]
+Run: .venv/bin/python bench/ingest.py [--participants 84 2000 20000] [--runs 3] [--analysis-only]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,13 +87,16 @@ def floor(path: Path, tmp: Path) -> None:
         con.execute("create table export as select * from read_csv($p, all_varchar = true)", {"p": str(path)})
 
 
-def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
+def measure(participants: int, runs: int, nights: int, tmp: Path, analysis_only: bool = False) -> dict:
     sim = simulate(tmp / f"exports{participants}", participants=participants, seed=1, nights=nights)
     path = sim.files[-1]
     study = load_project()
     data = path.read_bytes()
     result = {"participants": participants, "file_mb": round(len(data) / 1e6, 1), "rows": data.count(b"\n") - 1}
     result["floor_s"] = median_time(lambda: floor(path, tmp), runs)
+    if analysis_only:
+        result |= analysis(path, tmp, participants, study, runs) | whole_command(sim.files, tmp, participants)
+        return result | {"whole_ratio": round(result["past_startup_new_night_s"] / result["floor_s"], 2)}
     result["read_s"] = median_time(lambda: read_export(path, study, data), runs)
     export = read_export(path, study, data)
     result["validate_s"] = median_time(lambda: validate_export(split_export(export, study), study, Context(None)), runs)
@@ -107,13 +112,8 @@ def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
             load.load_export(con, export, parts, checked, study)
 
     result["load_s"] = median_time(load_fresh, runs)
+    result |= analysis(path, tmp, participants, study, runs)
     db = tmp / f"w{participants}.duckdb"
-    db.unlink(missing_ok=True)
-    ingest_file(str(path), str(db), str(PROJECT_DIR))
-    with connect(db) as con:
-        result["analysis_s"] = median_time(lambda: refresh_analysis(con, study, 1), runs)
-        result["fits"] = refresh_analysis(con, study, 1).fitted
-    result |= unchanged_night(path, db, study, runs)
 
     def report():
         arms = allocation_arms.fn(True, None, str(db))  # blinded: the warehouse holds the letters
@@ -133,9 +133,37 @@ def measure(participants: int, runs: int, nights: int, tmp: Path) -> dict:
     return result
 
 
+def analysis(path: Path, tmp: Path, participants: int, study, runs: int) -> dict:
+    """The analysis refresh of a new cut, the first (every table computed, every model fitted: no
+    earlier cut to share with), each run on a fresh copy of the ingested warehouse; then of the next
+    night's that changes nothing a model reads."""
+    db = tmp / f"w{participants}.duckdb"
+    db.unlink(missing_ok=True)
+    ingest_file(str(path), str(db), str(PROJECT_DIR))
+    seconds, done = refresh_new_cut(db, study, 1, runs)
+    return {"analysis_s": seconds, "fits": done.fitted} | unchanged_night(path, db, study, runs)
+
+
+def refresh_new_cut(db: Path, study, cut: int, runs: int):
+    """Median time of the analysis refresh of a cut not analysed yet: each run (after a warm-up) on
+    a fresh copy of the warehouse, which is left analysed. The median and the last run's result."""
+    ingested = db.with_name(f"{db.stem}-ingested.duckdb")
+    shutil.copy(db, ingested)
+    times = []
+    for _ in range(runs + 1):
+        shutil.copy(ingested, db)
+        with connect(db) as con:
+            start = time.perf_counter()
+            done = refresh_analysis(con, study, cut)
+            times.append(time.perf_counter() - start)
+    ingested.unlink()
+    return statistics.median(times[1:]), done
+
+
 def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     """The next night's export changes one adverse event's description, which no model reads: the
-    analysis refresh of its cut (SQL tables rebuilt, every fit copied from the previous cut)."""
+    analysis refresh of its cut (the tables that read it and the data queries computed, the others
+    shared with the previous cut; `unchanged_shared` counts them; no model fitted)."""
     when = dt.datetime.strptime(path.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M") + dt.timedelta(days=1)
     night = path.with_name(f"RUNBACK_DATA_{when:%Y-%m-%d_%H%M}.csv")
     with path.open(newline="", encoding="utf-8") as source, night.open("w", newline="", encoding="utf-8") as out:
@@ -150,10 +178,9 @@ def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     loaded = ingest_file(str(night), str(db), str(PROJECT_DIR))
     assert loaded["status"] == "loaded", loaded
     cut = loaded["data_cut"]
-    with connect(db) as con:
-        seconds = median_time(lambda: refresh_analysis(con, study, cut), runs)
-        done = refresh_analysis(con, study, cut)
-    return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted, "unchanged_reused": done.reused}
+    seconds, done = refresh_new_cut(db, study, cut, runs)
+    return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted, "unchanged_reused": done.reused,
+            "unchanged_shared": len(done.shared)}  # fmt: skip
 
 
 def peak_rss(path: Path, tmp: Path) -> float:
@@ -164,22 +191,12 @@ def peak_rss(path: Path, tmp: Path) -> float:
     return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
 
 
-STARTUP = """
-from prefect import flow
-
-@flow(name="startup")
-def startup():
-    return None
-
-startup()
-"""
-
-
 def whole_command(files: list[Path], tmp: Path, participants: int) -> dict:
-    """`runback ingest` as a user runs it (a new process), against Prefect's fixed start-up: the
-    same process running an empty flow. Past start-up = the command's time minus that."""
+    """`runback ingest` as a user runs it (a new process, no Prefect server: not tracked), against
+    the command's start-up: `runback --version`. Past start-up = the command's time minus that."""
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(tmp / "prefect-home")}
-    startup = statistics.median(_timed([sys.executable, "-c", STARTUP], env) for _ in range(3))
+    env.pop("PREFECT_API_URL", None)
+    startup = statistics.median(_timed([str(RUNBACK), "--version"], env) for _ in range(3))
     db = tmp / f"cmd{participants}.duckdb"
     db.unlink(missing_ok=True)
     _timed([str(RUNBACK), "ingest", "--db", str(db), *map(str, files[:-1])], env)  # the history
@@ -191,7 +208,7 @@ def whole_command(files: list[Path], tmp: Path, participants: int) -> dict:
         _timed([str(RUNBACK), "ingest", "--db", str(db), str(files[-1])], env) for _ in range(3)
     )
     return {
-        "prefect_startup_s": round(startup, 2),
+        "startup_s": round(startup, 2),
         "command_new_night_s": round(new_night, 2),
         "past_startup_new_night_s": round(new_night - startup, 2),
         "past_startup_no_export_s": round(no_export - startup, 2),
@@ -236,16 +253,21 @@ def main() -> None:
     parser.add_argument("--participants", type=int, nargs="+", default=[84, 2000, 20000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--nights", type=int, default=3, help="Nights simulated (the last is the new one).")
+    parser.add_argument("--analysis-only", action="store_true",
+                        help="Only floor, analysis refresh, whole command (bench/analysis_results.json)")  # fmt: skip
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.participants:
-            results.append(measure(n, args.runs, args.nights, Path(tmp)))
-            print(f"measured {n} participants", file=sys.stderr)
+            results.append(measure(n, args.runs, args.nights, Path(tmp), args.analysis_only))
+            print(f"measured {n} participants: {results[-1]}", file=sys.stderr)
+    if args.analysis_only:
+        (ROOT / "bench" / "analysis_results.json").write_text(json.dumps(results, indent=2) + "\n")
+        return
     header = ["participants", "file_mb", "rows", "floor_s", "read_s", "validate_s", "load_s", "ingest_s", "ratio",
-              "analysis_s", "fits", "unchanged_analysis_s", "unchanged_fitted", "report_s", "summary_query_s",
-              "peak_rss_mb", "prefect_startup_s", "command_new_night_s", "past_startup_new_night_s", "whole_ratio",
-              "past_startup_no_export_s", "past_startup_same_file_s", "in_process_no_export_s",
+              "analysis_s", "fits", "unchanged_analysis_s", "unchanged_fitted", "unchanged_shared", "report_s",
+              "summary_query_s", "peak_rss_mb", "startup_s", "command_new_night_s", "past_startup_new_night_s",
+              "whole_ratio", "past_startup_no_export_s", "past_startup_same_file_s", "in_process_no_export_s",
               "in_process_same_file_s"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---:|" * len(header))

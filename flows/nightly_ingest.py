@@ -119,8 +119,10 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
             done = refresh_analysis(con, study, cut, told)
     finally:
         con.close()
-    logger().info("analysis of data cut %s refreshed: %s; models fitted %d, copied from the previous cut %d", cut,
-                  ", ".join(f"{t} {n}" for t, n in done.written.items()), done.fitted, done.reused)  # fmt: skip
+    logger().info("analysis of data cut %s refreshed: %s; unchanged since the previous cut, so not computed again: "
+                  "%s; models fitted %d, copied from the previous cut %d", cut,
+                  ", ".join(f"{t} {n}" for t, n in done.written.items()), ", ".join(done.shared) or "none",
+                  done.fitted, done.reused)  # fmt: skip
     return done.written
 
 

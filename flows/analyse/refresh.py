@@ -3,13 +3,16 @@
 `refresh_analysis(con, study, cut)` recomputes, in one transaction, the reference tables (`ref.*`,
 from the study definition and `schemas/trial.py`), every `analysis.*` table's rows of that cut
 (`sql/analyse/<table>.sql`, in dependency order) and `analysis.model_results` (`models.py`). A
-cut's analysis depends only on the clean layer as of the cut, so recomputing it later gives the
-same rows; a model fit whose input is unchanged since the previous cut is copied from it.
-`latest.*` views show the newest cut analysed.
+cut's analysis depends only on the clean layer as of the cut (and on which visit windows its date
+has closed), so recomputing it later gives the same rows. A table whose key (`sharing.py`: what
+it reads) equals the previous analysed cut's shows that cut's rows, computed and written once; a
+model fit whose input is unchanged since the previous cut is copied from it. `latest.*` views show
+the newest cut analysed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from runback.flows.analyse import models
-from runback.flows.analyse.tables import SQL_TABLES, TABLES
+from runback.flows.analyse import models, sharing
+from runback.flows.analyse.tables import TABLES
 from runback.flows.warehouse import rows, sql, transaction
 from runback.schemas import trial
 from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
@@ -42,36 +45,68 @@ def analysable(study: Study) -> bool:
     return set(REQUIRED_FORMS) <= set(study.forms)
 
 
+MODEL_INPUT = ("analyse/model_outcomes", "analyse/model_participants", "analyse/model_arms")
+"""The statements that read the models' input (`analysis.model_results`' key reads them)."""
+
+
 @dataclass(frozen=True)
 class Refreshed:
-    """Rows written per analysis table, and the model fits computed and copied from the previous cut."""
+    """Rows per analysis table of the cut, the tables whose rows were shared with the previous cut
+    (not computed again), and the model fits computed and copied from the previous cut."""
 
     written: dict[str, int]
     fitted: int
     reused: int
+    shared: tuple[str, ...] = ()
 
 
-def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None) -> Refreshed:
-    """Recompute every analysis table's rows of `cut`. A model fit whose key (`models.fit_key`: code,
-    specification, input rows) is among the previous cut's results is copied from them.
+def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None,
+                     share: bool = True) -> Refreshed:  # fmt: skip
+    """Recompute every analysis table's rows of `cut`, except those whose key equals the previous
+    analysed cut's (`share=False`: compute every table). A model fit whose key (`models.fit_key`:
+    code, specification, input rows) is among the previous cut's results is copied from them.
     `progress(k, n)` is told after each of the n model fits."""
     with transaction(con):
-        write_reference(con, blinded_study(study))
+        measured = measured_visits(study)
+        keys = sharing.TableKeys(con, cut, write_reference(con, blinded_study(study)))
+        before = sharing.previous(con, cut) if share else {}
+        shared, fitted, reused = [], 0, 0
         for table in TABLES:
-            con.execute(sql("analyse/clear_cut", table=table), {"cut": cut})
-        for table in SQL_TABLES:
-            con.execute(sql(f"analyse/{table}"), {"cut": cut})
-        fits = models.fit_all(
-            con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
-            con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
-            arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
-            measured=measured_visits(study),
-            previous=con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
-            progress=progress,
-        )
-        _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
+            sharing.release(con, table, cut)
+            if table == "model_results":
+                key = keys.key(table, MODEL_INPUT, f"{models.CODE_VERSION} {sorted(measured.items())}")
+            else:
+                key = keys.key(table, (f"analyse/{table}",))
+            rows_cut, previous_key = before.get(table, (None, None))
+            if key is not None and key == previous_key:
+                sharing.show(con, table, cut, rows_cut, key)
+                shared.append(table)
+                if table == "model_results":
+                    reused = rows(con, "analyse/fits_in_rows", {"cut": cut})[0][0]
+                continue
+            sharing.show(con, table, cut, cut, key)
+            if table == "model_results":
+                fitted, reused = _fit_models(con, cut, measured, progress)
+            else:
+                con.execute(sql(f"analyse/{table}"), {"cut": cut})
         written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
-    return Refreshed(written, fits.fitted, fits.reused)
+    return Refreshed(written, fitted, reused, tuple(shared))
+
+
+def _fit_models(con, cut: int, measured: dict[str, tuple[str, ...]],
+                progress: Callable[[int, int], None] | None) -> tuple[int, int]:  # fmt: skip
+    """Fit the cut's models (copying the fits whose key is among the previous cut's) and store the
+    results; how many were fitted and copied."""
+    fits = models.fit_all(
+        con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
+        con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
+        arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
+        measured=measured,
+        previous=con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
+        progress=progress,
+    )
+    _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
+    return fits.fitted, fits.reused
 
 
 def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
@@ -82,8 +117,9 @@ def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
     }
 
 
-def write_reference(con, study: Study) -> None:
-    """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings.
+def write_reference(con, study: Study) -> str:
+    """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings; the
+    SHA-256 of what was written.
 
     The arms are the blinded letters the warehouse holds (the allocation is masked at intake);
     which arm a letter is, only the allocation key says."""
@@ -126,6 +162,8 @@ def write_reference(con, study: Study) -> None:
     for table, frame in tables.items():
         con.execute(sql("analyse/clear_ref", table=table))
         _insert(con, "reference_rows", frame, "analyse/insert_ref", table=table)
+    written = [f"{table}\n{frame.to_csv(index=False)}" for table, frame in tables.items() if table != "t_quantiles"]
+    return hashlib.sha256(f"t_quantiles {T_QUANTILE_MAX_DF}\n{''.join(written)}".encode()).hexdigest()
 
 
 def _insert(con, name: str, frame: pd.DataFrame, statement: str, **identifiers: str) -> None:

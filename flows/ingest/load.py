@@ -246,10 +246,14 @@ def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
             con.execute(sql("ingest/retype_column", schema=schema, form=form, column=field.name, type=wanted))
 
 
-def clean_hash(con, forms: list[str], cut: int) -> str:
-    """Content hash of the clean layer as of a cut (keys and row hashes of every form)."""
-    parts = [f"{form}:{rows(con, 'ingest/content_hash', {'cut': cut}, form=form)[0][0]}" for form in sorted(forms)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+def form_hash(con, form: str, cut: int) -> str:
+    """Content hash of clean.<form> as of a cut: an order-free checksum of its keys and row hashes."""
+    return rows(con, "ingest/content_hash", {"cut": cut}, form=form)[0][0]
+
+
+def clean_hash(form_hashes: dict[str, str]) -> str:
+    """Content hash of the clean layer as of a cut, from its forms' (`form_hash`)."""
+    return hashlib.sha256("\n".join(f"{form}:{form_hashes[form]}" for form in sorted(form_hashes)).encode()).hexdigest()
 
 
 def queries_hash(failures: pd.DataFrame) -> str:
@@ -342,15 +346,18 @@ def _next_cut(
 
 def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str],
                 key_fingerprint: str | None) -> None:  # fmt: skip
+    form_hashes = {form: form_hash(con, form, cut) for form in forms}
     params = {
         "key_fingerprint": key_fingerprint,
         "cut_id": cut,
         "file_id": file_id,
         "export_time": file.export_time,
-        "clean_hash": clean_hash(con, forms, cut),
+        "clean_hash": clean_hash(form_hashes),
         "queries_hash": queries_hash(failures),
     }
     con.execute(sql("ingest/insert_data_cut"), params)
+    for form, content_hash in form_hashes.items():
+        con.execute(sql("ingest/insert_cut_form"), {"cut": cut, "form": form, "content_hash": content_hash})
 
 
 def _insert_failures(con, file_id: int, failures: pd.DataFrame) -> None:

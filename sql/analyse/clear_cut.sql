@@ -1,2 +1,2 @@
--- Removes one analysis table's rows of a cut (before they are computed again).
-delete from analysis.{{ table }} where data_cut = $cut;
+-- Removes the stored rows of one analysis table that a cut computed (no other cut shows them).
+delete from analysis.{{ table }}_rows where data_cut = $cut;

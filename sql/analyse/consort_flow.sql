@@ -1,7 +1,7 @@
 -- analysis.consort_flow for a cut: one row per CONSORT box (stage x box x arm). Within a stage every
 -- screened record (enrolment) or randomised participant (later stages) is in exactly one box;
 -- 'exclusion reasons' count ticked reasons, which may overlap.
-insert into analysis.consort_flow
+insert into analysis.consort_flow_rows
 with
 cut as (
     select export_time::date as cut_date from meta.data_cuts where cut_id = $cut
@@ -54,7 +54,7 @@ follow_up as (
                 )
                 and (p.end_date is null or p.end_date <= p.rand_date + v.window_high::integer)
                 then case p.status when 'Withdrew consent' then 'Withdrew' else p.status end
-            when p.rand_date + v.window_high::integer >= (select cut_date from cut) then 'Not yet due'
+            when not window_closed(p.rand_date, v.window_high, (select cut_date from cut)) then 'Not yet due'
             else 'Missed'
         end as box
     from participants as p

@@ -1,6 +1,6 @@
 -- analysis.missing_data for a cut: per arm x visit, assessments expected (the visit window has
 -- closed by the cut's date, or the visit was assessed) and received.
-insert into analysis.missing_data
+insert into analysis.missing_data_rows
 with
 cut as (
     select export_time::date as cut_date from meta.data_cuts where cut_id = $cut

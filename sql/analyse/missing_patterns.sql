@@ -1,6 +1,6 @@
 -- analysis.missing_patterns for a cut: per parameter x arm x pattern of assessed visits, over the visits
 -- at which the parameter has any value in the cut (X assessed, . missed, - window not yet closed).
-insert into analysis.missing_patterns
+insert into analysis.missing_patterns_rows
 with
 cut as (
     select export_time::date as cut_date from meta.data_cuts where cut_id = $cut

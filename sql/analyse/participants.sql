@@ -1,5 +1,5 @@
 -- analysis.participants for a cut: one row per randomised participant (ADaM ADSL-like).
-insert into analysis.participants
+insert into analysis.participants_rows
 with
 randomisation as (
     select record_id, rand_date, rand_group

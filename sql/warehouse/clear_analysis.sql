@@ -1,2 +1,3 @@
--- Empties analysis.{{ table }} (its rows are recomputed from the clean layer when a cut is analysed).
-delete from analysis.{{ table }};
+-- Empties analysis.{{ table }} of every cut (its rows are recomputed from the clean layer when a cut is analysed).
+delete from analysis.{{ table }}_rows;
+delete from analysis.cut_tables where table_name = '{{ table }}';

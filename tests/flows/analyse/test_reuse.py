@@ -1,0 +1,223 @@
+"""Compute only what changed, on a real warehouse.
+
+Fits (`models.fit_key`, `sql/analyse/previous_fits.sql`): a night whose export changes nothing a
+model reads fits nothing, and a changed value refits only the fits that read it, with the results a
+full refit gives. Tables (`flows/analyse/sharing.py`): a cut's table whose input is unchanged shows
+the previous cut's rows, and those are the rows computing it afresh gives, whatever changed."""
+
+import csv
+import datetime as dt
+import io
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from runback.flows.analyse import models, sharing
+from runback.flows.analyse.refresh import measured_visits, refresh_analysis
+from runback.flows.analyse.tables import SQL_TABLES, TABLES
+from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.settings import PROJECT_DIR
+from runback.flows.warehouse import connect
+from tests.helpers import simulated_warehouse
+
+RESULTS = "select * exclude (data_cut) from analysis.model_results where data_cut = $cut order by all"
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory, study):
+    folder = tmp_path_factory.mktemp("trial")
+    db, cut = simulated_warehouse(folder, study, participants=30, seed=5, nights=1)
+    return db, cut, sorted(folder.glob("RUNBACK_DATA_*.csv"))[-1]
+
+
+@pytest.fixture
+def trial(simulated, tmp_path):
+    """A copy of the simulated warehouse (analysed at its cut) and its export, for one test to change."""
+    db, cut, last = simulated
+    shutil.copy(db, tmp_path / db.name)
+    shutil.copy(last, tmp_path / last.name)
+    return tmp_path / db.name, cut, tmp_path / last.name
+
+
+def _next_night(last: Path, name: str, change) -> Path:
+    """The last export with one cell changed, as a later night's export."""
+    rows = list(csv.DictReader(io.StringIO(last.read_text(encoding="utf-8"))))
+    change(rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = last.parent / name
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def _ingest_and_refresh(db: Path, path: Path, study):
+    result = ingest_file(str(path), str(db), str(PROJECT_DIR))
+    assert result["status"] == "loaded", result
+    with connect(db) as con:
+        return refresh_analysis(con, study, result["data_cut"]), result["data_cut"]
+
+
+def test_a_night_that_changes_nothing_a_model_reads_refits_nothing(trial, study):
+    db, cut, last = trial
+    with connect(db) as con:
+        first = refresh_analysis(con, study, cut)  # no earlier cut analysed: everything is fitted
+    assert first.reused == 0 and first.fitted > 40
+
+    def new_ae_text(rows):
+        next(r for r in rows if r["ae_desc"])["ae_desc"] += " (wording corrected)"
+
+    done, new = _ingest_and_refresh(db, _next_night(last, "RUNBACK_DATA_2016-03-02_0200.csv", new_ae_text), study)
+    assert (done.fitted, done.reused) == (0, first.fitted)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(RESULTS, {"cut": new}).fetchall() == con.execute(RESULTS, {"cut": cut}).fetchall()
+
+
+def test_a_changed_value_refits_only_the_fits_that_read_it(trial, study):
+    db, cut, last = trial
+    with connect(db) as con:
+        first = refresh_analysis(con, study, cut)
+
+    def new_psfs_score(rows):
+        row = next(r for r in rows if r["redcap_event_name"] == "week_8_arm_1" and r["psfs_score1"])
+        row["psfs_score1"] = str((int(float(row["psfs_score1"])) + 3) % 11)
+
+    done, new = _ingest_and_refresh(db, _next_night(last, "RUNBACK_DATA_2016-03-02_0200.csv", new_psfs_score), study)
+    assert 0 < done.fitted < first.fitted and done.fitted + done.reused == first.fitted
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("select * from analysis.model_results where data_cut = $cut", {"cut": new}).df()
+        before = set(con.execute("select fit_hash from analysis.model_results where data_cut = $c", {"c": cut}).df()
+                     ["fit_hash"])  # fmt: skip
+        outcomes = con.execute(open_sql("model_outcomes"), {"cut": new}).df()
+        participants = con.execute(open_sql("model_participants"), {"cut": new}).df()
+        arms = [a for (a,) in con.execute(open_sql("model_arms"), {"cut": new}).fetchall()]
+    refitted = stored[~stored["fit_hash"].isin(before)]
+    assert set(refitted["param"]) == {"PSFS"}
+    full = models.fit_all(outcomes, participants, arms, measured_visits(study)).results
+    key = ["model", "population", "timepoint", "param", "visit", "term"]
+    pd.testing.assert_frame_equal(
+        stored.drop(columns="data_cut").sort_values(key, na_position="first").reset_index(drop=True)[full.columns],
+        full.sort_values(key, na_position="first").reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def open_sql(name: str) -> str:
+    from runback.flows.warehouse import sql
+
+    return sql(f"analyse/{name}")
+
+
+def test_the_key_names_every_part_of_a_fit(monkeypatch):
+    spec = ("MMRM", "ITT", "week_8", "PSFS", ("A", "B", "C"), "rows")
+    key = models.fit_key(*spec)
+    assert key == models.fit_key(*spec) and len(key) == 64
+    for i, other in enumerate(("GEE", "Per protocol", "month_6", "ODI", ("B", "A", "C"), "other rows")):
+        assert models.fit_key(*spec[:i], other, *spec[i + 1 :]) != key
+    monkeypatch.setattr(models, "CODE_VERSION", "another version of the fitting code")
+    assert models.fit_key(*spec) != key
+
+
+# -- tables shared between cuts ---------------------------------------------------------------------
+def _later(last: Path, days: int) -> str:
+    return f"RUNBACK_DATA_{(dt.date(2016, 3, 1) + dt.timedelta(days=days)):%Y-%m-%d}_0200.csv"
+
+
+def _rows_afresh(db: Path, study, cut: int, tmp: Path) -> dict[str, list]:
+    """Every analysis table's rows of `cut`, computed afresh on a copy of the warehouse."""
+    copy = tmp / "afresh.duckdb"
+    shutil.copy(db, copy)
+    with connect(copy) as con:
+        refresh_analysis(con, study, cut, share=False)
+        return _rows(con, cut)
+
+
+def _rows(con, cut: int) -> dict[str, list]:
+    return {t: con.execute(f"select * exclude (data_cut) from analysis.{t} where data_cut = $cut order by all",
+                           {"cut": cut}).fetchall() for t in TABLES}  # fmt: skip
+
+
+def _ae_text(rows):
+    next(r for r in rows if r["ae_desc"])["ae_desc"] += " (wording corrected)"
+
+
+def _psfs_score(rows):
+    row = next(r for r in rows if r["redcap_event_name"] == "week_8_arm_1" and r["psfs_score1"])
+    row["psfs_score1"] = str((int(float(row["psfs_score1"])) + 3) % 11)
+
+
+def _session(rows):
+    row = next(r for r in rows if r["redcap_repeat_instrument"] == "session_log" and r["sess_done"] == "1")
+    row["sess_done"] = "0"
+
+
+UNCHANGED = {"participants", "outcomes", "baseline", "outcome_summary", "adherence", "adverse_events", "responders",
+             "model_results"}  # fmt: skip
+DATED = {"consort_flow", "missing_data", "missing_patterns"}
+"""The tables that read the cut's date (which windows had closed by then)."""
+
+
+@pytest.mark.parametrize(
+    ("change", "days", "shared", "computed"),
+    [
+        # (an export that changes nothing makes no cut; the data queries are computed for every cut)
+        (_ae_text, 1, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries"}),
+        (
+            _psfs_score,
+            1,
+            {"participants", "adherence", "adverse_events"},
+            {"outcomes", "baseline", "outcome_summary", "responders", "model_results", "data_queries", *DATED},
+        ),
+        (_session, 1, set(), set(TABLES)),  # sessions done: every table reads analysis.participants
+        (_ae_text, 200, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries", *DATED}),  # windows closed
+    ],
+    ids=["ae-text", "psfs-score", "session", "ae-text-half-a-year-later"],
+)
+def test_a_table_is_computed_again_only_when_what_it_reads_changed(trial, study, tmp_path, change, days, shared,
+                                                                     computed):  # fmt: skip
+    """A table is shared when what it reads is unchanged, computed when it changed; either way the
+    cut shows the rows a fresh analysis gives."""
+    db, cut, last = trial
+    with connect(db) as con:
+        refresh_analysis(con, study, cut)
+    when = dt.datetime.strptime(last.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M") + dt.timedelta(days=days)
+    done, new = _ingest_and_refresh(db, _next_night(last, f"RUNBACK_DATA_{when:%Y-%m-%d_%H%M}.csv", change), study)
+    assert set(done.shared) >= shared and not set(done.shared) & computed
+    with duckdb.connect(str(db), read_only=True) as con:
+        shown = _rows(con, new)
+    assert shown == _rows_afresh(db, study, new, tmp_path)
+
+
+def test_analysing_a_cut_again_keeps_what_later_cuts_show(trial, study):
+    """Re-analysing a cut whose rows a later cut shows hands them over to it first."""
+    db, cut, last = trial
+    with connect(db) as con:
+        refresh_analysis(con, study, cut)
+    done, new = _ingest_and_refresh(db, _next_night(last, "RUNBACK_DATA_2016-03-02_0200.csv", _ae_text), study)
+    assert "outcomes" in done.shared
+    with connect(db) as con:
+        before = _rows(con, new), _rows(con, cut)
+        refresh_analysis(con, study, cut, share=False)
+        assert (_rows(con, new), _rows(con, cut)) == before
+        held = dict(con.execute("select table_name, rows_cut from analysis.cut_tables where data_cut = $c",
+                                {"c": new}).fetchall())  # fmt: skip
+        stored = con.execute("select count(*) from analysis.outcomes_rows where data_cut = $c", {"c": new}).fetchone()
+    assert held["outcomes"] == new and stored[0] == len(before[0]["outcomes"])
+
+
+def test_a_table_reads_the_cut_date_only_through_which_windows_had_closed():
+    """What the key of a table that reads the cut's date holds (the closed windows) is all it uses
+    the date for: `cut_date` only in `window_closed(...)`, defined once from the export's time."""
+    for table in SQL_TABLES:
+        read = sharing.reads(f"analyse/{table}")
+        if sharing.DATE_INPUT not in read or any(schema == "quarantine" for schema, _ in read):
+            continue  # the data queries read the quarantine: computed for every cut
+        text = re.sub(r"--[^\n]*", "", open_sql(table))
+        outside = re.sub(r"window_closed\((?:[^()]|\([^()]*\))*\)", "", text)
+        assert outside.count("cut_date") == 1 and "export_time::date as cut_date" in outside, table
+        assert outside.count("meta.data_cuts") == 1, table
