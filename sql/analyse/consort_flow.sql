@@ -34,6 +34,26 @@ reasons as (
     into name "column" value ticked
 ),
 
+assessed as (
+    -- per participant: the visits assessed (any parameter) and the latest step
+    select record_id, list(distinct visit) as visits, max(step) as last_step
+    from analysis.outcomes
+    where data_cut = $cut
+    group by record_id
+),
+
+assessed_param as (
+    -- per participant x parameter: a baseline value, and the first post-baseline step with a value
+    select
+        record_id,
+        param,
+        bool_or(visit = 'baseline') as has_baseline,
+        min(step) filter (where step >= 1) as first_follow_up
+    from analysis.outcomes
+    where data_cut = $cut
+    group by record_id, param
+),
+
 follow_up as (
     select
         p.record_id,
@@ -41,17 +61,10 @@ follow_up as (
         v.visit,
         v.sort,
         case
-            when exists (
-                select 1 from analysis.outcomes as o
-                where o.data_cut = $cut and o.record_id = p.record_id and o.visit = v.visit
-            ) then 'Assessed'
+            when list_contains(a.visits, v.visit) then 'Assessed'
             when
                 p.status in ('Withdrew consent', 'Lost to follow-up', 'Excluded after randomisation')
-                and not exists (
-                    select 1 from analysis.outcomes as o
-                    inner join ref.visits as later on o.visit = later.visit
-                    where o.data_cut = $cut and o.record_id = p.record_id and later.step > v.step
-                )
+                and coalesce(a.last_step, -1) <= v.step  -- nothing assessed at a later visit
                 and (p.end_date is null or p.end_date <= p.rand_date + v.window_high::integer)
                 then case p.status when 'Withdrew consent' then 'Withdrew' else p.status end
             when not window_closed(p.rand_date, v.window_high, (select cut_date from cut)) then 'Not yet due'
@@ -59,6 +72,7 @@ follow_up as (
         end as box
     from participants as p
     cross join ref.visits as v
+    left join assessed as a on p.record_id = a.record_id
     where v.step > 0
 ),
 
@@ -73,27 +87,14 @@ analysed as (
         r.param,
         r.sort as param_sort,
         case
-            when
-                not exists (
-                    select 1 from analysis.outcomes as o
-                    where
-                        o.data_cut = $cut and o.record_id = p.record_id and o.param = r.param
-                        and o.visit = 'baseline'
-                )
-                or p.sex is null
-                then 'Not analysed: no baseline value or stratum'
-            when exists (
-                select 1 from analysis.outcomes as o
-                inner join ref.visits as ov on o.visit = ov.visit
-                where
-                    o.data_cut = $cut and o.record_id = p.record_id and o.param = r.param
-                    and ov.step between 1 and t.step
-            ) then 'Analysed'
+            when not coalesce(a.has_baseline, false) or p.sex is null then 'Not analysed: no baseline value or stratum'
+            when a.first_follow_up <= t.step then 'Analysed'
             else 'Not analysed: no follow-up value'
         end as box
     from participants as p
     cross join ref.visits as t
     cross join ref.params as r
+    left join assessed_param as a on p.record_id = a.record_id and r.param = a.param
     where t.visit in ('week_8', 'month_6') and r."primary"
 ),
 
