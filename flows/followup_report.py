@@ -62,7 +62,7 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
     if not analysed:
         logger().info("data cut %s was never analysed; analysing it now", cut)
         with connect(Path(db)) as con:
-            from runback.flows.analyse.refresh import refresh_analysis  # statsmodels: only when needed
+            from runback.flows.analyse.refresh import refresh_analysis  # scipy: only when needed
             from runback.flows.ingest.project import load_project
 
             refresh_analysis(con, load_project(PROJECT_DIR), cut)

@@ -10,7 +10,7 @@ Writes  the warehouse (`RUNBACK_DB`): one transaction per export, oldest export 
 Run     `runback ingest [--db PATH] PATH...`, `python -m runback.flows.nightly_ingest PATH...`,
         or on its schedule through `runback serve`.
 
-The heavy libraries (pandas, pandera, statsmodels) are imported inside the tasks that need them,
+The heavy libraries (pandas, pandera, scipy) are imported inside the tasks that need them,
 so that a night without a new export costs no more than the warehouse's start-up.
 
 Each file is read, split into form rows, validated and loaded; a file that cannot be read
@@ -106,7 +106,7 @@ def unanalysed_cut(db: str) -> int | None:
 @step
 def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     """Refresh the analysis tables and model results of a data cut (the trial's projects only)."""
-    from runback.flows.analyse.refresh import analysable, refresh_analysis  # statsmodels: only when there is a cut
+    from runback.flows.analyse.refresh import analysable, refresh_analysis  # scipy: only when there is a cut
     from runback.flows.ingest.project import load_project
 
     study = load_project(Path(project))

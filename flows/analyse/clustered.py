@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from runback.flows.analyse.mmrm import Contrast
 
@@ -71,8 +71,8 @@ class Fit:
         """c'beta with z inference (normal quantiles; `df` None), as statsmodels' `t_test` of these fits."""
         estimate = float(vector @ self.params)
         se = float(np.sqrt(vector @ self.cov @ vector))
-        z = stats.norm.ppf(0.5 + level / 2)
-        p = float(2 * stats.norm.sf(abs(estimate) / se))
+        z = float(special.ndtri(0.5 + level / 2))
+        p = float(2 * special.ndtr(-abs(estimate) / se))
         return Contrast(estimate, se, None, estimate - z * se, estimate + z * se, p)
 
 

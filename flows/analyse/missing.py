@@ -18,12 +18,10 @@ cut's analysis is reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from runback.flows.analyse import mmrm
 
@@ -59,32 +57,30 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     df_old = (m - 1) / lam**2 if lam > 0 else np.inf
     df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
     df = df_complete if lam < 1e-12 else df_old * df_obs / (df_old + df_obs)
-    se = np.sqrt(t)
-    half = stats.t.ppf(1 - ALPHA / 2, df) * se
-    return Pooled(q, float(se), float(df), q - half, q + half, float(2 * stats.t.sf(abs(q) / se, df)))
+    return mmrm.t_contrast(q, float(np.sqrt(t)), float(df), 1 - ALPHA)
 
 
-def impute(fit: mmrm.MmrmFit, rows: pd.DataFrame, design: np.ndarray, final: int, rng: np.random.Generator,
-           draws: int) -> np.ndarray:  # fmt: skip
+def impute(fit: mmrm.MmrmFit, person: np.ndarray, visit: np.ndarray, aval: np.ndarray, design: np.ndarray,
+           final: int, rng: np.random.Generator, draws: int) -> np.ndarray:  # fmt: skip
     """Draws (draws x participants) of the final-visit value of participants without one.
 
-    `rows` holds every participant's rows (record_id, visit index `v`, aval with NaN where missing,
-    one row at the final visit for everyone, last) with `design` their MMRM design rows. The means
-    are drawn as fitted values, X beta* with beta* ~ N(beta, Phi), through the symmetric square root
-    of X Phi X': the same draws whatever the design's coding of the arms (which arm is first). Each
-    value is then drawn given the participant's earlier values; participants observed at the same
-    visits share the regression on them, so they are drawn together."""
-    at_final = (rows["v"] == final).to_numpy()
-    lacking = set(rows.loc[at_final & rows["aval"].isna().to_numpy(), "record_id"])
-    needed = rows[rows["record_id"].isin(lacking).to_numpy()]
-    x = design[needed.index.to_numpy()]
+    The rows are every participant's (`person`, visit index `visit`, `aval` NaN where missing, one
+    row at the final visit for everyone, last; a participant's rows together) with `design` their
+    MMRM design rows. The means are drawn as fitted values, X beta* with beta* ~ N(beta, Phi),
+    through the symmetric square root of X Phi X': the same draws whatever the design's coding of
+    the arms (which arm is first). Each value is then drawn given the participant's earlier values;
+    participants observed at the same visits share the regression on them, so they are drawn
+    together."""
+    lacking = person[(visit == final) & np.isnan(aval)]
+    needed = np.flatnonzero(np.isin(person, lacking))
+    x = design[needed]
     u, singular, _ = np.linalg.svd(x @ np.linalg.cholesky(fit.cov_beta), full_matrices=False)
     noise = ((rng.standard_normal((draws, len(x))) @ u) * singular) @ u.T  # U S U' is the root, O(n p^2)
     means = x @ fit.beta + noise
-    person = needed["record_id"].to_numpy()
+    person = person[needed]
     starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, int)
     seen_counts = np.diff(np.r_[starts, len(person)]) - 1  # every row but the final one is observed
-    visits, values = needed["v"].to_numpy(), needed["aval"].to_numpy()
+    visits, values = visit[needed], aval[needed]
     keys = np.add.reduceat(np.where(visits == final, 0, 2**visits), starts) if len(person) else starts
     shocks = rng.standard_normal((len(starts), draws))  # participant by participant, as drawn one by one
     out = np.zeros((draws, len(starts)))
@@ -100,12 +96,13 @@ def impute(fit: mmrm.MmrmFit, rows: pd.DataFrame, design: np.ndarray, final: int
     return out
 
 
-def ancova_design(people: pd.DataFrame, arms: Sequence[str]) -> np.ndarray:
-    """Intercept, arm indicators (against the first arm), baseline and sex of one row per participant."""
-    columns = [np.ones(len(people))] + [(people["arm"] == a).to_numpy(float) for a in arms[1:]]
-    columns.append(people["base"].to_numpy(float))
-    for level in sorted(people["sex"].dropna().unique())[1:]:
-        columns.append((people["sex"] == level).to_numpy(float))
+def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int) -> np.ndarray:
+    """Intercept, arm indicators (against the first of `arms` arms; `arm` indexes them), baseline and
+    sex (`sex`: codes that sort as the sexes do, -1 when missing) of one row per participant."""
+    columns = [np.ones(len(arm))] + [(arm == a).astype(float) for a in range(1, arms)]
+    columns.append(np.asarray(base, dtype=float))
+    for level in np.unique(sex[sex >= 0])[1:]:
+        columns.append((sex == level).astype(float))
     return np.column_stack(columns)
 
 

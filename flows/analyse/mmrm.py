@@ -21,10 +21,11 @@ weights = varIdent(form = ~ 1 | visit), method = "REML")`, which is its test ora
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,14 @@ class Patterns:
     computed at once: xx[i, a, b] = sum x_a x_b' (P, k, k, p, p), xy[i, a, b] = sum x_a y_b
     (P, k, k, p), yy[i, a, b] = sum y_a y_b (P, k, k), x_a being a participant's design row at
     visit a (zero at the visits a pattern lacks); `seen` (P, k) marks each pattern's visits, `m` (P)
-    counts its participants."""
+    counts its participants; `inside` (P, k, k) marks the pairs of visits of each pattern."""
 
     seen: np.ndarray
     m: np.ndarray
     xx: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
+    inside: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class Contrast:
 
 @dataclass(frozen=True)
 class MmrmFit:
-    """A REML fit: fixed effects, their covariance, Sigma, and what Satterthwaite's df need."""
+    """A REML fit: fixed effects, their covariance, Sigma, and what Satterthwaite's df need
+    (`weights`: each pattern's Sigma[V, V]^-1 at the REML estimate, as `_inverses` lays it out)."""
 
     names: tuple[str, ...]
     beta: np.ndarray
@@ -72,18 +75,23 @@ class MmrmFit:
     n_obs: int
     n_participants: int
     patterns: Patterns
+    weights: np.ndarray
 
     def contrast(self, vector: np.ndarray, level: float = 0.95) -> Contrast:
         """Estimate, SE, Satterthwaite df, CI and two-sided p of c'beta."""
         c = np.asarray(vector, dtype=float)
         estimate = float(c @ self.beta)
         variance = float(c @ self.cov_beta @ c)
-        gradient = _variance_gradient(self.theta, self.patterns, len(self.sigma), self.cov_beta @ c)
+        gradient = _variance_gradient(self.theta, self.patterns, len(self.sigma), self.cov_beta @ c, self.weights)
         df = float(2 * variance**2 / (gradient @ self.theta_cov @ gradient))
-        se = np.sqrt(variance)
-        t = stats.t.ppf(0.5 + level / 2, df)
-        p = float(2 * stats.t.sf(abs(estimate) / se, df))
-        return Contrast(estimate, float(se), df, estimate - t * se, estimate + t * se, p)
+        return t_contrast(estimate, float(np.sqrt(variance)), df, level)
+
+
+def t_contrast(estimate: float, se: float, df: float, level: float = 0.95) -> Contrast:
+    """A contrast with t inference on `df`: CI from Student's t quantile, two-sided p."""
+    half = float(special.stdtrit(df, 0.5 + level / 2)) * se
+    p = float(2 * special.stdtr(df, -abs(estimate) / se))
+    return Contrast(estimate, se, df, estimate - half, estimate + half, p)
 
 
 def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, names: tuple[str, ...]) -> MmrmFit:
@@ -102,15 +110,15 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
         options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 2000},
     )
     theta = result.x
-    value, _, beta, phi = _reml(theta, patterns, k, need_gradient=False)
+    lower = _lower(theta, k)
+    value, _, beta, phi = _reml_at(lower, patterns, need_gradient=False)
     hessian = _hessian(theta, patterns, k)
     theta_cov = 2 * np.linalg.pinv(hessian)
     gradient_norm = float(np.max(np.abs(_criterion(theta, patterns, k)[1])))
-    lower = _lower(theta, k)
     return MmrmFit(
         names=tuple(names), beta=beta, cov_beta=phi, sigma=lower @ lower.T, theta=theta, theta_cov=theta_cov,
         minus2_reml=value, converged=bool(result.success or gradient_norm < 1e-4), n_obs=len(y),
-        n_participants=int(patterns.m.sum()), patterns=patterns,
+        n_participants=int(patterns.m.sum()), patterns=patterns, weights=_inverses(lower @ lower.T, patterns)[0],
     )  # fmt: skip
 
 
@@ -137,7 +145,7 @@ def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarr
         xx[i][block] = (flat.T @ flat).reshape(q, p, q, p).transpose(0, 2, 1, 3)
         xy[i][block] = (flat.T @ values).reshape(q, p, q).transpose(0, 2, 1)
         yy[i][block] = values.T @ values
-    return Patterns(seen, m, xx, xy, yy)
+    return Patterns(seen, m, xx, xy, yy, seen[:, :, None] & seen[:, None, :])
 
 
 def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, k: int) -> np.ndarray:
@@ -145,9 +153,11 @@ def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray,
     positive definite), which leaves BFGS few steps to the REML optimum."""
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     residual = y - x @ beta
-    ids = {s: i for i, s in enumerate(dict.fromkeys(subject))}
-    wide = np.full((len(ids), k), np.nan)
-    wide[[ids[s] for s in subject], visit] = residual
+    _, first, inverse = np.unique(subject, return_index=True, return_inverse=True)
+    row = np.empty(len(first), dtype=int)
+    row[np.argsort(first, kind="stable")] = np.arange(len(first))  # participants in order of appearance
+    wide = np.full((len(first), k), np.nan)
+    wide[row[inverse.ravel()], visit] = residual
     variances = np.array([max(np.nanmean(wide[:, v] ** 2), 1e-8) for v in range(k)])
     start = np.diag(variances)
     for i in range(k):
@@ -162,26 +172,36 @@ def _start(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray,
     return np.r_[np.log(np.diag(lower)), lower[np.tril_indices(k, -1)]]
 
 
+@functools.cache
+def _indices(k: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """The diagonal and the strictly lower triangle of a k x k matrix, and the k x k identity."""
+    return np.diag_indices(k), np.tril_indices(k, -1), np.eye(k)
+
+
 def _lower(theta: np.ndarray, k: int) -> np.ndarray:
+    diagonal, below, _ = _indices(k)
     lower = np.zeros((k, k))
-    lower[np.diag_indices(k)] = np.exp(theta[:k])
-    lower[np.tril_indices(k, -1)] = theta[k:]
+    lower[diagonal] = np.exp(theta[:k])
+    lower[below] = theta[k:]
     return lower
 
 
 def _inverses(sigma: np.ndarray, patterns: Patterns) -> tuple[np.ndarray, np.ndarray]:
     """Each pattern's Sigma[V, V]^-1 laid out over all visits (zero elsewhere), and log det Sigma[V, V]:
     Sigma on a pattern's visits and the identity elsewhere is inverted in one batched call."""
-    inside = patterns.seen[:, :, None] & patterns.seen[:, None, :]
-    blocks = np.where(inside, sigma, np.eye(len(sigma)))
+    blocks = np.where(patterns.inside, sigma, _indices(len(sigma))[2])
     factor = np.linalg.cholesky(blocks)
     logdet = 2 * np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1)
-    return np.linalg.inv(blocks) * inside, logdet
+    return np.linalg.inv(blocks) * patterns.inside, logdet
 
 
 def _reml(theta: np.ndarray, patterns: Patterns, k: int, need_gradient: bool = True):
     """-2 REML log-likelihood (without its constant), d/dSigma of it, beta and (X'WX)^-1."""
-    lower = _lower(theta, k)
+    return _reml_at(_lower(theta, k), patterns, need_gradient)
+
+
+def _reml_at(lower: np.ndarray, patterns: Patterns, need_gradient: bool = True):
+    """`_reml` at Sigma = L L'."""
     w, logdet = _inverses(lower @ lower.T, patterns)
     xtwx = np.einsum("iab,iabps->ps", w, patterns.xx)
     xtwy = np.einsum("iab,iabp->p", w, patterns.xy)
@@ -199,17 +219,23 @@ def _reml(theta: np.ndarray, patterns: Patterns, k: int, need_gradient: bool = T
 
 def _to_theta(grad_sigma: np.ndarray, theta: np.ndarray, k: int) -> np.ndarray:
     """Chain rule from a symmetric d/dSigma to d/dtheta (Sigma = L L', log diagonal)."""
-    lower = _lower(theta, k)
+    return _chain(grad_sigma, _lower(theta, k))
+
+
+def _chain(grad_sigma: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """`_to_theta` at Sigma = L L'."""
+    diagonal, below, _ = _indices(len(lower))
     grad_lower = 2 * grad_sigma @ lower
-    return np.r_[np.diag(grad_lower) * np.diag(lower), grad_lower[np.tril_indices(k, -1)]]
+    return np.concatenate((grad_lower[diagonal] * lower[diagonal], grad_lower[below]))
 
 
 def _criterion(theta: np.ndarray, patterns: Patterns, k: int) -> tuple[float, np.ndarray]:
+    lower = _lower(theta, k)
     try:
-        value, grad_sigma, _, _ = _reml(theta, patterns, k)
+        value, grad_sigma, _, _ = _reml_at(lower, patterns)
     except np.linalg.LinAlgError:
         return np.inf, np.zeros_like(theta)
-    return value, _to_theta(grad_sigma, theta, k)
+    return value, _chain(grad_sigma, lower)
 
 
 def _hessian(theta: np.ndarray, patterns: Patterns, k: int, step: float = 1e-5) -> np.ndarray:
@@ -225,9 +251,12 @@ def _hessian(theta: np.ndarray, patterns: Patterns, k: int, step: float = 1e-5) 
     return (hessian + hessian.T) / 2
 
 
-def _variance_gradient(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray) -> np.ndarray:
-    """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'."""
+def _variance_gradient(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray,
+                       w: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'
+    (`w`: the patterns' inverses at theta, computed here when not given)."""
     lower = _lower(theta, k)
-    w, _ = _inverses(lower @ lower.T, patterns)
+    if w is None:
+        w, _ = _inverses(lower @ lower.T, patterns)
     spread = np.einsum("iabps,p,s->iab", patterns.xx, phi_c, phi_c)  # sum (x_a Phi c)(x_b Phi c)
-    return _to_theta(np.sum(w @ spread @ w, axis=0), theta, k)
+    return _chain(np.sum(w @ spread @ w, axis=0), lower)

@@ -20,7 +20,11 @@ fitted (too few data at an early cut, a singular design) gives rows that say so 
 
 Each result carries the plan's role (primary, secondary, sensitivity) and, for the primary family,
 its Holm-adjusted p-value. Design matrices are built here with named columns rather than from
-formulas: the same models, without a formula parser's cost on every nightly fit.
+formulas: the same models, without a formula parser's cost on every nightly fit. The input is
+prepared once (`plan_fits`): the rows of each population, timepoint and parameter as numpy columns
+(`Rows`), each with the digest that keys its fits; the models read those columns, the MMRM of one
+input is fitted once for both the MMRM rows and the delta-adjusted MI, and the ANCOVA is least
+squares as statsmodels' OLS computes it (its test oracle).
 """
 
 from __future__ import annotations
@@ -28,19 +32,17 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata, resources
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from runback.flows.analyse import clustered, missing, mmrm
 from runback.schemas import plan
-from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
+from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS, VISIT_STEPS
 
 COLUMNS = [
     "model", "population", "timepoint", "param", "visit", "term", "estimate", "std_error", "df", "ci_low",
@@ -50,9 +52,11 @@ MIN_PER_ARM = 3
 """Participants needed in every arm before a model is fitted."""
 FIT_INPUT = ("record_id", "arm", "visit", "step", "aval", "base", "sex")
 """The columns of a fit's input rows that the models read (the populations are already applied)."""
+VISITS = tuple(VISIT_STEPS)
+"""The assessment visits, in order: `Rows.visit` indexes them."""
 FITTING_CODE = {"runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
                 "runback.schemas": ("plan.py", "trial.py")}  # fmt: skip
-FITTING_LIBRARIES = ("numpy", "scipy", "statsmodels", "pandas")
+FITTING_LIBRARIES = ("numpy", "scipy", "pandas")
 CODE_VERSION = hashlib.sha256(
     b"".join(
         (resources.files(package) / name).read_bytes() for package, names in FITTING_CODE.items() for name in names
@@ -60,7 +64,7 @@ CODE_VERSION = hashlib.sha256(
     + " ".join(f"{library} {metadata.version(library)}" for library in FITTING_LIBRARIES).encode()
 ).hexdigest()
 """SHA-256 of the code that fits the models, of the plan and trial definitions and of the versions of
-the libraries the fits (and the input rows' hashes) rest on: a change to any of them changes every
+the libraries the fits (and the input rows' digests) rest on: a change to any of them changes every
 fit's key, so no stored result outlives the code that computed it."""
 
 
@@ -87,6 +91,43 @@ class Fits:
     reused: int
 
 
+@dataclass(frozen=True, eq=False)
+class Rows:
+    """A fit's input rows as numpy columns, in the rows' order. `person` indexes `ids` (the record
+    ids, sorted, so participants sort as their record ids do), `arm` the `arms` given (-1 for
+    another arm), `visit` `VISITS` (-1 for another), `sex` `sexes` (sorted; -1 when missing); step,
+    aval and base are floats (NaN when missing). `memo` keeps what several models of these rows
+    share (the MMRM's fit)."""
+
+    person: np.ndarray
+    arm: np.ndarray
+    visit: np.ndarray
+    step: np.ndarray
+    aval: np.ndarray
+    base: np.ndarray
+    sex: np.ndarray
+    ids: np.ndarray
+    sexes: np.ndarray
+    arms: tuple[str, ...]
+    memo: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+    def take(self, which: np.ndarray) -> Rows:
+        """The rows a boolean mask or an index array selects (the same codes)."""
+        return Rows(self.person[which], self.arm[which], self.visit[which], self.step[which], self.aval[which],
+                    self.base[which], self.sex[which], self.ids, self.sexes, self.arms)  # fmt: skip
+
+    def participants(self) -> int:
+        """How many participants the rows are of."""
+        return int(np.count_nonzero(np.bincount(self.person, minlength=len(self.ids))))
+
+    def arm_labels(self) -> np.ndarray:
+        """Each row's arm as given (None for an arm not among `arms`)."""
+        return np.array([*self.arms, None], dtype=object)[self.arm]
+
+
 @dataclass(frozen=True)
 class Planned:
     """One fit of the plan: a model of one parameter in one population at one timepoint, its input
@@ -96,7 +137,7 @@ class Planned:
     population: str
     timepoint: str
     param: str
-    frame: pd.DataFrame
+    rows: Rows
     key: str
 
 
@@ -127,7 +168,7 @@ def fit_all(
             else:
                 fitted += 1
                 fitter = FITTERS[fit.model]
-                rows += [row | {"fit_hash": fit.key} for row in fitter(fit.frame, arms, fit.timepoint, fit.population,
+                rows += [row | {"fit_hash": fit.key} for row in fitter(fit.rows, arms, fit.timepoint, fit.population,
                                                                        fit.param)]  # fmt: skip
             if progress:
                 progress(k, len(planned))
@@ -137,26 +178,140 @@ def fit_all(
 
 def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[str, ...],
               measured: Mapping[str, Sequence[str]] | None) -> list[Planned]:  # fmt: skip
-    """The fits of the plan in their order, each with its input rows and key."""
-    data = outcomes.merge(participants[["record_id", "sex", "adherent"]], on="record_id", how="left")
-    data = data.assign(order=pd.to_numeric(data["record_id"], errors="coerce")).sort_values(
-        ["order", "record_id", "param", "step"], kind="stable"
-    )
-    row_hashes = pd.util.hash_pandas_object(data[list(FIT_INPUT)], index=False)
+    """The fits of the plan in their order, each with its input rows and key.
+
+    The rows are ordered by record id (as a number, then as text), parameter and step; each
+    population's rows of a timepoint and parameter are taken from them once."""
+    ids = _Categories.of(outcomes["record_id"])
+    numeric = pd.to_numeric(pd.Series(ids.labels, dtype=object), errors="coerce").to_numpy(float)
+    params = _Categories.of(outcomes["param"])
+    step = outcomes["step"].to_numpy(float)
+    order = np.lexsort((step, params.codes, ids.codes, numeric[ids.codes]))  # stable, as the sort in SQL
+    at = pd.Index(participants["record_id"]).get_indexer(ids.labels)  # each id's participant row (-1: none)
+    sex = _Categories.of(participants["sex"])
+    adherent = participants["adherent"].fillna(False).to_numpy(bool)
+    person = ids.codes[order]
+    arm, visit = _Categories.of(outcomes["arm"]), _Categories.of(outcomes["visit"])
+    data = Rows(
+        person=person, arm=arm.index_in(arms)[order], visit=visit.index_in(VISITS)[order], step=step[order],
+        aval=_floats(outcomes["aval"])[order], base=_floats(outcomes["base"])[order],
+        sex=np.where(at >= 0, sex.codes[at], -1)[person], ids=ids.labels, sexes=sex.labels, arms=arms,
+    )  # fmt: skip
+    keyed = _Keyed(ids.coded(person), arm.coded(arm.codes[order]), visit.coded(visit.codes[order]),
+                   sex.coded(data.sex))  # fmt: skip
+    in_window = outcomes["in_window"].fillna(False).to_numpy(bool)[order]
+    per_protocol = np.where(at >= 0, adherent[at], False)[person] & in_window
+    param = params.codes[order]
     planned = []
     for timepoint, visits in TIMEPOINTS.items():
-        for population, subset in populations(data[data["visit"].isin(visits)]).items():
-            for param in PARAMS:
-                if measured is not None and visits[-1] not in measured.get(param.code, ()):
+        in_visits = np.isin(data.visit, [VISITS.index(v) for v in visits])
+        for population, included in ((plan.ITT, in_visits), (plan.PER_PROTOCOL, in_visits & per_protocol)):
+            for p in PARAMS:
+                if measured is not None and visits[-1] not in measured.get(p.code, ()):
                     continue  # not measured at the timepoint: nothing to fit
-                if population != plan.ITT and param.code not in PRIMARY:
+                if population != plan.ITT and p.code not in PRIMARY:
                     continue
-                frame = subset[subset["param"] == param.code]
-                rows = hashlib.sha256(row_hashes.loc[frame.index].to_numpy().tobytes()).hexdigest()
-                for model in _models(population, timepoint, param.code):
-                    key = fit_key(model, population, timepoint, param.code, arms, rows)
-                    planned.append(Planned(model, population, timepoint, param.code, frame, key))
+                code = params.code(p.code)
+                index = np.flatnonzero(included & (param == code)) if code >= 0 else np.zeros(0, dtype=np.int64)
+                rows, digest = data.take(index), keyed.digest(index, data)
+                for model in _models(population, timepoint, p.code):
+                    key = fit_key(model, population, timepoint, p.code, arms, digest)
+                    planned.append(Planned(model, population, timepoint, p.code, rows, key))
     return planned
+
+
+@dataclass(frozen=True)
+class _Categories:
+    """A column's values as codes (-1 when missing) into its distinct values, sorted."""
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def of(cls, values: pd.Series) -> _Categories:
+        codes, uniques = pd.factorize(values)
+        labels = np.asarray(uniques, dtype=object)
+        order = np.argsort(labels, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return cls(np.where(codes >= 0, rank[codes], -1), labels[order])
+
+    def code(self, label) -> int:
+        """The code of one value (-1 when the column does not hold it)."""
+        found = np.flatnonzero(self.labels == label)
+        return int(found[0]) if len(found) else -1
+
+    def index_in(self, names: Sequence[str]) -> np.ndarray:
+        """Each value's position in `names` (-1 when missing or not among them)."""
+        position = pd.Index(list(names)).get_indexer(self.labels)
+        return np.append(position, -1)[self.codes]
+
+    def coded(self, codes: np.ndarray) -> _Coded:
+        """These values at `codes` (codes into `labels`), with what a digest needs of them."""
+        encoded = np.array([str(label).encode() for label in self.labels] + [b""], dtype=object)
+        return _Coded(codes, encoded, np.array([len(e) for e in encoded[:-1]], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class _Coded:
+    codes: np.ndarray
+    encoded: np.ndarray
+    lengths: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """The text columns of the fits' input rows (record id, arm, visit, sex) as `digest` reads them."""
+
+    record_id: _Coded
+    arm: _Coded
+    visit: _Coded
+    sex: _Coded
+
+    def digest(self, index: np.ndarray, data: Rows) -> str:
+        """SHA-256 of the `FIT_INPUT` columns of the rows at `index`, in order: each text column as its
+        values present (sorted, UTF-8, with their lengths) and each row's position among them (-1 when
+        missing), each number column as its float64 bytes (one NaN for every missing value). A function
+        of these rows alone: the same rows give the same digest, whatever else the data hold."""
+        h = hashlib.sha256()
+        for column in (self.record_id, self.arm, self.visit, self.sex):
+            codes = column.codes[index]
+            present = np.flatnonzero(np.bincount(codes + 1, minlength=len(column.lengths) + 1)[1:])
+            local = np.full(len(column.lengths) + 1, -1, dtype=np.int32)
+            local[present + 1] = np.arange(len(present), dtype=np.int32)
+            for part in (column.lengths[present].tobytes(), b"".join(column.encoded[present].tolist()),
+                         local[codes + 1].tobytes()):  # fmt: skip
+                h.update(len(part).to_bytes(8, "little") + part)
+        for values in (data.step, data.aval, data.base):
+            part = np.where(np.isnan(values[index]), np.nan, values[index]).tobytes()
+            h.update(len(part).to_bytes(8, "little") + part)
+        return h.hexdigest()
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _as_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], like: Rows | None = None) -> Rows:
+    """A frame's rows (record_id, arm, visit, step, aval, base, sex) as `Rows`; with `like`, coded as
+    those rows are (its record ids and sexes)."""
+    if isinstance(frame, Rows):
+        return frame
+    if like is None:
+        ids, sexes = _Categories.of(frame["record_id"]), _Categories.of(frame["sex"])
+        person, ids_labels, sex, sex_labels = ids.codes, ids.labels, sexes.codes, sexes.labels
+    else:
+        person = pd.Index(like.ids).get_indexer(frame["record_id"])
+        if (person < 0).any():
+            raise ValueError("rows of participants the rows they are coded like do not hold")
+        sex = pd.Index(like.sexes).get_indexer(frame["sex"])
+        ids_labels, sex_labels = like.ids, like.sexes
+    return Rows(
+        person=np.asarray(person, dtype=np.int64), arm=pd.Index(list(arms)).get_indexer(frame["arm"]),
+        visit=pd.Index(VISITS).get_indexer(frame["visit"]), step=_floats(frame["step"]), aval=_floats(frame["aval"]),
+        base=_floats(frame["base"]), sex=np.asarray(sex, dtype=np.int64), ids=ids_labels, sexes=sex_labels,
+        arms=tuple(arms),
+    )  # fmt: skip
 
 
 def _models(population: str, timepoint: str, param: str) -> list[str]:
@@ -176,34 +331,70 @@ def fit_key(model: str, population: str, timepoint: str, param: str, arms: Seque
     return hashlib.sha256(spec.encode()).hexdigest()
 
 
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values, in the order given (statsmodels' `multipletests(method="holm")`)."""
+    order = np.argsort(p_values)
+    adjusted = np.empty(len(order))
+    adjusted[order] = np.minimum(np.maximum.accumulate(p_values[order] * np.arange(len(order), 0, -1)), 1.0)
+    return adjusted
+
+
+ADJUSTMENTS = {"holm": holm}
+"""The multiplicity adjustments the plan can name (`plan.MULTIPLICITY_METHOD`)."""
+
+
 def with_roles(results: pd.DataFrame) -> pd.DataFrame:
     """The plan's role of every row, and Holm-adjusted p-values over the primary family."""
-    roles = [plan.role(*key) for key in results[["model", "population", "param", "timepoint", "visit"]].itertuples(
+    role = functools.cache(plan.role)
+    roles = [role(*key) for key in results[["model", "population", "param", "timepoint", "visit"]].itertuples(
         index=False, name=None)]  # fmt: skip
     results = results.assign(role=roles, p_adjusted=np.nan)
     family = results.index[(results["role"] == plan.PRIMARY_ROLE) & results["p_value"].notna()]
     if len(family):
-        adjusted = multipletests(results.loc[family, "p_value"].astype(float), method=plan.MULTIPLICITY_METHOD)[1]
-        results.loc[family, "p_adjusted"] = adjusted
+        adjust = ADJUSTMENTS[plan.MULTIPLICITY_METHOD]
+        results.loc[family, "p_adjusted"] = adjust(results.loc[family, "p_value"].to_numpy(float))
     return results
-
-
-def populations(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """ITT: every assessment of every randomised participant; per protocol: adherent, in window."""
-    per_protocol = data[data["adherent"].fillna(False) & data["in_window"].fillna(False)]
-    return {plan.ITT: data, plan.PER_PROTOCOL: per_protocol}
 
 
 def mmrm_design(frame: pd.DataFrame, arms: Sequence[str], visits: Sequence[str]) -> pd.DataFrame:
     """Columns of the MMRM: visit (cell means), arm x visit (against the first arm), base x visit, sex."""
-    visit, arm, base = frame["visit"].to_numpy(), frame["arm"].to_numpy(), frame["base"].to_numpy(float)
-    at = {v: visit == v for v in visits}
-    columns = {f"visit[{v}]": at[v].astype(float) for v in visits}
-    columns |= {f"{a}:visit[{v}]": ((arm == a) & at[v]).astype(float) for a in arms[1:] for v in visits}
-    columns |= {f"base:visit[{v}]": np.where(at[v], base, 0.0) for v in visits}
-    levels = sorted(frame["sex"].dropna().unique())
-    columns |= {f"sex[{level}]": (frame["sex"] == level).to_numpy(float) for level in levels[1:]}
-    return pd.DataFrame(columns, index=frame.index)
+    sex = _Categories.of(frame["sex"])
+    x, names = _mmrm_columns(pd.Index(list(visits)).get_indexer(frame["visit"]),
+                             pd.Index(list(arms)).get_indexer(frame["arm"]), _floats(frame["base"]), sex.codes,
+                             _present(sex.codes), sex.labels, arms, visits)  # fmt: skip
+    return pd.DataFrame(x, columns=list(names), index=frame.index)
+
+
+def _mmrm_columns(visit: np.ndarray, arm: np.ndarray, base: np.ndarray, sex: np.ndarray, levels: np.ndarray,
+                  sexes: np.ndarray, arms: Sequence[str],
+                  visits: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:  # fmt: skip
+    """The MMRM's design (`mmrm_design`) from codes: `visit` indexes `visits`, `arm` `arms`, `sex`
+    `sexes`; `levels` are the sexes' codes the design knows (the first is the reference). Laid out
+    column by column, as a frame's values are."""
+    names = [f"visit[{v}]" for v in visits] + [f"{a}:visit[{v}]" for a in arms[1:] for v in visits]
+    names += [f"base:visit[{v}]" for v in visits] + [f"sex[{sexes[level]}]" for level in levels[1:]]
+    x = np.empty((len(names), len(visit)))
+    at = [visit == i for i in range(len(visits))]
+    column = 0
+    for i in range(len(visits)):
+        x[column] = at[i]
+        column += 1
+    for a in range(1, len(arms)):
+        for i in range(len(visits)):
+            x[column] = (arm == a) & at[i]
+            column += 1
+    for i in range(len(visits)):
+        x[column] = np.where(at[i], base, 0.0)
+        column += 1
+    for level in levels[1:]:
+        x[column] = sex == level
+        column += 1
+    return x.T, tuple(names)
+
+
+def _present(codes: np.ndarray) -> np.ndarray:
+    """The codes present (not -1), sorted."""
+    return np.unique(codes[codes >= 0])
 
 
 def mmrm_vector(names: Sequence[str], later: str, earlier: str, visit: str) -> np.ndarray:
@@ -216,64 +407,79 @@ def mmrm_vector(names: Sequence[str], later: str, earlier: str, visit: str) -> n
     return vector
 
 
-def _mmrm_input(frame: pd.DataFrame, arms: Sequence[str], timepoint: str) -> tuple[pd.DataFrame, list[str], str | None]:
+def _mmrm_input(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str) -> tuple[Rows, list[str], str | None]:
     """The MMRM's rows (post-baseline, with baseline and stratum), the visits it can fit, or a problem."""
-    post = frame[(frame["step"] > 0) & frame["base"].notna() & frame["sex"].notna() & frame["aval"].notna()]
-    visits = [v for v in TIMEPOINTS[timepoint][1:] if _too_few(post[post["visit"] == v], arms, "") is None]
+    rows = _as_rows(frame, arms)
+    post = rows.take((rows.step > 0) & ~np.isnan(rows.base) & (rows.sex >= 0) & ~np.isnan(rows.aval))
+    visits = [v for v in TIMEPOINTS[timepoint][1:] if _too_few(post, post.visit == VISITS.index(v), arms, "") is None]
     final = TIMEPOINTS[timepoint][-1]
-    problem = _too_few(post[post["visit"] == final], arms, f"with a baseline and a {final} value")
-    return post[post["visit"].isin(visits)], visits, problem
+    problem = _too_few(post, post.visit == VISITS.index(final), arms, f"with a baseline and a {final} value")
+    return post.take(np.isin(post.visit, [VISITS.index(v) for v in visits])), visits, problem
 
 
-def _mmrm_fit(post: pd.DataFrame, arms: Sequence[str], visits: Sequence[str]) -> mmrm.MmrmFit:
-    design = mmrm_design(post, arms, visits)
-    index = post["visit"].map({v: i for i, v in enumerate(visits)}).to_numpy()
-    return mmrm.fit(post["aval"].to_numpy(), design.to_numpy(), post["record_id"].to_numpy(), index,
-                    tuple(design.columns))  # fmt: skip
+def _mmrm_fit(post: Rows, arms: Sequence[str], visits: Sequence[str]) -> mmrm.MmrmFit:
+    position = np.full(len(VISITS) + 1, -1)
+    position[[VISITS.index(v) for v in visits]] = np.arange(len(visits))
+    index = position[post.visit]
+    x, names = _mmrm_columns(index, post.arm, post.base, post.sex, _present(post.sex), post.sexes, arms, visits)
+    return mmrm.fit(post.aval, x, post.person, index, names)
 
 
-def mmrm_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
+def _mmrm(rows: Rows, arms: Sequence[str], timepoint: str) -> tuple[Rows, list[str], str | None, mmrm.MmrmFit | None]:
+    """The MMRM's input, its visits, and its fit or why there is none: fitted once per input rows,
+    for both the MMRM's results and the delta-adjusted MI's."""
+    key = (plan.MMRM, tuple(arms), timepoint)
+    if key not in rows.memo:
+        post, visits, problem = _mmrm_input(rows, arms, timepoint)
+        fit = None
+        if not problem:
+            try:
+                fit = _mmrm_fit(post, arms, visits)
+            except (ValueError, np.linalg.LinAlgError) as err:
+                problem = f"could not be fitted: {err}"
+        rows.memo[key] = (post, visits, problem, fit)
+    return rows.memo[key]
+
+
+def mmrm_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str,
+              param: str) -> list[dict]:  # fmt: skip
     """The MMRM over the timepoint's post-baseline visits: every pairwise contrast at each visit."""
     base = {"model": plan.MMRM, "population": population, "timepoint": timepoint, "param": param}
     final = TIMEPOINTS[timepoint][-1]
     terms = contrast_terms(arms)
-    post, visits, problem = _mmrm_input(frame, arms, timepoint)
+    post, visits, problem, result = _mmrm(_as_rows(frame, arms), arms, timepoint)
     if problem:
         return _not_fitted(base | {"visit": final}, terms, problem, post)
-    try:
-        result = _mmrm_fit(post, arms, visits)
-    except (ValueError, np.linalg.LinAlgError) as err:
-        return _not_fitted(base | {"visit": final}, terms, f"could not be fitted: {err}", post)
     note = "" if result.converged else "REML did not converge"
+    counts = {"n_obs": result.n_obs, "n_participants": result.n_participants}
     rows = []
     for visit in visits:
         for (later, earlier), term in zip(pairs(arms), terms, strict=True):
             c = result.contrast(mmrm_vector(result.names, later, earlier, visit))
             rows.append(base | {
                 "visit": visit, "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df,
-                "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, "n_obs": result.n_obs,
-                "n_participants": result.n_participants, "status": "ok", "note": note,
+                "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok",
+                "note": note,
             })  # fmt: skip
     return rows
 
 
-def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
+def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str,
+                  param: str) -> list[dict]:  # fmt: skip
     """MNAR sensitivity at the timepoint's visit: MI from the MMRM, ANCOVA, Rubin; the tipping delta per pair."""
     final = TIMEPOINTS[timepoint][-1]
     base = {"model": plan.DELTA_MI, "population": population, "timepoint": timepoint, "param": param, "visit": final}
     terms = contrast_terms(arms)
     tipping = tuple(f"tipping delta {t}" for t in terms)
-    post, visits, problem = _mmrm_input(frame, arms, timepoint)
-    people = frame[frame["base"].notna() & frame["sex"].notna()].drop_duplicates("record_id")
+    rows = _as_rows(frame, arms)
+    post, visits, problem, fit = _mmrm(rows, arms, timepoint)
+    people = _first_rows(rows.take(~np.isnan(rows.base) & (rows.sex >= 0)))
     if problem:
         return _not_fitted(base, terms + tipping, problem, people)
-    try:
-        fit = _mmrm_fit(post, arms, visits)
-    except (ValueError, np.linalg.LinAlgError) as err:
-        return _not_fitted(base, terms + tipping, f"could not be fitted: {err}", people)
     completed = _completed(fit, post, people, arms, visits)
     limit = 10 * float(np.sqrt(fit.sigma[-1, -1]))
-    rows = []
+    counts = {"n_obs": len(people), "n_participants": len(people)}
+    results = []
     for (later, earlier), term, tip in zip(pairs(arms), terms, tipping, strict=True):
         vector = np.zeros(completed.x.shape[1])
         for arm, sign in ((later, 1.0), (earlier, -1.0)):
@@ -281,9 +487,8 @@ def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, popu
                 vector[list(arms).index(arm)] += sign
         pooled = missing.pooled_contrast(completed, vector, np.zeros((~completed.observed).sum()))
         shifted, delta = missing.tipping_delta(completed, vector, later, earlier, limit)
-        counts = {"n_obs": len(people), "n_participants": len(people)}
         imputed = int((completed.arm[~completed.observed] == shifted).sum())
-        rows.append(base | counts | {
+        results.append(base | counts | {
             "term": term, "estimate": pooled.estimate, "std_error": pooled.std_error, "df": pooled.df,
             "ci_low": pooled.ci_low, "ci_high": pooled.ci_high, "p_value": pooled.p_value, "status": "ok",
             "note": f"MAR (delta 0): {int((~completed.observed).sum())} of {len(people)} values at {final} imputed, "
@@ -295,81 +500,139 @@ def delta_mi_rows(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, popu
             why = f"no change of conclusion within {limit:.3g}" if imputed else f"no imputed values of Arm {shifted}"
         else:
             why = f"imputed values of Arm {shifted} (favoured) shifted by {delta:+.3f} make p cross {missing.ALPHA}"
-        rows.append(base | counts | {
+        results.append(base | counts | {
             "term": tip, "estimate": delta, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
             "p_value": None, "status": "ok", "note": why,
         })  # fmt: skip
-    return rows
+    return results
 
 
-def _completed(fit: mmrm.MmrmFit, post: pd.DataFrame, people: pd.DataFrame, arms: Sequence[str],
+def _first_rows(rows: Rows) -> Rows:
+    """Each participant's first row."""
+    _, first = np.unique(rows.person, return_index=True)
+    return rows.take(np.sort(first))
+
+
+def _completed(fit: mmrm.MmrmFit, post: Rows, people: pd.DataFrame | Rows, arms: Sequence[str],
                visits: Sequence[str]) -> missing.Completed:  # fmt: skip
     """Everyone with a baseline and stratum: observed rows, and one row at the final visit (NaN if missing)."""
-    final = visits[-1]
-    keep = ["record_id", "arm", "base", "sex", "visit", "aval"]
-    observed = post[keep]
-    missing_final = people.loc[~people["record_id"].isin(observed.loc[observed["visit"] == final, "record_id"]), keep]
-    missing_final = missing_final.assign(visit=final, aval=np.nan)
-    order = {v: i for i, v in enumerate(visits)}
-    rows = pd.concat([observed, missing_final], ignore_index=True).assign(v=lambda f: f["visit"].map(order))
-    rows = rows.sort_values(["record_id", "v"], kind="stable").reset_index(drop=True)
-    design = mmrm_design(rows, arms, visits)[list(fit.names)].to_numpy()
+    people = _as_rows(people, arms, like=post)
+    final = VISITS.index(visits[-1])
+    lacking = people.take(~np.isin(people.person, post.person[post.visit == final]))
+    person = np.r_[post.person, lacking.person]
+    visit = np.r_[post.visit, np.full(len(lacking), final)]
+    position = np.full(len(VISITS) + 1, -1)
+    position[[VISITS.index(v) for v in visits]] = np.arange(len(visits))
+    order = np.lexsort((position[visit], person))  # by participant, then visit
+    person, visit = person[order], visit[order]
+    arm, base = np.r_[post.arm, lacking.arm][order], np.r_[post.base, lacking.base][order]
+    sex, aval = np.r_[post.sex, lacking.sex][order], np.r_[post.aval, np.full(len(lacking), np.nan)][order]
+    design, _ = _mmrm_columns(position[visit], arm, base, sex, _present(post.sex), post.sexes, arms, visits)
     rng = np.random.default_rng(missing.SEED)
-    draws = missing.impute(fit, rows, design, len(visits) - 1, rng, missing.IMPUTATIONS)
-    last = rows[rows["visit"] == final].reset_index(drop=True)
+    draws = missing.impute(fit, person, position[visit], aval, design, len(visits) - 1, rng, missing.IMPUTATIONS)
+    last = visit == final
+    labels = np.array([*arms, None], dtype=object)
     return missing.Completed(
-        x=missing.ancova_design(last, arms), observed=last["aval"].notna().to_numpy(),
-        y_observed=last["aval"].fillna(0.0).to_numpy(), imputed=draws, arm=last["arm"].to_numpy(),
+        x=missing.ancova_design(arm[last], base[last], sex[last], len(arms)), observed=~np.isnan(aval[last]),
+        y_observed=np.where(np.isnan(aval[last]), 0.0, aval[last]), imputed=draws, arm=labels[arm[last]],
     )  # fmt: skip
 
 
-def ancova(frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
+def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
     """value ~ arm + baseline + sex at the timepoint; the pairwise contrasts between arms."""
-    at = frame[(frame["visit"] == timepoint) & frame["base"].notna()]
+    rows = _as_rows(frame, arms)
+    at = rows.take((rows.visit == VISITS.index(timepoint)) & ~np.isnan(rows.base))
     base = {"model": plan.ANCOVA, "population": population, "timepoint": timepoint, "param": param,
             "visit": timepoint}  # fmt: skip
     terms = contrast_terms(arms)
-    problem = _too_few(at, arms, f"with a baseline and a {timepoint} value")
+    problem = _too_few(at, np.ones(len(at), bool), arms, f"with a baseline and a {timepoint} value")
     if problem:
         return _not_fitted(base, terms, problem, at)
-    design = _arms(at, arms).assign(base=at["base"])
-    if at["sex"].nunique() > 1:
-        design["sex"] = (at["sex"] == sorted(at["sex"].dropna().unique())[-1]).astype(float)
+    columns = [np.ones(len(at))] + [(at.arm == a).astype(float) for a in range(1, len(arms))] + [at.base]
+    names = ["const", *arms[1:], "base"]
+    levels = _present(at.sex)
+    if len(levels) > 1:
+        columns.append((at.sex == levels[-1]).astype(float))
+        names.append("sex")
     try:
-        result = sm.OLS(at["aval"], design).fit()
+        result = ols(at.aval, np.column_stack(columns))
     except (ValueError, np.linalg.LinAlgError) as err:
         return _not_fitted(base, terms, f"could not be fitted: {err}", at)
-    params = list(result.model.exog_names)
-    return [_contrast_row(base, term, result, contrast(term, params, arms[0]), at, "") for term in terms]
+    counts = {"n_obs": len(at), "n_participants": at.participants()}
+    rows = []
+    for term in terms:
+        c = result.contrast(contrast(term, names, arms[0]))
+        rows.append(base | {
+            "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low,
+            "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok", "note": "",
+        })  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
+class Ols:
+    """An ordinary least-squares fit: coefficients, their covariance, the residual df."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    df_resid: float
+
+    def contrast(self, vector: np.ndarray, level: float = 0.95) -> mmrm.Contrast:
+        """c'beta with t inference on the residual df."""
+        estimate = float(vector @ self.params)
+        return mmrm.t_contrast(estimate, float(np.sqrt(vector @ (self.cov @ vector))), self.df_resid, level)
+
+
+def ols(y: np.ndarray, x: np.ndarray) -> Ols:
+    """Least squares as statsmodels' `OLS(y, x).fit()` computes it: the pseudo-inverse of x from its
+    SVD (singular values below 1e-15 of the largest count as zero), the rank from the singular
+    values, the residual variance on n - rank df."""
+    u, singular, vt = np.linalg.svd(x, full_matrices=False)
+    inverse = np.zeros_like(singular)
+    kept = singular > 1e-15 * singular.max()
+    inverse[kept] = 1.0 / singular[kept]
+    pinv = vt.T @ (inverse[:, None] * u.T)
+    params = pinv @ y
+    rank = int(np.count_nonzero(singular > singular.max() * len(singular) * np.finfo(float).eps))
+    df_resid = float(len(y) - rank)
+    residual = y - x @ params
+    return Ols(params, (pinv @ pinv.T) * (residual @ residual / df_resid), df_resid)
 
 
 def longitudinal(
-    model: str, frame: pd.DataFrame, arms: Sequence[str], timepoint: str, population: str, param: str
+    model: str, frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str
 ) -> list[dict]:
     """value ~ step x arm over the timepoint's assessments: slopes per arm and their differences."""
+    rows = _as_rows(frame, arms)
     base = {"model": model, "population": population, "timepoint": timepoint, "param": param, "visit": None}
     terms = slope_terms(arms)
-    steps = frame["step"].nunique()
-    problem = _too_few(frame, arms, "with a value") or (None if steps > 1 else "values at only one assessment so far")
+    steps = len(np.unique(rows.step))
+    problem = _too_few(rows, np.ones(len(rows), bool), arms, "with a value") or (
+        None if steps > 1 else "values at only one assessment so far"
+    )
     if problem:
-        return _not_fitted(base, terms, problem, frame)
-    design = _arms(frame, arms).assign(step=frame["step"].astype(float))
-    for arm in arms[1:]:
-        design[f"step:{arm}"] = design["step"] * design[arm]
+        return _not_fitted(base, terms, problem, rows)
+    names = ["const", *arms[1:], "step", *(f"step:{arm}" for arm in arms[1:])]
+    x = np.empty((len(names), len(rows)))  # laid out column by column, as a frame's values are
+    x[0] = 1.0
+    for a in range(1, len(arms)):
+        x[a] = rows.arm == a
+        x[len(arms) + a] = rows.step * x[a]
+    x[len(arms)] = rows.step
     fit = clustered.gee if model == plan.GEE else clustered.mixed
     try:
-        result = fit(frame["aval"].to_numpy(float), design.to_numpy(), frame["record_id"].to_numpy())
+        result = fit(rows.aval, x.T, rows.person)
     except (ValueError, np.linalg.LinAlgError) as err:
-        return _not_fitted(base, terms, f"could not be fitted: {err}", frame)
-    counts = {"n_obs": len(frame), "n_participants": frame["record_id"].nunique()}
-    rows = []
+        return _not_fitted(base, terms, f"could not be fitted: {err}", rows)
+    counts = {"n_obs": len(rows), "n_participants": rows.participants()}
+    results = []
     for term in terms:
-        c = result.contrast(contrast(term, list(design.columns), arms[0]))
-        rows.append(base | counts | {
+        c = result.contrast(contrast(term, names, arms[0]))
+        results.append(base | counts | {
             "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low,
             "ci_high": c.ci_high, "p_value": c.p_value, "status": "ok", "note": result.note,
         })  # fmt: skip
-    return rows
+    return results
 
 
 def contrast(term: str, params: list[str], first: str) -> np.ndarray:
@@ -394,41 +657,26 @@ def contrast(term: str, params: list[str], first: str) -> np.ndarray:
     return vector
 
 
-def _arms(frame: pd.DataFrame, arms: Sequence[str]) -> pd.DataFrame:
-    """Intercept and one indicator per arm other than the first."""
-    design = pd.DataFrame({"const": 1.0}, index=frame.index)
-    for arm in arms[1:]:
-        design[arm] = (frame["arm"] == arm).astype(float)
-    return design
-
-
-def _too_few(frame: pd.DataFrame, arms: Sequence[str], what: str) -> str | None:
-    per_arm = frame.groupby("arm")["record_id"].nunique().reindex(list(arms), fill_value=0)
+def _too_few(rows: Rows, which: np.ndarray, arms: Sequence[str], what: str) -> str | None:
+    """Why the rows `which` selects cannot be fitted: too few participants in an arm (None: enough)."""
+    arm, person = rows.arm[which], rows.person[which]
+    listed = arm >= 0
+    seen = np.zeros((len(arms), len(rows.ids)), dtype=bool)
+    seen[arm[listed], person[listed]] = True
+    per_arm = seen.sum(axis=1)
     if (per_arm < MIN_PER_ARM).any():
-        counts = ", ".join(f"{arm} {n}" for arm, n in per_arm.items())
+        counts = ", ".join(f"{arm} {n}" for arm, n in zip(arms, per_arm, strict=True))
         return f"not fitted: fewer than {MIN_PER_ARM} participants per arm {what} ({counts})"
     return None
 
 
-def _not_fitted(base: dict, terms, note: str, frame: pd.DataFrame) -> list[dict]:
+def _not_fitted(base: dict, terms, note: str, rows: Rows) -> list[dict]:
     return [
         base | {"term": term, "estimate": None, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
-                "p_value": None, "n_obs": len(frame), "n_participants": frame["record_id"].nunique(),
+                "p_value": None, "n_obs": len(rows), "n_participants": rows.participants(),
                 "status": "not fitted", "note": note}
         for term in terms
     ]  # fmt: skip
-
-
-def _contrast_row(base: dict, term: str, result, vector: np.ndarray, frame: pd.DataFrame, note: str) -> dict:
-    """One contrast of a statsmodels OLS fit, t on its residual df."""
-    test = result.t_test(vector[None, :])
-    low, high = np.asarray(test.conf_int()).ravel()
-    return base | {
-        "term": term, "estimate": float(np.ravel(test.effect)[0]), "std_error": float(np.ravel(test.sd)[0]),
-        "df": float(result.df_resid), "ci_low": float(low), "ci_high": float(high),
-        "p_value": float(np.ravel(test.pvalue)[0]),
-        "n_obs": len(frame), "n_participants": frame["record_id"].nunique(), "status": "ok", "note": note,
-    }  # fmt: skip
 
 
 FITTERS: dict[str, Callable[..., list[dict]]] = {
@@ -438,4 +686,4 @@ FITTERS: dict[str, Callable[..., list[dict]]] = {
     plan.MIXED: functools.partial(longitudinal, plan.MIXED),
     plan.DELTA_MI: delta_mi_rows,
 }
-"""The function that fits each model of the plan: (frame, arms, timepoint, population, param) -> rows."""
+"""The function that fits each model of the plan: (rows, arms, timepoint, population, param) -> rows."""
