@@ -22,6 +22,7 @@ many participants there are.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,23 @@ class Clusters:
         """Each participant's sum of `values` (rows in the clusters' order)."""
         return np.add.reduceat(values, self.starts, axis=0)
 
+    @functools.cached_property
+    def column_sums(self) -> np.ndarray:
+        """Each participant's sums of the design's columns."""
+        return self.sums(self.x)
+
+    @functools.cached_property
+    def xtx(self) -> np.ndarray:
+        return self.x.T @ self.x
+
+    @functools.cached_property
+    def xty(self) -> np.ndarray:
+        return self.x.T @ self.y
+
+    @functools.cached_property
+    def y_sums(self) -> np.ndarray:
+        return self.sums(self.y)
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -87,7 +105,7 @@ def gee(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> Fit:
     """Gaussian GEE, exchangeable working correlation, robust covariance (statsmodels' defaults)."""
     c = Clusters.of(y, x, groups)
     p = c.x.shape[1]
-    column_sums = c.sums(c.x)
+    column_sums = c.column_sums
     beta = np.linalg.lstsq(c.x, c.y, rcond=None)[0]
     alpha, updated, score_norm = 0.0, False, np.inf
     for _ in range(GEE_MAX_ITERATIONS):
@@ -108,7 +126,7 @@ def _gee_equations(c: Clusters, column_sums: np.ndarray, residual: np.ndarray, a
     V_i^-1 = (I - k_i 11') / (1 - alpha) with k_i = alpha / (1 + alpha (n_i - 1))."""
     k = alpha / (1 + alpha * (c.sizes - 1))
     residual_sums = c.sums(residual)
-    bread = (c.x.T @ c.x - (column_sums * k[:, None]).T @ column_sums) / (1 - alpha)
+    bread = (c.xtx - (column_sums * k[:, None]).T @ column_sums) / (1 - alpha)
     per_participant = (c.sums(c.x * residual[:, None]) - column_sums * (k * residual_sums)[:, None]) / (1 - alpha)
     return bread, per_participant.sum(axis=0), per_participant.T @ per_participant
 
@@ -126,7 +144,7 @@ def _exchangeable(c: Clusters, residual: np.ndarray, p: int) -> float:
 def mixed(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> MixedFit:
     """Random intercept per participant, REML; the fixed effects and statsmodels' covariance of them."""
     c = Clusters.of(y, x, groups)
-    column_sums = c.sums(c.x)
+    column_sums = c.column_sums
     upper = 1.0
     while _profile(c, column_sums, upper) > _profile(c, column_sums, 2 * upper) and upper < 1e8:
         upper *= 2  # bracket the maximum in g
@@ -143,8 +161,8 @@ def mixed(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> MixedFit:
 def _gls(c: Clusters, column_sums: np.ndarray, ratio: float):
     """beta, X'V^-1X and the residuals at V_i = I + g 11' (unscaled), V_i^-1 = I - g/(1 + n_i g) 11'."""
     k = ratio / (1 + c.sizes * ratio)
-    xtvix = c.x.T @ c.x - (column_sums * k[:, None]).T @ column_sums
-    xtviy = c.x.T @ c.y - (column_sums * (k * c.sums(c.y))[:, None]).sum(axis=0)
+    xtvix = c.xtx - (column_sums * k[:, None]).T @ column_sums
+    xtviy = c.xty - (column_sums * (k * c.y_sums)[:, None]).sum(axis=0)
     beta = np.linalg.solve(xtvix, xtviy)
     return beta, xtvix, c.y - c.x @ beta
 

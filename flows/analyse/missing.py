@@ -18,7 +18,8 @@ cut's analysis is reproducible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize
@@ -106,33 +107,77 @@ def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int)
     return np.column_stack(columns)
 
 
+@dataclass(frozen=True)
+class Ancovas:
+    """The ANCOVA of the plan fitted to every completed data set at once (one column per draw):
+    (X'X)^-1, each draw's coefficients and residuals, and their sums of squares."""
+
+    completed: Completed
+    xtx_inv: np.ndarray
+    beta: np.ndarray
+    residual: np.ndarray
+    squares: np.ndarray
+
+    @classmethod
+    def of(cls, completed: Completed) -> Ancovas:
+        x = completed.x
+        xtx_inv = np.linalg.inv(x.T @ x)
+        y = np.repeat(completed.y_observed[:, None], len(completed.imputed), axis=1)
+        y[~completed.observed] = completed.imputed.T
+        beta = xtx_inv @ (x.T @ y)
+        residual = y - x @ beta
+        return cls(completed, xtx_inv, beta, residual, np.sum(residual**2, axis=0))
+
+    @property
+    def df(self) -> int:
+        n, p = self.completed.x.shape
+        return n - p
+
+    def pooled(self, vector: np.ndarray) -> Pooled:
+        """The contrast `vector` of the coefficients, combined over the draws by Rubin's rules."""
+        return rubin(vector @ self.beta, self.squares / self.df * (vector @ self.xtx_inv @ vector), self.df)
+
+    def shifted(self, vector: np.ndarray, direction: np.ndarray) -> Callable[[float], Pooled]:
+        """`pooled` with the imputed values shifted by -delta * `direction`, as a function of delta.
+        Least squares is linear in y: y moving by -delta d (d: `direction` at the imputed rows, 0
+        elsewhere) moves every draw's coefficients by -delta g, g = (X'X)^-1 X'd, and its residuals by
+        -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit."""
+        x = self.completed.x
+        d = np.zeros(len(x))
+        d[~self.completed.observed] = direction
+        g = self.xtx_inv @ (x.T @ d)
+        h = d - x @ g
+        estimate, slope, spread = vector @ self.beta, float(vector @ g), vector @ self.xtx_inv @ vector
+        cross, length = h @ self.residual, float(h @ h)
+
+        def at(delta: float) -> Pooled:
+            squares = self.squares - 2 * delta * cross + delta**2 * length
+            return rubin(estimate - delta * slope, squares / self.df * spread, self.df)
+
+        return at
+
+
 def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray) -> Pooled:
     """The contrast of the ANCOVA over every completed data set, imputed values shifted by `shift`."""
-    x = completed.x
-    xtx_inv = np.linalg.inv(x.T @ x)
-    n, p = x.shape
-    y = np.repeat(completed.y_observed[:, None], len(completed.imputed), axis=1)  # one column per draw
-    y[~completed.observed] = (completed.imputed + shift).T
-    beta = xtx_inv @ (x.T @ y)
-    residual = y - x @ beta
-    variances = np.sum(residual**2, axis=0) / (n - p) * (vector @ xtx_inv @ vector)
-    return rubin(vector @ beta, variances, n - p)
+    return Ancovas.of(replace(completed, imputed=completed.imputed + shift)).pooled(vector)
 
 
-def tipping_delta(completed: Completed, vector: np.ndarray, later: str, earlier: str,
+def tipping_delta(ancovas: Ancovas, vector: np.ndarray, later: str, earlier: str,
                   limit: float) -> tuple[str, float | None]:  # fmt: skip
     """The arm shifted, and the smallest (negative) shift of its imputed values that changes whether
     p < ALPHA: the arm the MAR estimate of `later - earlier` favours is lowered towards the other.
     The shift is None when the MAR result is not significant or nothing within `limit` tips it."""
+    completed = ancovas.completed
     missing_arms = completed.arm[~completed.observed]
-    mar = pooled_contrast(completed, vector, np.zeros(len(missing_arms)))
+    mar = ancovas.pooled(vector)
     favoured = later if mar.estimate > 0 else earlier
     shifted = (missing_arms == favoured).astype(float)
     if mar.p_value >= ALPHA or not shifted.any():
         return favoured, None
+    at = ancovas.shifted(vector, shifted)
 
     def margin(delta: float) -> float:
-        return pooled_contrast(completed, vector, -delta * shifted).p_value - ALPHA
+        return at(delta).p_value - ALPHA
 
     grid = np.linspace(0.0, limit, GRID + 1)
     for low, high in zip(grid[:-1], grid[1:], strict=True):  # the first crossing: far shifts re-reach p < ALPHA

@@ -477,6 +477,7 @@ def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: st
     if problem:
         return _not_fitted(base, terms + tipping, problem, people)
     completed = _completed(fit, post, people, arms, visits)
+    ancovas = missing.Ancovas.of(completed)
     limit = 10 * float(np.sqrt(fit.sigma[-1, -1]))
     counts = {"n_obs": len(people), "n_participants": len(people)}
     results = []
@@ -485,8 +486,8 @@ def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: st
         for arm, sign in ((later, 1.0), (earlier, -1.0)):
             if arm != arms[0]:
                 vector[list(arms).index(arm)] += sign
-        pooled = missing.pooled_contrast(completed, vector, np.zeros((~completed.observed).sum()))
-        shifted, delta = missing.tipping_delta(completed, vector, later, earlier, limit)
+        pooled = ancovas.pooled(vector)
+        shifted, delta = missing.tipping_delta(ancovas, vector, later, earlier, limit)
         imputed = int((completed.arm[~completed.observed] == shifted).sum())
         results.append(base | counts | {
             "term": term, "estimate": pooled.estimate, "std_error": pooled.std_error, "df": pooled.df,
