@@ -79,12 +79,16 @@ class MmrmFit:
 
     def contrast(self, vector: np.ndarray, level: float = 0.95) -> Contrast:
         """Estimate, SE, Satterthwaite df, CI and two-sided p of c'beta."""
-        c = np.asarray(vector, dtype=float)
-        estimate = float(c @ self.beta)
-        variance = float(c @ self.cov_beta @ c)
-        gradient = _variance_gradient(self.theta, self.patterns, len(self.sigma), self.cov_beta @ c, self.weights)
-        df = float(2 * variance**2 / (gradient @ self.theta_cov @ gradient))
-        return t_contrast(estimate, float(np.sqrt(variance)), df, level)
+        return self.contrasts(np.asarray(vector, dtype=float)[None, :], level)[0]
+
+    def contrasts(self, vectors: np.ndarray, level: float = 0.95) -> list[Contrast]:
+        """`contrast` of each row of `vectors`, their df's gradients computed together."""
+        c = np.asarray(vectors, dtype=float)
+        estimates, variances = c @ self.beta, np.einsum("cp,ps,cs->c", c, self.cov_beta, c)
+        gradients = _variance_gradients(self.theta, self.patterns, len(self.sigma), c @ self.cov_beta, self.weights)
+        dfs = 2 * variances**2 / np.einsum("cu,uv,cv->c", gradients, self.theta_cov, gradients)
+        return [t_contrast(float(e), float(np.sqrt(v)), float(df), level)
+                for e, v, df in zip(estimates, variances, dfs, strict=True)]  # fmt: skip
 
 
 def t_contrast(estimate: float, se: float, df: float, level: float = 0.95) -> Contrast:
@@ -255,8 +259,17 @@ def _variance_gradient(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.
                        w: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'
     (`w`: the patterns' inverses at theta, computed here when not given)."""
+    return _variance_gradients(theta, patterns, k, phi_c[None, :], w)[0]
+
+
+def _variance_gradients(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray,
+                        w: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """`_variance_gradient` for each row of `phi_c` (one row per contrast)."""
     lower = _lower(theta, k)
     if w is None:
         w, _ = _inverses(lower @ lower.T, patterns)
-    spread = np.einsum("iabps,p,s->iab", patterns.xx, phi_c, phi_c)  # sum (x_a Phi c)(x_b Phi c)
-    return _chain(np.sum(w @ spread @ w, axis=0), lower)
+    spread = np.einsum("iabps,cp,cs->ciab", patterns.xx, phi_c, phi_c)  # sum (x_a Phi c)(x_b Phi c)
+    grad_lower = 2 * np.sum(w @ spread @ w, axis=1) @ lower
+    (rows, columns), (below_rows, below_columns), _ = _indices(k)
+    return np.concatenate((grad_lower[:, rows, columns] * lower[rows, columns],
+                           grad_lower[:, below_rows, below_columns]), axis=1)  # fmt: skip

@@ -452,16 +452,15 @@ def mmrm_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, p
         return _not_fitted(base | {"visit": final}, terms, problem, post)
     note = "" if result.converged else "REML did not converge"
     counts = {"n_obs": result.n_obs, "n_participants": result.n_participants}
-    rows = []
-    for visit in visits:
-        for (later, earlier), term in zip(pairs(arms), terms, strict=True):
-            c = result.contrast(mmrm_vector(result.names, later, earlier, visit))
-            rows.append(base | {
-                "visit": visit, "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df,
-                "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok",
-                "note": note,
-            })  # fmt: skip
-    return rows
+    cells = [(visit, term) for visit in visits for term in terms]
+    vectors = [mmrm_vector(result.names, later, earlier, visit) for visit in visits for later, earlier in pairs(arms)]
+    return [
+        base | {
+            "visit": visit, "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df,
+            "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok", "note": note,
+        }
+        for (visit, term), c in zip(cells, result.contrasts(np.array(vectors)), strict=True)
+    ]  # fmt: skip
 
 
 def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str,
