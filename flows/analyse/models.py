@@ -180,28 +180,30 @@ def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[st
               measured: Mapping[str, Sequence[str]] | None) -> list[Planned]:  # fmt: skip
     """The fits of the plan in their order, each with its input rows and key.
 
-    The rows are ordered by record id (as a number, then as text), parameter and step; each
-    population's rows of a timepoint and parameter are taken from them once."""
-    ids = _Categories.of(outcomes["record_id"])
-    numeric = pd.to_numeric(pd.Series(ids.labels, dtype=object), errors="coerce").to_numpy(float)
-    params = _Categories.of(outcomes["param"])
+    The rows are ordered by record id (as a number, then as text), parameter and step (as
+    `sql/analyse/model_outcomes.sql` gives them); each population's rows of a timepoint and
+    parameter are taken from them once."""
+    ids, params = _Categories.of(outcomes["record_id"]), _Categories.of(outcomes["param"])
+    arm, visit = _Categories.of(outcomes["arm"]), _Categories.of(outcomes["visit"])
     step = outcomes["step"].to_numpy(float)
-    order = np.lexsort((step, params.codes, ids.codes, numeric[ids.codes]))  # stable, as the sort in SQL
+    order = _order(ids, params, step)
+
+    def arranged(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
     at = pd.Index(participants["record_id"]).get_indexer(ids.labels)  # each id's participant row (-1: none)
     sex = _Categories.of(participants["sex"])
-    adherent = participants["adherent"].fillna(False).to_numpy(bool)
-    person = ids.codes[order]
-    arm, visit = _Categories.of(outcomes["arm"]), _Categories.of(outcomes["visit"])
+    adherent = np.append(participants["adherent"].fillna(False).to_numpy(bool), False)[at]
+    person = arranged(ids.codes)
     data = Rows(
-        person=person, arm=arm.index_in(arms)[order], visit=visit.index_in(VISITS)[order], step=step[order],
-        aval=_floats(outcomes["aval"])[order], base=_floats(outcomes["base"])[order],
-        sex=np.where(at >= 0, sex.codes[at], -1)[person], ids=ids.labels, sexes=sex.labels, arms=arms,
+        person=person, arm=arranged(arm.index_in(arms)), visit=arranged(visit.index_in(VISITS)), step=arranged(step),
+        aval=arranged(_floats(outcomes["aval"])), base=arranged(_floats(outcomes["base"])),
+        sex=np.append(sex.codes, -1)[at][person], ids=ids.labels, sexes=sex.labels, arms=arms,
     )  # fmt: skip
-    keyed = _Keyed(ids.coded(person), arm.coded(arm.codes[order]), visit.coded(visit.codes[order]),
-                   sex.coded(data.sex))  # fmt: skip
-    in_window = outcomes["in_window"].fillna(False).to_numpy(bool)[order]
-    per_protocol = np.where(at >= 0, adherent[at], False)[person] & in_window
-    param = params.codes[order]
+    keyed = _Keyed(ids.texts(), arm.texts(), visit.texts(), sex.texts(), arranged(arm.codes), arranged(visit.codes))
+    per_protocol = adherent[person] & arranged(outcomes["in_window"].fillna(False).to_numpy(bool))
+    param = arranged(params.codes)
+    of_param = {code: np.flatnonzero(param == code) for code in range(len(params.labels))}
     planned = []
     for timepoint, visits in TIMEPOINTS.items():
         in_visits = np.isin(data.visit, [VISITS.index(v) for v in visits])
@@ -211,13 +213,25 @@ def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[st
                     continue  # not measured at the timepoint: nothing to fit
                 if population != plan.ITT and p.code not in PRIMARY:
                     continue
-                code = params.code(p.code)
-                index = np.flatnonzero(included & (param == code)) if code >= 0 else np.zeros(0, dtype=np.int64)
-                rows, digest = data.take(index), keyed.digest(index, data)
+                index = of_param.get(params.code(p.code), np.zeros(0, dtype=np.int64))
+                rows = data.take(index[included[index]])
+                digest = keyed.digest(rows, index[included[index]])
                 for model in _models(population, timepoint, p.code):
                     key = fit_key(model, population, timepoint, p.code, arms, digest)
                     planned.append(Planned(model, population, timepoint, p.code, rows, key))
     return planned
+
+
+def _order(ids: _Categories, params: _Categories, step: np.ndarray) -> np.ndarray | None:
+    """The order of the rows by record id (as a number, then as text), parameter and step, or None
+    when they are in that order already."""
+    numeric = pd.to_numeric(pd.Series(ids.labels, dtype=object), errors="coerce").to_numpy(float)
+    rank = np.empty(len(ids.labels), dtype=np.int64)
+    rank[np.lexsort((np.arange(len(ids.labels)), numeric))] = np.arange(len(ids.labels))  # a number first, NaN last
+    levels = len(params.labels) + 1
+    key = rank[ids.codes] * levels + params.codes % levels  # a missing parameter (-1) last
+    in_order = (key[1:] > key[:-1]) | ((key[1:] == key[:-1]) & (step[1:] >= step[:-1]))
+    return None if in_order.all() else np.lexsort((step, key))
 
 
 @dataclass(frozen=True)
@@ -243,47 +257,52 @@ class _Categories:
 
     def index_in(self, names: Sequence[str]) -> np.ndarray:
         """Each value's position in `names` (-1 when missing or not among them)."""
-        position = pd.Index(list(names)).get_indexer(self.labels)
-        return np.append(position, -1)[self.codes]
+        return np.append(pd.Index(list(names)).get_indexer(self.labels), -1)[self.codes]
 
-    def coded(self, codes: np.ndarray) -> _Coded:
-        """These values at `codes` (codes into `labels`), with what a digest needs of them."""
-        encoded = np.array([str(label).encode() for label in self.labels] + [b""], dtype=object)
-        return _Coded(codes, encoded, np.array([len(e) for e in encoded[:-1]], dtype=np.int64))
+    def texts(self) -> _Texts:
+        encoded = [str(label).encode() for label in self.labels]
+        return _Texts(np.array(encoded, dtype=object), np.array([len(e) for e in encoded], dtype=np.int64))
 
 
 @dataclass(frozen=True)
-class _Coded:
-    codes: np.ndarray
+class _Texts:
+    """A text column's distinct values (sorted) as UTF-8, and their lengths."""
+
     encoded: np.ndarray
     lengths: np.ndarray
 
 
 @dataclass(frozen=True)
 class _Keyed:
-    """The text columns of the fits' input rows (record id, arm, visit, sex) as `digest` reads them."""
+    """The text columns of the fits' input rows (record id, arm, visit, sex) as `digest` reads them:
+    each column's values, and the rows' codes into them of the two that `Rows` codes otherwise."""
 
-    record_id: _Coded
-    arm: _Coded
-    visit: _Coded
-    sex: _Coded
+    record_id: _Texts
+    arm: _Texts
+    visit: _Texts
+    sex: _Texts
+    arm_codes: np.ndarray
+    visit_codes: np.ndarray
 
-    def digest(self, index: np.ndarray, data: Rows) -> str:
-        """SHA-256 of the `FIT_INPUT` columns of the rows at `index`, in order: each text column as its
-        values present (sorted, UTF-8, with their lengths) and each row's position among them (-1 when
-        missing), each number column as its float64 bytes (one NaN for every missing value). A function
-        of these rows alone: the same rows give the same digest, whatever else the data hold."""
+    def digest(self, rows: Rows, index: np.ndarray) -> str:
+        """SHA-256 of the `FIT_INPUT` columns of `rows` (the rows at `index`), in order: each text
+        column as its values present (sorted, UTF-8, with their lengths) and each row's position
+        among them (-1 when missing), each number column as its float64 bytes (one NaN for every
+        missing value). A function of these rows alone: the same rows give the same digest,
+        whatever else the data hold."""
         h = hashlib.sha256()
-        for column in (self.record_id, self.arm, self.visit, self.sex):
-            codes = column.codes[index]
-            present = np.flatnonzero(np.bincount(codes + 1, minlength=len(column.lengths) + 1)[1:])
-            local = np.full(len(column.lengths) + 1, -1, dtype=np.int32)
-            local[present + 1] = np.arange(len(present), dtype=np.int32)
-            for part in (column.lengths[present].tobytes(), b"".join(column.encoded[present].tolist()),
+        columns = ((self.record_id, rows.person), (self.arm, self.arm_codes[index]),
+                   (self.visit, self.visit_codes[index]), (self.sex, rows.sex))  # fmt: skip
+        for texts, codes in columns:
+            present = np.flatnonzero(np.bincount(codes + 1, minlength=len(texts.lengths) + 1)[1:])
+            local = np.full(len(texts.lengths) + 1, -1, dtype=np.int8 if len(texts.lengths) < 127 else np.int32)
+            local[present + 1] = np.arange(len(present))
+            for part in (texts.lengths[present].tobytes(), b"".join(texts.encoded[present].tolist()),
                          local[codes + 1].tobytes()):  # fmt: skip
                 h.update(len(part).to_bytes(8, "little") + part)
-        for values in (data.step, data.aval, data.base):
-            part = np.where(np.isnan(values[index]), np.nan, values[index]).tobytes()
+        for values in (rows.step, rows.aval, rows.base):
+            missing = np.isnan(values)
+            part = (np.where(missing, np.nan, values) if missing.any() else values).tobytes()
             h.update(len(part).to_bytes(8, "little") + part)
         return h.hexdigest()
 
