@@ -26,7 +26,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize, sparse, special
 
 from runback.flows.analyse.mmrm import Contrast
 
@@ -56,8 +56,21 @@ class Clusters:
         return cls(np.asarray(y, float)[order], np.asarray(x, float)[order], sizes, starts)
 
     def sums(self, values: np.ndarray) -> np.ndarray:
-        """Each participant's sum of `values` (rows in the clusters' order)."""
+        """Each participant's sum of `values` (rows in the clusters' order), by numpy's reduceat. The
+        mixed model's sums: its REML profile is flat at the maximum, so Brent's method follows the
+        criterion's last bits, and sums rounded otherwise would move its results by about 1e-6."""
         return np.add.reduceat(values, self.starts, axis=0)
+
+    def added(self, values: np.ndarray) -> np.ndarray:
+        """`sums` as the product with the participants x rows indicator (sparse), one pass over the
+        rows in their order, four times faster for a design's columns: the GEE's (its results move
+        by 1e-13 with the rounding)."""
+        return self.indicator @ values
+
+    @functools.cached_property
+    def indicator(self) -> sparse.csr_array:
+        n = len(self.y)
+        return sparse.csr_array((np.ones(n), np.arange(n), np.r_[self.starts, n]), shape=(len(self.sizes), n))
 
     @functools.cached_property
     def column_sums(self) -> np.ndarray:
@@ -106,7 +119,7 @@ def gee(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> Fit:
     c = Clusters.of(y, x, groups)
     p = c.x.shape[1]
     column_sums = c.column_sums
-    beta = np.linalg.lstsq(c.x, c.y, rcond=None)[0]
+    beta = np.linalg.solve(c.xtx, c.xty)  # OLS, from the normal equations
     alpha, updated, score_norm = 0.0, False, np.inf
     for _ in range(GEE_MAX_ITERATIONS):
         bread, score = _gee_equations(c, column_sums, c.y - c.x @ beta, alpha)[:2]
@@ -125,9 +138,9 @@ def _gee_equations(c: Clusters, column_sums: np.ndarray, residual: np.ndarray, a
     """X'V^-1X, X'V^-1 r and the sandwich's meat sum_i (X_i'V_i^-1 r_i)(...)' for correlation alpha,
     V_i^-1 = (I - k_i 11') / (1 - alpha) with k_i = alpha / (1 + alpha (n_i - 1))."""
     k = alpha / (1 + alpha * (c.sizes - 1))
-    residual_sums = c.sums(residual)
+    residual_sums = c.added(residual)
     bread = (c.xtx - (column_sums * k[:, None]).T @ column_sums) / (1 - alpha)
-    per_participant = (c.sums(c.x * residual[:, None]) - column_sums * (k * residual_sums)[:, None]) / (1 - alpha)
+    per_participant = (c.added(c.x * residual[:, None]) - column_sums * (k * residual_sums)[:, None]) / (1 - alpha)
     return bread, per_participant.sum(axis=0), per_participant.T @ per_participant
 
 
@@ -135,8 +148,8 @@ def _exchangeable(c: Clusters, residual: np.ndarray, p: int) -> float:
     """statsmodels' moment estimate of the exchangeable correlation (both sums corrected by p)."""
     n = len(residual)
     scale = float(residual @ residual) / (n - p)
-    squares = c.sums(residual**2)
-    products = float(np.sum(c.sums(residual) ** 2 - squares)) / 2 / scale
+    squares = c.added(residual**2)
+    products = float(np.sum(c.added(residual) ** 2 - squares)) / 2 / scale
     pairs = float(np.sum(c.sizes * (c.sizes - 1))) / 2
     return products / (pairs - p)
 
