@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from runback.flows.analyse import models, sharing
 from runback.flows.analyse.tables import TABLES
@@ -157,8 +156,10 @@ def write_reference(con, study: Study) -> str:
         ),
     }
     if rows(con, "analyse/count_ref", table="t_quantiles")[0][0] != T_QUANTILE_MAX_DF:  # fixed: written once
+        from scipy import special  # only the first refresh of a warehouse writes them
+
         df = np.arange(1, T_QUANTILE_MAX_DF + 1)
-        tables["t_quantiles"] = pd.DataFrame({"df": df, "t975": stats.t.ppf(0.975, df)})
+        tables["t_quantiles"] = pd.DataFrame({"df": df, "t975": special.stdtrit(df, 0.975)})
     for table, frame in tables.items():
         con.execute(sql("analyse/clear_ref", table=table))
         _insert(con, "reference_rows", frame, "analyse/insert_ref", table=table)
