@@ -5,14 +5,16 @@ must show it (Arm A/B/C when blinded, one pooled column in an open report).
 Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut,
 but for the pooled cells of an open report, which add up the per-arm rows (`Pool`: counts summed,
 shares of the sums, participant-weighted means), and the counts of protocol deviations by kind.
+
+The queries' results are small (tens to hundreds of rows), so they are read as lists of dicts
+(`_rows`) and grouped in Python (`_groups`), without pandas: a report does not need to import it,
+and turning a few hundred rows into frames and back cost more than the queries themselves.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import pandas as pd
 
 from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
@@ -33,27 +35,42 @@ TITLE = (
 )
 
 
-def _frame(con, name: str, **params) -> pd.DataFrame:
-    return con.execute(sql(f"report/{name}"), params).df()
+Rows = list[dict]
+"""A query's result: one dict per row, column -> value, in the query's order; NULL (and a NaN
+double) is None, which is what the templates test (`is none`)."""
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts with NaN/NA turned into None (templates test `is none`)."""
-    return [{k: (None if _missing(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+def _rows(con, name: str, **params) -> Rows:
+    """The rows of `sql/report/<name>.sql`, read at once."""
+    cursor = con.execute(sql(f"report/{name}"), params)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, map(_value, row), strict=True)) for row in cursor.fetchall()]
 
 
-def _missing(value) -> bool:
-    """None, NaN, NaT or NA: what a template shows as missing."""
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+def _value(value):
+    return None if isinstance(value, float) and value != value else value
+
+
+def _groups(rows: Rows, *keys: str, sort: bool = True) -> list[tuple[tuple, Rows]]:
+    """Rows grouped by their values of `keys`, each group in the rows' order, the groups in key
+    order (or, not `sort`, in order of first appearance); as pandas' groupby, a row with a NULL
+    in a key is in no group."""
+    groups: dict[tuple, Rows] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if None not in key:
+            groups.setdefault(key, []).append(row)
+    return sorted(groups.items(), key=lambda item: item[0]) if sort else list(groups.items())
 
 
 def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
     """Everything a report shows, for one cut and timepoint: by arm (a closed report), or with the
     arms pooled and no efficacy (an open report, `arms.pooled`)."""
     visits = TIMEPOINTS[timepoint]
-    info = _frame(con, "cut", cut=cut).iloc[0]
+    info = _rows(con, "cut", cut=cut)[0]
     look = analysis_look(con, cut, timepoint)
     randomised = look["reach"]["randomised"]
+    params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice
     return {
         "title": TITLE,
         "audience": "open" if arms.pooled else "closed",
@@ -64,52 +81,50 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
             "id": int(info["cut_id"]),
             "date": f"{info['export_time']:%Y-%m-%d %H:%M}",
             "file": info["file_name"],
-            "key": None if _missing(info["key_fingerprint"]) else info["key_fingerprint"],
+            "key": info["key_fingerprint"],
         },
         "blinded": arms.blinded,
         **look,
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
-        "sources": _records(_frame(con, "sources", cut=cut)),
-        "consort": consort(_frame(con, "consort_flow", cut=cut), arms, visits),
-        "table1": table1(_frame(con, "baseline", cut=cut), arms),
-        **efficacy(con, cut, timepoint, arms),
-        "adherence": _by_arm(_frame(con, "adherence", cut=cut), arms, ADHERENCE),
-        "adverse_events": adverse_events(_frame(con, "adverse_events", cut=cut), arms, randomised),
-        "ae_listing": ae_listing(
-            _frame(con, "adverse_event_listing", cut=cut), arms, _frame(con, "adverse_events", cut=cut)
-        ),
+        "sources": _rows(con, "sources", cut=cut),
+        "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits),
+        "table1": table1(_rows(con, "baseline", cut=cut), arms),
+        **efficacy(con, cut, timepoint, arms, params),
+        "adherence": _by_arm(_rows(con, "adherence", cut=cut), arms, ADHERENCE),
+        "adverse_events": adverse_events(per_arm_events, arms, randomised),
+        "ae_listing": ae_listing(_rows(con, "adverse_event_listing", cut=cut), arms, per_arm_events),
         "serious_adverse_events": serious_adverse_events(
-            _frame(con, "serious_adverse_events", cut=cut), arms, _frame(con, "adverse_events", cut=cut), randomised
+            _rows(con, "serious_adverse_events", cut=cut), arms, per_arm_events, randomised
         ),
-        "deviations": deviations(_frame(con, "protocol_deviations", cut=cut), arms, visits),
-        "missing_data": missing_data(_frame(con, "missing_data", cut=cut), arms, visits),
+        "deviations": deviations(_rows(con, "protocol_deviations", cut=cut), arms, visits),
+        "missing_data": missing_data(_rows(con, "missing_data", cut=cut), arms, visits),
         "data_quality": {
-            "files": _records(_frame(con, "quarantine_by_form", cut=cut)),
-            "queries": _records(_frame(con, "data_quality", cut=cut)),
+            "files": _rows(con, "quarantine_by_form", cut=cut),
+            "queries": _rows(con, "data_quality", cut=cut),
         },
-        "params": _records(_frame(con, "params")),
-        "windows": _records(_frame(con, "visits")),
+        "params": params,
+        "windows": _rows(con, "visits"),
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
         "conduct": conduct(con, cut, arms, visits),
         "sites": sites(con, cut, visits[-1]),
     }
 
 
-def efficacy(con, cut: int, timepoint: str, arms: Arms) -> dict:
+def efficacy(con, cut: int, timepoint: str, arms: Arms, params: Rows) -> dict:
     """The by-arm outcomes and models of the timepoint; none in an open report."""
     if arms.pooled:
         return {"outcomes": [], "contrasts": [], "not_assessed": [], "slopes": [], "responders": [], "not_fitted": []}
     visits = TIMEPOINTS[timepoint]
-    models = _frame(con, "model_results", cut=cut, timepoint=timepoint)
-    summary = _frame(con, "outcome_summary", cut=cut)
+    models = _rows(con, "model_results", cut=cut, timepoint=timepoint)
+    summary = _rows(con, "outcome_summary", cut=cut)
     return {
-        "outcomes": outcome_tables(summary[summary["visit"].isin(visits)], arms),
+        "outcomes": outcome_tables([r for r in summary if r["visit"] in visits], arms),
         "contrasts": contrasts(models, arms, visits[-1]),
-        "not_assessed": not_assessed(models, _frame(con, "params")),
-        "slopes": slopes(models[models["model"].isin(["GEE", "Mixed model"])], arms),
-        "responders": responders(_frame(con, "responders", cut=cut, timepoint=timepoint), arms),
+        "not_assessed": not_assessed(models, params),
+        "slopes": slopes([r for r in models if r["model"] in ("GEE", "Mixed model")], arms),
+        "responders": responders(_rows(con, "responders", cut=cut, timepoint=timepoint), arms),
         "not_fitted": not_fitted(models),
     }
 
@@ -117,10 +132,9 @@ def efficacy(con, cut: int, timepoint: str, arms: Arms) -> dict:
 def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
     """Recruitment by month against the target, retention by visit and arm, visit-window
     compliance by visit (pooled: the window says nothing of the arm)."""
-    recruitment = _records(_frame(con, "recruitment", cut=cut))
-    retention = _frame(con, "retention", cut=cut)
-    retention = retention[retention["visit"].isin(visits)]
-    windows = _frame(con, "window_compliance", cut=cut)
+    recruitment = _rows(con, "recruitment", cut=cut)
+    retention = [r for r in _rows(con, "retention", cut=cut) if r["visit"] in visits]
+    windows = _rows(con, "window_compliance", cut=cut)
     randomised = recruitment[-1]["randomised_total"] if recruitment else 0
     return {
         "target": RECRUITMENT.target,
@@ -128,8 +142,8 @@ def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
         "randomised": int(randomised),
         "recruitment": recruitment,
         "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms, RETENTION)}
-                      for v, group in retention.groupby("visit", sort=False)],
-        "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _records(windows[windows["visit"].isin(visits)])],
+                      for (v,), group in _groups(retention, "visit", sort=False)],
+        "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in windows if r["visit"] in visits],
     }  # fmt: skip
 
 
@@ -138,7 +152,7 @@ def sites(con, cut: int, visit: str) -> dict | None:
     (the export's data access group), pooled over the arms; None unless there is more than one site."""
     if DAG_COLUMN not in table_columns(con, "clean", "screening"):
         return None  # the exports have no data access group column
-    found = _records(_frame(con, "sites", cut=cut, visit=visit))
+    found = _rows(con, "sites", cut=cut, visit=visit)
     return {"visit": VISIT_LABELS[visit].split(" (")[0], "rows": found} if len(found) > 1 else None
 
 
@@ -195,10 +209,9 @@ ADHERENCE = Pool(
 )
 
 
-def _by_arm(frame: pd.DataFrame, arms: Arms, pool: Pool | None = None, randomised: int = 0) -> list[dict]:
+def _by_arm(rows: Rows, arms: Arms, pool: Pool | None = None, randomised: int = 0) -> list[dict]:
     """Rows of one group, one per arm in display order (None for an arm without a row); in an open
     report the one pooled cell (`pool`), or None when the group has no row."""
-    rows = _records(frame)
     if arms.pooled:
         if pool is None:
             raise ValueError("an open report pools every by-arm table: say how")
@@ -207,66 +220,65 @@ def _by_arm(frame: pd.DataFrame, arms: Arms, pool: Pool | None = None, randomise
     return [indexed.get(arm) for arm in arms.order]
 
 
-def consort(flow: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
+def consort(flow: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
     """Top boxes (whole trial) and per-arm boxes by stage, for the timepoint's visits."""
     top = [
-        {"stage": stage, "boxes": _records(group[["box", "n"]])}
-        for stage, group in flow[flow["arm"].isna()].groupby("stage_order", sort=True)
-        for stage in [group["stage"].iloc[0]]
+        {"stage": group[0]["stage"], "boxes": [{"box": r["box"], "n": r["n"]} for r in group]}
+        for _, group in _groups([r for r in flow if r["arm"] is None], "stage_order")
     ]
     per_arm = []
     follow_ups = {f"Follow-up: {v}" for v in visits}
-    for _, group in flow[flow["arm"].notna()].groupby("stage_order", sort=True):
-        stage = group["stage"].iloc[0]
+    for _, group in _groups([r for r in flow if r["arm"] is not None], "stage_order"):
+        stage = group[0]["stage"]
         if stage.startswith("Follow-up") and stage not in follow_ups:
             continue
         if stage.startswith("Analysis") and f": {visits[-1]} " not in stage:
             continue  # the analysed populations of the other timepoint
         label = VISIT_LABELS.get(stage.removeprefix("Follow-up: "), stage) if stage.startswith("Follow-up") else stage
         boxes = []
-        for box, rows in group.groupby("box", sort=True):
-            counts = dict(zip(rows["arm"], rows["n"], strict=True))
-            n = [int(rows["n"].sum())] if arms.pooled else [int(counts.get(arm, 0)) for arm in arms.order]
+        for (box,), rows in _groups(group, "box"):
+            counts = {r["arm"]: r["n"] for r in rows}
+            n = [int(sum(r["n"] for r in rows))] if arms.pooled else [int(counts.get(arm, 0)) for arm in arms.order]
             boxes.append({"box": box, "n": n})
         per_arm.append({"stage": "Follow-up: " + label if stage.startswith("Follow-up") else stage, "boxes": boxes})
     return {"top": top, "per_arm": per_arm}
 
 
-def table1(baseline: pd.DataFrame, arms: Arms) -> list[dict]:
+def table1(baseline: Rows, arms: Arms) -> list[dict]:
     """Rows of Table 1: each characteristic with a cell per arm, then All (All only, pooled)."""
     columns = ["All"] if arms.pooled else [*arms.order, "All"]
     rows = []
-    for _, group in baseline.groupby("sort", sort=True):
-        first = group.iloc[0]
-        cells = {r["arm"]: r for r in _records(group)}
+    for _, group in _groups(baseline, "sort"):
+        first = group[0]
+        cells = {r["arm"]: r for r in group}
         rows.append({
             "characteristic": first["characteristic"],
-            "unit": None if _missing(first["unit"]) else first["unit"],
+            "unit": first["unit"],
             "kind": first["kind"],
             "cells": [cells.get(arm) for arm in columns],
         })  # fmt: skip
     return rows
 
 
-def outcome_tables(summary: pd.DataFrame, arms: Arms) -> list[dict]:
+def outcome_tables(summary: Rows, arms: Arms) -> list[dict]:
     """One table per parameter (primary first): visit x arm descriptive statistics."""
     tables = []
-    for _, rows in summary.groupby("param_sort", sort=True):
-        first = rows.iloc[0]
+    for _, rows in _groups(summary, "param_sort"):
+        first = rows[0]
         tables.append({
             "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "better": first["better"],
-            "rows": [{"visit": VISIT_LABELS[visit], "visit_code": visit, "step": int(group["step"].iloc[0]),
+            "rows": [{"visit": VISIT_LABELS[visit], "visit_code": visit, "step": int(group[0]["step"]),
                       "arms": _by_arm(group, arms)}
-                     for visit, group in rows.groupby("visit", sort=False)],
+                     for (visit,), group in _groups(rows, "visit", sort=False)],
         })  # fmt: skip
     return tables
 
 
-def _by_term(rows: pd.DataFrame) -> dict[str, dict]:
+def _by_term(rows: Rows) -> dict[str, dict]:
     """A model group's result rows by term (the first row of each), looked up once per group."""
     terms: dict[str, dict] = {}
-    for row in _records(rows):
+    for row in rows:
         terms.setdefault(row["term"], row)
     return terms
 
@@ -289,14 +301,14 @@ CONTRAST_MODELS = ("MMRM", "ANCOVA", "Delta-adjusted MI")
 """Models of the contrasts table: the primary MMRM (at the timepoint's visit), the ANCOVA, the MNAR MI."""
 
 
-def contrasts(models: pd.DataFrame, arms: Arms, visit: str) -> list[dict]:
+def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
     """Between-arm contrasts at the timepoint's visit per model, parameter and population, for each
     pair of arms shown, with the plan's role and the multiplicity-adjusted p-value where there is one."""
-    shown = models[models["model"].isin(CONTRAST_MODELS) & (models["visit"] == visit)]
+    shown = [r for r in models if r["model"] in CONTRAST_MODELS and r["visit"] == visit]
     out = []
-    for (model, _, population), rows in shown.groupby(["model", "param_sort", "population"], sort=True):
-        first, terms = rows.iloc[0], _by_term(rows)
-        role = next((r for r in ("primary", "secondary", "sensitivity") if r in set(rows["role"])), None)
+    for (model, _, population), rows in _groups(shown, "model", "param_sort", "population"):
+        first, terms, roles = rows[0], _by_term(rows), {r["role"] for r in rows}
+        role = next((r for r in ("primary", "secondary", "sensitivity") if r in roles), None)
         out.append({
             "model": model, "role": role, "param": first["param"], "label": first["label"], "unit": first["unit"],
             "primary": bool(first["primary"]), "population": population,
@@ -316,18 +328,18 @@ def _tipping(terms: dict[str, dict], first: str, second: str) -> str | None:
     return None if found is None else found["note"]
 
 
-def not_assessed(models: pd.DataFrame, params: pd.DataFrame) -> list[str]:
+def not_assessed(models: Rows, params: Rows) -> list[str]:
     """Parameters with no model row at the timepoint: not measured at its visit by design (e.g. the
     physical tests at month 6)."""
-    fitted = set(models["param"])
-    return [label for code, label in zip(params["param"], params["label"], strict=True) if code not in fitted]
+    fitted = {r["param"] for r in models}
+    return [p["label"] for p in params if p["param"] not in fitted]
 
 
-def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:
+def slopes(longitudinal: Rows, arms: Arms) -> list[dict]:
     """Slopes per step by arm and their pairwise differences, per model, parameter and population."""
     out = []
-    for (model, _, population), rows in longitudinal.groupby(["model", "param_sort", "population"], sort=True):
-        first, terms = rows.iloc[0], _by_term(rows)
+    for (model, _, population), rows in _groups(longitudinal, "model", "param_sort", "population"):
+        first, terms = rows[0], _by_term(rows)
         per_arm = {term.removeprefix("slope "): r for term, r in terms.items() if " - " not in term}
         out.append({
             "model": model, "param": first["param"], "label": first["label"], "unit": first["unit"],
@@ -340,19 +352,19 @@ def slopes(longitudinal: pd.DataFrame, arms: Arms) -> list[dict]:
     return out
 
 
-def responders(frame: pd.DataFrame, arms: Arms) -> list[dict]:
+def responders(frame: Rows, arms: Arms) -> list[dict]:
     out = []
-    for (_, population), rows in frame.groupby(["param_sort", "population"], sort=True):
-        first = rows.iloc[0]
+    for (_, population), rows in _groups(frame, "param_sort", "population"):
+        first = rows[0]
         out.append({"label": first["label"], "mcid": first["mcid"], "better": first["better"],
                     "population": population, "arms": _by_arm(rows, arms)})  # fmt: skip
     out.sort(key=lambda r: r["population"] != "ITT")
     return out
 
 
-def adverse_events(frame: pd.DataFrame, arms: Arms, randomised: int) -> list[dict]:
+def adverse_events(frame: Rows, arms: Arms, randomised: int) -> list[dict]:
     rows = []
-    for (dimension, _, category), group in frame.groupby(["dimension", "category_sort", "category"], sort=False):
+    for (dimension, _, category), group in _groups(frame, "dimension", "category_sort", "category", sort=False):
         rows.append({"dimension": dimension, "category": category, "arms": _by_arm(group, arms, EVENTS, randomised)})
     order = {"Any": 0, "Severity": 1, "Seriousness": 2, "Relatedness": 3}
     return sorted(rows, key=lambda r: order.get(r["dimension"], 9))
@@ -363,7 +375,7 @@ LISTED_DIMENSIONS = {"severity": "Severity", "relatedness": "Relatedness"}
 SUPPRESSED = "[suppressed: one arm only]"
 
 
-def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
+def ae_listing(frame: Rows, arms: Arms, per_arm: Rows) -> dict:
     """Every adverse event; the arm column only in an unblinded report.
 
     Blinded: free text that names an arm or a programme is withheld, and a category that only one
@@ -371,7 +383,7 @@ def ae_listing(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame) -> dict:
     with the table's counts it would tie the event to its arm). A closed blinded report lists the
     serious events in the serious adverse event listing only: the two listings share onset day,
     severity and relatedness, so rows of both would join, and the second has participant ids."""
-    rows = _records(frame)
+    rows = [dict(row) for row in frame]  # changed below
     single = _single_arm_categories(per_arm) if arms.blinded and not arms.pooled else set()  # no per-arm table, open
     serious_elsewhere = arms.blinded and not arms.pooled
     if serious_elsewhere:
@@ -402,19 +414,19 @@ def _blinded_row(row: dict, single: set[tuple[str, str]]) -> bool:
     return hidden
 
 
-def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFrame, randomised: int) -> dict:
+def serious_adverse_events(frame: Rows, arms: Arms, per_arm: Rows, randomised: int) -> dict:
     """Serious adverse events: events and participants per arm (from the per-arm table), and a
     listing with participant ids, dates and grading (closed reports only); the arm column only in
     an unblinded report. Blinded, the listing is suppressed as the adverse event listing is (a
     description naming an arm withheld, a category only one arm has suppressed), and when only
     one arm has serious events, their descriptions are suppressed too."""
-    serious = per_arm[(per_arm["dimension"] == "Seriousness") & (per_arm["category"] == "Serious")]
+    serious = [r for r in per_arm if r["dimension"] == "Seriousness" and r["category"] == "Serious"]
     counts = _by_arm(serious, arms, EVENTS, randomised)
     if arms.pooled:
         return {"arms": counts, "rows": None, "withheld": 0, "suppressed": False}
     single = _single_arm_categories(per_arm) if arms.blinded else set()
     one_arm = ("Seriousness", "Serious") in single
-    rows, withheld = _records(frame), 0
+    rows, withheld = [dict(row) for row in frame], 0  # changed below
     for row in rows:
         arm = row.pop("arm")
         row["arm"] = None if arms.blinded else arms.short(arm)
@@ -425,47 +437,50 @@ def serious_adverse_events(frame: pd.DataFrame, arms: Arms, per_arm: pd.DataFram
     return {"arms": counts, "rows": rows, "withheld": withheld, "suppressed": one_arm}
 
 
-def deviations(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> dict:
+def deviations(frame: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
     """Protocol deviations up to the timepoint's visits: deviations and participants by kind and
     arm, and the listing (by kind and participant; closed reports only, the arm column only in an
     unblinded one)."""
-    frame = frame[frame["visit"].isna() | frame["visit"].isin(visits)]
+    frame = [r for r in frame if r["visit"] is None or r["visit"] in visits]
     counts = []
-    for (_, kind), group in frame.groupby(["kind_sort", "kind"], sort=True):
-        per_arm = group.groupby("arm", as_index=False).agg(
-            deviations=("record_id", "size"), participants=("record_id", "nunique")
-        )
-        counts.append({"kind": kind, "deviations": len(group), "participants": group["record_id"].nunique(),
+    for (_, kind), group in _groups(frame, "kind_sort", "kind"):
+        per_arm = [{"arm": arm, "deviations": len(rows), "participants": _participants(rows)}
+                   for (arm,), rows in _groups(group, "arm")]  # fmt: skip
+        counts.append({"kind": kind, "deviations": len(group), "participants": _participants(group),
                        "arms": _by_arm(per_arm, arms, DEVIATIONS)})  # fmt: skip
     up_to = VISIT_LABELS[visits[-1]].split(" (")[0]
     if arms.pooled:
         return {"counts": counts, "rows": None, "up_to": up_to}
     rows = []
-    for row in _records(frame):
+    for row in map(dict, frame):
         arm = row.pop("arm")
         rows.append(row | {"arm": None if arms.blinded or arm is None else arms.short(arm),
                            "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None})  # fmt: skip
     return {"counts": counts, "rows": rows, "up_to": up_to}
 
 
-def _single_arm_categories(per_arm: pd.DataFrame) -> set[tuple[str, str]]:
+def _participants(rows: Rows) -> int:
+    """How many participants the rows are of."""
+    return len({r["record_id"] for r in rows if r["record_id"] is not None})
+
+
+def _single_arm_categories(per_arm: Rows) -> set[tuple[str, str]]:
     """(dimension, category) pairs with events in exactly one arm."""
-    with_events = per_arm[per_arm["events"] > 0]
-    counts = with_events.groupby(["dimension", "category"])["arm"].nunique()
-    return {key for key, n in counts.items() if n == 1 and key[0] != "Any"}
+    with_events = [r for r in per_arm if r["events"] is not None and r["events"] > 0]
+    arms_of = {key: {r["arm"] for r in rows} - {None} for key, rows in _groups(with_events, "dimension", "category")}
+    return {key for key, found in arms_of.items() if len(found) == 1 and key[0] != "Any"}
 
 
-def not_fitted(models: pd.DataFrame) -> list[dict]:
+def not_fitted(models: Rows) -> list[dict]:
     """The models not fitted at this cut, each named with its parameters and population, and why."""
-    missing = models[models["status"] != "ok"]
+    missing = [r for r in models if r["status"] != "ok"]
     out = []
-    for (model, population, note), group in missing.groupby(["model", "population", "note"], sort=True):
-        labels = group.sort_values("param_sort")["label"].drop_duplicates().tolist()
+    for (model, population, note), group in _groups(missing, "model", "population", "note"):
+        labels = list(dict.fromkeys(r["label"] for r in sorted(group, key=lambda r: r["param_sort"])))
         out.append({"model": model, "population": population, "params": labels, "note": note})
     return out
 
 
-def missing_data(frame: pd.DataFrame, arms: Arms, visits: tuple[str, ...]) -> list[dict]:
-    frame = frame[frame["visit"].isin(visits)]
-    groups = frame.groupby("visit", sort=False)
-    return [{"visit": VISIT_LABELS[visit], "arms": _by_arm(group, arms, MISSING)} for visit, group in groups]
+def missing_data(frame: Rows, arms: Arms, visits: tuple[str, ...]) -> list[dict]:
+    groups = _groups([r for r in frame if r["visit"] in visits], "visit", sort=False)
+    return [{"visit": VISIT_LABELS[visit], "arms": _by_arm(group, arms, MISSING)} for (visit,), group in groups]

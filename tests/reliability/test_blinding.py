@@ -517,26 +517,27 @@ def test_serious_events_are_listed_once_and_suppressed_as_every_listing_is():
     would join the serious event listing, which has participant ids), and the serious event
     listing suppresses a category that only one arm has in the per-arm table, as the adverse
     event listing does."""
-    import pandas as pd
-
     from runback.flows.report import context
 
-    per_arm = pd.DataFrame(
-        [("Severity", "Mild", "A", 3), ("Severity", "Mild", "B", 2), ("Severity", "Moderate", "A", 1),
-         ("Seriousness", "Serious", "A", 1), ("Seriousness", "Serious", "B", 1), ("Relatedness", "Probable", "B", 1),
-         ("Seriousness", "Not serious", "A", 3), ("Seriousness", "Not serious", "B", 1)],
-        columns=["dimension", "category", "arm", "events"],
-    ).assign(participants=1, category_sort=0)  # fmt: skip
-    events = pd.DataFrame(
-        [("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
-         ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
-         ("A", 3, "Shin pain", "Mild", False, "Unrelated")],
-        columns=["arm", "onset_day", "description", "severity", "serious", "relatedness"],
-    )  # fmt: skip
+    per_arm = [
+        {"dimension": dimension, "category": category, "arm": arm, "events": events, "participants": 1,
+         "category_sort": 0}
+        for dimension, category, arm, events in [
+            ("Severity", "Mild", "A", 3), ("Severity", "Mild", "B", 2), ("Severity", "Moderate", "A", 1),
+            ("Seriousness", "Serious", "A", 1), ("Seriousness", "Serious", "B", 1),
+            ("Relatedness", "Probable", "B", 1), ("Seriousness", "Not serious", "A", 3),
+            ("Seriousness", "Not serious", "B", 1)]
+    ]  # fmt: skip
+    columns = ("arm", "onset_day", "description", "severity", "serious", "relatedness")
+    events = [dict(zip(columns, row, strict=True)) for row in [
+        ("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
+        ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
+        ("A", 3, "Shin pain", "Mild", False, "Unrelated")]]  # fmt: skip
     arms = blinding.arms_for(True)
     listing = context.ae_listing(events, arms, per_arm)
     assert [r["description"] for r in listing["rows"]] == ["Shin pain"] and listing["serious_elsewhere"]
-    serious = context.serious_adverse_events(events.assign(record_id=["38", "12", "4"]).iloc[:2], arms, per_arm, 9)
+    with_ids = [event | {"record_id": record} for event, record in zip(events, ["38", "12", "4"], strict=True)]
+    serious = context.serious_adverse_events(with_ids[:2], arms, per_arm, 9)
     by_id = {r["record_id"]: r for r in serious["rows"]}
     assert by_id["38"]["severity"] == context.SUPPRESSED  # "Moderate" only in one arm's column of the table
     assert by_id["12"]["relatedness"] == context.SUPPRESSED and by_id["12"]["severity"] == "Mild"

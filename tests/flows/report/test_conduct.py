@@ -39,8 +39,8 @@ def test_recruitment_retention_and_windows(tmp_path, study):
     assert windows["Week 4"] == (2, 1)  # record 1 on day 28, record 2 on day 49 (window 21 to 35)
     assert windows["Week 8"] == (1, 0)  # a visit with one assessment outside its window is outside it
     with duckdb.connect(str(db), read_only=True) as con:
-        from runback.flows.report.context import _frame, deviations
+        from runback.flows.report.context import _rows, deviations
 
-        found = deviations(_frame(con, "protocol_deviations", cut=1), arms_for(True), ("baseline", "week_4", "week_8"))
+        found = deviations(_rows(con, "protocol_deviations", cut=1), arms_for(True), ("baseline", "week_4", "week_8"))
     outside = next(c for c in found["counts"] if c["kind"].startswith("Assessment outside"))
     assert outside["deviations"] == 2  # record 2 at week 4, record 1 at week 8: each visit once

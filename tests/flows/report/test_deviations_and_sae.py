@@ -7,8 +7,7 @@ import duckdb
 import pytest
 
 from runback.flows.report.blinding import arms_for
-from runback.flows.report.context import SUPPRESSED, deviations, serious_adverse_events
-from runback.flows.warehouse import sql
+from runback.flows.report.context import SUPPRESSED, _rows, deviations, serious_adverse_events
 from tests.helpers import build_warehouse, randomised, session, visit
 
 ACTIONS = ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")
@@ -34,13 +33,13 @@ def warehouse(tmp_path_factory, study):
     return build_warehouse(tmp_path_factory.mktemp("deviations"), study, [night, changed])
 
 
-def _frame(db, name: str):
+def _read(db, name: str):
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql(f"report/{name}"), {"cut": 2}).df()
+        return _rows(con, name, cut=2)
 
 
 def test_deviations_by_kind_and_participant(warehouse):
-    found = deviations(_frame(warehouse, "protocol_deviations"), arms_for(True), ("baseline", "week_4", "week_8"))
+    found = deviations(_read(warehouse, "protocol_deviations"), arms_for(True), ("baseline", "week_4", "week_8"))
     listed = [(d["kind"], d["record_id"]) for d in found["rows"]]
     assert listed == [("Assessment outside its window", "3"), ("Non-adherence to the programme", "2"),
                       ("Non-adherence to the programme", "3"), ("Allocation changed between exports", "2")]  # fmt: skip
@@ -54,7 +53,7 @@ def test_deviations_by_kind_and_participant(warehouse):
 
 
 def test_serious_adverse_events_are_listed_with_participant_and_actions(warehouse):
-    frame, per_arm = _frame(warehouse, "serious_adverse_events"), _frame(warehouse, "adverse_events")
+    frame, per_arm = _read(warehouse, "serious_adverse_events"), _read(warehouse, "adverse_events")
     found = serious_adverse_events(frame, arms_for(True), per_arm, randomised=3)
     listed = [(e["record_id"], e["onset_date"], e["onset_day"], e["relatedness"], e["actions"]) for e in found["rows"]]
     assert listed == [("1", "2014-01-20", 10, "Possible", "Exercise modified; Medical care sought")]
