@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 from typing import Literal, get_args
 
-from runback.flows import allocation
 from runback.flows.analyse import lock
 from runback.flows.report import blinding, charts
 from runback.flows.report import context as report_context
@@ -90,7 +89,9 @@ def allocation_arms(blinded: bool, key: str | None, db: str, audience: str = "cl
         return blinding.arms_for(True)
     if not key:
         raise ReportError("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
-    found = allocation.warehouse_key(Path(key), Path(db))
+    from runback.flows.allocation import warehouse_key  # pyarrow, for masking at intake: only when unblinding
+
+    found = warehouse_key(Path(key), Path(db))
     logger().warning("UNBLINDED report requested with the key of fingerprint %s", found.fingerprint)
     return blinding.arms_for(False, found)
 

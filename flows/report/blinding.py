@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from runback.flows.allocation import Key
 from runback.schemas.arms import ARM_NAMES, ARM_ORDER, ARM_PAIRS, BLINDED_ARMS
+
+if TYPE_CHECKING:  # the key module loads pyarrow (for masking at intake), which a report does not need
+    from runback.flows.allocation import Key
 
 WITHHELD = "[withheld: may reveal allocation]"
 POOLED = "all"
