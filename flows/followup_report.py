@@ -45,19 +45,15 @@ from runback.schemas.trial import TIMEPOINTS
 def resolve_cut(db: str, data_cut: int | None) -> int:
     """The cut to report on (the newest by default), with its analysis in the warehouse (and the
     warehouse brought up to date first when an older runback wrote it last)."""
-    with connect_read_only(Path(db)) as con:
+    with connect_read_only(Path(db)) as con:  # one connection when the warehouse is up to date (each open ~15 ms)
         behind = pending_migrations(con)
+        if not behind:
+            cut, analysed = _cut_to_report(con, data_cut)
     if behind:
         connect(Path(db)).close()  # a writer migrates
         logger().info("the warehouse was brought up to date: %s", ", ".join(behind))
-    with connect_read_only(Path(db)) as con:
-        latest = rows(con, "report/latest_cut")[0][0]
-        if latest is None:
-            raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
-        cut = latest if data_cut is None else int(data_cut)
-        if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
-            raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
-        analysed = rows(con, "report/analysed_cut", {"cut": cut})[0][0]
+        with connect_read_only(Path(db)) as con:
+            cut, analysed = _cut_to_report(con, data_cut)
     if not analysed:
         logger().info("data cut %s was never analysed; analysing it now", cut)
         with connect(Path(db)) as con:
@@ -66,6 +62,17 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
 
             refresh_analysis(con, load_project(PROJECT_DIR), cut)
     return cut
+
+
+def _cut_to_report(con, data_cut: int | None) -> tuple[int, bool]:
+    """The cut asked for (the newest by default), refused when there is none, and whether it was analysed."""
+    latest = rows(con, "report/latest_cut")[0][0]
+    if latest is None:
+        raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
+    cut = latest if data_cut is None else int(data_cut)
+    if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
+        raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
+    return cut, bool(rows(con, "report/analysed_cut", {"cut": cut})[0][0])
 
 
 @step
