@@ -8,7 +8,8 @@ what its rows are a function of, read off its SQL:
 
 - its code: the statement's text, the warehouse's migrations (the macros it calls) and DuckDB's version;
 - the reference tables (`ref.*`, written from the study definition on every refresh);
-- each clean form it reads, as of the cut (`meta.cut_forms`, kept by the ingest);
+- each clean form it reads, as of the cut (`meta.cut_forms`, kept by the ingest), and its columns'
+  types (a newer dictionary may retype a column without changing any row's content hash);
 - the key of each analysis table it reads;
 - the cut's date, for the tables that read it (`meta.data_cuts`): only through which visit windows
   had closed by then (`window_closed`), so the closed windows are the key, not the date.
@@ -53,6 +54,7 @@ class TableKeys:
     """SHA-256 of the reference tables written for this refresh."""
     keys: dict[str, str | None] = field(default_factory=dict)
     _forms: dict[str, str] | None = None
+    _columns: dict[str, str] | None = None
     _closed: str | None = None
 
     def key(self, table: str, statements: tuple[str, ...], code: str = "") -> str | None:
@@ -78,8 +80,10 @@ class TableKeys:
         if schema == "analysis":
             return f"analysis.{name}:{self.keys[name]}" if self.keys.get(name) else None
         if schema == "clean":
+            if self._columns is None:
+                self._columns = dict(rows(self.con, "analyse/clean_columns"))
             found = self.forms().get(name)
-            return f"clean.{name}:{found}" if found else None
+            return f"clean.{name}:{found}:{self._columns.get(name)}" if found else None
         if (schema, name) == DATE_INPUT:
             return f"closed windows:{self.closed_windows()}"
         return None

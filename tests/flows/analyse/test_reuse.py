@@ -221,3 +221,32 @@ def test_a_table_reads_the_cut_date_only_through_which_windows_had_closed():
         outside = re.sub(r"window_closed\((?:[^()]|\([^()]*\))*\)", "", text)
         assert outside.count("cut_date") == 1 and "export_time::date as cut_date" in outside, table
         assert outside.count("meta.data_cuts") == 1, table
+
+
+def test_a_shared_table_reads_its_cut_only_as_of_the_cut():
+    """A keyed table uses its cut only to read the clean layer as of it, its own and its inputs'
+    rows of it, and its date (the key holds what those read, not the cut's number)."""
+    allowed = re.compile(r"valid_at\((?:\w+\.)?valid_from_cut, (?:\w+\.)?valid_to_cut, \$cut\)|data_cut = \$cut"
+                         r"|\$cut as data_cut|select \$cut,|cut_id = \$cut")  # fmt: skip
+    for table in SQL_TABLES:
+        read = sharing.reads(f"analyse/{table}")
+        if any(schema == "quarantine" for schema, _ in read):
+            continue
+        text = allowed.sub("", re.sub(r"--[^\n]*", "", open_sql(table)))
+        assert "$cut" not in text, (table, text[text.index("$cut") - 80 : text.index("$cut") + 20])
+
+
+def test_a_retyped_clean_column_changes_the_keys_of_the_tables_that_read_its_form(trial):
+    """A newer dictionary may retype a column in place, without changing any row's content hash."""
+    db, cut, _ = trial
+
+    def keys(con):
+        found = sharing.TableKeys(con, cut, "reference")
+        return {t: found.key(t, (f"analyse/{t}",)) for t in ("participants", "outcomes", "adverse_events")}
+
+    with connect(db) as con:
+        before = keys(con)
+        con.execute("alter table clean.nprs alter nprs_avg type double")
+        after = keys(con)
+    assert before["outcomes"] != after["outcomes"]
+    assert before["participants"] == after["participants"] and before["adverse_events"] == after["adverse_events"]
