@@ -22,11 +22,12 @@ def test_an_older_duckdb_client_opens_the_warehouse(tmp_path):
     with connect(db) as con:  # reopened and written again by this DuckDB: the format stays
         con.execute("create table meta.probe as select 42 as answer")
     read = subprocess.run([OLD_DUCKDB, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-                           "print(duckdb.__version__, con.execute('select answer from meta.probe').fetchone()[0])",
+                           "print(duckdb.__version__, con.execute('select answer from meta.probe').fetchone()[0], "
+                           "con.execute('select count(*) from latest.outcomes').fetchone()[0])",
                            str(db)], capture_output=True, text=True)  # fmt: skip
     assert read.returncode == 0, read.stderr
-    version, answer = read.stdout.split()
-    assert version.startswith("1.") and answer == "42"
+    version, answer, outcomes = read.stdout.split()  # the analysis views bind in the older client too
+    assert version.startswith("1.") and answer == "42" and outcomes == "0"
 
 
 def test_every_table_view_and_column_says_what_it_holds(tmp_path, study):
