@@ -72,24 +72,28 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
         shared, fitted, reused = [], 0, 0
         for table in TABLES:
             sharing.release(con, table, cut)
-            if table == "model_results":
-                key = keys.key(table, MODEL_INPUT, f"{models.CODE_VERSION} {sorted(measured.items())}")
-            else:
-                key = keys.key(table, (f"analyse/{table}",))
+            key = _key(keys, table, measured)
             rows_cut, previous_key = before.get(table, (None, None))
             if key is not None and key == previous_key:
                 sharing.show(con, table, cut, rows_cut, key)
                 shared.append(table)
-                if table == "model_results":
-                    reused = rows(con, "analyse/fits_in_rows", {"cut": cut})[0][0]
                 continue
             sharing.show(con, table, cut, cut, key)
             if table == "model_results":
                 fitted, reused = _fit_models(con, cut, measured, progress)
             else:
                 con.execute(sql(f"analyse/{table}"), {"cut": cut})
+        if "model_results" in shared:
+            reused = rows(con, "analyse/fits_in_rows", {"cut": cut})[0][0]
         written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
     return Refreshed(written, fitted, reused, tuple(shared))
+
+
+def _key(keys: sharing.TableKeys, table: str, measured: dict[str, tuple[str, ...]]) -> str | None:
+    """The key of one analysis table of the cut: its SQL's, or the fitting code's for the model results."""
+    if table == "model_results":
+        return keys.key(table, MODEL_INPUT, f"{models.CODE_VERSION} {sorted(measured.items())}")
+    return keys.key(table, (f"analyse/{table}",))
 
 
 def _fit_models(con, cut: int, measured: dict[str, tuple[str, ...]],
