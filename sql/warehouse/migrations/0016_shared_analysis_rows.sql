@@ -2,7 +2,8 @@
 -- unchanged (the table's key, `flows/analyse/sharing.py`): a night whose export changes nothing a
 -- table reads writes no rows for it. Each analysis table becomes a view, analysis.<table>, over its
 -- stored rows, analysis.<table>_rows, and analysis.cut_tables, which says for every analysed cut
--- and table which cut's stored rows it shows. Readers keep reading analysis.<table> by data_cut.
+-- and table which cut's stored rows it shows. Readers keep reading analysis.<table> by data_cut;
+-- each view shows what its table held (every cut of its rows shows its own).
 create table analysis.cut_tables (
     data_cut integer not null,
     table_name varchar not null,
@@ -38,7 +39,8 @@ comment on table analysis.participants_rows is
 'Stored rows of analysis.participants, under the cut that computed them';
 comment on column analysis.participants_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'participants', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'participants', data_cut as rows_cut, null as input_hash
+from analysis.participants_rows;
 create view analysis.participants as
 select r.* replace (m.data_cut as data_cut)
 from analysis.participants_rows as r
@@ -78,7 +80,8 @@ comment on column analysis.outcomes_rows.adt is 'Assessment date';
 comment on column analysis.outcomes_rows.visit_day is 'Days from randomisation to the assessment';
 comment on column analysis.outcomes_rows.in_window is 'The assessment lies inside its visit window';
 insert into analysis.cut_tables
-select distinct data_cut, 'outcomes', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'outcomes', data_cut as rows_cut, null as input_hash
+from analysis.outcomes_rows;
 create view analysis.outcomes as
 select r.* replace (m.data_cut as data_cut)
 from analysis.outcomes_rows as r
@@ -89,7 +92,8 @@ comment on table analysis.baseline_rows is
 'Stored rows of analysis.baseline, under the cut that computed them';
 comment on column analysis.baseline_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'baseline', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'baseline', data_cut as rows_cut, null as input_hash
+from analysis.baseline_rows;
 create view analysis.baseline as
 select r.* replace (m.data_cut as data_cut)
 from analysis.baseline_rows as r
@@ -100,7 +104,8 @@ comment on table analysis.outcome_summary_rows is
 'Stored rows of analysis.outcome_summary, under the cut that computed them';
 comment on column analysis.outcome_summary_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'outcome_summary', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'outcome_summary', data_cut as rows_cut, null as input_hash
+from analysis.outcome_summary_rows;
 create view analysis.outcome_summary as
 select r.* replace (m.data_cut as data_cut)
 from analysis.outcome_summary_rows as r
@@ -111,7 +116,8 @@ comment on table analysis.consort_flow_rows is
 'Stored rows of analysis.consort_flow, under the cut that computed them';
 comment on column analysis.consort_flow_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'consort_flow', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'consort_flow', data_cut as rows_cut, null as input_hash
+from analysis.consort_flow_rows;
 create view analysis.consort_flow as
 select r.* replace (m.data_cut as data_cut)
 from analysis.consort_flow_rows as r
@@ -122,7 +128,8 @@ comment on table analysis.adherence_rows is
 'Stored rows of analysis.adherence, under the cut that computed them';
 comment on column analysis.adherence_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'adherence', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'adherence', data_cut as rows_cut, null as input_hash
+from analysis.adherence_rows;
 create view analysis.adherence as
 select r.* replace (m.data_cut as data_cut)
 from analysis.adherence_rows as r
@@ -133,7 +140,8 @@ comment on table analysis.adverse_events_rows is
 'Stored rows of analysis.adverse_events, under the cut that computed them';
 comment on column analysis.adverse_events_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'adverse_events', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'adverse_events', data_cut as rows_cut, null as input_hash
+from analysis.adverse_events_rows;
 create view analysis.adverse_events as
 select r.* replace (m.data_cut as data_cut)
 from analysis.adverse_events_rows as r
@@ -144,7 +152,8 @@ comment on table analysis.missing_data_rows is
 'Stored rows of analysis.missing_data, under the cut that computed them';
 comment on column analysis.missing_data_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'missing_data', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'missing_data', data_cut as rows_cut, null as input_hash
+from analysis.missing_data_rows;
 create view analysis.missing_data as
 select r.* replace (m.data_cut as data_cut)
 from analysis.missing_data_rows as r
@@ -155,7 +164,8 @@ comment on table analysis.missing_patterns_rows is
 'Stored rows of analysis.missing_patterns, under the cut that computed them';
 comment on column analysis.missing_patterns_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'missing_patterns', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'missing_patterns', data_cut as rows_cut, null as input_hash
+from analysis.missing_patterns_rows;
 create view analysis.missing_patterns as
 select r.* replace (m.data_cut as data_cut)
 from analysis.missing_patterns_rows as r
@@ -166,7 +176,8 @@ comment on table analysis.responders_rows is
 'Stored rows of analysis.responders, under the cut that computed them';
 comment on column analysis.responders_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'responders', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'responders', data_cut as rows_cut, null as input_hash
+from analysis.responders_rows;
 create view analysis.responders as
 select r.* replace (m.data_cut as data_cut)
 from analysis.responders_rows as r
@@ -177,7 +188,8 @@ comment on table analysis.data_queries_rows is
 'Stored rows of analysis.data_queries, under the cut that computed them';
 comment on column analysis.data_queries_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'data_queries', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'data_queries', data_cut as rows_cut, null as input_hash
+from analysis.data_queries_rows;
 create view analysis.data_queries as
 select r.* replace (m.data_cut as data_cut)
 from analysis.data_queries_rows as r
@@ -188,7 +200,8 @@ comment on table analysis.model_results_rows is
 'Stored rows of analysis.model_results, under the cut that computed them';
 comment on column analysis.model_results_rows.data_cut is 'The data cut whose refresh computed the rows';
 insert into analysis.cut_tables
-select distinct data_cut, 'model_results', data_cut as rows_cut, null as input_hash from analysis.participants_rows;
+select distinct data_cut, 'model_results', data_cut as rows_cut, null as input_hash
+from analysis.model_results_rows;
 create view analysis.model_results as
 select r.* replace (m.data_cut as data_cut)
 from analysis.model_results_rows as r
