@@ -123,10 +123,6 @@ class Rows:
         """How many participants the rows are of."""
         return int(np.count_nonzero(np.bincount(self.person, minlength=len(self.ids))))
 
-    def arm_labels(self) -> np.ndarray:
-        """Each row's arm as given (None for an arm not among `arms`)."""
-        return np.array([*self.arms, None], dtype=object)[self.arm]
-
 
 @dataclass(frozen=True)
 class Planned:

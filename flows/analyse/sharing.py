@@ -53,6 +53,7 @@ class TableKeys:
     reference: str
     """SHA-256 of the reference tables written for this refresh."""
     keys: dict[str, str | None] = field(default_factory=dict)
+    _code: str | None = None
     _forms: dict[str, str] | None = None
     _columns: dict[str, str] | None = None
     _closed: str | None = None
@@ -60,7 +61,7 @@ class TableKeys:
     def key(self, table: str, statements: tuple[str, ...], code: str = "") -> str | None:
         """The key of `table`, computed by `statements` (SQL file names) and `code` (a version of
         any Python that computes it); None when the table reads what has no key."""
-        parts = [table, code, _code_version(self.con), self.reference]
+        parts = [table, code, self.code_version(), self.reference]
         for statement in statements:
             parts.append(sql(statement))
             for schema, name in sorted(reads(statement)):
@@ -88,6 +89,13 @@ class TableKeys:
             return f"closed windows:{self.closed_windows()}"
         return None
 
+    def code_version(self) -> str:
+        """DuckDB's version and the warehouse's migrations (the macros the statements call)."""
+        if self._code is None:
+            migrations = " ".join(row[0] for row in rows(self.con, "warehouse/applied_migrations"))
+            self._code = f"duckdb {duckdb.__version__}; migrations {migrations}"
+        return self._code
+
     def forms(self) -> dict[str, str]:
         """Each clean form's content hash as of the cut (computed and kept when the ingest did not)."""
         if self._forms is None:
@@ -104,15 +112,6 @@ class TableKeys:
         if self._closed is None:
             self._closed = ":".join(map(str, rows(self.con, "analyse/closed_windows", {"cut": self.cut})[0]))
         return self._closed
-
-
-@cache
-def _code_version_of(migrations: tuple[str, ...]) -> str:
-    return f"duckdb {duckdb.__version__}; migrations {' '.join(migrations)}"
-
-
-def _code_version(con) -> str:
-    return _code_version_of(tuple(sorted(row[0] for row in rows(con, "warehouse/applied_migrations"))))
 
 
 # -- the rows a cut's table shows ------------------------------------------------------------------
