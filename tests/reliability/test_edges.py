@@ -149,11 +149,19 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after_s", [2.0, 3.5])  # inside the ingest (reading, validating, loading), then the analysis
-def test_sigterm_ends_the_command_and_leaves_nothing_behind(tmp_path, study, after_s):
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "read with the data dictionary",  # logged as the export starts to be read: inside the ingest
+        "flagged; data cut 1",  # logged as the export's cut is committed: inside the analysis
+    ],
+)
+def test_sigterm_ends_the_command_and_leaves_nothing_behind(tmp_path, study, stage):
     """A one-off command starts no temporary Prefect server (it runs its steps in-process), and
     SIGTERM ends it as an exception would, wherever it is (even inside a DuckDB scan of a pandas
-    frame, which reports the exit as its own error): exit 143, no process left, the warehouse sound."""
+    frame, which reports the exit as its own error): exit 143, no process left, the warehouse sound.
+    The signal is sent when the command's log says it has reached the stage, not after a guessed
+    time (a faster machine would otherwise signal a command that is already shutting down)."""
     from runback.flows.simulate import simulate
 
     sim = simulate(tmp_path / "exports", participants=300, seed=2, nights=2)
@@ -162,10 +170,13 @@ def test_sigterm_ends_the_command_and_leaves_nothing_behind(tmp_path, study, aft
     db = tmp_path / "w.duckdb"
     command = [Path(sys.executable).parent / "runback", "ingest", "--db", str(db), str(sim.files[-1])]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(after_s)
+    said = []
+    while not said or stage not in said[-1]:
+        said.append(process.stderr.readline())
+        assert said[-1], f"the command ended before it said {stage!r}: {''.join(said)}"
     children = _children(process.pid)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(30) in (143, 0, 1), process.stderr.read()
+    assert process.wait(30) == 143, "".join(said) + process.stderr.read()
     deadline = time.monotonic() + 10
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.2)
