@@ -366,7 +366,7 @@ def _check_header_cells(header: list[str], path: Path | str) -> None:
 def _parse(body: pa.Buffer, header: list[str], dialect: Dialect, on_bad_row, path, text) -> pa.Table:
     """pyarrow's CSV reader with every column as text; a row longer than a block (a huge value)
     is read again with the whole file as one block. Bytes that are not UTF-8 are refused with
-    the line of the first one (`text()` decodes the file to find it)."""
+    the line of the first one (`text()` decodes the file to find it), whatever fault pyarrow met first."""
     for block in (BLOCK_SIZE, body.size + 1):
         try:
             return pacsv.read_csv(
@@ -388,8 +388,7 @@ def _parse(body: pa.Buffer, header: list[str], dialect: Dialect, on_bad_row, pat
         except pa.ArrowInvalid as err:
             if "straddl" in str(err) and block < body.size + 1:
                 continue
-            if "UTF8" in str(err) or "utf8" in str(err).lower():
-                text()  # raises RefusedFile naming the line of the first bad byte
+            text()  # refuses bytes that are not UTF-8 (in a malformed row too), naming the first one's line
             raise RefusedFile(path, f"it cannot be parsed as CSV ({err}).", "Export it again from REDCap.") from None
     raise AssertionError("unreachable")
 

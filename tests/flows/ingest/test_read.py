@@ -39,6 +39,7 @@ def test_source_rows_count_data_rows_after_the_header():
         (b"", "empty"),
         (b"\x00\x01\x02binary", "binary"),
         (b"a,b\n1,\xe9\n", "not UTF-8"),
+        (b"a,b\n1,2\n3,4,\xe9\n", "line 3 is not UTF-8"),  # in a row pyarrow cannot hand back as text
         (b"a,b\n1,2,3\n", "line 2 has 3 values"),
         (b'a,b\n1,"open\n2,3\n', "unterminated quote"),
         (b"a,a\n1,2\n", "repeats column"),
