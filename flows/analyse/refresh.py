@@ -51,42 +51,49 @@ MODEL_INPUT = ("analyse/model_outcomes", "analyse/model_participants", "analyse/
 @dataclass(frozen=True)
 class Refreshed:
     """Rows per analysis table of the cut, the tables whose rows were shared with the previous cut
-    (not computed again), and the model fits computed and copied from the previous cut."""
+    (not computed again) and those updated from its rows (only windows closed since), and the
+    model fits computed and copied from the previous cut."""
 
     written: dict[str, int]
     fitted: int
     reused: int
     shared: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
 
 
 def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None,
                      share: bool = True) -> Refreshed:  # fmt: skip
     """Recompute every analysis table's rows of `cut`, except those whose key equals the previous
-    analysed cut's (`share=False`: compute every table). A model fit whose key (`models.fit_key`:
+    analysed cut's, and updating from its rows those that differ only in the windows closed since
+    (`share=False`: compute every table afresh). A model fit whose key (`models.fit_key`:
     code, specification, input rows) is among the previous cut's results is copied from them.
     `progress(k, n)` is told after each of the n model fits."""
     with transaction(con):
         measured = measured_visits(study)
         keys = sharing.TableKeys(con, cut, write_reference(con, blinded_study(study)))
         before = sharing.previous(con, cut) if share else {}
-        shared, fitted, reused = [], 0, 0
+        shared, updated, fitted, reused = [], [], 0, 0
+        sharing.release(con, cut)
         for table in TABLES:
-            sharing.release(con, table, cut)
-            key = _key(keys, table, measured)
-            rows_cut, previous_key = before.get(table, (None, None))
-            if key is not None and key == previous_key:
-                sharing.show(con, table, cut, rows_cut, key)
+            key, content, last = _key(keys, table, measured), keys.contents[table], before.get(table)
+            if key is not None and last and key == last.key:
+                sharing.show(con, table, cut, last.rows_cut, key, content)
                 shared.append(table)
                 continue
-            sharing.show(con, table, cut, cut, key)
+            sharing.show(con, table, cut, cut, key, content)
             if table == "model_results":
                 fitted, reused = _fit_models(con, cut, measured, progress)
-            else:
+            elif content is None:
                 con.execute(sql(f"analyse/{table}"), {"cut": cut})
+            else:
+                since = last if last and content == last.content else None
+                con.execute(sql(f"analyse/{table}"), {"cut": cut, "since_cut": since and since.data_cut,
+                                                      "rows_cut": since and since.rows_cut})  # fmt: skip
+                updated += [table] if since else []
         if "model_results" in shared:
             reused = rows(con, "analyse/fits_in_rows", {"cut": cut})[0][0]
         written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
-    return Refreshed(written, fitted, reused, tuple(shared))
+    return Refreshed(written, fitted, reused, tuple(shared), tuple(updated))
 
 
 def _key(keys: sharing.TableKeys, table: str, measured: dict[str, tuple[str, ...]]) -> str | None:

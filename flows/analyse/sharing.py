@@ -17,6 +17,12 @@ what its rows are a function of, read off its SQL:
 A table that reads anything else (the quarantine, for the data queries) has no key and is computed
 for every cut. When the key equals the previous analysed cut's, the cut's rows are the previous
 cut's by construction, and nothing is computed or written but one row of `analysis.cut_tables`.
+
+A table that reads the cut's date also has a content key: its key without the closed windows
+(`analysis.cut_tables.content_hash`, migration 0017). When only the closed windows changed (the
+content keys are equal), its statement updates the previous cut's rows: it counts again only the
+participants whose windows closed in between (`window_closed_between`), taking them off as of the
+previous cut's date and adding them as of this cut's (`$since_cut`, `$rows_cut`).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class TableKeys:
     reference: str
     """SHA-256 of the reference tables written for this refresh."""
     keys: dict[str, str | None] = field(default_factory=dict)
+    contents: dict[str, str | None] = field(default_factory=dict)
+    """The content key of each table that reads the cut's date (None for the others)."""
     _code: str | None = None
     _forms: dict[str, str] | None = None
     _columns: dict[str, str] | None = None
@@ -61,16 +69,20 @@ class TableKeys:
     def key(self, table: str, statements: tuple[str, ...], code: str = "") -> str | None:
         """The key of `table`, computed by `statements` (SQL file names) and `code` (a version of
         any Python that computes it); None when the table reads what has no key."""
-        parts = [table, code, self.code_version(), self.reference]
+        parts, dated = [table, code, self.code_version(), self.reference], False
+        self.keys[table] = self.contents[table] = None
         for statement in statements:
             parts.append(sql(statement))
             for schema, name in sorted(reads(statement)):
-                part = self._input(table, schema, name)
+                dated |= (schema, name) == DATE_INPUT
+                part = "cut date" if (schema, name) == DATE_INPUT else self._input(table, schema, name)
                 if part is None:
-                    self.keys[table] = None
                     return None
                 parts.append(part)
-        self.keys[table] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        if dated:
+            self.contents[table] = _sha256(parts)
+            parts.append(f"closed windows:{self.closed_windows()}")
+        self.keys[table] = _sha256(parts)
         return self.keys[table]
 
     def _input(self, table: str, schema: str, name: str) -> str | None:
@@ -85,8 +97,6 @@ class TableKeys:
                 self._columns = dict(rows(self.con, "analyse/clean_columns"))
             found = self.forms().get(name)
             return f"clean.{name}:{found}:{self._columns.get(name)}" if found else None
-        if (schema, name) == DATE_INPUT:
-            return f"closed windows:{self.closed_windows()}"
         return None
 
     def code_version(self) -> str:
@@ -114,20 +124,40 @@ class TableKeys:
         return self._closed
 
 
+def _sha256(parts: list[str]) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 # -- the rows a cut's table shows ------------------------------------------------------------------
-def previous(con, cut: int) -> dict[str, tuple[int, str | None]]:
-    """Per table, the rows (their cut) and key of the newest analysed cut before `cut`."""
-    return {table: (rows_cut, key) for table, rows_cut, key in rows(con, "analyse/previous_cut_tables", {"cut": cut})}
+@dataclass(frozen=True)
+class Shown:
+    """What an analysed cut's table shows: the stored rows of `rows_cut`, with their keys."""
+
+    data_cut: int
+    rows_cut: int
+    key: str | None
+    content: str | None
 
 
-def show(con, table: str, cut: int, rows_cut: int, key: str | None) -> None:
+def previous(con, cut: int) -> dict[str, Shown]:
+    """Per table, what the newest analysed cut before `cut` shows."""
+    return {row[1]: Shown(row[0], *row[2:]) for row in rows(con, "analyse/previous_cut_tables", {"cut": cut})}
+
+
+def show(con, table: str, cut: int, rows_cut: int, key: str | None, content: str | None) -> None:
     """Let the cut's analysis.<table> show the stored rows of `rows_cut` (its own: `rows_cut == cut`)."""
-    con.execute(sql("analyse/map_rows"), {"cut": cut, "table": table, "rows_cut": rows_cut, "input_hash": key})
+    con.execute(sql("analyse/map_rows"), {"cut": cut, "table": table, "rows_cut": rows_cut, "input_hash": key,
+                                          "content_hash": content})  # fmt: skip
 
 
-def release(con, table: str, cut: int) -> None:
-    """Stop the cut's analysis.<table> showing any rows. Its own stored rows are deleted, or, when
+def release(con, cut: int) -> None:
+    """Stop the cut's analysis tables showing any rows. Its own stored rows are deleted, or, when
     later cuts share them, handed over to the first of those (they stay what those cuts show)."""
+    for (table,) in rows(con, "analyse/tables_shown", {"cut": cut}):
+        _release(con, table, cut)
+
+
+def _release(con, table: str, cut: int) -> None:
     (heir,) = rows(con, "analyse/rows_heir", {"cut": cut, "table": table})[0]
     con.execute(sql("analyse/unmap_rows"), {"cut": cut, "table": table})
     if heir is None:

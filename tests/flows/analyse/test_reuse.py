@@ -163,34 +163,59 @@ DATED = {"consort_flow", "missing_data", "missing_patterns"}
 
 
 @pytest.mark.parametrize(
-    ("change", "days", "shared", "computed"),
+    ("change", "days", "shared", "computed", "updated"),
     [
         # (an export that changes nothing makes no cut; the data queries are computed for every cut)
-        (_ae_text, 1, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries"}),
+        (_ae_text, 1, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries"}, set()),
         (
             _psfs_score,
             1,
             {"participants", "adherence", "adverse_events"},
             {"outcomes", "baseline", "outcome_summary", "responders", "model_results", "data_queries", *DATED},
+            set(),  # the outcomes changed: the dated tables are computed afresh
         ),
-        (_session, 1, set(), set(TABLES)),  # sessions done: every table reads analysis.participants
-        (_ae_text, 200, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries", *DATED}),  # windows closed
+        (_session, 1, set(), set(TABLES), set()),  # sessions done: every table reads analysis.participants
+        (_ae_text, 200, UNCHANGED - {"adverse_events"}, {"adverse_events", "data_queries", *DATED}, DATED),
     ],
     ids=["ae-text", "psfs-score", "session", "ae-text-half-a-year-later"],
 )
 def test_a_table_is_computed_again_only_when_what_it_reads_changed(trial, study, tmp_path, change, days, shared,
-                                                                     computed):  # fmt: skip
-    """A table is shared when what it reads is unchanged, computed when it changed; either way the
-    cut shows the rows a fresh analysis gives."""
+                                                                     computed, updated):  # fmt: skip
+    """A table is shared when what it reads is unchanged, updated from the previous cut's rows when
+    only the windows closed since changed, computed afresh otherwise; either way the cut shows the
+    rows a fresh analysis gives."""
     db, cut, last = trial
     with connect(db) as con:
         refresh_analysis(con, study, cut)
     when = dt.datetime.strptime(last.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M") + dt.timedelta(days=days)
     done, new = _ingest_and_refresh(db, _next_night(last, f"RUNBACK_DATA_{when:%Y-%m-%d_%H%M}.csv", change), study)
     assert set(done.shared) >= shared and not set(done.shared) & computed
+    assert set(done.updated) == updated
     with duckdb.connect(str(db), read_only=True) as con:
         shown = _rows(con, new)
     assert shown == _rows_afresh(db, study, new, tmp_path)
+
+
+def test_updates_from_cut_to_cut_give_the_rows_of_a_fresh_analysis(trial, study, tmp_path):
+    """Night after night of windows closing, each cut's dated tables are shared or updated from the
+    previous cut's rows, never computed afresh, and equal a fresh analysis of the cut: the counts
+    taken off as of one date and added as of the next do not drift."""
+    db, cut, last = trial
+    with connect(db) as con:
+        refresh_analysis(con, study, cut)
+    start = dt.datetime.strptime(last.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M")
+    updated = []
+    for night, days in enumerate((9, 10, 40, 100, 400), start=1):
+        name = f"RUNBACK_DATA_{start + dt.timedelta(days=days):%Y-%m-%d_%H%M}.csv"
+        path = _next_night(last, name, lambda rows, n=night: [_ae_text(rows) for _ in range(n)])  # new wording
+        done, new = _ingest_and_refresh(db, path, study)
+        assert set(done.updated) | set(done.shared) >= DATED, days
+        updated.append(set(done.updated))
+        with duckdb.connect(str(db), read_only=True) as con:
+            shown = _rows(con, new)
+        assert {t: shown[t] for t in DATED} == {t: rows for t, rows in _rows_afresh(db, study, new, tmp_path).items()
+                                                if t in DATED}, days  # fmt: skip
+    assert updated.count(DATED) >= 3, updated
 
 
 def test_analysing_a_cut_again_keeps_what_later_cuts_show(trial, study):
@@ -212,13 +237,14 @@ def test_analysing_a_cut_again_keeps_what_later_cuts_show(trial, study):
 
 def test_a_table_reads_the_cut_date_only_through_which_windows_had_closed():
     """What the key of a table that reads the cut's date holds (the closed windows) is all it uses
-    the date for: `cut_date` only in `window_closed(...)`, defined once from the export's time."""
+    the date for: `cut_date` only in `window_closed(...)` and `window_closed_between(...)` (which
+    participants to count again when updating), defined once from the export's time."""
     for table in SQL_TABLES:
         read = sharing.reads(f"analyse/{table}")
         if sharing.DATE_INPUT not in read or any(schema == "quarantine" for schema, _ in read):
             continue  # the data queries read the quarantine: computed for every cut
         text = re.sub(r"--[^\n]*", "", open_sql(table))
-        outside = re.sub(r"window_closed\((?:[^()]|\([^()]*\))*\)", "", text)
+        outside = re.sub(r"window_closed(?:_between)?\((?:[^()]|\([^()]*\))*\)", "", text)
         assert outside.count("cut_date") == 1 and "export_time::date as cut_date" in outside, table
         assert outside.count("meta.data_cuts") == 1, table
 
