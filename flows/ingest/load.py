@@ -133,6 +133,8 @@ def load_export(
                 apply_clean(con, form, table, held.get(form), cut, study, known[form])
             _insert_cut(con, cut, file_id, export.file, checked.failures, list(incoming), key_fingerprint)
         _insert_failures(con, file_id, checked.failures)
+        if cut is not None:
+            con.execute(sql("ingest/insert_query_first_cuts"), {"cut": cut, "file_id": file_id})
         counts = _file_forms(parts, checked)
         _insert_file_forms(con, file_id, counts)
         status = LOADED if cut is not None else UNCHANGED

@@ -3,7 +3,10 @@
 insert into analysis.data_queries_rows
 with
 cuts as (
-    select cut_id, file_id from meta.data_cuts where cut_id <= $cut
+    -- the cut and the one before it
+    select cut_id, file_id
+    from meta.data_cuts
+    where cut_id = $cut or cut_id = (select max(d.cut_id) from meta.data_cuts as d where d.cut_id < $cut)
 ),
 
 failures as (
@@ -15,7 +18,7 @@ failures as (
 by_cut as (
     select
         c.cut_id,
-        md5(concat_ws('|', f.action, f.form, f.record_id, f.event, f.instance, f."column", f."check")) as query_id,
+        data_query_id(f.action, f.form, f.record_id, f.event, f.instance, f."column", f."check") as query_id,
         f.action, f.form, f.record_id, f.event, f.instance, f."column", f.value, f."check", f.reason
     from failures as f
     inner join cuts as c using (file_id)
@@ -27,11 +30,11 @@ now_open as (
 ),
 
 before as (
-    select * from by_cut where cut_id = (select max(cut_id) from cuts where cut_id < $cut)
+    select * from by_cut where cut_id != $cut
 ),
 
 since as (
-    select query_id, min(cut_id) as since_cut from by_cut group by query_id
+    select query_id, cut_id as since_cut from meta.data_query_first_cut
 ),
 
 final as (
