@@ -135,7 +135,8 @@ def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
 
 def write_reference(con, study: Study) -> str:
     """ref.*: arms, visits, parameters, choice labels, checkbox columns, t quantiles, settings; the
-    SHA-256 of what was written.
+    SHA-256 of what they hold. Tables equal to those last written (`meta.reference_written`) are
+    not written again.
 
     The arms are the blinded letters the warehouse holds (the allocation is masked at intake);
     which arm a letter is, only the allocation key says."""
@@ -172,16 +173,23 @@ def write_reference(con, study: Study) -> str:
             [("supervised_planned", SUPERVISED_PLANNED), ("adherent_min", ADHERENT_MIN)], columns=["name", "value"]
         ),
     }
+    written = "".join(f"{table}\n{frame.to_csv(index=False)}" for table, frame in tables.items())
+    content = hashlib.sha256(f"t_quantiles {T_QUANTILE_MAX_DF}\n{written}".encode()).hexdigest()
     if rows(con, "analyse/count_ref", table="t_quantiles")[0][0] != T_QUANTILE_MAX_DF:  # fixed: written once
         from scipy import special  # only the first refresh of a warehouse writes them
 
         df = np.arange(1, T_QUANTILE_MAX_DF + 1)
-        tables["t_quantiles"] = pd.DataFrame({"df": df, "t975": special.stdtrit(df, 0.975)})
-    for table, frame in tables.items():
-        con.execute(sql("analyse/clear_ref", table=table))
-        _insert(con, "reference_rows", frame, "analyse/insert_ref", table=table)
-    written = [f"{table}\n{frame.to_csv(index=False)}" for table, frame in tables.items() if table != "t_quantiles"]
-    return hashlib.sha256(f"t_quantiles {T_QUANTILE_MAX_DF}\n{''.join(written)}".encode()).hexdigest()
+        _write_ref(con, "t_quantiles", pd.DataFrame({"df": df, "t975": special.stdtrit(df, 0.975)}))
+    if rows(con, "analyse/reference_written") != [(content,)]:  # the same tables as last written: kept
+        for table, frame in tables.items():
+            _write_ref(con, table, frame)
+        con.execute(sql("analyse/record_reference"), {"content_hash": content})
+    return content
+
+
+def _write_ref(con, table: str, frame: pd.DataFrame) -> None:
+    con.execute(sql("analyse/clear_ref", table=table))
+    _insert(con, "reference_rows", frame, "analyse/insert_ref", table=table)
 
 
 def _insert(con, name: str, frame: pd.DataFrame, statement: str, **identifiers: str) -> None:

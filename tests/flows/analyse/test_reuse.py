@@ -276,3 +276,22 @@ def test_a_retyped_clean_column_changes_the_keys_of_the_tables_that_read_its_for
         after = keys(con)
     assert before["outcomes"] != after["outcomes"]
     assert before["participants"] == after["participants"] and before["adverse_events"] == after["adverse_events"]
+
+
+def test_the_reference_tables_follow_the_study_definition(trial, study):
+    """ref.* is kept while the study definition gives the same tables, and written again when it
+    changes (a visit window widened by a week, then narrowed back)."""
+    import dataclasses
+
+    db, cut, _ = trial
+    event = next(e for e in study.events if e.visit == "week_8")
+    wider = dataclasses.replace(event, offset_max=(event.offset_max or 0) + 7)
+    moved = dataclasses.replace(study, events=tuple(wider if e == event else e for e in study.events))
+    window = "select window_high from ref.visits where event = $e"
+    with connect(db) as con:
+        refresh_analysis(con, study, cut)
+        assert con.execute(window, {"e": event.unique_name}).fetchall() == [(event.window[1],)]
+        refresh_analysis(con, moved, cut)
+        assert con.execute(window, {"e": event.unique_name}).fetchall() == [(wider.window[1],)]
+        refresh_analysis(con, study, cut)
+        assert con.execute(window, {"e": event.unique_name}).fetchall() == [(event.window[1],)]
