@@ -330,20 +330,23 @@ def _held_keys(failures: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def _next_cut(
     con, incoming: dict[str, pa.Table], held: dict[str, pd.DataFrame], failures: pd.DataFrame, known: dict[str, bool]
 ) -> int | None:
-    """The id of the cut this export makes, or None when it changes nothing."""
+    """The id of the cut this export makes, or None when it changes nothing: no clean row, and the
+    same data queries as the latest cut. The forms are compared only while nothing has changed."""
     latest = rows(con, "ingest/latest_cut")
+    cut = (latest[0][0] if latest else 0) + 1
+    if not latest or latest[0][2] != queries_hash(failures):
+        return cut
     existing = set(form_tables(con, "clean"))
-    changes = 0
     for form, table in incoming.items():
         if form not in existing:
-            changes += table.num_rows
+            if table.num_rows:
+                return cut
             continue
         with _registered(con, table, held.get(form)):
             closing, inserting = rows(con, "ingest/count_clean_changes", {"codes_known": known[form]}, form=form)[0]
-        changes += closing + inserting
-    if latest and not changes and latest[0][2] == queries_hash(failures):
-        return None
-    return (latest[0][0] if latest else 0) + 1
+        if closing or inserting:
+            return cut
+    return None
 
 
 def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str],
