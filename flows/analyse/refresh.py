@@ -13,6 +13,7 @@ the newest cut analysed.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +47,8 @@ def analysable(study: Study) -> bool:
 
 MODEL_INPUT = ("analyse/model_outcomes", "analyse/model_participants", "analyse/model_arms")
 """The statements that read the models' input (`analysis.model_results`' key reads them)."""
+MODEL_READS = frozenset(name for s in MODEL_INPUT for schema, name in sharing.reads(s) if schema == "analysis")
+"""The analysis tables the models read: once they are done, the fits run beside the other tables."""
 
 
 @dataclass(frozen=True)
@@ -66,32 +69,37 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
     """Recompute every analysis table's rows of `cut`, except those whose key equals the previous
     analysed cut's, and updating from its rows those that differ only in the windows closed since
     (`share=False`: compute every table afresh). A model fit whose key (`models.fit_key`:
-    code, specification, input rows) is among the previous cut's results is copied from them.
-    `progress(k, n)` is told after each of the n model fits."""
+    code, specification, input rows) is among the previous cut's results is copied from them; the
+    fits run in a thread as soon as the tables they read are done, beside the other tables' SQL.
+    `progress(k, n)` is told after each of the n model fits (from that thread)."""
     with transaction(con):
         measured = measured_visits(study)
         keys = sharing.TableKeys(con, cut, write_reference(con, blinded_study(study)))
         before = sharing.previous(con, cut) if share else {}
-        shared, updated, fitted, reused = [], [], 0, 0
+        shared, updated, done, fits = [], [], set(), None
         sharing.release(con, cut)
         for table in TABLES:
+            if table == "model_results":
+                shared += [table] if fits.shared else []
+                continue
             key, content, last = _key(keys, table, measured), keys.contents[table], before.get(table)
             if key is not None and last and key == last.key:
                 sharing.show(con, table, cut, last.rows_cut, key, content)
                 shared.append(table)
-                continue
-            sharing.show(con, table, cut, cut, key, content)
-            if table == "model_results":
-                fitted, reused = _fit_models(con, cut, measured, progress)
             elif content is None:
+                sharing.show(con, table, cut, cut, key, content)
                 con.execute(sql(f"analyse/{table}"), {"cut": cut})
             else:
+                sharing.show(con, table, cut, cut, key, content)
                 since = last if last and content == last.content else None
                 con.execute(sql(f"analyse/{table}"), {"cut": cut, "since_cut": since and since.data_cut,
                                                       "rows_cut": since and since.rows_cut})  # fmt: skip
                 updated += [table] if since else []
-        if "model_results" in shared:
-            reused = rows(con, "analyse/fits_in_rows", {"cut": cut})[0][0]
+            done.add(table)
+            if fits is None and MODEL_READS <= done:
+                fits = _Fits(con, cut, _key(keys, "model_results", measured), before.get("model_results"), measured,
+                             progress)  # fmt: skip
+        fitted, reused = fits.store(con)
         written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
     return Refreshed(written, fitted, reused, tuple(shared), tuple(updated))
 
@@ -103,20 +111,45 @@ def _key(keys: sharing.TableKeys, table: str, measured: dict[str, tuple[str, ...
     return keys.key(table, (f"analyse/{table}",))
 
 
-def _fit_models(con, cut: int, measured: dict[str, tuple[str, ...]],
-                progress: Callable[[int, int], None] | None) -> tuple[int, int]:  # fmt: skip
-    """Fit the cut's models (copying the fits whose key is among the previous cut's) and store the
-    results; how many were fitted and copied."""
-    fits = models.fit_all(
-        _arrow_frame(con, "analyse/model_outcomes", cut),
-        _arrow_frame(con, "analyse/model_participants", cut),
-        arms=[row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
-        measured=measured,
-        previous=con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
-        progress=progress,
-    )
-    _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
-    return fits.fitted, fits.reused
+class _Fits:
+    """The cut's analysis.model_results: shared with the previous cut when their key is equal, else
+    fitted in a thread (numpy and scipy only: it reads its input first and touches no warehouse)
+    while the refresh goes on, and stored by `store` on the refresh's connection and transaction."""
+
+    def __init__(self, con, cut: int, key: str | None, last: sharing.Shown | None,
+                 measured: dict[str, tuple[str, ...]], progress: Callable[[int, int], None] | None):  # fmt: skip
+        self.cut, self.shared, self._outcome = cut, key is not None and last is not None and key == last.key, {}
+        sharing.show(con, "model_results", cut, last.rows_cut if self.shared else cut, key, None)
+        if self.shared:
+            return
+        given = {
+            "outcomes": _arrow_frame(con, "analyse/model_outcomes", cut),
+            "participants": _arrow_frame(con, "analyse/model_participants", cut),
+            "arms": [row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
+            "measured": measured,
+            "previous": con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
+            "progress": progress,
+        }
+        self._thread = threading.Thread(target=self._fit, kwargs=given, name="runback-fits", daemon=True)
+        self._thread.start()
+
+    def _fit(self, **given) -> None:
+        try:
+            self._outcome["fits"] = models.fit_all(**given)
+        except BaseException as err:  # noqa: BLE001 - raised again by store(), in the refresh's thread
+            self._outcome["error"] = err
+
+    def store(self, con) -> tuple[int, int]:
+        """Wait for the fits and store their results; how many were fitted and copied (for shared
+        results: none fitted, every fit copied)."""
+        if self.shared:
+            return 0, rows(con, "analyse/fits_in_rows", {"cut": self.cut})[0][0]
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        fits = self._outcome["fits"]
+        _insert(con, "model_results_rows", fits.results.assign(data_cut=self.cut), "analyse/insert_model_results")
+        return fits.fitted, fits.reused
 
 
 def _arrow_frame(con, statement: str, cut: int) -> pd.DataFrame:

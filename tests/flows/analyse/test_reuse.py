@@ -295,3 +295,20 @@ def test_the_reference_tables_follow_the_study_definition(trial, study):
         assert con.execute(window, {"e": event.unique_name}).fetchall() == [(wider.window[1],)]
         refresh_analysis(con, study, cut)
         assert con.execute(window, {"e": event.unique_name}).fetchall() == [(event.window[1],)]
+
+
+def test_a_fit_that_fails_beside_the_tables_leaves_the_cut_as_it_was(trial, study, monkeypatch):
+    """The fits run in a thread beside the other tables' SQL: their error is the refresh's, and the
+    refresh's transaction rolls back (no table of the cut half-written)."""
+    db, cut, _ = trial
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = _rows(con, cut)
+
+    def broken(*args, **kwargs):
+        raise FloatingPointError("a fit diverged")
+
+    monkeypatch.setattr(models, "fit_all", broken)
+    with connect(db) as con, pytest.raises(FloatingPointError, match="diverged"):
+        refresh_analysis(con, study, cut, share=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert _rows(con, cut) == before
