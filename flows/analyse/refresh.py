@@ -86,14 +86,12 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
             if key is not None and last and key == last.key:
                 sharing.show(con, table, cut, last.rows_cut, key, content)
                 shared.append(table)
-            elif content is None:
-                sharing.show(con, table, cut, cut, key, content)
-                con.execute(sql(f"analyse/{table}"), {"cut": cut})
             else:
                 sharing.show(con, table, cut, cut, key, content)
-                since = last if last and content == last.content else None
-                con.execute(sql(f"analyse/{table}"), {"cut": cut, "since_cut": since and since.data_cut,
-                                                      "rows_cut": since and since.rows_cut})  # fmt: skip
+                since = last if content is not None and last and content == last.content else None
+                dated = {} if content is None else {"since_cut": since and since.data_cut,
+                                                    "rows_cut": since and since.rows_cut}  # fmt: skip
+                con.execute(sql(f"analyse/{table}"), {"cut": cut, **dated})
                 updated += [table] if since else []
             done.add(table)
             if fits is None and MODEL_READS <= done:
