@@ -9,8 +9,9 @@ measures, in this process after a warm-up, median of --runs runs:
   load (one transaction into a fresh warehouse), analysis refresh (SQL tables and every model
   fitted; `fits` counts them), report render (both timepoints); and the per-arm summary query;
 - the analysis refresh of a next night whose export changes nothing a model reads (one adverse
-  event's description): the tables that read it computed, the others shared with the previous cut
-  (`unchanged_shared` counts them), no model fitted (`unchanged_fitted`);
+  event's description): the tables that read it computed, those that read the cut's date updated
+  for the windows closed since (`unchanged_updated`), the others shared with the previous cut
+  (`unchanged_shared`), no model fitted (`unchanged_fitted`);
 - peak memory (RSS) of one ingest, in a child process;
 - the whole `runback ingest` command (a new process, not tracked by a Prefect server) for a
   new night over the history (`--nights`), for no new export and for a file already seen, each
@@ -162,8 +163,9 @@ def refresh_new_cut(db: Path, study, cut: int, runs: int):
 
 def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     """The next night's export changes one adverse event's description, which no model reads: the
-    analysis refresh of its cut (the tables that read it and the data queries computed, the others
-    shared with the previous cut; `unchanged_shared` counts them; no model fitted)."""
+    analysis refresh of its cut (the tables that read it and the data queries computed, those that
+    read the cut's date updated for the windows closed since, `unchanged_updated`, the others
+    shared with the previous cut, `unchanged_shared`; no model fitted)."""
     when = dt.datetime.strptime(path.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M") + dt.timedelta(days=1)
     night = path.with_name(f"RUNBACK_DATA_{when:%Y-%m-%d_%H%M}.csv")
     with path.open(newline="", encoding="utf-8") as source, night.open("w", newline="", encoding="utf-8") as out:
@@ -180,7 +182,7 @@ def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     cut = loaded["data_cut"]
     seconds, done = refresh_new_cut(db, study, cut, runs)
     return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted, "unchanged_reused": done.reused,
-            "unchanged_shared": len(done.shared)}  # fmt: skip
+            "unchanged_shared": len(done.shared), "unchanged_updated": len(done.updated)}  # fmt: skip
 
 
 def peak_rss(path: Path, tmp: Path) -> float:
@@ -270,7 +272,8 @@ def main() -> None:
         (ROOT / "bench" / "analysis_results.json").write_text(json.dumps(results, indent=2) + "\n")
         return
     header = ["participants", "file_mb", "rows", "floor_s", "read_s", "validate_s", "load_s", "ingest_s", "ratio",
-              "analysis_s", "fits", "unchanged_analysis_s", "unchanged_fitted", "unchanged_shared", "report_s",
+              "analysis_s", "fits", "unchanged_analysis_s", "unchanged_fitted", "unchanged_shared",
+              "unchanged_updated", "report_s",
               "summary_query_s", "peak_rss_mb", "startup_s", "command_new_night_s", "past_startup_new_night_s",
               "whole_ratio", "past_startup_no_export_s", "past_startup_same_file_s", "in_process_no_export_s",
               "in_process_same_file_s"]  # fmt: skip
