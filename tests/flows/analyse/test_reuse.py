@@ -197,15 +197,16 @@ def test_a_table_is_computed_again_only_when_what_it_reads_changed(trial, study,
 
 
 def test_updates_from_cut_to_cut_give_the_rows_of_a_fresh_analysis(trial, study, tmp_path):
-    """Night after night of windows closing, each cut's dated tables are shared or updated from the
-    previous cut's rows, never computed afresh, and equal a fresh analysis of the cut: the counts
-    taken off as of one date and added as of the next do not drift."""
+    """Night after night of windows closing (a month, four months and thirteen months after the
+    first), each cut's dated tables are shared or updated from the previous cut's rows, never
+    computed afresh, and equal a fresh analysis of the cut: the counts taken off as of one date
+    and added as of the next do not drift."""
     db, cut, last = trial
     with connect(db) as con:
         refresh_analysis(con, study, cut)
     start = dt.datetime.strptime(last.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M")
     updated = []
-    for night, days in enumerate((9, 10, 40, 100, 400), start=1):
+    for night, days in enumerate((30, 120, 400), start=1):
         name = f"RUNBACK_DATA_{start + dt.timedelta(days=days):%Y-%m-%d_%H%M}.csv"
         path = _next_night(last, name, lambda rows, n=night: [_ae_text(rows) for _ in range(n)])  # new wording
         done, new = _ingest_and_refresh(db, path, study)
@@ -215,7 +216,7 @@ def test_updates_from_cut_to_cut_give_the_rows_of_a_fresh_analysis(trial, study,
             shown = _rows(con, new)
         assert {t: shown[t] for t in DATED} == {t: rows for t, rows in _rows_afresh(db, study, new, tmp_path).items()
                                                 if t in DATED}, days  # fmt: skip
-    assert updated.count(DATED) >= 3, updated
+    assert updated.count(DATED) >= 2, updated
 
 
 def test_analysing_a_cut_again_keeps_what_later_cuts_show(trial, study):
