@@ -128,6 +128,8 @@ class _Fits:
             "previous": con.execute(sql("analyse/previous_fits"), {"cut": cut}).df(),
             "progress": progress,
         }
+        # a daemon thread, not concurrent.futures (whose workers are joined at exit): a command told
+        # to stop (SIGTERM) ends at once instead of waiting for the fits it will not store
         self._thread = threading.Thread(target=self._fit, kwargs=given, name="runback-fits", daemon=True)
         self._thread.start()
 

@@ -42,8 +42,8 @@ def use_jemalloc() -> None:
     """Make jemalloc pyarrow's memory pool for this process, unless the user chose one
     (`ARROW_DEFAULT_MEMORY_POOL`) or this pyarrow build lacks it (the system allocator then).
 
-    pyarrow's default, mimalloc (apache/arrow#43254), made a 20,000-participant night 3 s slower (16-17 s
-    against 13-14 s, interleaved) and its CSV parse erratic (1.3-3.2 s against 1.3 s, `docs/scaling.md`)."""
+    pyarrow's default, mimalloc (apache/arrow#43254), made a 20,000-participant night about 3 s
+    slower and its CSV parse erratic (measured in `docs/scaling.md`)."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     try:

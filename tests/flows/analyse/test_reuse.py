@@ -313,3 +313,16 @@ def test_a_fit_that_fails_beside_the_tables_leaves_the_cut_as_it_was(trial, stud
         refresh_analysis(con, study, cut, share=False)
     with duckdb.connect(str(db), read_only=True) as con:
         assert _rows(con, cut) == before
+
+
+def test_the_dated_tables_count_at_the_same_dates_and_participants():
+    """The three tables that are updated as windows close say which dates they count at and which
+    participants they count again in the same words (each statement's key is read off its own
+    text, so the words stand in each; a change to one must reach all three)."""
+
+    def cte(text: str, name: str) -> str:
+        return re.search(rf"\n{name} as \((.*?)\n\),\n", re.sub(r"--[^\n]*", "", text), re.S).group(1)
+
+    texts = [open_sql(table) for table in sorted(DATED)]
+    for name in ("dates", "participants"):
+        assert len({cte(text, name) for text in texts}) == 1, name
