@@ -120,7 +120,7 @@ def measure(participants: int, runs: int, nights: int, tmp: Path, analysis_only:
         arms = allocation_arms.fn(True, None, str(db))  # blinded: the warehouse holds the letters
         for timepoint in ("week_8", "month_6"):
             context = gather.fn(str(db), 1, timepoint, arms)
-            render.fn(context, draw.fn(context))
+            render.fn(context, draw.fn(str(db), context)[0])  # nothing kept: every chart drawn
 
     result["report_s"] = median_time(report, runs) / 2  # per report
     with duckdb.connect(str(db), read_only=True) as con:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from runback.flows.analyse import lock
-from runback.flows.report import blinding, charts
+from runback.flows.report import blinding, kept_charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import PUBLISHED, ReportError, environment, file_name
@@ -111,36 +111,56 @@ def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
 
 
 @step
-def draw(context: dict) -> dict:
-    """The charts: recruitment, change from baseline per questionnaire outcome, the forest plot."""
-    change = [charts.change_over_visits(t, context["arms"]) for t in context["outcomes"] if len(t["rows"]) > 2]
-    return {"change": change, "forest": charts.forest(context["contrasts"]),
-            "recruitment": charts.recruitment(context["conduct"])}  # fmt: skip
+def draw(db: str, context: dict) -> tuple[dict, dict]:
+    """The charts (recruitment, change from baseline per questionnaire outcome, the forest plot) as
+    the page shows them, and those drawn now: a blinded report shows the charts kept in the
+    warehouse and draws only the others (kept_charts.py); an unblinded report draws every one."""
+    wanted = kept_charts.wanted(context)
+    kept = {}
+    if context["blinded"]:
+        with connect_read_only(Path(db)) as con:
+            kept = kept_charts.kept(con, wanted)
+    drawn = kept_charts.draw(wanted, kept)
+    return kept_charts.page(wanted, kept | drawn), drawn
 
 
 @step
-def render(context: dict, drawn: dict) -> str:
-    """The HTML page; a blinded page that could encode the allocation, or an open page that names
-    an arm, is refused, not written."""
-    html = environment().get_template("report.html.j2").render(**context, charts=drawn)
+def render(context: dict, charts: dict) -> str:
+    """The HTML page; a blinded page that could encode the allocation (in its text or its charts'),
+    or an open page that names an arm, is refused, not written."""
+    html = environment().get_template("report.html.j2").render(**context, charts=charts)
     if context["blinded"]:
         problems = blinding.check_letter_order(html)
         if context["audience"] == "open":
             problems += blinding.check_pooled(html)
-        found = blinding.find_revealing(html)
+        found = blinding.find_revealing(html) + [term for chart in _images(charts) for term in
+                                                 blinding.find_revealing(chart["svg"])]  # fmt: skip
         if found or problems:
             raise ReportError(f"the blinded report could reveal the allocation ({', '.join(found + problems)}); "
                               "not written.", "This is a fault of runback's report: please report it.")  # fmt: skip
     return html
 
 
+def _images(charts: dict) -> list[dict]:
+    return [chart for chart in [*charts["change"], charts["forest"], charts["recruitment"]] if chart]
+
+
 @step
 def write(
-    html: str, folder: str, name: str, db: str, timepoint: str, cut: int, arms: blinding.Arms, audience: str = "closed"
+    html: str,
+    folder: str,
+    name: str,
+    db: str,
+    timepoint: str,
+    cut: int,
+    arms: blinding.Arms,
+    audience: str = "closed",
+    drawn: dict | None = None,
 ) -> str:
-    """Log the report in meta.report_runs and write it, in one step: the row is inserted, the file
-    put in place, then the row committed; if the row cannot be written, neither is the file, and
-    if the commit fails the file is removed (an unblinded report never exists unlogged)."""
+    """Log the report in meta.report_runs and write it, in one step: the row is inserted (with
+    the charts drawn for a blinded report, to keep), the file put in place, then the row
+    committed; if the row cannot be written, neither is the file, and if the commit fails the
+    file is removed (an unblinded report never exists unlogged)."""
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
@@ -157,6 +177,8 @@ def write(
         try:
             with transaction(con):
                 con.execute(sql("report/insert_report_run"), params)
+                if arms.blinded and drawn:
+                    kept_charts.keep(con, drawn)
                 Path(tmp.name).replace(path)
                 placed = True
         finally:
@@ -249,9 +271,11 @@ def followup_report(
         cut = resolve_cut(db, data_cut if data_cut is not None else locked_cut(db, timepoint))
         arms = allocation_arms(blinded, key, db, audience)
         context = gather(db, cut, timepoint, arms)
-        html = render(context, draw(context))
+        shown, drawn = draw(db, context)
+        html = render(context, shown)
         folder = out_dir or str(default_out_dir())
-        path = write(html, folder, file_name(timepoint, cut, blinded, audience), db, timepoint, cut, arms, audience)
+        path = write(html, folder, file_name(timepoint, cut, blinded, audience), db, timepoint, cut, arms, audience,
+                     drawn)  # fmt: skip
     printed = [print_pdf(path)] if pdf else []
     write_index(db, folder)
     publish_link([path, *printed])

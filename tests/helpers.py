@@ -205,6 +205,16 @@ ARM_LETTER = re.compile(r"\bArms? [ABC]\b|(?<![A-Za-z0-9])[ABC] (?:−|-|vs) [AB
 """An arm named by its letter: "Arm B", a pair "C − A", a cell tagged with its arm."""
 
 
+def report_html(db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed") -> str:
+    """The follow-up report's page as the flow's steps make it (blinded unless a key is given),
+    without writing it: its charts are the kept ones where the warehouse has them."""
+    from runback.flows.followup_report import allocation_arms, draw, gather, render
+
+    arms = allocation_arms.fn(key is None, str(key) if key else None, str(db), audience)
+    context = gather.fn(str(db), cut, timepoint, arms)
+    return render.fn(context, draw.fn(str(db), context)[0])
+
+
 def page_text(html: str) -> str:
     """What a reader of the page can see: its text, and the text alternative and title of every
     element (the charts' alt text), without the charts' bytes."""

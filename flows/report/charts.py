@@ -1,5 +1,5 @@
-"""Charts of the follow-up reports (matplotlib), as self-contained SVG `data:` images with a text
-alternative.
+"""Charts of the follow-up reports (matplotlib), as SVG with a text alternative (kept_charts.py
+keeps a blinded report's charts, and makes them the page's `data:` images).
 
 Arms are told apart by colour (Okabe-Ito, readable by colour-blind readers), line style and
 marker, so a chart still reads in grey print. Output is byte-stable: a fixed SVG hash salt, no
@@ -8,7 +8,6 @@ date in the metadata, fonts as text.
 
 from __future__ import annotations
 
-import base64
 import io
 
 from matplotlib import rc_context
@@ -36,9 +35,9 @@ def _figure(width: float, height: float):
 
 
 def _svg(fig: Figure) -> str:
-    buffer = io.BytesIO()
+    buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
 def change_over_visits(table: dict, arms: list[dict]) -> dict:
@@ -71,11 +70,11 @@ def change_over_visits(table: dict, arms: list[dict]) -> dict:
         ax.set_ylabel(f"Change from baseline ({table['unit']})")
         ax.set_title(table["label"], loc="left", fontsize=9)
         ax.legend(frameon=False, fontsize=8, ncols=3, loc="best")
-        src = _svg(fig)
+        svg = _svg(fig)
     direction = "higher is better" if table["better"] == "higher" else "lower is better"
     alt = (f"{table['label']}: mean change from baseline with 95% confidence intervals by arm over the visits "
            f"({direction}). Last visit: " + "; ".join(described) + ".")  # fmt: skip
-    return {"src": src, "alt": alt}
+    return {"svg": svg, "alt": alt}
 
 
 def forest(contrasts: list[dict]) -> dict | None:
@@ -97,11 +96,11 @@ def forest(contrasts: list[dict]) -> dict | None:
         ax.axvline(0, color="#888888", linewidth=0.8, linestyle="--")
         ax.set_yticks(range(len(items)), [label for label, _ in reversed(items)])
         ax.set_xlabel("Difference between arms (points), 95% CI")
-        src = _svg(fig)
+        svg = _svg(fig)
     alt = "Forest plot of between-arm differences in the primary outcomes (MMRM, ITT): " + "; ".join(
         f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
     ) + "."  # fmt: skip
-    return {"src": src, "alt": alt}
+    return {"svg": svg, "alt": alt}
 
 
 def recruitment(conduct: dict) -> dict | None:
@@ -121,7 +120,7 @@ def recruitment(conduct: dict) -> dict | None:
         ax.set_ylabel("Participants")
         ax.set_title("Recruitment", loc="left", fontsize=9)
         ax.legend(frameon=False, fontsize=8, loc="lower right")
-        src = _svg(fig)
+        svg = _svg(fig)
     alt = (f"Participants randomised, cumulative by month from {rows[0]['month']} to {rows[-1]['month']}: "
            f"{conduct['randomised']} of a target of {conduct['target']}.")  # fmt: skip
-    return {"src": src, "alt": alt}
+    return {"svg": svg, "alt": alt}

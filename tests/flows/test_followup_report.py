@@ -11,12 +11,12 @@ import duckdb
 import pytest
 
 from runback.flows.analyse.refresh import refresh_analysis
-from runback.flows.followup_report import ReportError, allocation_arms, draw, file_name, gather, render
+from runback.flows.followup_report import ReportError, allocation_arms, file_name
 from runback.flows.nightly_ingest import find_exports, ingest_export
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.simulate import simulate
 from runback.flows.warehouse import connect
-from tests.helpers import build_warehouse, randomised, simulated_warehouse
+from tests.helpers import build_warehouse, randomised, report_html, simulated_warehouse
 
 SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
 SECTIONS = ["title", "consort", "conduct", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
@@ -64,9 +64,7 @@ def trial(tmp_path_factory, study):
 
 
 def _html(db, cut, timepoint, key, blinded=True):
-    arms = allocation_arms.fn(blinded, None if blinded else str(key), str(db))
-    context = gather.fn(str(db), cut, timepoint, arms)
-    return render.fn(context, draw.fn(context))
+    return report_html(db, cut, timepoint, None if blinded else key)
 
 
 @pytest.mark.parametrize("timepoint", ["week_8", "month_6"])

@@ -6,9 +6,8 @@ import re
 import duckdb
 import pytest
 
-from runback.flows.followup_report import allocation_arms, draw, gather, render
 from runback.flows.report.render import pval
-from tests.helpers import simulated_warehouse
+from tests.helpers import report_html, simulated_warehouse
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +17,9 @@ def trial(tmp_path_factory, study):
     return db, cut
 
 
-def _html(db, cut, timepoint):
-    arms = allocation_arms.fn(True, None, str(db))
-    context = gather.fn(str(db), cut, timepoint, arms)
-    return render.fn(context, draw.fn(context))
-
-
 def test_the_primary_results_lead_with_their_adjusted_p_values(trial):
     db, cut = trial
-    html = _html(db, cut, "week_8")
+    html = report_html(db, cut, "week_8")
     table = html.split('<section id="contrasts"', 1)[1].split("</section>", 1)[0]
     row = r'<tr data-param="(\w+)" data-model="([^"]+)" data-population="([^"]+)" data-role="(\w*)">(.*?)</tr>'
     rows = re.findall(row, table, flags=re.S)
@@ -46,7 +39,7 @@ def test_the_primary_results_lead_with_their_adjusted_p_values(trial):
 
 def test_month_6_has_no_primary_result_and_no_physical_tests(trial):
     db, cut = trial
-    html = _html(db, cut, "month_6")
+    html = report_html(db, cut, "month_6")
     table = html.split('<section id="contrasts"', 1)[1].split("</section>", 1)[0]
     assert 'data-role="primary"' not in table and 'data-param="KE_TORQUE"' not in table
     assert "Not assessed at 6 months by design: Knee-extensor peak torque" in table

@@ -24,14 +24,14 @@ from typer.testing import CliRunner
 
 from runback.flows import allocation
 from runback.flows.cli import app
-from runback.flows.followup_report import allocation_arms, draw, gather, render
+from runback.flows.followup_report import allocation_arms
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.nightly_ingest import find_exports
 from runback.flows.report import blinding
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import connect
 from runback.schemas.trial import ARM_NAMES, ARM_ORDER, BLINDED_ARMS
-from tests.helpers import ARM_LETTER, chart_texts, page_text, randomised, write_export
+from tests.helpers import ARM_LETTER, chart_texts, page_text, randomised, report_html, write_export
 
 runner = CliRunner()
 TRUE_ARMS = re.compile(r"(?<![A-Za-z0-9_])(LL|LE|LS)(?![A-Za-z0-9_])")
@@ -155,28 +155,24 @@ def test_cuts_and_reports_record_the_keys_fingerprint(trial, tmp_path):
     assert len(fingerprint) == 16 and fingerprint not in key.read_text()
     with duckdb.connect(str(db), read_only=True) as con:
         assert {r[0] for r in con.execute("select key_fingerprint from meta.data_cuts").fetchall()} == {fingerprint}
-    html = _html(db, cut, "week_8")
+    html = report_html(db, cut, "week_8")
     assert f"fingerprint {fingerprint}" in html
 
 
 # -- reports --------------------------------------------------------------------------------------------
-def _html(db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed") -> str:
-    arms = allocation_arms.fn(key is None, str(key) if key else None, str(db), audience)
-    context = gather.fn(str(db), cut, timepoint, arms)
-    return render.fn(context, draw.fn(context))
 
 
 @pytest.mark.parametrize("timepoint", ["week_8", "month_6"])
 def test_an_open_report_names_no_arm_and_a_closed_blinded_one_no_arm_name(trial, timepoint):
     db, cut, _, _ = trial
-    opened = _html(db, cut, timepoint, audience="open")
+    opened = report_html(db, cut, timepoint, audience="open")
     for text in [page_text(opened), *chart_texts(opened)]:
         assert not ARM_LETTER.search(text), ARM_LETTER.search(text)
         assert not TRUE_ARMS.search(text) and not [n for n in NAMES if n in text.lower()]
     assert blinding.check_pooled(opened) == [] and blinding.check_letter_order(opened) == []
     assert blinding.find_revealing(opened) == [] and "OPEN report" in opened
     assert 'id="contrasts"' not in opened and 'id="outcomes"' not in opened and "sae-listing" not in opened
-    closed = _html(db, cut, timepoint)
+    closed = report_html(db, cut, timepoint)
     for text in [page_text(closed), *chart_texts(closed)]:
         assert not TRUE_ARMS.search(text) and not [n for n in NAMES if n in text.lower()]
     assert blinding.find_revealing(closed) == [] and "Arm A" in closed and "sae-listing" in closed
@@ -198,7 +194,7 @@ def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_
 
     with connect(db) as con:
         refresh_analysis(con, study, 1)
-    html = _html(db, 1, "month_6")
+    html = report_html(db, 1, "month_6")
     notes = re.findall(r"<li>(.*?)</li>", html.split('id="methods"')[1])
     assert notes and all(n.startswith(("MMRM", "ANCOVA", "GEE", "Mixed model", "Delta-adjusted MI")) for n in notes)
     assert any("Running ability (PSFS)" in n for n in notes)
@@ -236,10 +232,10 @@ def test_free_text_naming_an_arm_is_withheld_whole_and_counted(tmp_path, study):
 
     with connect(db) as con:
         refresh_analysis(con, study, 1)
-    html = _html(db, 1, "week_8")
+    html = report_html(db, 1, "week_8")
     assert html.count(blinding.WITHHELD) == 4 and "twisted ankle" in html
     assert "Arm B class" not in html and "4 withheld" in html
-    unblinded = _html(db, 1, "week_8", key)
+    unblinded = report_html(db, 1, "week_8", key)
     assert "sore during LS class" in unblinded  # the unblinded report shows the text as written
 
 
@@ -443,12 +439,12 @@ def test_six_keys_give_the_same_report_after_relabelling(tmp_path, study, timepo
             ingest_file(path, str(db), str(PROJECT_DIR), key=str(key))
         with connect(db) as con:
             refresh_analysis(con, study, 3)
-        page = _html(db, 3, timepoint)
+        page = report_html(db, 3, timepoint)
         assert blinding.check_letter_order(page) == []
         assert re.findall(r"BLINDED: arms are shown as ([^.]*)\.", page) == ["Arm A, Arm B, Arm C"]
         blinded.append(canonical(page, permutation))
         fingerprint = allocation.read_key(key).fingerprint
-        page = _html(db, 3, timepoint, key).replace(fingerprint, "<fingerprint>")
+        page = report_html(db, 3, timepoint, key).replace(fingerprint, "<fingerprint>")
         outside = re.sub(r"<table.*?</table>|data:image/[^\"]+", "", page, flags=re.S)  # charts: their last digits
         unblinded.append((outside, canonical(page, permutation)))
     for other in blinded[1:]:

@@ -10,7 +10,7 @@ from runback.flows.analyse import lock
 from runback.flows.cli import app
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect
-from tests.helpers import build_warehouse, randomised, visit
+from tests.helpers import build_warehouse, randomised, report_html, visit
 
 runner = CliRunner()
 
@@ -89,27 +89,19 @@ def test_the_lock_command(warehouse):
     assert result.exit_code == 3 and not (warehouse.parent / "none.duckdb").exists()
 
 
-def _html(db, cut, timepoint):
-    from runback.flows.followup_report import allocation_arms, draw, gather, render
-
-    arms = allocation_arms.fn(True, None, str(db))
-    context = gather.fn(str(db), cut, timepoint, arms)
-    return render.fn(context, draw.fn(context))
-
-
 def test_a_report_says_whether_it_is_interim_or_final(warehouse, study):
     from runback.flows.followup_report import locked_cut
 
-    month_6 = _html(warehouse, 2, "month_6")
+    month_6 = report_html(warehouse, 2, "month_6")
     assert 'data-look="interim"' in month_6 and "0 of 6 have reached month 6" in month_6
     assert "not adjusted for repeated looks" in month_6
-    week_8 = _html(warehouse, 2, "week_8")
+    week_8 = report_html(warehouse, 2, "week_8")
     assert 'data-look="interim"' not in week_8 and "6 of 6 have reached week 8" in week_8
     assert locked_cut.fn(str(warehouse), "week_8") is None
     with connect(warehouse) as con:
         lock.lock(con, "week_8", 1, study=study)
     assert locked_cut.fn(str(warehouse), "week_8") == 1
-    final = _html(warehouse, 1, "week_8")
+    final = report_html(warehouse, 1, "week_8")
     assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
     assert "no longer matches" not in final
-    assert "the final analysis of this timepoint uses data cut 1" in _html(warehouse, 2, "week_8")
+    assert "the final analysis of this timepoint uses data cut 1" in report_html(warehouse, 2, "week_8")

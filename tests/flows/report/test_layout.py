@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from runback.flows.followup_report import allocation_arms, draw, file_name, gather, print_pdf, render
+from runback.flows.followup_report import file_name, print_pdf
 from runback.flows.report.blinding import find_revealing
-from tests.helpers import ARM_LETTER, chromium, simulated_warehouse
+from tests.helpers import ARM_LETTER, chromium, report_html, simulated_warehouse
 
 OUT = Path(__file__).resolve().parents[3] / "out"
 AUDIENCES = ("open", "closed")
@@ -27,9 +27,8 @@ def pages(tmp_path_factory, study) -> dict[tuple[str, str], Path]:
     found = {}
     for timepoint in ("week_8", "month_6"):
         for audience in AUDIENCES:
-            context = gather.fn(str(db), cut, timepoint, allocation_arms.fn(True, None, str(db), audience))
             path = folder / file_name(timepoint, cut, True, audience)
-            path.write_text(render.fn(context, draw.fn(context)), encoding="utf-8")
+            path.write_text(report_html(db, cut, timepoint, audience=audience), encoding="utf-8")
             found[timepoint, audience] = path
     return found
 

@@ -1,0 +1,89 @@
+"""A blinded report's charts are drawn once and kept in the warehouse: a rerun is the same page,
+made without matplotlib; a changed input draws its chart again; an unblinded chart is never kept,
+and a kept chart is checked as a drawn one is."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from runback.flows.followup_report import ReportError, allocation_arms, followup_report, gather
+from runback.flows.report import kept_charts
+from tests.helpers import simulated_warehouse
+
+SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
+RERUN = """
+import sys
+from runback.flows.followup_report import followup_report
+followup_report.fn(timepoint=sys.argv[1], db=sys.argv[2], out_dir=sys.argv[3])
+print("matplotlib" in sys.modules)
+"""
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory, study):
+    folder = tmp_path_factory.mktemp("kept")
+    db, cut = simulated_warehouse(folder, study, participants=60, seed=3, nights=3)
+    return db, cut, folder
+
+
+def _kept(db) -> dict[str, str | None]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("select chart_key, svg from meta.report_charts").fetchall())
+
+
+def test_a_rerun_shows_the_kept_charts_without_drawing_them(trial, tmp_path):
+    db, cut, _ = trial
+    first = followup_report.fn(timepoint="week_8", db=str(db), out_dir=str(tmp_path / "first"))
+    kept = _kept(db)
+    context = gather.fn(str(db), cut, "week_8", allocation_arms.fn(True, None, str(db)))
+    wanted = kept_charts.wanted(context)
+    assert {c.key for c in wanted} <= set(kept) and len(wanted) == 5  # 3 outcomes, forest, recruitment
+    assert all(kept[c.key].startswith("<?xml") for c in wanted if c.slot != "forest")
+    again = tmp_path / "again"
+    done = subprocess.run([sys.executable, "-c", RERUN, "week_8", str(db), str(again)], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert done.stdout.split() == ["False"], done.stderr  # a new process: matplotlib never imported
+    assert (again / "runback_week_8_cut3_closed.html").read_bytes() == Path(first).read_bytes()
+    assert _kept(db) == kept
+
+
+def test_a_chart_whose_input_changed_is_drawn_again(trial):
+    db, cut, _ = trial
+    context = gather.fn(str(db), cut, "month_6", allocation_arms.fn(True, None, str(db)))
+    changed = copy.deepcopy(context)
+    visit = next(r for r in changed["outcomes"][0]["rows"] if r["step"] > 0)
+    visit["arms"][1]["chg_mean"] += 0.01
+    changed["conduct"]["target"] += 1
+    before, after = kept_charts.wanted(context), kept_charts.wanted(changed)
+    redrawn = [b.slot for b, a in zip(before, after, strict=True) if b.key != a.key]
+    assert before[0].slot == "change" and before[0].key != after[0].key and redrawn == ["change", "recruitment"]
+    pooled = gather.fn(str(db), cut, "month_6", allocation_arms.fn(True, None, str(db), "open"))
+    by_arm = {c.key for c in before if c.slot == "change"}
+    assert {c.key for c in kept_charts.wanted(pooled) if c.slot == "change"}.isdisjoint(by_arm)  # pooled: redrawn
+
+
+def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
+    db, _, _ = trial
+    before = _kept(db)
+    path = followup_report.fn(timepoint="month_6", blinded=False, key=str(SESSION_KEY), db=str(db),
+                              out_dir=str(tmp_path))  # fmt: skip
+    assert path.endswith("_unblinded.html") and _kept(db) == before
+
+
+def test_a_kept_chart_that_names_an_arm_is_refused(trial, tmp_path):
+    db, cut, _ = trial
+    followup_report.fn(timepoint="week_8", audience="open", db=str(db), out_dir=str(tmp_path))
+    context = gather.fn(str(db), cut, "week_8", allocation_arms.fn(True, None, str(db), "open"))
+    recruitment = next(c for c in kept_charts.wanted(context) if c.slot == "recruitment")
+    with duckdb.connect(str(db)) as con:  # what a hand-edited warehouse could hold
+        con.execute("update meta.report_charts set svg = replace(svg, 'Randomised', 'Randomised to LE') "
+                    "where chart_key = ?", [recruitment.key])  # fmt: skip
+    with pytest.raises(ReportError, match="could reveal the allocation"):
+        followup_report.fn(timepoint="week_8", audience="open", db=str(db), out_dir=str(tmp_path))
