@@ -4,4 +4,4 @@ select
     svg,
     alt
 from meta.report_charts
-where chart_key in (select unnest($keys::varchar []))
+where chart_key in (select unnest($keys::varchar[]))
