@@ -415,11 +415,21 @@ def _strip_injection_guard(table: pa.Table) -> pa.Table:
     """Remove the one space/tab REDCap's UI puts before values starting with - + @ =."""
     columns = []
     for col in table.columns:
-        guarded = pc.or_(pc.starts_with(col, " "), pc.starts_with(col, "\t"))
-        if pc.any(guarded).as_py():  # the regex only where a value starts with a blank
-            col = pc.replace_substring_regex(col, _INJECTION_GUARD, r"\1", max_replacements=1)
+        if _holds_a_blank(col) and pc.any(pc.or_(pc.starts_with(col, " "), pc.starts_with(col, "\t"))).as_py():
+            col = pc.replace_substring_regex(col, _INJECTION_GUARD, r"\1", max_replacements=1)  # only then
         columns.append(col)
     return pa.table(columns, names=table.column_names)
+
+
+def _holds_a_blank(col: pa.ChunkedArray) -> bool:
+    """Whether any byte of the column's text is a space or a tab: a scan of its data buffers at
+    memory speed, so that the per-value check runs only on columns that may need it (most columns
+    of a wide export are codes, numbers and dates, or empty)."""
+    for chunk in col.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and data.size and (b" " in (raw := data.to_pybytes()) or b"\t" in raw):
+            return True
+    return False
 
 
 def _describe_bad_row(text: str, row_text: str, n_columns: int, dialect: Dialect) -> str:

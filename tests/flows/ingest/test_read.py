@@ -28,6 +28,18 @@ def test_one_leading_space_before_a_formula_character_is_removed():
     assert rows == [["-3", "+1", "@x", "  -2"]]  # REDCap guards only values that start with - + @ =
 
 
+def test_the_guard_is_removed_in_any_block_of_a_column_and_only_there():
+    import pyarrow as pa
+
+    from runback.flows.ingest.read import _strip_injection_guard
+
+    blocks = [["1", "x y", ""], ["2", "3"], ["\t=y", " -4", "a", " b"]]  # a long file is parsed in blocks
+    column = pa.chunked_array([pa.array(b) for b in blocks[:2]] + [pa.array(["", *blocks[2]]).slice(1)])
+    table = _strip_injection_guard(pa.table({"a": column, "b": pa.chunked_array([pa.array(["4"] * 9)])}))
+    assert table.column("a").to_pylist() == ["1", "x y", "", "2", "3", "=y", "-4", "a", " b"]
+    assert table.column("b").to_pylist() == ["4"] * 9
+
+
 def test_source_rows_count_data_rows_after_the_header():
     frame, _ = read_text_table(b"a\n1\n\n2\n", "x.csv")
     assert frame["source_row"].tolist() == [1, 2]
