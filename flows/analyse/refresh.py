@@ -88,6 +88,8 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
                 shared.append(table)
             else:
                 sharing.show(con, table, cut, cut, key, content)
+                if table in MODEL_READS:
+                    models.import_ahead()  # a model's input changed: its fits will import scipy
                 since = last if content is not None and last and content == last.content else None
                 dated = {} if content is None else {"since_cut": since and since.data_cut,
                                                     "rows_cut": since and since.rows_cut}  # fmt: skip
