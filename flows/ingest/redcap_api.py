@@ -45,11 +45,13 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
 
-import httpx
-
 from runback.flows.errors import Refused
+
+if TYPE_CHECKING:
+    import httpx  # imported where the API is called: a night without an API pull does not pay for it (0.08 s)
 
 TOKEN_BLOCK = "runback-redcap-token"
 RECORD_PARAMS = {
@@ -159,6 +161,8 @@ def _secret_block() -> str | None:
 def pull(connection: Connection, inbox: Path, when: dt.datetime, client: httpx.Client | None = None) -> list[Path]:
     """Pull the project files and the records into `inbox`; nothing is renamed into place until
     every answer arrived whole and passed its checks, and the data export comes last."""
+    import httpx
+
     check_url(connection.url)
     inbox.mkdir(parents=True, exist_ok=True)
     limits = Limits.from_settings()
@@ -227,6 +231,8 @@ def download(http: httpx.Client, connection: Connection, params: dict[str, str],
 def _call(http: httpx.Client, connection: Connection, params: dict, out, limits: Limits, expect: str) -> None:
     """POST with retries; the answer's bytes go to `out` once its status and type are acceptable."""
     data = {"token": connection.token, "returnFormat": "json" if expect == "json" else "csv", **params}
+    import httpx
+
     what = f"REDCap API ({params['content']}) at {_shown_url(connection.url)}"
     for attempt in range(RETRIES + 1):
         _check_deadline(limits, what)
