@@ -100,8 +100,15 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
                 fits = _Fits(con, cut, _key(keys, "model_results", measured), before.get("model_results"), measured,
                              progress)  # fmt: skip
         fitted, reused = fits.store(con)
-        written = {table: rows(con, "analyse/count_cut", {"cut": cut}, table=table)[0][0] for table in TABLES}
+        written = _counts(con, cut)
     return Refreshed(written, fitted, reused, tuple(shared), tuple(updated))
+
+
+def _counts(con, cut: int) -> dict[str, int]:
+    """The rows of each analysis table for the cut, counted in one statement, in TABLES' order."""
+    statement = "\nunion all\n".join(sql("analyse/count_cut", table=table) for table in TABLES)
+    counted = dict(con.execute(statement, {"cut": cut}).fetchall())
+    return {table: counted[table] for table in TABLES}
 
 
 def _key(keys: sharing.TableKeys, table: str, measured: dict[str, tuple[str, ...]]) -> str | None:
