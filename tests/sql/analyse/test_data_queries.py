@@ -43,3 +43,17 @@ def test_the_first_cut_of_each_query_is_the_first_cut_whose_export_raised_it(tmp
     with duckdb.connect(str(db), read_only=True) as con:
         kept = con.execute("select query_id, cut_id from meta.data_query_first_cut order by all").fetchall()
         assert kept == con.execute(history).fetchall() and len(kept) >= 3
+
+
+def test_a_query_met_on_several_rows_is_one_query_shown_as_its_first_row(tmp_path, study):
+    """Two rows of the export with one key: each form's duplicate is quarantined on both, one query."""
+    db = build_warehouse(tmp_path, study, [[randomised("1"), randomised("1", nprs_avg="x"), randomised("2")]])
+    where = {"c": "duplicate_key"}
+    with duckdb.connect(str(db), read_only=True) as con:
+        raised = con.execute('select form, count(*) from quarantine.rows where "check" = $c group by 1', where)
+        raised = dict(raised.fetchall())
+        queries = con.execute(
+            'select form, record_id, reason, status from latest.data_queries where "check" = $c order by form', where
+        ).fetchall()
+    assert set(raised.values()) == {2} and [q[0] for q in queries] == sorted(raised)  # one query per form
+    assert all(q[1:] == ("1", queries[0][2], "new") and "share this key" in q[2] for q in queries)
