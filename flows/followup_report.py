@@ -4,7 +4,8 @@ Reads   the warehouse's analysis of the cut (refreshing it first when the cut wa
         analysed) and, for a blinded report, the allocation key (`RUNBACK_KEY`).
 Writes  one self-contained HTML file `runback_<timepoint>_cut<id>_<audience>[_unblinded].html` in
         `out_dir` (default `RUNBACK_OUT` or `out/`), optionally a PDF of it, a row in
-        `meta.report_runs`, and the folder's `index.html`.
+        `meta.report_runs` (and a blinded report's new charts in `meta.report_charts`), and the
+        folder's `index.html`.
 Run     `runback report --timepoint month_6 [--audience open|closed] [--data-cut 3]
         [--unblinded --key FILE] [--pdf]`, or
         `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param audience=open`.
@@ -113,15 +114,16 @@ def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
 @step
 def draw(db: str, context: dict) -> tuple[dict, dict]:
     """The charts (recruitment, change from baseline per questionnaire outcome, the forest plot) as
-    the page shows them, and those drawn now: a blinded report shows the charts kept in the
-    warehouse and draws only the others (kept_charts.py); an unblinded report draws every one."""
+    the page shows them, and those drawn now to keep: a blinded report shows the charts kept in
+    the warehouse and draws only the others (kept_charts.py); an unblinded report draws every one
+    and keeps none (they name the arms)."""
     wanted = kept_charts.wanted(context)
     kept = {}
     if context["blinded"]:
         with connect_read_only(Path(db)) as con:
             kept = kept_charts.kept(con, wanted)
     drawn = kept_charts.draw(wanted, kept)
-    return kept_charts.page(wanted, kept | drawn), drawn
+    return kept_charts.page(wanted, kept | drawn), drawn if context["blinded"] else {}
 
 
 @step
@@ -130,19 +132,29 @@ def render(context: dict, charts: dict) -> str:
     or an open page that names an arm, is refused, not written."""
     html = environment().get_template("report.html.j2").render(**context, charts=charts)
     if context["blinded"]:
-        problems = blinding.check_letter_order(html)
+        pages = [html, *_chart_texts(charts)]  # the charts' text is checked as the page's is
+        problems = [p for page in pages for p in blinding.check_letter_order(page)]
         if context["audience"] == "open":
-            problems += blinding.check_pooled(html)
-        found = blinding.find_revealing(html) + [term for chart in _images(charts) for term in
-                                                 blinding.find_revealing(chart["svg"])]  # fmt: skip
+            problems += [p for page in pages for p in blinding.check_pooled(page)]
+        found = [term for page in pages for term in blinding.find_revealing(page)]
         if found or problems:
             raise ReportError(f"the blinded report could reveal the allocation ({', '.join(found + problems)}); "
                               "not written.", "This is a fault of runback's report: please report it.")  # fmt: skip
     return html
 
 
-def _images(charts: dict) -> list[dict]:
-    return [chart for chart in [*charts["change"], charts["forest"], charts["recruitment"]] if chart]
+def _chart_texts(charts: dict) -> list[str]:
+    """Each chart's text as one element of a page (a chart the checks cannot read refuses the report)."""
+    texts = []
+    for chart in [*charts["change"], charts["forest"], charts["recruitment"]]:
+        if chart is None:
+            continue
+        text = kept_charts.shown_text(chart["svg"])
+        if text is None:
+            raise ReportError("a chart of the blinded report holds more than text and lines; not written.",
+                              "Its copy in meta.report_charts may have been edited: please report it.")  # fmt: skip
+        texts.append(f"<p>{text}</p>")
+    return texts
 
 
 @step
@@ -158,7 +170,7 @@ def write(
     drawn: dict | None = None,
 ) -> str:
     """Log the report in meta.report_runs and write it, in one step: the row is inserted (with
-    the charts drawn for a blinded report, to keep), the file put in place, then the row
+    the charts `drawn` to keep, a blinded report's), the file put in place, then the row
     committed; if the row cannot be written, neither is the file, and if the commit fails the
     file is removed (an unblinded report never exists unlogged)."""
     path = Path(folder) / name
@@ -177,7 +189,7 @@ def write(
         try:
             with transaction(con):
                 con.execute(sql("report/insert_report_run"), params)
-                if arms.blinded and drawn:
+                if drawn:
                     kept_charts.keep(con, drawn)
                 Path(tmp.name).replace(path)
                 placed = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,9 +65,10 @@ def test_a_chart_whose_input_changed_is_drawn_again(trial):
     before, after = kept_charts.wanted(context), kept_charts.wanted(changed)
     redrawn = [b.slot for b, a in zip(before, after, strict=True) if b.key != a.key]
     assert before[0].slot == "change" and before[0].key != after[0].key and redrawn == ["change", "recruitment"]
-    pooled = gather.fn(str(db), cut, "month_6", allocation_arms.fn(True, None, str(db), "open"))
+    relabelled = copy.deepcopy(context)
+    relabelled["arms"][0]["short"] = "Arm Z"  # the arms as shown are an input too
     by_arm = {c.key for c in before if c.slot == "change"}
-    assert {c.key for c in kept_charts.wanted(pooled) if c.slot == "change"}.isdisjoint(by_arm)  # pooled: redrawn
+    assert {c.key for c in kept_charts.wanted(relabelled) if c.slot == "change"}.isdisjoint(by_arm)
 
 
 def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
@@ -77,13 +79,27 @@ def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
     assert path.endswith("_unblinded.html") and _kept(db) == before
 
 
-def test_a_kept_chart_that_names_an_arm_is_refused(trial, tmp_path):
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        ("Randomised to LE", "could reveal the allocation"),  # in plain text
+        ("Randomised to L&#69;", "could reveal the allocation"),  # a character reference
+        ("Randomised <tspan>L</tspan><tspan>E</tspan>", "could reveal the allocation"),  # in parts
+        ("Randomised in Arm B", "names Arm B"),  # an open report names no arm, not even its letter
+        ('Randomised</text><image href="x.png"/><text>', "more than text and lines"),  # a picture
+    ],
+)
+def test_a_kept_chart_that_names_an_arm_is_refused(trial, tmp_path, edit, why):
     db, cut, _ = trial
-    followup_report.fn(timepoint="week_8", audience="open", db=str(db), out_dir=str(tmp_path))
-    context = gather.fn(str(db), cut, "week_8", allocation_arms.fn(True, None, str(db), "open"))
+    copy_db = tmp_path / "w.duckdb"
+    shutil.copy(db, copy_db)
+    followup_report.fn(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path))
+    context = gather.fn(str(copy_db), cut, "week_8", allocation_arms.fn(True, None, str(copy_db), "open"))
     recruitment = next(c for c in kept_charts.wanted(context) if c.slot == "recruitment")
-    with duckdb.connect(str(db)) as con:  # what a hand-edited warehouse could hold
-        con.execute("update meta.report_charts set svg = replace(svg, 'Randomised', 'Randomised to LE') "
-                    "where chart_key = ?", [recruitment.key])  # fmt: skip
-    with pytest.raises(ReportError, match="could reveal the allocation"):
-        followup_report.fn(timepoint="week_8", audience="open", db=str(db), out_dir=str(tmp_path))
+    with duckdb.connect(str(copy_db)) as con:  # what a hand-edited warehouse could hold
+        con.execute("update meta.report_charts set svg = replace(svg, '>Randomised<', '>' || ? || '<') "
+                    "where chart_key = ?", [edit, recruitment.key])  # fmt: skip
+    kept = _kept(copy_db)
+    with pytest.raises(ReportError, match=why):
+        followup_report.fn(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path / "again"))
+    assert _kept(copy_db) == kept and not (tmp_path / "again").exists()  # refused: nothing written or kept
