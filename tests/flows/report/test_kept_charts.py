@@ -79,6 +79,17 @@ def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
     assert path.endswith("_unblinded.html") and _kept(db) == before
 
 
+@pytest.fixture(scope="module")
+def opened(trial, tmp_path_factory) -> tuple[Path, kept_charts.Chart]:
+    """A copy of the trial's warehouse with the open week 8 report's charts kept, and its recruitment chart."""
+    db, cut, _ = trial
+    reported = tmp_path_factory.mktemp("opened") / "w.duckdb"
+    shutil.copy(db, reported)
+    followup_report.fn(timepoint="week_8", audience="open", db=str(reported), out_dir=str(reported.parent))
+    context = gather.fn(str(reported), cut, "week_8", allocation_arms.fn(True, None, str(reported), "open"))
+    return reported, next(c for c in kept_charts.wanted(context) if c.slot == "recruitment")
+
+
 @pytest.mark.parametrize(
     ("edit", "why"),
     [
@@ -89,13 +100,10 @@ def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
         ('Randomised</text><image href="x.png"/><text>', "more than text and lines"),  # a picture
     ],
 )
-def test_a_kept_chart_that_names_an_arm_is_refused(trial, tmp_path, edit, why):
-    db, cut, _ = trial
+def test_a_kept_chart_that_names_an_arm_is_refused(opened, tmp_path, edit, why):
+    reported, recruitment = opened
     copy_db = tmp_path / "w.duckdb"
-    shutil.copy(db, copy_db)
-    followup_report.fn(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path))
-    context = gather.fn(str(copy_db), cut, "week_8", allocation_arms.fn(True, None, str(copy_db), "open"))
-    recruitment = next(c for c in kept_charts.wanted(context) if c.slot == "recruitment")
+    shutil.copy(reported, copy_db)
     with duckdb.connect(str(copy_db)) as con:  # what a hand-edited warehouse could hold
         con.execute("update meta.report_charts set svg = replace(svg, '>Randomised<', '>' || ? || '<') "
                     "where chart_key = ?", [edit, recruitment.key])  # fmt: skip
