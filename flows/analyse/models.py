@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata, resources
@@ -137,19 +135,6 @@ class Planned:
     param: str
     rows: Rows
     key: str
-
-
-FITTING_IMPORTS = ("scipy.optimize", "scipy.special", "scipy.sparse")
-"""The libraries a fit imports when it runs (not when every fit is copied): about 0.3 s."""
-
-
-@functools.cache
-def import_ahead() -> None:
-    """Import the fitting libraries in a daemon thread (once per process), while the caller goes
-    on with DuckDB statements (which release the GIL), so that the fits do not wait for them:
-    0.3-0.5 s of a new cut's refresh at 20,000 participants, where the fits are the longest part."""
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in FITTING_IMPORTS], name="runback-imports",
-                     daemon=True).start()  # fmt: skip
 
 
 def fit_all(
