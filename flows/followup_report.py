@@ -146,9 +146,7 @@ def render(context: dict, charts: dict) -> str:
 def _chart_texts(charts: dict) -> list[str]:
     """Each chart's text as one element of a page (a chart the checks cannot read refuses the report)."""
     texts = []
-    for chart in [*charts["change"], charts["forest"], charts["recruitment"]]:
-        if chart is None:
-            continue
+    for chart in kept_charts.images(charts):
         text = kept_charts.shown_text(chart["svg"])
         if text is None:
             raise ReportError("a chart of the blinded report holds more than text and lines; not written.",

@@ -154,7 +154,7 @@ def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path,
     return db, cut
 
 
-VOLATILE = {"ingested_at", "applied_at", "rendered_at"}
+VOLATILE = {"ingested_at", "applied_at", "rendered_at", "drawn_at"}
 """Columns holding wall-clock time: they differ between two equal loads."""
 
 

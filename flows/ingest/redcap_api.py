@@ -230,9 +230,9 @@ def download(http: httpx.Client, connection: Connection, params: dict[str, str],
 
 def _call(http: httpx.Client, connection: Connection, params: dict, out, limits: Limits, expect: str) -> None:
     """POST with retries; the answer's bytes go to `out` once its status and type are acceptable."""
-    data = {"token": connection.token, "returnFormat": "json" if expect == "json" else "csv", **params}
     import httpx
 
+    data = {"token": connection.token, "returnFormat": "json" if expect == "json" else "csv", **params}
     what = f"REDCap API ({params['content']}) at {_shown_url(connection.url)}"
     for attempt in range(RETRIES + 1):
         _check_deadline(limits, what)

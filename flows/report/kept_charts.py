@@ -98,6 +98,11 @@ def page(charts: list[Chart], drawings: dict[str, Drawing]) -> dict:
     return shown
 
 
+def images(shown: dict) -> list[dict]:
+    """The charts a page made by `page` shows, in page order (the slots with nothing drawn left out)."""
+    return [chart for chart in [*shown["change"], shown["forest"], shown["recruitment"]] if chart]
+
+
 def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
