@@ -149,7 +149,8 @@ def _chart_texts(charts: dict) -> list[str]:
     for chart in kept_charts.images(charts):
         text = kept_charts.shown_text(chart["svg"])
         if text is None:
-            raise ReportError("a chart of the blinded report holds more than text and lines; not written.",
+            raise ReportError("a chart of the blinded report cannot be checked (it is not whole SVG, or holds more "
+                              "than text and lines); not written.",
                               "Its copy in meta.report_charts may have been edited: please report it.")  # fmt: skip
         texts.append(f"<p>{text}</p>")
     return texts

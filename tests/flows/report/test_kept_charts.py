@@ -98,6 +98,7 @@ def opened(trial, tmp_path_factory) -> tuple[Path, kept_charts.Chart]:
         ("Randomised <tspan>L</tspan><tspan>E</tspan>", "could reveal the allocation"),  # in parts
         ("Randomised in Arm B", "names Arm B"),  # an open report names no arm, not even its letter
         ('Randomised</text><image href="x.png"/><text>', "more than text and lines"),  # a picture
+        ("Randomised</text></g></svg>", "not whole SVG"),  # ends early: not SVG the checks can read
     ],
 )
 def test_a_kept_chart_that_names_an_arm_is_refused(opened, tmp_path, edit, why):
