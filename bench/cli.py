@@ -50,8 +50,12 @@ def main() -> None:
         key = work / "data" / "demo-key" / "allocation.key"
         nights = sorted(exports.glob("RUNBACK_DATA_*.csv"))
         before = work / "before.duckdb"
-        subprocess.run([RUNBACK, "-q", "ingest", "--db", before, "--key", key, *nights[:-1]], env=env, cwd=work,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [RUNBACK, "-q", "ingest", "--db", before, "--key", key, *nights[:-1]],
+            env=env,
+            cwd=work,
+            capture_output=True,
+        )
         query = [RUNBACK, "query", "--db", db, "select 1"]
 
         def report_of(warehouse: Path) -> list:

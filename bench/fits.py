@@ -37,8 +37,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FITTING = ("models", "mmrm", "clustered", "missing")
-LABELS = ["model", "population", "timepoint", "param", "visit", "term", "status", "note", "role", "n_obs",
-          "n_participants"]  # fmt: skip
+LABELS = [
+    "model",
+    "population",
+    "timepoint",
+    "param",
+    "visit",
+    "term",
+    "status",
+    "note",
+    "role",
+    "n_obs",
+    "n_participants",
+]
 NUMBERS = ["estimate", "std_error", "df", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
 
@@ -78,8 +89,13 @@ def against(revision: str, folder: Path):
     package.mkdir(parents=True, exist_ok=True)
     (package / "__init__.py").write_text("")
     for module in FITTING:
-        text = subprocess.run(["git", "show", f"{revision}:flows/analyse/{module}.py"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout  # fmt: skip
+        text = subprocess.run(
+            ["git", "show", f"{revision}:flows/analyse/{module}.py"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         text = text.replace("from runback.flows.analyse import", f"from {name} import")
         text = text.replace("from runback.flows.analyse.mmrm import", f"from {name}.mmrm import")
         (package / f"{module}.py").write_text(text)

@@ -83,8 +83,9 @@ def statement_time(con, text: str, cut: int, runs: int) -> tuple[float, list]:
         start = time.perf_counter()
         con.execute(text, {"cut": cut})
         times.append(time.perf_counter() - start)
-        rows = con.execute("select * from analysis.data_queries_rows where data_cut = $c order by all",
-                           {"c": cut}).fetchall()  # fmt: skip
+        rows = con.execute(
+            "select * from analysis.data_queries_rows where data_cut = $c order by all", {"c": cut}
+        ).fetchall()
         con.execute("rollback")
     return statistics.median(times), rows
 
@@ -118,8 +119,9 @@ def main() -> None:
         texts = {"now": sql("analyse/data_queries")}
         if args.against:
             shown = f"{args.against}:sql/analyse/data_queries.sql"
-            texts[args.against] = subprocess.run(["git", "-C", str(ROOT), "show", shown], capture_output=True,
-                                                 text=True, check=True).stdout  # fmt: skip
+            texts[args.against] = subprocess.run(
+                ["git", "-C", str(ROOT), "show", shown], capture_output=True, text=True, check=True
+            ).stdout
         times, found = {name: [] for name in texts}, {}
         for _ in range(args.runs):  # interleaved
             for name, text in texts.items():
@@ -130,8 +132,10 @@ def main() -> None:
             print(f"data queries' statement ({name}): {median:.4f} s, {len(found[name]):,} rows")
         assert all(rows == found["now"] for rows in found.values()), "the statements give different rows"
     seconds, done = refresh_time(before, args.folder, cut, args.runs)
-    print(f"refresh of the last night's cut: {seconds:.3f} s (shared: {', '.join(done.shared)}; "
-          f"updated: {', '.join(done.updated) or 'none'}; fits {done.fitted})")  # fmt: skip
+    print(
+        f"refresh of the last night's cut: {seconds:.3f} s (shared: {', '.join(done.shared)}; "
+        f"updated: {', '.join(done.updated) or 'none'}; fits {done.fitted})"
+    )
 
 
 if __name__ == "__main__":

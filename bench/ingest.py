@@ -181,15 +181,25 @@ def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     assert loaded["status"] == "loaded", loaded
     cut = loaded["data_cut"]
     seconds, done = refresh_new_cut(db, study, cut, runs)
-    return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted, "unchanged_reused": done.reused,
-            "unchanged_shared": len(done.shared), "unchanged_updated": len(done.updated)}  # fmt: skip
+    return {
+        "unchanged_analysis_s": seconds,
+        "unchanged_fitted": done.fitted,
+        "unchanged_reused": done.reused,
+        "unchanged_shared": len(done.shared),
+        "unchanged_updated": len(done.updated),
+    }
 
 
 def peak_rss(path: Path, tmp: Path) -> float:
     db = tmp / "peak.duckdb"
     db.unlink(missing_ok=True)
-    out = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(path), str(db), str(PROJECT_DIR)],
-                         capture_output=True, text=True, check=True, cwd=ROOT)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD, str(path), str(db), str(PROJECT_DIR)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)
 
 
@@ -260,8 +270,11 @@ def main() -> None:
     parser.add_argument("--participants", type=int, nargs="+", default=[84, 2000, 20000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--nights", type=int, default=3, help="Nights simulated (the last is the new one).")
-    parser.add_argument("--analysis-only", action="store_true",
-                        help="Only floor, analysis refresh, whole command (bench/analysis_results.json)")  # fmt: skip
+    parser.add_argument(
+        "--analysis-only",
+        action="store_true",
+        help="Only floor, analysis refresh, whole command (bench/analysis_results.json)",
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -271,12 +284,34 @@ def main() -> None:
     if args.analysis_only:
         (ROOT / "bench" / "analysis_results.json").write_text(json.dumps(results, indent=2) + "\n")
         return
-    header = ["participants", "file_mb", "rows", "floor_s", "read_s", "validate_s", "load_s", "ingest_s", "ratio",
-              "analysis_s", "fits", "unchanged_analysis_s", "unchanged_fitted", "unchanged_shared",
-              "unchanged_updated", "report_s",
-              "summary_query_s", "peak_rss_mb", "startup_s", "command_new_night_s", "past_startup_new_night_s",
-              "whole_ratio", "past_startup_no_export_s", "past_startup_same_file_s", "in_process_no_export_s",
-              "in_process_same_file_s"]  # fmt: skip
+    header = [
+        "participants",
+        "file_mb",
+        "rows",
+        "floor_s",
+        "read_s",
+        "validate_s",
+        "load_s",
+        "ingest_s",
+        "ratio",
+        "analysis_s",
+        "fits",
+        "unchanged_analysis_s",
+        "unchanged_fitted",
+        "unchanged_shared",
+        "unchanged_updated",
+        "report_s",
+        "summary_query_s",
+        "peak_rss_mb",
+        "startup_s",
+        "command_new_night_s",
+        "past_startup_new_night_s",
+        "whole_ratio",
+        "past_startup_no_export_s",
+        "past_startup_same_file_s",
+        "in_process_no_export_s",
+        "in_process_same_file_s",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---:|" * len(header))
     for r in results:

@@ -71,8 +71,10 @@ def new_key(path: Path) -> Key:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyError_(f"an allocation key already exists at {path}; it is kept (the letters must not change).",
-                        "Use it as it is; a new key is only for a new warehouse.") from None  # fmt: skip
+        raise KeyError_(
+            f"an allocation key already exists at {path}; it is kept (the letters must not change).",
+            "Use it as it is; a new key is only for a new warehouse.",
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(json.dumps({"arm_letters": letters, "secret": secret}, indent=2) + "\n")
     return Key(letters, _fingerprint(letters, secret), path)
@@ -93,26 +95,34 @@ def read_key(path: Path) -> Key:
         mode = path.stat().st_mode
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise KeyError_(f"there is no allocation key at {path}.",
-                        "Name the trial's key with --key or RUNBACK_KEY; a new key is made only by "
-                        "`runback key new` (or the very first ingest of a randomisation).") from None  # fmt: skip
+        raise KeyError_(
+            f"there is no allocation key at {path}.",
+            "Name the trial's key with --key or RUNBACK_KEY; a new key is made only by "
+            "`runback key new` (or the very first ingest of a randomisation).",
+        ) from None
     except (OSError, ValueError) as err:
         raise KeyError_(f"cannot read the allocation key {path}: {err}", "Restore it from its backup.") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyError_(f"the allocation key {path} can be read by other users (mode {stat.S_IMODE(mode):o}).",
-                        f"Make it private: chmod 600 {path}") from None  # fmt: skip
+        raise KeyError_(
+            f"the allocation key {path} can be read by other users (mode {stat.S_IMODE(mode):o}).",
+            f"Make it private: chmod 600 {path}",
+        ) from None
     letters, secret = (data.get("arm_letters"), data.get("secret")) if isinstance(data, dict) else (None, None)
     if (
         not isinstance(letters, dict)
         or sorted(letters) != sorted(ARM_NAMES)
         or sorted(letters.values()) != sorted(BLINDED_ARMS)
     ):
-        raise KeyError_(f"the allocation key {path} is not a permutation of {', '.join(BLINDED_ARMS)} over the arms.",
-                        "Restore the trial's key from its backup.")  # fmt: skip
+        raise KeyError_(
+            f"the allocation key {path} is not a permutation of {', '.join(BLINDED_ARMS)} over the arms.",
+            "Restore the trial's key from its backup.",
+        )
     if not isinstance(secret, str) or len(secret) < 32:
-        raise KeyError_(f"the allocation key {path} was made by an older runback (it has no secret, so its "
-                        "fingerprint could be guessed).", f"Upgrade it once with `runback key migrate --key {path}` "
-                        "(the letters stay the same).")  # fmt: skip
+        raise KeyError_(
+            f"the allocation key {path} was made by an older runback (it has no secret, so its "
+            "fingerprint could be guessed).",
+            f"Upgrade it once with `runback key migrate --key {path}` (the letters stay the same).",
+        )
     return Key(dict(letters), _fingerprint(letters, secret), path)
 
 
@@ -136,9 +146,10 @@ def check_location(key_path: Path, db: Path) -> None:
     """Refuse a key kept in the warehouse's own folder: whoever is given the warehouse's folder
     (a statistician, a backup) must not get the key with it."""
     if Path(key_path).resolve().parent == Path(db).resolve().parent:
-        raise KeyError_(f"the allocation key {key_path} lies in the warehouse's folder.",
-                        "Keep it elsewhere (RUNBACK_KEY, default keys/allocation.key), away from blinded "
-                        "readers.")  # fmt: skip
+        raise KeyError_(
+            f"the allocation key {key_path} lies in the warehouse's folder.",
+            "Keep it elsewhere (RUNBACK_KEY, default keys/allocation.key), away from blinded readers.",
+        )
 
 
 def mask(table: pa.Table, key: Key) -> pa.Table:
@@ -172,8 +183,11 @@ def warehouse_key(key_path: Path, db: Path) -> Key:
     with connect_read_only(Path(db)) as con:
         (recorded,) = rows(con, "ingest/key_fingerprint")[0]
     if recorded != key.fingerprint:
-        raise KeyError_(f"the allocation key {key_path} (fingerprint {key.fingerprint}) is not the one the warehouse "
-                        f"{db} was blinded with ({recorded or 'none yet'}).", "Name the trial's key.")  # fmt: skip
+        raise KeyError_(
+            f"the allocation key {key_path} (fingerprint {key.fingerprint}) is not the one the warehouse "
+            f"{db} was blinded with ({recorded or 'none yet'}).",
+            "Name the trial's key.",
+        )
     return key
 
 
@@ -246,6 +260,9 @@ def _mask_dictionaries(con) -> None:
         for f in fields:
             if f["name"] in ALLOCATION_FIELDS:
                 f["choices"] = letters
-        params = {"dictionary_id": dictionary_id, "definition": json.dumps(fields, sort_keys=True),
-                  "sha256": dictionary.sha256(fields)}  # fmt: skip
+        params = {
+            "dictionary_id": dictionary_id,
+            "definition": json.dumps(fields, sort_keys=True),
+            "sha256": dictionary.sha256(fields),
+        }
         con.execute(warehouse.sql("warehouse/update_dictionary_definition"), params)

@@ -226,8 +226,10 @@ def _export_time(text: str) -> str:
     try:
         return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").isoformat()
     except ValueError:
-        raise Refused(f"--export-time {text!r} is not a time like '2015-03-01 02:00'.",
-                      "Give the site's local time of the export, as YYYY-MM-DD HH:MM.") from None  # fmt: skip
+        raise Refused(
+            f"--export-time {text!r} is not a time like '2015-03-01 02:00'.",
+            "Give the site's local time of the export, as YYYY-MM-DD HH:MM.",
+        ) from None
 
 
 def _ingest_exit_code(results: list[dict], db: Path) -> int:
@@ -303,8 +305,10 @@ def report(
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
     if unblinded and audience is Audience.open:
-        raise Refused("an open report pools the arms, so it is never unblinded.",
-                      "Drop --unblinded, or ask for --audience closed.")  # fmt: skip
+        raise Refused(
+            "an open report pools the arms, so it is never unblinded.",
+            "Drop --unblinded, or ask for --audience closed.",
+        )
     _check_cut(_db(db), data_cut)  # before Prefect and the report's libraries are even imported
     from runback.flows.followup_report import followup_report
     from runback.flows.runs import outcome
@@ -352,8 +356,10 @@ def lock(
         done = lock_cut(
             con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.PROJECT_DIR)
         )
-    typer.echo(f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
-               f"reached; content {done.content_hash})")  # fmt: skip
+    typer.echo(
+        f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
+        f"reached; content {done.content_hash})"
+    )
 
 
 key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)
@@ -377,8 +383,9 @@ def key_new(
 
 
 @key_app.command("migrate")
-def key_migrate(key: Path = typer.Option(..., "--key", help="The trial's allocation key file."),
-                db: Path = DbOption) -> None:  # fmt: skip
+def key_migrate(
+    key: Path = typer.Option(..., "--key", help="The trial's allocation key file."), db: Path = DbOption
+) -> None:
     """Mask the allocation of a warehouse made before runback masked it at intake (logged).
 
     Rewrites every stored allocation value to its blinded letter with the key, records the key's
@@ -431,8 +438,11 @@ def query(
         else:
             typer.echo(frame.to_string(index=False) if len(frame) else "(no rows)")
     if result.truncated:
-        typer.echo(f"(the result has more than {limit:,} rows; the first {limit:,} are shown: raise --limit, "
-                   "or --limit 0 for all)", err=True)  # fmt: skip
+        typer.echo(
+            f"(the result has more than {limit:,} rows; the first {limit:,} are shown: raise --limit, "
+            "or --limit 0 for all)",
+            err=True,
+        )
 
 
 @app.command()
@@ -604,11 +614,17 @@ def demo(
     cuts = sum(r["status"] == "loaded" for r in results)
     typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        outcome(followup_report, timepoint=timepoint, audience=audience, blinded=True,
-                out_dir=str(settings.out_dir() / "demo"), db=str(database))
+        outcome(
+            followup_report,
+            timepoint=timepoint,
+            audience=audience,
+            blinded=True,
+            out_dir=str(settings.out_dir() / "demo"),
+            db=str(database),
+        )
         for timepoint in ("week_8", "month_6")
         for audience in ("open", "closed")
-    ]  # fmt: skip
+    ]
     typer.echo("\nreports (blinded) of the last data cut:")
     for path in reports:
         typer.echo(f"  {path}")

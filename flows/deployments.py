@@ -121,9 +121,11 @@ def publish_reports() -> str:
     try:
         server = ThreadingHTTPServer((host, port), functools.partial(_ReadOnly, directory=str(folder)))
     except OSError as err:
-        raise Refused(f"cannot publish the reports on {host}:{port}: {err.strerror}.",
-                      "Set RUNBACK_REPORTS_ADDRESS to a free HOST:PORT, or RUNBACK_REPORTS_URL to the web server "
-                      "that publishes the reports folder.") from None  # fmt: skip
+        raise Refused(
+            f"cannot publish the reports on {host}:{port}: {err.strerror}.",
+            "Set RUNBACK_REPORTS_ADDRESS to a free HOST:PORT, or RUNBACK_REPORTS_URL to the web server "
+            "that publishes the reports folder.",
+        ) from None
     threading.Thread(target=server.serve_forever, daemon=True, name="runback-reports").start()
     url = f"http://{host}:{server.server_address[1]}"
     os.environ["RUNBACK_REPORTS_URL"] = url

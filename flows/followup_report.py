@@ -90,8 +90,10 @@ def allocation_arms(blinded: bool, key: str | None, db: str, audience: str = "cl
     (unblinded) the arms they stand for, through the allocation key, which must be the warehouse's own."""
     if audience == "open":
         if not blinded:
-            raise ReportError("an open report pools the arms, so it is never unblinded.",
-                              "Drop --unblinded, or ask for --audience closed.")  # fmt: skip
+            raise ReportError(
+                "an open report pools the arms, so it is never unblinded.",
+                "Drop --unblinded, or ask for --audience closed.",
+            )
         return blinding.arms_for(True, pooled=True)
     if blinded:
         return blinding.arms_for(True)
@@ -138,8 +140,10 @@ def render(context: dict, charts: dict) -> str:
             problems += [p for page in pages for p in blinding.check_pooled(page)]
         found = [term for page in pages for term in blinding.find_revealing(page)]
         if found or problems:
-            raise ReportError(f"the blinded report could reveal the allocation ({', '.join(found + problems)}); "
-                              "not written.", "This is a fault of runback's report: please report it.")  # fmt: skip
+            raise ReportError(
+                f"the blinded report could reveal the allocation ({', '.join(found + problems)}); not written.",
+                "This is a fault of runback's report: please report it.",
+            )
     return html
 
 
@@ -149,9 +153,11 @@ def _chart_texts(charts: dict) -> list[str]:
     for chart in kept_charts.images(charts):
         text = kept_charts.shown_text(chart["svg"])
         if text is None:
-            raise ReportError("a chart of the blinded report cannot be checked (it is not whole SVG, or holds more "
-                              "than text and lines); not written.",
-                              "Its copy in meta.report_charts may have been edited: please report it.")  # fmt: skip
+            raise ReportError(
+                "a chart of the blinded report cannot be checked (it is not whole SVG, or holds more "
+                "than text and lines); not written.",
+                "Its copy in meta.report_charts may have been edited: please report it.",
+            )
         texts.append(f"<p>{text}</p>")
     return texts
 
@@ -175,8 +181,15 @@ def write(
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
-    params = {"timepoint": timepoint, "cut": cut, "audience": audience, "blinded": arms.blinded, "file_name": name,
-              "sha256": hashlib.sha256(data).hexdigest(), "key_fingerprint": arms.fingerprint}  # fmt: skip
+    params = {
+        "timepoint": timepoint,
+        "cut": cut,
+        "audience": audience,
+        "blinded": arms.blinded,
+        "file_name": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "key_fingerprint": arms.fingerprint,
+    }
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         tmp.write(data)
     umask = os.umask(0)
@@ -208,8 +221,10 @@ def write_index(db: str, folder: str) -> str:
     """The folder's index.html: every report of this warehouse still in the folder (timepoint,
     cut, audience, blinded or not, when, file, PDF), newest first; made again after each report."""
     with connect_read_only(Path(db)) as con:
-        runs = [dict(zip(("timepoint", "cut", "audience", "blinded", "rendered_at", "file"), r, strict=True))
-                for r in rows(con, "report/report_index")]  # fmt: skip
+        runs = [
+            dict(zip(("timepoint", "cut", "audience", "blinded", "rendered_at", "file"), r, strict=True))
+            for r in rows(con, "report/report_index")
+        ]
     seen, listed = set(), []
     for run in runs:  # the newest rendering of each file
         if run["file"] not in seen and (Path(folder) / run["file"]).exists():
@@ -285,8 +300,9 @@ def followup_report(
         shown, drawn = draw(db, context)
         html = render(context, shown)
         folder = out_dir or str(default_out_dir())
-        path = write(html, folder, file_name(timepoint, cut, blinded, audience), db, timepoint, cut, arms, audience,
-                     drawn)  # fmt: skip
+        path = write(
+            html, folder, file_name(timepoint, cut, blinded, audience), db, timepoint, cut, arms, audience, drawn
+        )
     printed = [print_pdf(path)] if pdf else []
     write_index(db, folder)
     publish_link([path, *printed])
@@ -308,8 +324,9 @@ def publish_link(paths: list[str]) -> None:
         published = path.resolve().parent == folder and PUBLISHED.fullmatch(path.name)  # not an unblinded one
         link = f"{base}/{path.name}" if base and published else path.resolve().as_uri()
         key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
-        create_link_artifact(link=link, link_text=path.name, key=key,
-                             description="The follow-up report rendered by this run")  # fmt: skip
+        create_link_artifact(
+            link=link, link_text=path.name, key=key, description="The follow-up report rendered by this run"
+        )
 
 
 if __name__ == "__main__":

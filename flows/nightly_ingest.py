@@ -88,9 +88,20 @@ def ingest_export(
     from runback.flows.ingest.pipeline import ingest_file  # pandas, pandera: imported only when there is a file
 
     when = dt.datetime.fromisoformat(export_time) if export_time else None
-    return ingest_file(path, db, project, accept_dictionary, accept_deletions, log=logger(),
-                       accept_identifiers=accept_identifiers, export_time=when, scanned_in=scanned_in,
-                       settle_s=settle_s, conflict=conflict, key=key)  # fmt: skip
+    return ingest_file(
+        path,
+        db,
+        project,
+        accept_dictionary,
+        accept_deletions,
+        log=logger(),
+        accept_identifiers=accept_identifiers,
+        export_time=when,
+        scanned_in=scanned_in,
+        settle_s=settle_s,
+        conflict=conflict,
+        key=key,
+    )
 
 
 @step
@@ -119,11 +130,17 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
             done = refresh_analysis(con, study, cut, told)
     finally:
         con.close()
-    logger().info("analysis of data cut %s refreshed: %s; unchanged since the previous cut, so not computed again: "
-                  "%s; updated for the visit windows closed since: %s; models fitted %d, copied from the previous "
-                  "cut %d", cut, ", ".join(f"{t} {n}" for t, n in done.written.items()),
-                  ", ".join(done.shared) or "none", ", ".join(done.updated) or "none",
-                  done.fitted, done.reused)  # fmt: skip
+    logger().info(
+        "analysis of data cut %s refreshed: %s; unchanged since the previous cut, so not computed again: "
+        "%s; updated for the visit windows closed since: %s; models fitted %d, copied from the previous "
+        "cut %d",
+        cut,
+        ", ".join(f"{t} {n}" for t, n in done.written.items()),
+        ", ".join(done.shared) or "none",
+        ", ".join(done.updated) or "none",
+        done.fitted,
+        done.reused,
+    )
     return done.written
 
 
@@ -163,10 +180,16 @@ def publish(results: list[dict], db: str, cut: int | None) -> str | None:
         from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
         markdown = artifacts.run_markdown(results, cut, queries, listing)
-        create_markdown_artifact(markdown=markdown, key="nightly-ingest-summary",
-                                 description="Tonight's files, form rows, the new cut, its data queries")  # fmt: skip
-        create_table_artifact(table=artifacts.query_table(queries), key="nightly-ingest-quarantine",
-                              description="The data queries new tonight: record, event, form, field, why")  # fmt: skip
+        create_markdown_artifact(
+            markdown=markdown,
+            key="nightly-ingest-summary",
+            description="Tonight's files, form rows, the new cut, its data queries",
+        )
+        create_table_artifact(
+            table=artifacts.query_table(queries),
+            key="nightly-ingest-quarantine",
+            description="The data queries new tonight: record, event, form, field, why",
+        )
     return listing
 
 
@@ -210,14 +233,19 @@ def nightly_ingest(
         for e in entries:  # a file dropped in the inbox moments ago may still be being written
             e["settle_s"] = settings.settle_seconds() if not paths and e["path"] not in pulled else 0.0
         if export_time and len(entries) != 1:
-            raise Refused(f"--export-time names the time of one file, but {len(entries)} were given.",
-                          "Name exactly one export file with it.")  # fmt: skip
+            raise Refused(
+                f"--export-time names the time of one file, but {len(entries)} were given.",
+                "Name exactly one export file with it.",
+            )
         accept = (accept_dictionary, accept_deletions, accept_identifiers)
         results = []
         with progress.stage("export files", total=len(entries)) as advance:
             for e in entries:
-                results.append(ingest_export(e["path"], db, project, *accept, export_time, e["scanned_in"],
-                                             e["conflict"], e["settle_s"], key))  # fmt: skip
+                results.append(
+                    ingest_export(
+                        e["path"], db, project, *accept, export_time, e["scanned_in"], e["conflict"], e["settle_s"], key
+                    )
+                )
                 advance()
         cut = unanalysed_cut(db)
         if cut is not None:

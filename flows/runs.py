@@ -162,9 +162,11 @@ def _check_reachable() -> None:
     with get_client(sync_client=True) as client:
         problem = client.api_healthcheck()
     if problem is not None:
-        raise Refused(f"the Prefect server at {get_current_settings().api.url} does not answer "
-                      f"({type(problem).__name__}).", "Start it (`prefect server start`), or unset PREFECT_API_URL "
-                      "(and the Prefect profile's) to run this command untracked.")  # fmt: skip
+        raise Refused(
+            f"the Prefect server at {get_current_settings().api.url} does not answer ({type(problem).__name__}).",
+            "Start it (`prefect server start`), or unset PREFECT_API_URL "
+            "(and the Prefect profile's) to run this command untracked.",
+        )
 
 
 def logger() -> logging.Logger | logging.LoggerAdapter:

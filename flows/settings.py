@@ -84,8 +84,10 @@ def _number(variable: str, default: float, unit: str, allow_zero: bool = False) 
     except ValueError:
         value = float("nan")
     if not (value > 0 or (allow_zero and value == 0)) or value == float("inf"):
-        raise Refused(f"{variable}={text!r} is not a positive number of {unit}.",
-                      f"Set it to a number such as {default:g}, or unset it for the default.")  # fmt: skip
+        raise Refused(
+            f"{variable}={text!r} is not a positive number of {unit}.",
+            f"Set it to a number such as {default:g}, or unset it for the default.",
+        )
     return value
 
 
@@ -112,8 +114,10 @@ def timezone() -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Refused(f"RUNBACK_TIMEZONE={name!r} is not a known time zone.",
-                      "Use an IANA name such as Asia/Singapore or Europe/London.") from None  # fmt: skip
+        raise Refused(
+            f"RUNBACK_TIMEZONE={name!r} is not a known time zone.",
+            "Use an IANA name such as Asia/Singapore or Europe/London.",
+        ) from None
 
 
 def cron() -> str:

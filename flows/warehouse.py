@@ -20,8 +20,21 @@ from runback.flows.errors import Busy, Refused
 from runback.flows.settings import SQL_DIR, lock_timeout
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-SQL_TYPES = frozenset({"VARCHAR", "BIGINT", "INTEGER", "TINYINT", "UBIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIME",
-                       "TIMESTAMP", "TIMESTAMP_S"})  # fmt: skip
+SQL_TYPES = frozenset(
+    {
+        "VARCHAR",
+        "BIGINT",
+        "INTEGER",
+        "TINYINT",
+        "UBIGINT",
+        "DOUBLE",
+        "BOOLEAN",
+        "DATE",
+        "TIME",
+        "TIMESTAMP",
+        "TIMESTAMP_S",
+    }
+)
 """Type names `sql()` accepts in a placeholder (when a new dictionary adds or retypes a column)."""
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -97,9 +110,11 @@ def _check_ours(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     """Refuse a DuckDB file of another application: runback's tables are never added to it."""
     (tables, ours) = rows(con, "warehouse/catalogue")[0]
     if tables and not ours:
-        raise Refused(f"{db} is a DuckDB file of another application ({tables} table(s), none of runback's).",
-                      "Name runback's own warehouse with --db or RUNBACK_DB; runback does not add its tables "
-                      "to another database.")  # fmt: skip
+        raise Refused(
+            f"{db} is a DuckDB file of another application ({tables} table(s), none of runback's).",
+            "Name runback's own warehouse with --db or RUNBACK_DB; runback does not add its tables "
+            "to another database.",
+        )
 
 
 def connect_read_only(db: Path, wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
@@ -121,8 +136,10 @@ def _open(db: Path, wait_s: float | None, read_only: bool, config: dict) -> duck
             return duckdb.connect(str(db), read_only=read_only, config=config)
         except (duckdb.IOException, duckdb.InvalidInputException, duckdb.SerializationException) as err:
             if "lock" not in str(err).lower():
-                raise Refused(f"{db} cannot be opened as a DuckDB warehouse: {str(err).splitlines()[0][:200]}",
-                              "Name runback's warehouse file with --db or RUNBACK_DB.") from None  # fmt: skip
+                raise Refused(
+                    f"{db} cannot be opened as a DuckDB warehouse: {str(err).splitlines()[0][:200]}",
+                    "Name runback's warehouse file with --db or RUNBACK_DB.",
+                ) from None
             if time.monotonic() >= deadline:
                 holder = re.search(r"PID (\d+)", str(err))
                 who = f"process {holder[1]}" if holder else "another process"
@@ -142,8 +159,11 @@ def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
         done = {row[0] for row in rows(con, "warehouse/applied_migrations")}
     except duckdb.CatalogException:
         done = set()
-    return [p.stem for p in sorted((SQL_DIR / "warehouse" / "migrations").glob("*.sql")) if p.stem not in done
-            and p.stem != "0000_migrations_table"]  # fmt: skip
+    return [
+        p.stem
+        for p in sorted((SQL_DIR / "warehouse" / "migrations").glob("*.sql"))
+        if p.stem not in done and p.stem != "0000_migrations_table"
+    ]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

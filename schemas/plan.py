@@ -61,7 +61,7 @@ ESTIMANDS = tuple(
                 "at random given the arm, baseline, sex and earlier values (MMRM); missing not at random in the "
                 "delta-adjusted sensitivity analysis",
             ),
-        ),  # fmt: skip
+        ),
         summary_measure="Difference in mean value at week 8 between each pair of arms, adjusted for baseline and sex",
     )
     for code, label in ((p.code, p.label) for p in PARAMS if p.code in PRIMARY)
@@ -71,37 +71,92 @@ ALL_PARAMS = tuple(p.code for p in PARAMS)
 SECONDARY_OUTCOMES = tuple(code for code in ALL_PARAMS if code not in PRIMARY)
 
 ANALYSES = (
-    Analysis(MMRM, PRIMARY_ROLE, ITT, PRIMARY, (PRIMARY_TIMEPOINT,),
-             "MMRM of the value at each post-baseline visit: visit (factor), arm x visit, baseline x visit, sex; "
-             "unstructured covariance, REML; contrasts between every pair of arms at week 8",
-             "t with Satterthwaite degrees of freedom (their definition for nlme::gls, as in emmeans)"),
-    Analysis(MMRM, SECONDARY_ROLE, ITT, ALL_PARAMS, tuple(TIMEPOINTS),
-             "The same MMRM for every outcome, its contrasts at every visit of the timepoint (the primary "
-             "result excepted)",
-             "t with Satterthwaite degrees of freedom"),
-    Analysis(GEE, SECONDARY_ROLE, ITT, ALL_PARAMS, tuple(TIMEPOINTS),
-             "The published trial's analysis (Cai 2017): GEE, Gaussian, exchangeable working correlation, value ~ "
-             "step x arm; slope per step by arm and their differences",
-             "z (normal) with the robust sandwich variance, as statsmodels' GEE"),
-    Analysis(ANCOVA, SENSITIVITY_ROLE, ITT, ALL_PARAMS, tuple(TIMEPOINTS),
-             "Complete-case ANCOVA of the value at the timepoint on arm, baseline and sex (OLS)",
-             "t with the residual degrees of freedom"),
-    Analysis(MMRM, SENSITIVITY_ROLE, PER_PROTOCOL, PRIMARY, tuple(TIMEPOINTS),
-             "The primary MMRM in the per-protocol set (adherent participants, assessments in their windows)",
-             "t with Satterthwaite degrees of freedom"),
-    Analysis(ANCOVA, SENSITIVITY_ROLE, PER_PROTOCOL, PRIMARY, tuple(TIMEPOINTS),
-             "Complete-case ANCOVA in the per-protocol set", "t with the residual degrees of freedom"),
-    Analysis(GEE, SENSITIVITY_ROLE, PER_PROTOCOL, PRIMARY, tuple(TIMEPOINTS),
-             "The published trial's GEE in the per-protocol set", "z (normal), robust sandwich variance"),
-    Analysis(MIXED, SENSITIVITY_ROLE, ITT, PRIMARY, tuple(TIMEPOINTS),
-             "Linear mixed model, random intercept per participant (REML), value ~ step x arm",
-             "z (normal), model-based variance, as statsmodels' MixedLM"),
-    Analysis(DELTA_MI, SENSITIVITY_ROLE, ITT, PRIMARY, (PRIMARY_TIMEPOINT,),
-             "Missing not at random: missing values at week 8 imputed from the MMRM (50 imputations), the ANCOVA "
-             "fitted to each completed data set; the imputed values of the later arm of each pair shifted by "
-             "delta against the MAR estimate; the tipping delta is the smallest shift at which p crosses 0.05",
-             "Rubin's rules, t with Barnard-Rubin degrees of freedom"),
-)  # fmt: skip
+    Analysis(
+        MMRM,
+        PRIMARY_ROLE,
+        ITT,
+        PRIMARY,
+        (PRIMARY_TIMEPOINT,),
+        "MMRM of the value at each post-baseline visit: visit (factor), arm x visit, baseline x visit, sex; "
+        "unstructured covariance, REML; contrasts between every pair of arms at week 8",
+        "t with Satterthwaite degrees of freedom (their definition for nlme::gls, as in emmeans)",
+    ),
+    Analysis(
+        MMRM,
+        SECONDARY_ROLE,
+        ITT,
+        ALL_PARAMS,
+        tuple(TIMEPOINTS),
+        "The same MMRM for every outcome, its contrasts at every visit of the timepoint (the primary result excepted)",
+        "t with Satterthwaite degrees of freedom",
+    ),
+    Analysis(
+        GEE,
+        SECONDARY_ROLE,
+        ITT,
+        ALL_PARAMS,
+        tuple(TIMEPOINTS),
+        "The published trial's analysis (Cai 2017): GEE, Gaussian, exchangeable working correlation, value ~ "
+        "step x arm; slope per step by arm and their differences",
+        "z (normal) with the robust sandwich variance, as statsmodels' GEE",
+    ),
+    Analysis(
+        ANCOVA,
+        SENSITIVITY_ROLE,
+        ITT,
+        ALL_PARAMS,
+        tuple(TIMEPOINTS),
+        "Complete-case ANCOVA of the value at the timepoint on arm, baseline and sex (OLS)",
+        "t with the residual degrees of freedom",
+    ),
+    Analysis(
+        MMRM,
+        SENSITIVITY_ROLE,
+        PER_PROTOCOL,
+        PRIMARY,
+        tuple(TIMEPOINTS),
+        "The primary MMRM in the per-protocol set (adherent participants, assessments in their windows)",
+        "t with Satterthwaite degrees of freedom",
+    ),
+    Analysis(
+        ANCOVA,
+        SENSITIVITY_ROLE,
+        PER_PROTOCOL,
+        PRIMARY,
+        tuple(TIMEPOINTS),
+        "Complete-case ANCOVA in the per-protocol set",
+        "t with the residual degrees of freedom",
+    ),
+    Analysis(
+        GEE,
+        SENSITIVITY_ROLE,
+        PER_PROTOCOL,
+        PRIMARY,
+        tuple(TIMEPOINTS),
+        "The published trial's GEE in the per-protocol set",
+        "z (normal), robust sandwich variance",
+    ),
+    Analysis(
+        MIXED,
+        SENSITIVITY_ROLE,
+        ITT,
+        PRIMARY,
+        tuple(TIMEPOINTS),
+        "Linear mixed model, random intercept per participant (REML), value ~ step x arm",
+        "z (normal), model-based variance, as statsmodels' MixedLM",
+    ),
+    Analysis(
+        DELTA_MI,
+        SENSITIVITY_ROLE,
+        ITT,
+        PRIMARY,
+        (PRIMARY_TIMEPOINT,),
+        "Missing not at random: missing values at week 8 imputed from the MMRM (50 imputations), the ANCOVA "
+        "fitted to each completed data set; the imputed values of the later arm of each pair shifted by "
+        "delta against the MAR estimate; the tipping delta is the smallest shift at which p crosses 0.05",
+        "Rubin's rules, t with Barnard-Rubin degrees of freedom",
+    ),
+)
 
 MULTIPLICITY = (
     "Holm across the primary family: the primary MMRM contrasts at week 8 of both primary outcomes "
@@ -135,22 +190,35 @@ def inference(model: str) -> str:
 
 def markdown() -> str:
     """The plan as the Markdown section of docs/analysis.md (a test checks that the two agree)."""
-    lines = [f"Primary timepoint: **{PRIMARY_TIMEPOINT}**. Primary outcomes: "
-             + ", ".join(f"`{code}`" for code in PRIMARY) + "; secondary outcomes: "
-             + ", ".join(f"`{code}`" for code in SECONDARY_OUTCOMES) + ".", ""]  # fmt: skip
-    lines += ["| estimand attribute | " + " | ".join(f"`{e.outcome}`" for e in ESTIMANDS) + " |",
-              "|---|" + "---|" * len(ESTIMANDS)]  # fmt: skip
+    lines = [
+        f"Primary timepoint: **{PRIMARY_TIMEPOINT}**. Primary outcomes: "
+        + ", ".join(f"`{code}`" for code in PRIMARY)
+        + "; secondary outcomes: "
+        + ", ".join(f"`{code}`" for code in SECONDARY_OUTCOMES)
+        + ".",
+        "",
+    ]
+    lines += [
+        "| estimand attribute | " + " | ".join(f"`{e.outcome}`" for e in ESTIMANDS) + " |",
+        "|---|" + "---|" * len(ESTIMANDS),
+    ]
     lines.append("| population | " + " | ".join(e.population for e in ESTIMANDS) + " |")
     lines.append("| variable | " + " | ".join(e.variable for e in ESTIMANDS) + " |")
     for i, (event, _) in enumerate(ESTIMANDS[0].intercurrent_events):
-        lines.append(f"| intercurrent event: {event} | " + " | ".join(e.intercurrent_events[i][1] for e in ESTIMANDS)
-                     + " |")  # fmt: skip
+        lines.append(
+            f"| intercurrent event: {event} | " + " | ".join(e.intercurrent_events[i][1] for e in ESTIMANDS) + " |"
+        )
     lines.append("| summary measure | " + " | ".join(e.summary_measure for e in ESTIMANDS) + " |")
-    lines += ["", "| role | model | population | outcomes | timepoints | analysis | inference |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "| role | model | population | outcomes | timepoints | analysis | inference |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for a in ANALYSES:
         outcomes = ", ".join(f"`{code}`" for code in a.params) if a.params != ALL_PARAMS else "every outcome"
-        lines.append(f"| {a.role} | {a.model} | {a.population} | {outcomes} | {', '.join(a.timepoints)} | "
-                     f"{a.description} | {a.inference} |")  # fmt: skip
+        lines.append(
+            f"| {a.role} | {a.model} | {a.population} | {outcomes} | {', '.join(a.timepoints)} | "
+            f"{a.description} | {a.inference} |"
+        )
     lines += ["", f"Multiplicity: {MULTIPLICITY}", ""]
     return "\n".join(lines)

@@ -126,8 +126,15 @@ PARAMS = (
     Param("SORENSEN", "Sorensen hold", "s", "sorensen_s", "higher", None),
 )
 
-PARAM_FORMS = {"PSFS": "psfs", "NPRS_RUN": "nprs", "NPRS_AVG": "nprs", "ODI": "odi", "KE_TORQUE": "physical_tests",
-               "STEP_LEN": "physical_tests", "SORENSEN": "physical_tests"}  # fmt: skip
+PARAM_FORMS = {
+    "PSFS": "psfs",
+    "NPRS_RUN": "nprs",
+    "NPRS_AVG": "nprs",
+    "ODI": "odi",
+    "KE_TORQUE": "physical_tests",
+    "STEP_LEN": "physical_tests",
+    "SORENSEN": "physical_tests",
+}
 """The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
 
 

@@ -62,11 +62,15 @@ class Project:
     def info(self) -> dict[str, str]:
         """`content=project`: the project's information (a subset of REDCap's keys)."""
         return {
-            "project_id": "14", "project_title": self.title, "in_production": "1",
+            "project_id": "14",
+            "project_title": self.title,
+            "in_production": "1",
             "is_longitudinal": "1" if self.longitudinal else "0",
             "has_repeating_instruments_or_events": "1" if self.repeating else "0",
-            "surveys_enabled": "0", "record_autonumbering_enabled": "0", "missing_data_codes": "",
-        } | self.extra  # fmt: skip
+            "surveys_enabled": "0",
+            "record_autonumbering_enabled": "0",
+            "missing_data_codes": "",
+        } | self.extra
 
 
 def trial_project(records: bytes) -> Project:

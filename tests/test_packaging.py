@@ -26,14 +26,25 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel built from a copy of the checkout's files (what git tracks, and new files it does
     not ignore): a `build/` folder left by an earlier build cannot slip stale files into it."""
     out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            check=True, capture_output=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(source)], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (found,) = out.glob("runback-*.whl")
     return found
 
@@ -42,9 +53,14 @@ def test_the_wheel_holds_one_top_level_package_with_its_files(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if ".dist-info/" not in n}
     assert top == {"runback"}
-    for wanted in ("runback/sql/ingest/insert_raw.sql", "runback/sql/warehouse/migrations/0001_warehouse.sql",
-                   "runback/reports/report.html.j2", "runback/reports/style.css",
-                   "runback/schemas/redcap/RUNBACK_DataDictionary.csv", "runback/flows/cli.py"):  # fmt: skip
+    for wanted in (
+        "runback/sql/ingest/insert_raw.sql",
+        "runback/sql/warehouse/migrations/0001_warehouse.sql",
+        "runback/reports/report.html.j2",
+        "runback/reports/style.css",
+        "runback/schemas/redcap/RUNBACK_DataDictionary.csv",
+        "runback/flows/cli.py",
+    ):
         assert wanted in names, wanted
 
 
@@ -53,8 +69,14 @@ def test_an_installed_wheel_runs_the_pipeline_from_any_folder(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())  # fmt: skip
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     # the dependencies come from this interpreter's site-packages (no network needed), without
     # processing its .pth files, so the checkout's editable install stays out of reach
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
@@ -69,8 +91,14 @@ def test_an_installed_wheel_runs_the_pipeline_from_any_folder(wheel, tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([runback, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
 
-    located = subprocess.run([python, "-c", "import runback.flows; print(runback.flows.__file__)"], cwd=work,
-                             env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    located = subprocess.run(
+        [python, "-c", "import runback.flows; print(runback.flows.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert located.startswith(str(site)), located
     assert run("--version").stdout.startswith("runback ")
     sim = run("simulate", "--out", "exports", "--participants", "24", "--nights", "3")

@@ -57,8 +57,12 @@ def server(tmp_path_factory):
         "RUNBACK_KEY": str(root / "keys" / "allocation.key"),
     }
     log = open(root / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen([BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    process = subprocess.Popen(
+        [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
     def healthy():
         try:
@@ -105,8 +109,13 @@ def _open_report_from_the_ui(ui: str, run_id, name: str) -> None:
 
         driver.get(f"{ui}/runs/flow-run/{run_id}")
         found(lambda d: d.find_elements(By.CSS_SELECTOR, "li.p-tab#artifacts"))[0].click()
-        found(lambda d: [a for a in d.find_elements(By.CSS_SELECTOR, "a[href*='/artifacts/artifact/']")
-                         if "followup-report" in a.text.splitlines()])[0].click()  # fmt: skip
+        found(
+            lambda d: [
+                a
+                for a in d.find_elements(By.CSS_SELECTOR, "a[href*='/artifacts/artifact/']")
+                if "followup-report" in a.text.splitlines()
+            ]
+        )[0].click()
         link = found(lambda d: d.find_elements(By.LINK_TEXT, name))[0]
         assert link.get_attribute("href").startswith("http://127.0.0.1:"), link.get_attribute("href")
         link.click()
@@ -122,20 +131,27 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
     serve_log = (root / "serve.log").open("w")
     # an interval longer than a run takes on a loaded machine: scheduled runs must not queue up
     # faster than they finish, or the ad-hoc run waits behind them for ever
-    serve = subprocess.Popen([BIN / "runback", "serve", "--interval", "45"], env=env, stdout=serve_log,
-                             stderr=subprocess.STDOUT)  # fmt: skip
+    serve = subprocess.Popen(
+        [BIN / "runback", "serve", "--interval", "45"], env=env, stdout=serve_log, stderr=subprocess.STDOUT
+    )
     try:
         # the schedule fires: a nightly run completes on its own
-        _wait(lambda: [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()], 240,
-              "a scheduled nightly run")  # fmt: skip
+        _wait(
+            lambda: [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()],
+            240,
+            "a scheduled nightly run",
+        )
         assert (root / "runback.duckdb").exists()
 
         # the ad-hoc report, through the Prefect CLI, with parameters
         command = [BIN / "prefect", "deployment", "run", "followup-report/adhoc", "--param", "timepoint=week_8"]
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
-        _wait(lambda: [r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed()], 240,
-              "the ad-hoc report run")  # fmt: skip
+        _wait(
+            lambda: [r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed()],
+            240,
+            "the ad-hoc report run",
+        )
         reports = list((root / "out").glob("runback_week_8_cut*.html"))
         assert reports and "Arm A" in reports[0].read_text()
         report_run = next(r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed())
@@ -146,10 +162,14 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
             deployment = client.read_deployment_by_name("nightly-ingest/nightly")
             for _ in range(2):
                 client.create_flow_run_from_deployment(deployment.id)
-        _wait(lambda: len([r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()]) >= 3, 300,
-              "the two extra nightly runs")  # fmt: skip
-        finished = sorted((r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()),
-                          key=lambda r: r.start_time)  # fmt: skip
+        _wait(
+            lambda: len([r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()]) >= 3,
+            300,
+            "the two extra nightly runs",
+        )
+        finished = sorted(
+            (r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_completed()), key=lambda r: r.start_time
+        )
         assert not [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_failed() or r.state.is_crashed()]
         for earlier, later in zip(finished, finished[1:]):
             assert earlier.end_time <= later.start_time, "two runs that write the warehouse overlapped"

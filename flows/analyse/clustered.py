@@ -166,8 +166,12 @@ def mixed(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> MixedFit:
     upper = 1.0
     while _profile(c, column_sums, upper) > _profile(c, column_sums, 2 * upper) and upper < 1e8:
         upper *= 2  # bracket the maximum in g
-    found = optimize.minimize_scalar(lambda g: _profile(c, column_sums, g), bounds=(0.0, 2 * upper),
-                                     method="bounded", options={"xatol": RATIO_TOLERANCE})  # fmt: skip
+    found = optimize.minimize_scalar(
+        lambda g: _profile(c, column_sums, g),
+        bounds=(0.0, 2 * upper),
+        method="bounded",
+        options={"xatol": RATIO_TOLERANCE},
+    )
     ratio = float(found.x)
     beta, xtvix, residual = _gls(c, column_sums, ratio)
     hessian = _mixed_hessian(c, column_sums, ratio, xtvix, residual)
@@ -195,8 +199,9 @@ def _profile(c: Clusters, column_sums: np.ndarray, ratio: float) -> float:
     return 0.5 * (fac * np.log(rvir) + logdet + np.linalg.slogdet(xtvix)[1])
 
 
-def _mixed_hessian(c: Clusters, column_sums: np.ndarray, ratio: float, xtvix: np.ndarray,
-                   residual: np.ndarray) -> np.ndarray:  # fmt: skip
+def _mixed_hessian(
+    c: Clusters, column_sums: np.ndarray, ratio: float, xtvix: np.ndarray, residual: np.ndarray
+) -> np.ndarray:
     """statsmodels' `MixedLM.hessian` for one random intercept, in (fixed effects, g): with
     d_i = 1 / (1 + n_i g), V_i^-1 1 = d_i 1, so each of its sums over participants is one over
     d_i powers times column sums s_i = 1'X_i and residual sums t_i = 1'r_i."""

@@ -103,14 +103,30 @@ def lock(
             f"cut {cut_id}; the others are still inside the window.",
             "Wait for a later cut, or lock anyway with --force --reason TEXT.",
         )
-    result = Lock(timepoint, int(cut_id), content_hash(con, cut_id), clean_hash, seen.reached, seen.randomised,
-                  force, reason.strip() if force and reason else None)  # fmt: skip
+    result = Lock(
+        timepoint,
+        int(cut_id),
+        content_hash(con, cut_id),
+        clean_hash,
+        seen.reached,
+        seen.randomised,
+        force,
+        reason.strip() if force and reason else None,
+    )
     with transaction(con):
-        con.execute(sql("analyse/insert_lock"), {
-            "timepoint": timepoint, "cut": result.data_cut, "content_hash": result.content_hash,
-            "clean_hash": clean_hash, "reached": result.reached, "randomised": result.randomised,
-            "forced": result.forced, "reason": result.reason,
-        })  # fmt: skip
+        con.execute(
+            sql("analyse/insert_lock"),
+            {
+                "timepoint": timepoint,
+                "cut": result.data_cut,
+                "content_hash": result.content_hash,
+                "clean_hash": clean_hash,
+                "reached": result.reached,
+                "randomised": result.randomised,
+                "forced": result.forced,
+                "reason": result.reason,
+            },
+        )
     return result
 
 

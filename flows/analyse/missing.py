@@ -60,8 +60,16 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     return mmrm.t_contrast(q, float(np.sqrt(t)), float(df), 1 - ALPHA)
 
 
-def impute(fit: mmrm.MmrmFit, person: np.ndarray, visit: np.ndarray, aval: np.ndarray, design: np.ndarray,
-           final: int, rng: np.random.Generator, draws: int) -> np.ndarray:  # fmt: skip
+def impute(
+    fit: mmrm.MmrmFit,
+    person: np.ndarray,
+    visit: np.ndarray,
+    aval: np.ndarray,
+    design: np.ndarray,
+    final: int,
+    rng: np.random.Generator,
+    draws: int,
+) -> np.ndarray:
     """Draws (draws x participants) of the final-visit value of participants without one.
 
     The rows are every participant's (`person`, visit index `visit`, `aval` NaN where missing, one
@@ -161,8 +169,9 @@ def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray)
     return Ancovas.of(replace(completed, imputed=completed.imputed + shift)).pooled(vector)
 
 
-def tipping_delta(ancovas: Ancovas, vector: np.ndarray, later: str, earlier: str,
-                  limit: float) -> tuple[str, float | None]:  # fmt: skip
+def tipping_delta(
+    ancovas: Ancovas, vector: np.ndarray, later: str, earlier: str, limit: float
+) -> tuple[str, float | None]:
     """The arm shifted, and the smallest (negative) shift of its imputed values that changes whether
     p < ALPHA: the arm the MAR estimate of `later - earlier` favours is lowered towards the other.
     The shift is None when the MAR result is not significant or nothing within `limit` tips it."""

@@ -86,8 +86,10 @@ class MmrmFit:
         estimates, variances = c @ self.beta, np.einsum("cp,ps,cs->c", c, self.cov_beta, c)
         gradients = _variance_gradients(self.theta, self.patterns, len(self.sigma), c @ self.cov_beta, self.weights)
         dfs = 2 * variances**2 / np.einsum("cu,uv,cv->c", gradients, self.theta_cov, gradients)
-        return [t_contrast(float(e), float(np.sqrt(v)), float(df), level)
-                for e, v, df in zip(estimates, variances, dfs, strict=True)]  # fmt: skip
+        return [
+            t_contrast(float(e), float(np.sqrt(v)), float(df), level)
+            for e, v, df in zip(estimates, variances, dfs, strict=True)
+        ]
 
 
 def t_contrast(estimate: float, se: float, df: float, level: float = 0.95) -> Contrast:
@@ -123,10 +125,19 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
     theta_cov = 2 * np.linalg.pinv(hessian)
     gradient_norm = float(np.max(np.abs(_criterion(theta, patterns, k)[1])))
     return MmrmFit(
-        names=tuple(names), beta=beta, cov_beta=phi, sigma=lower @ lower.T, theta=theta, theta_cov=theta_cov,
-        minus2_reml=value, converged=bool(result.success or gradient_norm < 1e-4), n_obs=len(y),
-        n_participants=int(patterns.m.sum()), patterns=patterns, weights=_inverses(lower @ lower.T, patterns)[0],
-    )  # fmt: skip
+        names=tuple(names),
+        beta=beta,
+        cov_beta=phi,
+        sigma=lower @ lower.T,
+        theta=theta,
+        theta_cov=theta_cov,
+        minus2_reml=value,
+        converged=bool(result.success or gradient_norm < 1e-4),
+        n_obs=len(y),
+        n_participants=int(patterns.m.sum()),
+        patterns=patterns,
+        weights=_inverses(lower @ lower.T, patterns)[0],
+    )
 
 
 def _patterns(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray) -> Patterns:
@@ -258,15 +269,17 @@ def _hessian(theta: np.ndarray, patterns: Patterns, k: int, step: float = 1e-5) 
     return (hessian + hessian.T) / 2
 
 
-def _variance_gradient(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray,
-                       w: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def _variance_gradient(
+    theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
     """d(c' Phi c)/dtheta, with Phi = (X'WX)^-1: sum over participants of (W X Phi c)(W X Phi c)'
     (`w`: the patterns' inverses at theta, computed here when not given)."""
     return _variance_gradients(theta, patterns, k, phi_c[None, :], w)[0]
 
 
-def _variance_gradients(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray,
-                        w: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+def _variance_gradients(
+    theta: np.ndarray, patterns: Patterns, k: int, phi_c: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
     """`_variance_gradient` for each row of `phi_c` (one row per contrast)."""
     lower = _lower(theta, k)
     if w is None:
@@ -274,5 +287,6 @@ def _variance_gradients(theta: np.ndarray, patterns: Patterns, k: int, phi_c: np
     spread = np.einsum("iabps,cp,cs->ciab", patterns.xx, phi_c, phi_c)  # sum (x_a Phi c)(x_b Phi c)
     grad_lower = 2 * np.sum(w @ spread @ w, axis=1) @ lower
     (rows, columns), (below_rows, below_columns), _ = _indices(k)
-    return np.concatenate((grad_lower[:, rows, columns] * lower[rows, columns],
-                           grad_lower[:, below_rows, below_columns]), axis=1)  # fmt: skip
+    return np.concatenate(
+        (grad_lower[:, rows, columns] * lower[rows, columns], grad_lower[:, below_rows, below_columns]), axis=1
+    )

@@ -45,17 +45,35 @@ from runback.schemas import plan
 from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS, VISIT_STEPS
 
 COLUMNS = [
-    "model", "population", "timepoint", "param", "visit", "term", "estimate", "std_error", "df", "ci_low",
-    "ci_high", "p_value", "p_adjusted", "role", "n_obs", "n_participants", "status", "note",
-]  # fmt: skip
+    "model",
+    "population",
+    "timepoint",
+    "param",
+    "visit",
+    "term",
+    "estimate",
+    "std_error",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_adjusted",
+    "role",
+    "n_obs",
+    "n_participants",
+    "status",
+    "note",
+]
 MIN_PER_ARM = 3
 """Participants needed in every arm before a model is fitted."""
 FIT_INPUT = ("record_id", "arm", "visit", "step", "aval", "base", "sex")
 """The columns of a fit's input rows that the models read (the populations are already applied)."""
 VISITS = tuple(VISIT_STEPS)
 """The assessment visits, in order: `Rows.visit` indexes them."""
-FITTING_CODE = {"runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
-                "runback.schemas": ("plan.py", "trial.py")}  # fmt: skip
+FITTING_CODE = {
+    "runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
+    "runback.schemas": ("plan.py", "trial.py"),
+}
 FITTING_LIBRARIES = ("numpy", "scipy", "pandas")
 CODE_VERSION = hashlib.sha256(
     b"".join(
@@ -116,8 +134,18 @@ class Rows:
 
     def take(self, which: np.ndarray) -> Rows:
         """The rows a boolean mask or an index array selects (the same codes)."""
-        return Rows(self.person[which], self.arm[which], self.visit[which], self.step[which], self.aval[which],
-                    self.base[which], self.sex[which], self.ids, self.sexes, self.arms)  # fmt: skip
+        return Rows(
+            self.person[which],
+            self.arm[which],
+            self.visit[which],
+            self.step[which],
+            self.aval[which],
+            self.base[which],
+            self.sex[which],
+            self.ids,
+            self.sexes,
+            self.arms,
+        )
 
     def participants(self) -> int:
         """How many participants the rows are of."""
@@ -164,16 +192,22 @@ def fit_all(
             else:
                 fitted += 1
                 fitter = FITTERS[fit.model]
-                rows += [row | {"fit_hash": fit.key} for row in fitter(fit.rows, arms, fit.timepoint, fit.population,
-                                                                       fit.param)]  # fmt: skip
+                rows += [
+                    row | {"fit_hash": fit.key}
+                    for row in fitter(fit.rows, arms, fit.timepoint, fit.population, fit.param)
+                ]
             if progress:
                 progress(k, len(planned))
     results = pd.DataFrame(rows, columns=[*COLUMNS, "fit_hash"])
     return Fits(with_roles(results), fitted, len(planned) - fitted)
 
 
-def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[str, ...],
-              measured: Mapping[str, Sequence[str]] | None) -> list[Planned]:  # fmt: skip
+def plan_fits(
+    outcomes: pd.DataFrame,
+    participants: pd.DataFrame,
+    arms: tuple[str, ...],
+    measured: Mapping[str, Sequence[str]] | None,
+) -> list[Planned]:
     """The fits of the plan in their order, each with its input rows and key.
 
     The rows are ordered by record id (as a number, then as text), parameter and step (as
@@ -192,10 +226,17 @@ def plan_fits(outcomes: pd.DataFrame, participants: pd.DataFrame, arms: tuple[st
     adherent = np.append(participants["adherent"].fillna(False).to_numpy(bool), False)[at]
     person = arranged(ids.codes)
     data = Rows(
-        person=person, arm=arranged(arm.index_in(arms)), visit=arranged(visit.index_in(VISITS)), step=arranged(step),
-        aval=arranged(_floats(outcomes["aval"])), base=arranged(_floats(outcomes["base"])),
-        sex=np.append(sex.codes, -1)[at][person], ids=ids.labels, sexes=sex.labels, arms=arms,
-    )  # fmt: skip
+        person=person,
+        arm=arranged(arm.index_in(arms)),
+        visit=arranged(visit.index_in(VISITS)),
+        step=arranged(step),
+        aval=arranged(_floats(outcomes["aval"])),
+        base=arranged(_floats(outcomes["base"])),
+        sex=np.append(sex.codes, -1)[at][person],
+        ids=ids.labels,
+        sexes=sex.labels,
+        arms=arms,
+    )
     keyed = _Keyed(ids.texts(), arm.texts(), visit.texts(), sex.texts(), arranged(arm.codes), arranged(visit.codes))
     per_protocol = adherent[person] & arranged(outcomes["in_window"].fillna(False).to_numpy(bool))
     param = arranged(params.codes)
@@ -287,14 +328,21 @@ class _Keyed:
         missing value). A function of these rows alone: the same rows give the same digest,
         whatever else the data hold."""
         h = hashlib.sha256()
-        columns = ((self.record_id, rows.person), (self.arm, self.arm_codes[index]),
-                   (self.visit, self.visit_codes[index]), (self.sex, rows.sex))  # fmt: skip
+        columns = (
+            (self.record_id, rows.person),
+            (self.arm, self.arm_codes[index]),
+            (self.visit, self.visit_codes[index]),
+            (self.sex, rows.sex),
+        )
         for texts, codes in columns:
             present = np.flatnonzero(np.bincount(codes + 1, minlength=len(texts.lengths) + 1)[1:])
             local = np.full(len(texts.lengths) + 1, -1, dtype=np.int8 if len(texts.lengths) < 127 else np.int32)
             local[present + 1] = np.arange(len(present))
-            for part in (texts.lengths[present].tobytes(), b"".join(texts.encoded[present].tolist()),
-                         local[codes + 1].tobytes()):  # fmt: skip
+            for part in (
+                texts.lengths[present].tobytes(),
+                b"".join(texts.encoded[present].tolist()),
+                local[codes + 1].tobytes(),
+            ):
                 h.update(len(part).to_bytes(8, "little") + part)
         for values in (rows.step, rows.aval, rows.base):
             missing = np.isnan(values)
@@ -322,11 +370,17 @@ def _as_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], like: Rows | None 
         sex = pd.Index(like.sexes).get_indexer(frame["sex"])
         ids_labels, sex_labels = like.ids, like.sexes
     return Rows(
-        person=np.asarray(person, dtype=np.int64), arm=pd.Index(list(arms)).get_indexer(frame["arm"]),
-        visit=pd.Index(VISITS).get_indexer(frame["visit"]), step=_floats(frame["step"]), aval=_floats(frame["aval"]),
-        base=_floats(frame["base"]), sex=np.asarray(sex, dtype=np.int64), ids=ids_labels, sexes=sex_labels,
+        person=np.asarray(person, dtype=np.int64),
+        arm=pd.Index(list(arms)).get_indexer(frame["arm"]),
+        visit=pd.Index(VISITS).get_indexer(frame["visit"]),
+        step=_floats(frame["step"]),
+        aval=_floats(frame["aval"]),
+        base=_floats(frame["base"]),
+        sex=np.asarray(sex, dtype=np.int64),
+        ids=ids_labels,
+        sexes=sex_labels,
         arms=tuple(arms),
-    )  # fmt: skip
+    )
 
 
 def _models(population: str, timepoint: str, param: str) -> list[str]:
@@ -361,8 +415,10 @@ ADJUSTMENTS = {"holm": holm}
 def with_roles(results: pd.DataFrame) -> pd.DataFrame:
     """The plan's role of every row, and Holm-adjusted p-values over the primary family."""
     role = functools.cache(plan.role)
-    roles = [role(*key) for key in results[["model", "population", "param", "timepoint", "visit"]].itertuples(
-        index=False, name=None)]  # fmt: skip
+    roles = [
+        role(*key)
+        for key in results[["model", "population", "param", "timepoint", "visit"]].itertuples(index=False, name=None)
+    ]
     results = results.assign(role=roles, p_adjusted=np.nan)
     family = results.index[(results["role"] == plan.PRIMARY_ROLE) & results["p_value"].notna()]
     if len(family):
@@ -374,15 +430,29 @@ def with_roles(results: pd.DataFrame) -> pd.DataFrame:
 def mmrm_design(frame: pd.DataFrame, arms: Sequence[str], visits: Sequence[str]) -> pd.DataFrame:
     """Columns of the MMRM: visit (cell means), arm x visit (against the first arm), base x visit, sex."""
     sex = _Categories.of(frame["sex"])
-    x, names = _mmrm_columns(pd.Index(list(visits)).get_indexer(frame["visit"]),
-                             pd.Index(list(arms)).get_indexer(frame["arm"]), _floats(frame["base"]), sex.codes,
-                             _present(sex.codes), sex.labels, arms, visits)  # fmt: skip
+    x, names = _mmrm_columns(
+        pd.Index(list(visits)).get_indexer(frame["visit"]),
+        pd.Index(list(arms)).get_indexer(frame["arm"]),
+        _floats(frame["base"]),
+        sex.codes,
+        _present(sex.codes),
+        sex.labels,
+        arms,
+        visits,
+    )
     return pd.DataFrame(x, columns=list(names), index=frame.index)
 
 
-def _mmrm_columns(visit: np.ndarray, arm: np.ndarray, base: np.ndarray, sex: np.ndarray, levels: np.ndarray,
-                  sexes: np.ndarray, arms: Sequence[str],
-                  visits: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:  # fmt: skip
+def _mmrm_columns(
+    visit: np.ndarray,
+    arm: np.ndarray,
+    base: np.ndarray,
+    sex: np.ndarray,
+    levels: np.ndarray,
+    sexes: np.ndarray,
+    arms: Sequence[str],
+    visits: Sequence[str],
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """The MMRM's design (`mmrm_design`) from codes: `visit` indexes `visits`, `arm` `arms`, `sex`
     `sexes`; `levels` are the sexes' codes the design knows (the first is the reference). Laid out
     column by column, as a frame's values are."""
@@ -456,8 +526,9 @@ def _mmrm(rows: Rows, arms: Sequence[str], timepoint: str) -> tuple[Rows, list[s
     return rows.memo[key]
 
 
-def mmrm_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str,
-              param: str) -> list[dict]:  # fmt: skip
+def mmrm_rows(
+    frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str
+) -> list[dict]:
     """The MMRM over the timepoint's post-baseline visits: every pairwise contrast at each visit."""
     base = {"model": plan.MMRM, "population": population, "timepoint": timepoint, "param": param}
     final = TIMEPOINTS[timepoint][-1]
@@ -470,16 +541,27 @@ def mmrm_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, p
     cells = [(visit, term) for visit in visits for term in terms]
     vectors = [mmrm_vector(result.names, later, earlier, visit) for visit in visits for later, earlier in pairs(arms)]
     return [
-        base | {
-            "visit": visit, "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df,
-            "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok", "note": note,
+        base
+        | {
+            "visit": visit,
+            "term": term,
+            "estimate": c.estimate,
+            "std_error": c.std_error,
+            "df": c.df,
+            "ci_low": c.ci_low,
+            "ci_high": c.ci_high,
+            "p_value": c.p_value,
+            **counts,
+            "status": "ok",
+            "note": note,
         }
         for (visit, term), c in zip(cells, result.contrasts(np.array(vectors)), strict=True)
-    ]  # fmt: skip
+    ]
 
 
-def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str,
-                  param: str) -> list[dict]:  # fmt: skip
+def delta_mi_rows(
+    frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str
+) -> list[dict]:
     """MNAR sensitivity at the timepoint's visit: MI from the MMRM, ANCOVA, Rubin; the tipping delta per pair."""
     final = TIMEPOINTS[timepoint][-1]
     base = {"model": plan.DELTA_MI, "population": population, "timepoint": timepoint, "param": param, "visit": final}
@@ -503,22 +585,44 @@ def delta_mi_rows(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: st
         pooled = ancovas.pooled(vector)
         shifted, delta = missing.tipping_delta(ancovas, vector, later, earlier, limit)
         imputed = int((completed.arm[~completed.observed] == shifted).sum())
-        results.append(base | counts | {
-            "term": term, "estimate": pooled.estimate, "std_error": pooled.std_error, "df": pooled.df,
-            "ci_low": pooled.ci_low, "ci_high": pooled.ci_high, "p_value": pooled.p_value, "status": "ok",
-            "note": f"MAR (delta 0): {int((~completed.observed).sum())} of {len(people)} values at {final} imputed, "
-                    f"{missing.IMPUTATIONS} imputations",
-        })  # fmt: skip
+        results.append(
+            base
+            | counts
+            | {
+                "term": term,
+                "estimate": pooled.estimate,
+                "std_error": pooled.std_error,
+                "df": pooled.df,
+                "ci_low": pooled.ci_low,
+                "ci_high": pooled.ci_high,
+                "p_value": pooled.p_value,
+                "status": "ok",
+                "note": f"MAR (delta 0): {int((~completed.observed).sum())} of {len(people)} values "
+                f"at {final} imputed, "
+                f"{missing.IMPUTATIONS} imputations",
+            }
+        )
         if delta is None and pooled.p_value >= missing.ALPHA:
             why = "not significant under MAR"
         elif delta is None:
             why = f"no change of conclusion within {limit:.3g}" if imputed else f"no imputed values of Arm {shifted}"
         else:
             why = f"imputed values of Arm {shifted} (favoured) shifted by {delta:+.3f} make p cross {missing.ALPHA}"
-        results.append(base | counts | {
-            "term": tip, "estimate": delta, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
-            "p_value": None, "status": "ok", "note": why,
-        })  # fmt: skip
+        results.append(
+            base
+            | counts
+            | {
+                "term": tip,
+                "estimate": delta,
+                "std_error": None,
+                "df": None,
+                "ci_low": None,
+                "ci_high": None,
+                "p_value": None,
+                "status": "ok",
+                "note": why,
+            }
+        )
     return results
 
 
@@ -528,8 +632,9 @@ def _first_rows(rows: Rows) -> Rows:
     return rows.take(np.sort(first))
 
 
-def _completed(fit: mmrm.MmrmFit, post: Rows, people: pd.DataFrame | Rows, arms: Sequence[str],
-               visits: Sequence[str]) -> missing.Completed:  # fmt: skip
+def _completed(
+    fit: mmrm.MmrmFit, post: Rows, people: pd.DataFrame | Rows, arms: Sequence[str], visits: Sequence[str]
+) -> missing.Completed:
     """Everyone with a baseline and stratum: observed rows, and one row at the final visit (NaN if missing)."""
     people = _as_rows(people, arms, like=post)
     final = VISITS.index(visits[-1])
@@ -548,17 +653,19 @@ def _completed(fit: mmrm.MmrmFit, post: Rows, people: pd.DataFrame | Rows, arms:
     last = visit == final
     labels = np.array([*arms, None], dtype=object)
     return missing.Completed(
-        x=missing.ancova_design(arm[last], base[last], sex[last], len(arms)), observed=~np.isnan(aval[last]),
-        y_observed=np.where(np.isnan(aval[last]), 0.0, aval[last]), imputed=draws, arm=labels[arm[last]],
-    )  # fmt: skip
+        x=missing.ancova_design(arm[last], base[last], sex[last], len(arms)),
+        observed=~np.isnan(aval[last]),
+        y_observed=np.where(np.isnan(aval[last]), 0.0, aval[last]),
+        imputed=draws,
+        arm=labels[arm[last]],
+    )
 
 
 def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:
     """value ~ arm + baseline + sex at the timepoint; the pairwise contrasts between arms."""
     rows = _as_rows(frame, arms)
     at = rows.take((rows.visit == VISITS.index(timepoint)) & ~np.isnan(rows.base))
-    base = {"model": plan.ANCOVA, "population": population, "timepoint": timepoint, "param": param,
-            "visit": timepoint}  # fmt: skip
+    base = {"model": plan.ANCOVA, "population": population, "timepoint": timepoint, "param": param, "visit": timepoint}
     terms = contrast_terms(arms)
     problem = _too_few(at, np.ones(len(at), bool), arms, f"with a baseline and a {timepoint} value")
     if problem:
@@ -577,10 +684,21 @@ def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, popu
     rows = []
     for term in terms:
         c = result.contrast(contrast(term, names, arms[0]))
-        rows.append(base | {
-            "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low,
-            "ci_high": c.ci_high, "p_value": c.p_value, **counts, "status": "ok", "note": "",
-        })  # fmt: skip
+        rows.append(
+            base
+            | {
+                "term": term,
+                "estimate": c.estimate,
+                "std_error": c.std_error,
+                "df": c.df,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "p_value": c.p_value,
+                **counts,
+                "status": "ok",
+                "note": "",
+            }
+        )
     return rows
 
 
@@ -643,10 +761,21 @@ def longitudinal(
     results = []
     for term in terms:
         c = result.contrast(contrast(term, names, arms[0]))
-        results.append(base | counts | {
-            "term": term, "estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low,
-            "ci_high": c.ci_high, "p_value": c.p_value, "status": "ok", "note": result.note,
-        })  # fmt: skip
+        results.append(
+            base
+            | counts
+            | {
+                "term": term,
+                "estimate": c.estimate,
+                "std_error": c.std_error,
+                "df": c.df,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "p_value": c.p_value,
+                "status": "ok",
+                "note": result.note,
+            }
+        )
     return results
 
 
@@ -687,11 +816,22 @@ def _too_few(rows: Rows, which: np.ndarray, arms: Sequence[str], what: str) -> s
 
 def _not_fitted(base: dict, terms, note: str, rows: Rows) -> list[dict]:
     return [
-        base | {"term": term, "estimate": None, "std_error": None, "df": None, "ci_low": None, "ci_high": None,
-                "p_value": None, "n_obs": len(rows), "n_participants": rows.participants(),
-                "status": "not fitted", "note": note}
+        base
+        | {
+            "term": term,
+            "estimate": None,
+            "std_error": None,
+            "df": None,
+            "ci_low": None,
+            "ci_high": None,
+            "p_value": None,
+            "n_obs": len(rows),
+            "n_participants": rows.participants(),
+            "status": "not fitted",
+            "note": note,
+        }
         for term in terms
-    ]  # fmt: skip
+    ]
 
 
 FITTERS: dict[str, Callable[..., list[dict]]] = {

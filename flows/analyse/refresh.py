@@ -37,8 +37,17 @@ from runback.schemas.trial import (
     blinded_study,
 )
 
-REQUIRED_FORMS = ("screening", "randomisation", "nprs", "psfs", "odi", "physical_tests", "session_log",
-                  "adverse_event", "study_end")  # fmt: skip
+REQUIRED_FORMS = (
+    "screening",
+    "randomisation",
+    "nprs",
+    "psfs",
+    "odi",
+    "physical_tests",
+    "session_log",
+    "adverse_event",
+    "study_end",
+)
 T_QUANTILE_MAX_DF = 100_000
 
 
@@ -66,8 +75,9 @@ class Refreshed:
     updated: tuple[str, ...] = ()
 
 
-def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None,
-                     share: bool = True) -> Refreshed:  # fmt: skip
+def refresh_analysis(
+    con, study: Study, cut: int, progress: Callable[[int, int], None] | None = None, share: bool = True
+) -> Refreshed:
     """Recompute every analysis table's rows of `cut`, except those whose key equals the previous
     analysed cut's, and updating from its rows those that differ only in the windows closed since
     (`share=False`: compute every table afresh). A model fit whose key (`models.fit_key`:
@@ -93,14 +103,18 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
                 if table in MODEL_READS:
                     _import_ahead()  # a model's input changed: its fits will import scipy
                 since = last if content is not None and last and content == last.content else None
-                dated = {} if content is None else {"since_cut": since and since.data_cut,
-                                                    "rows_cut": since and since.rows_cut}  # fmt: skip
+                dated = (
+                    {}
+                    if content is None
+                    else {"since_cut": since and since.data_cut, "rows_cut": since and since.rows_cut}
+                )
                 con.execute(sql(f"analyse/{table}"), {"cut": cut, **dated})
                 updated += [table] if since else []
             done.add(table)
             if fits is None and MODEL_READS <= done:
-                fits = _Fits(con, cut, _key(keys, "model_results", measured), before.get("model_results"), measured,
-                             progress)  # fmt: skip
+                fits = _Fits(
+                    con, cut, _key(keys, "model_results", measured), before.get("model_results"), measured, progress
+                )
         fitted, reused = fits.store(con)
         written = _counts(con, cut)
     return Refreshed(written, fitted, reused, tuple(shared), tuple(updated))
@@ -122,8 +136,9 @@ def _import_ahead() -> None:
     """Import the fitting libraries in a daemon thread (once per process), while the caller goes
     on with DuckDB statements (which release the GIL), so that the fits do not wait for them:
     0.3-0.5 s of a new cut's refresh at 20,000 participants, where the fits are the longest part."""
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in FITTING_IMPORTS], name="runback-imports",
-                     daemon=True).start()  # fmt: skip
+    threading.Thread(
+        target=lambda: [importlib.import_module(m) for m in FITTING_IMPORTS], name="runback-imports", daemon=True
+    ).start()
 
 
 def _key(keys: sharing.TableKeys, table: str, measured: dict[str, tuple[str, ...]]) -> str | None:
@@ -138,8 +153,15 @@ class _Fits:
     fitted in a thread (numpy and scipy only: it reads its input first and touches no warehouse)
     while the refresh goes on, and stored by `store` on the refresh's connection and transaction."""
 
-    def __init__(self, con, cut: int, key: str | None, last: sharing.Shown | None,
-                 measured: dict[str, tuple[str, ...]], progress: Callable[[int, int], None] | None):  # fmt: skip
+    def __init__(
+        self,
+        con,
+        cut: int,
+        key: str | None,
+        last: sharing.Shown | None,
+        measured: dict[str, tuple[str, ...]],
+        progress: Callable[[int, int], None] | None,
+    ):
         self.cut, self.shared, self._outcome = cut, key is not None and last is not None and key == last.key, {}
         sharing.show(con, "model_results", cut, last.rows_cut if self.shared else cut, key, None)
         if self.shared:
@@ -206,7 +228,7 @@ def write_reference(con, study: Study) -> str:
             [
                 (e.unique_name, e.visit, VISIT_STEPS.get(e.visit), e.day_offset, *(e.window or (None, None)), i)
                 for i, e in enumerate(study.events)
-            ],  # fmt: skip
+            ],
             columns=["event", "visit", "step", "day_offset", "window_low", "window_high", "sort"],
         ),
         "params": pd.DataFrame(

@@ -112,8 +112,9 @@ class TableKeys:
             self._forms = dict(rows(self.con, "analyse/cut_forms", {"cut": self.cut}))
             for form in set(form_tables(self.con, "clean")) - set(self._forms):
                 self._forms[form] = form_hash(self.con, form, self.cut)
-                self.con.execute(sql("ingest/insert_cut_form"), {"cut": self.cut, "form": form,
-                                                                 "content_hash": self._forms[form]})  # fmt: skip
+                self.con.execute(
+                    sql("ingest/insert_cut_form"), {"cut": self.cut, "form": form, "content_hash": self._forms[form]}
+                )
         return self._forms
 
     def closed_windows(self) -> str:
@@ -146,8 +147,10 @@ def previous(con, cut: int) -> dict[str, Shown]:
 
 def show(con, table: str, cut: int, rows_cut: int, key: str | None, content: str | None) -> None:
     """Let the cut's analysis.<table> show the stored rows of `rows_cut` (its own: `rows_cut == cut`)."""
-    con.execute(sql("analyse/map_rows"), {"cut": cut, "table": table, "rows_cut": rows_cut, "input_hash": key,
-                                          "content_hash": content})  # fmt: skip
+    con.execute(
+        sql("analyse/map_rows"),
+        {"cut": cut, "table": table, "rows_cut": rows_cut, "input_hash": key, "content_hash": content},
+    )
 
 
 def release(con, cut: int) -> None:

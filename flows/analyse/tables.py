@@ -2,9 +2,18 @@
 statisticians and the integrity check all follow (tests check the warehouse against it)."""
 
 SQL_TABLES = (
-    "participants", "outcomes", "baseline", "outcome_summary", "consort_flow", "adherence",
-    "adverse_events", "missing_data", "missing_patterns", "responders", "data_queries",
-)  # fmt: skip
+    "participants",
+    "outcomes",
+    "baseline",
+    "outcome_summary",
+    "consort_flow",
+    "adherence",
+    "adverse_events",
+    "missing_data",
+    "missing_patterns",
+    "responders",
+    "data_queries",
+)
 """analysis.* tables computed in SQL (`sql/analyse/<table>.sql`), in the order they depend on each other."""
 
 TABLES = (*SQL_TABLES, "model_results")

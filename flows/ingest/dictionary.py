@@ -63,8 +63,11 @@ def breaking(change: dict) -> list[str]:
 def unmarked_identifiers(change: dict) -> list[str]:
     """Fields the earlier dictionary marked as identifiers and this one no longer does: a change
     that would store their values, so it needs its own acceptance (never taken as harmless)."""
-    return sorted(name for name, what in change["changed"].items()
-                  if "identifier" in what and what["identifier"][0] and not what["identifier"][1])  # fmt: skip
+    return sorted(
+        name
+        for name, what in change["changed"].items()
+        if "identifier" in what and what["identifier"][0] and not what["identifier"][1]
+    )
 
 
 def describe(change: dict) -> str:

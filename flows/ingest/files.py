@@ -96,8 +96,10 @@ def same_time_conflicts(paths: list[Path]) -> dict[Path, str]:
         if len(group) > 1 and len({sha256_of(p.read_bytes()) for p in group}) > 1:
             names = ", ".join(safe_name(p.name) for p in group)
             for path in group:
-                conflicts[path] = (f"{len(group)} files claim the export time {when:%Y-%m-%d %H:%M} with different "
-                                   f"contents ({names}); which is newer cannot be known.")  # fmt: skip
+                conflicts[path] = (
+                    f"{len(group)} files claim the export time {when:%Y-%m-%d %H:%M} with different "
+                    f"contents ({names}); which is newer cannot be known."
+                )
     return conflicts
 
 
@@ -144,8 +146,11 @@ def entry_of(path: Path, within: Path | None = None) -> os.stat_result:
     if stat.S_ISLNK(link.st_mode):
         target = Path(os.path.realpath(path))
         if within is not None and not target.is_relative_to(Path(os.path.realpath(within))):
-            raise EntryRefused(name, "it is a symbolic link that leads out of the inbox; it is not followed.",
-                               "Copy the export into the inbox instead of linking to it.")  # fmt: skip
+            raise EntryRefused(
+                name,
+                "it is a symbolic link that leads out of the inbox; it is not followed.",
+                "Copy the export into the inbox instead of linking to it.",
+            )
         try:
             link = target.stat()
         except OSError:
@@ -165,8 +170,11 @@ def read_settled(path: Path, within: Path | None = None, settle_s: float = 0.0) 
     name = safe_name(path.name)
     before = entry_of(path, within)
     if settle_s > 0 and time.time() - before.st_mtime < settle_s:
-        raise EntryHeld(name, f"it was modified less than {settle_s:g} s ago: still being written?",
-                        "It is read by the next run once it has settled.")  # fmt: skip
+        raise EntryHeld(
+            name,
+            f"it was modified less than {settle_s:g} s ago: still being written?",
+            "It is read by the next run once it has settled.",
+        )
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         opened = os.fstat(fd)
@@ -180,8 +188,11 @@ def read_settled(path: Path, within: Path | None = None, settle_s: float = 0.0) 
     data = b"".join(chunks)
     after = os.stat(path)
     if (after.st_size, after.st_mtime_ns) != (opened.st_size, opened.st_mtime_ns) or len(data) != after.st_size:
-        raise EntryHeld(name, "it changed while it was being read: still being written?",
-                        "It is read by the next run, once complete.")  # fmt: skip
+        raise EntryHeld(
+            name,
+            "it changed while it was being read: still being written?",
+            "It is read by the next run, once complete.",
+        )
     return data
 
 
@@ -198,23 +209,34 @@ def check_export_time(file: ExportFile, zone: ZoneInfo, now: dt.datetime) -> Non
     try:
         when = export_time(file.path)
     except ValueError:
-        raise EntryRefused(name, "its name carries an export time that does not exist.",
-                           "Rename it with the real export time (YYYY-MM-DD_HHMM), or name the time with "
-                           "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`.") from None  # fmt: skip
+        raise EntryRefused(
+            name,
+            "its name carries an export time that does not exist.",
+            "Rename it with the real export time (YYYY-MM-DD_HHMM), or name the time with "
+            "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`.",
+        ) from None
     if when is None:
         return
     earlier, later = (when.replace(tzinfo=zone, fold=f) for f in (0, 1))
     if earlier.utcoffset() != later.utcoffset():
         round_trip = earlier.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
         if round_trip != when:
-            raise EntryRefused(name, f"its name's time {when:%Y-%m-%d %H:%M} never happened in {zone.key} "
-                               "(the clock was put forward).", "Rename it with the real export time.")  # fmt: skip
-        raise EntryHeld(name, f"its name's time {when:%Y-%m-%d %H:%M} happened twice in {zone.key} (the clock "
-                        "went back), so its order cannot be known from the name.",
-                        "Apply it with `runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE` once you know "
-                        "which it was.")  # fmt: skip
+            raise EntryRefused(
+                name,
+                f"its name's time {when:%Y-%m-%d %H:%M} never happened in {zone.key} (the clock was put forward).",
+                "Rename it with the real export time.",
+            )
+        raise EntryHeld(
+            name,
+            f"its name's time {when:%Y-%m-%d %H:%M} happened twice in {zone.key} (the clock "
+            "went back), so its order cannot be known from the name.",
+            "Apply it with `runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE` once you know which it was.",
+        )
     if when > now + FUTURE_TOLERANCE:
-        raise EntryRefused(name, f"its name says it was exported at {when:%Y-%m-%d %H:%M}, later than now "
-                           f"({now:%Y-%m-%d %H:%M} in {zone.key}): a typo in the name?",
-                           "Rename it with the real export time, or name the time with "
-                           "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`.")  # fmt: skip
+        raise EntryRefused(
+            name,
+            f"its name says it was exported at {when:%Y-%m-%d %H:%M}, later than now "
+            f"({now:%Y-%m-%d %H:%M} in {zone.key}): a typo in the name?",
+            "Rename it with the real export time, or name the time with "
+            "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`.",
+        )

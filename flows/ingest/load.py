@@ -156,8 +156,13 @@ def write_raw(con, form: str, raw: pd.DataFrame, hashes: pd.Series, file_id: int
     try:
         con.execute(sql("ingest/create_raw_table", form=form))
         align_columns(con, "raw", form, table.schema)
-        describe(con, "raw", form, f"Form {form} as exported: one row per distinct version of a form row, text",
-                 column_descriptions(study, form, typed=False))  # fmt: skip
+        describe(
+            con,
+            "raw",
+            form,
+            f"Form {form} as exported: one row per distinct version of a form row, text",
+            column_descriptions(study, form, typed=False),
+        )
         con.execute(sql("ingest/insert_raw", form=form))
     finally:
         con.unregister("incoming_raw")
@@ -174,8 +179,13 @@ def apply_clean(
     with _registered(con, incoming, held):
         con.execute(sql("ingest/create_clean_table", form=form))
         align_columns(con, "clean", form, incoming.schema)
-        describe(con, "clean", form, f"Form {form}, validated and typed: one row per form row and validity interval",
-                 column_descriptions(study, form, typed=True))  # fmt: skip
+        describe(
+            con,
+            "clean",
+            form,
+            f"Form {form}, validated and typed: one row per form row and validity interval",
+            column_descriptions(study, form, typed=True),
+        )
         con.execute(sql("ingest/close_clean_rows", form=form), params)
         con.execute(sql("ingest/insert_clean_rows", form=form), params)
 
@@ -231,10 +241,18 @@ def column_descriptions(study: Study, form: str, typed: bool) -> dict[str, str]:
 
 
 DUCKDB_TYPES = {
-    pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
-    pa.int8(): "TINYINT", pa.uint64(): "UBIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN", pa.date32(): "DATE",
-    pa.time64("us"): "TIME", pa.timestamp("s"): "TIMESTAMP_S",
-}  # fmt: skip
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.int8(): "TINYINT",
+    pa.uint64(): "UBIGINT",
+    pa.float64(): "DOUBLE",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.time64("us"): "TIME",
+    pa.timestamp("s"): "TIMESTAMP_S",
+}
 
 
 def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
@@ -302,8 +320,14 @@ def _dictionary_version(con, study: Study, file_id: int) -> int:
     if found:
         return found[0][0]
     change = dictionary.diff(latest_dictionary(con), fields)
-    params = {"sha256": sha, "fields": len(study.fields), "forms": len(study.forms), "file_id": file_id,
-              "definition": json.dumps(fields, sort_keys=True), "diff": json.dumps(change)}  # fmt: skip
+    params = {
+        "sha256": sha,
+        "fields": len(study.fields),
+        "forms": len(study.forms),
+        "file_id": file_id,
+        "definition": json.dumps(fields, sort_keys=True),
+        "diff": json.dumps(change),
+    }
     return con.execute(sql("ingest/insert_dictionary_version"), params).fetchone()[0]
 
 
@@ -349,8 +373,9 @@ def _next_cut(
     return None
 
 
-def _insert_cut(con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str],
-                key_fingerprint: str | None) -> None:  # fmt: skip
+def _insert_cut(
+    con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str], key_fingerprint: str | None
+) -> None:
     form_hashes = {form: form_hash(con, form, cut) for form in forms}
     params = {
         "key_fingerprint": key_fingerprint,

@@ -56,8 +56,17 @@ def ingest_file(
     out of it, and a file refused before is not read again); `settle_s` leaves a file modified
     more recently for the next run; `conflict` holds a file that another file of the scan claims
     the same export time as; `key` is the allocation key file (default RUNBACK_KEY)."""
-    how = Options(accept_dictionary, accept_deletions, accept_identifiers, export_time, scanned_in, settle_s,
-                  conflict, Path(key) if key else settings.key_path(), Path(db))  # fmt: skip
+    how = Options(
+        accept_dictionary,
+        accept_deletions,
+        accept_identifiers,
+        export_time,
+        scanned_in,
+        settle_s,
+        conflict,
+        Path(key) if key else settings.key_path(),
+        Path(db),
+    )
     con = connect(Path(db))
     try:
         result = _ingest(con, Path(path), project, log or logging.getLogger("runback"), how)
@@ -86,8 +95,11 @@ def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult
     for the next run."""
     within = Path(how.scanned_in) if how.scanned_in else None
     settle_s, export_time, conflict = how.settle_s, how.export_time, how.conflict
-    accept_dictionary, accept_deletions, accept_identifiers = (how.accept_dictionary, how.accept_deletions,
-                                                               how.accept_identifiers)  # fmt: skip
+    accept_dictionary, accept_deletions, accept_identifiers = (
+        how.accept_dictionary,
+        how.accept_deletions,
+        how.accept_identifiers,
+    )
     try:
         data = read_settled(path, within, settle_s)
     except EntryHeld as waiting:  # not recorded: its bytes are not final yet
@@ -104,8 +116,9 @@ def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult
     retry = how.scanned_in is None or accept_dictionary or accept_deletions or accept_identifiers or file.time_named
     if earlier is not None and (earlier.status in load.APPLIED or not retry):
         log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
-        return replace(earlier, message=f"already seen as file {earlier.file_id} ({earlier.status}) {earlier.message}",
-                       repeat=True)  # fmt: skip
+        return replace(
+            earlier, message=f"already seen as file {earlier.file_id} ({earlier.status}) {earlier.message}", repeat=True
+        )
     try:
         check_export_time(file, settings.timezone(), settings.site_now())
         check_order(file, known, conflict)
@@ -163,21 +176,29 @@ def allocation_key(con, how: Options, export, study, log) -> allocation.Key | No
     (recorded,) = rows(con, "ingest/key_fingerprint")[0]
     older = recorded is None and "randomisation" in form_tables(con, "clean")
     if older and rows(con, "ingest/unmasked_allocation", form="randomisation")[0][0]:
-        raise allocation.KeyError_(f"the warehouse {how.db} holds the allocation unmasked (made by an older runback).",
-                                   f"Mask it once with `runback key migrate --key FILE --db {how.db}`.")  # fmt: skip
+        raise allocation.KeyError_(
+            f"the warehouse {how.db} holds the allocation unmasked (made by an older runback).",
+            f"Mask it once with `runback key migrate --key FILE --db {how.db}`.",
+        )
     allocation.check_location(how.key, how.db)
     if how.key.exists() or recorded is not None:
         key = allocation.read_key(how.key)
         if recorded is not None and key.fingerprint != recorded:
             raise allocation.KeyError_(
                 f"the allocation key {how.key} (fingerprint {key.fingerprint}) is not this warehouse's "
-                f"(fingerprint {recorded}).", "Name the trial's key with --key or RUNBACK_KEY.")  # fmt: skip
+                f"(fingerprint {recorded}).",
+                "Name the trial's key with --key or RUNBACK_KEY.",
+            )
         return key
     if not allocation.holds_allocation(export.table):
         return None
     key = allocation.first_key(how.key)
-    log.warning("the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
-                "warehouse and away from blinded readers", how.key, key.fingerprint)  # fmt: skip
+    log.warning(
+        "the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
+        "warehouse and away from blinded readers",
+        how.key,
+        key.fingerprint,
+    )
     return key
 
 
@@ -199,20 +220,29 @@ def check_order(file: ExportFile, known: load.Prior, conflict: str | None) -> No
     if conflict:
         raise EntryHeld(file.name, conflict, _NAME_THE_TIME)
     if file.export_time is None and known.latest_export_time is not None:
-        raise EntryHeld(file.name, "its name carries no export time, so it cannot be ordered among the exports "
-                        "already applied (it may be older than they are).", _NAME_THE_TIME)  # fmt: skip
+        raise EntryHeld(
+            file.name,
+            "its name carries no export time, so it cannot be ordered among the exports "
+            "already applied (it may be older than they are).",
+            _NAME_THE_TIME,
+        )
     if file.export_time is not None and file.export_time in known.applied_times:
         when = f"{file.export_time:%Y-%m-%d %H:%M}"
-        raise EntryHeld(file.name, f"an export with other contents and the same time ({when}) was applied already; "
-                        "which of the two is newer cannot be known.", _NAME_THE_TIME)  # fmt: skip
+        raise EntryHeld(
+            file.name,
+            f"an export with other contents and the same time ({when}) was applied already; "
+            "which of the two is newer cannot be known.",
+            _NAME_THE_TIME,
+        )
 
 
-_NAME_THE_TIME = ("Check which export is the newer; apply this one with "
-                  "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`, or remove it.")  # fmt: skip
+_NAME_THE_TIME = (
+    "Check which export is the newer; apply this one with "
+    "`runback ingest --export-time 'YYYY-MM-DD HH:MM' FILE`, or remove it."
+)
 
 
-def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, accept_identifiers: bool,
-                     path: Path) -> None:  # fmt: skip
+def check_dictionary(loaded_with: list[dict] | None, study, accept: bool, accept_identifiers: bool, path: Path) -> None:
     """Refuse an export read with a dictionary that breaks what is loaded (unless accepted), or
     that stops marking a field as an identifier (unless that is accepted on its own)."""
     if loaded_with is None:  # a new warehouse: any dictionary is the first

@@ -23,15 +23,23 @@ PATTERNS = {
     "dictionary": ("*DataDictionary*.csv", "*DataDictionary*.json", "dictionary.csv", "metadata.csv", "metadata.json"),
     "events": ("*_Events*.csv", "*_Events*.json", "event.csv", "events.csv", "event.json", "events.json"),
     "designations": (
-        "*InstrumentDesignations*.csv", "*InstrumentDesignations*.json", "*formEventMapping*.csv",
-        "*formEventMapping*.json", "instrument_designations.csv", "instrument_designations.json",
+        "*InstrumentDesignations*.csv",
+        "*InstrumentDesignations*.json",
+        "*formEventMapping*.csv",
+        "*formEventMapping*.json",
+        "instrument_designations.csv",
+        "instrument_designations.json",
     ),
     "repeating": (
-        "*RepeatingInstruments*.csv", "*RepeatingInstruments*.json", "*repeatingFormsEvents*.csv",
-        "*repeatingFormsEvents*.json", "repeating*.csv", "repeating*.json",
+        "*RepeatingInstruments*.csv",
+        "*RepeatingInstruments*.json",
+        "*repeatingFormsEvents*.csv",
+        "*repeatingFormsEvents*.json",
+        "repeating*.csv",
+        "repeating*.json",
     ),
     "missing_codes": ("*MissingDataCodes*.txt", "missing_data_codes.txt"),
-}  # fmt: skip
+}
 """REDCap's download names (UI: `<Title>_Events_<date>.csv`; API bodies saved as CSV or JSON)."""
 
 

@@ -153,8 +153,11 @@ def read_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pa.Table, Dia
     try:
         header = next(csv.reader(io.StringIO(_first_line(data, start)), delimiter=dialect.delimiter), [])
     except csv.Error:  # a cell longer than the csv module's field limit (131,072 characters)
-        raise RefusedFile(path, f"a header cell is longer than {csv.field_size_limit():,} characters: this is not "
-                          "a REDCap export header.", "Export 'CSV (raw data)' from REDCap.") from None  # fmt: skip
+        raise RefusedFile(
+            path,
+            f"a header cell is longer than {csv.field_size_limit():,} characters: this is not a REDCap export header.",
+            "Export 'CSV (raw data)' from REDCap.",
+        ) from None
     header = [h.strip() for h in header]
     _check_header_cells(header, path)
     bad_rows: list[str] = []
@@ -173,9 +176,10 @@ def read_table(data: bytes, path: Path | str = "<bytes>") -> tuple[pa.Table, Dia
         )
     table = _strip_injection_guard(table)
     overlong = [
-        name for name, col in zip(table.column_names, table.columns, strict=True)
+        name
+        for name, col in zip(table.column_names, table.columns, strict=True)
         if len(col) and (pc.max(pc.utf8_length(col)).as_py() or 0) > MAX_CELL
-    ]  # fmt: skip
+    ]
     table = table.add_column(0, SOURCE_ROW, pa.array(np.arange(1, table.num_rows + 1, dtype="int32")))
     return table.replace_schema_metadata({"overlong": ",".join(overlong)}), dialect
 
@@ -266,10 +270,7 @@ def check_longitudinal(header: list[str], study: Study, path: Path | str) -> Non
 def expand_combined_checkboxes(table: pa.Table, study: Study, path: Path | str) -> tuple[pa.Table, tuple[str, ...]]:
     """A checkbox exported as one column of comma-separated codes -> one `<field>___<code>` column
     per choice (and per missing-data code), as a usual export writes it."""
-    combined = [
-        c for c in table.column_names
-        if c in study.field_map and study.field_map[c].kind == KIND_CHECKBOX
-    ]  # fmt: skip
+    combined = [c for c in table.column_names if c in study.field_map and study.field_map[c].kind == KIND_CHECKBOX]
     for name in combined:
         table = _expand_checkbox(table, study, name, path)
     return table, tuple(combined)
@@ -339,9 +340,8 @@ def check_export_header(header: list[str], study: Study, path: Path | str) -> tu
         )
     identifiers = set(study.identifiers)
     missing = [
-        c for c in expected
-        if c not in header and c.split("___")[0] not in identifiers and c not in optional_codes
-    ]  # fmt: skip
+        c for c in expected if c not in header and c.split("___")[0] not in identifiers and c not in optional_codes
+    ]
     missing += [c for c in structural if c not in header and c not in missing]
     if missing:
         raise RefusedFile(

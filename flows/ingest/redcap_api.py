@@ -55,9 +55,13 @@ if TYPE_CHECKING:
 
 TOKEN_BLOCK = "runback-redcap-token"
 RECORD_PARAMS = {
-    "type": "flat", "rawOrLabel": "raw", "rawOrLabelHeaders": "raw", "exportCheckboxLabel": "false",
-    "exportSurveyFields": "false", "exportDataAccessGroups": "false",
-}  # fmt: skip
+    "type": "flat",
+    "rawOrLabel": "raw",
+    "rawOrLabelHeaders": "raw",
+    "exportCheckboxLabel": "false",
+    "exportSurveyFields": "false",
+    "exportDataAccessGroups": "false",
+}
 FILES = {  # content -> (file name pattern, header cells its CSV must have)
     "metadata": ("RUNBACK_DataDictionary_{date}.csv", ("field_name", "form_name")),
     "event": ("RUNBACK_Events_{date}.csv", ("unique_event_name",)),

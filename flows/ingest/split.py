@@ -125,21 +125,49 @@ def _place(raw: pd.DataFrame, form: str, study: Study, overlong: list[str]) -> t
     checks = [
         ((rows["record_id"] == "").to_numpy(), "record_id", "record_id_blank", "the record id is blank"),
         (~known, EVENT_COLUMN, "unknown_event", lambda bad: "'" + bad["event"] + "' is not an event of the project"),
-        (~designated, EVENT_COLUMN, "form_not_in_event",
-         lambda bad: f"form {form} is not designated to event '" + bad["event"] + "'"),
-        (~blank_instrument & ~named, REPEAT_INSTRUMENT_COLUMN, "values_on_other_repeat_row",
-         lambda bad: f"values of form {form} on a repeating row of form '" + bad[REPEAT_INSTRUMENT_COLUMN] + "'"),
-        (named & repeats_no, REPEAT_INSTRUMENT_COLUMN, "repeat_on_non_repeating_form",
-         f"repeat columns on form {form}, which does not repeat in this event"),
-        (blank_instrument & repeats_yes & ~repeating_event, REPEAT_INSTRUMENT_COLUMN, "repeat_instrument_missing",
-         f"form {form} repeats in this event but the row does not name it"),
-        (needs_instance & ~given, REPEAT_INSTANCE_COLUMN, "repeat_instance_missing",
-         "a repeating row without a repeat instance"),
-        (~needs_instance & given & (repeats_yes | repeats_no), REPEAT_INSTANCE_COLUMN,
-         "repeat_instance_on_non_repeating_row", "a repeat instance on a row that does not repeat"),
-        (~whole, REPEAT_INSTANCE_COLUMN, "repeat_instance_invalid",
-         lambda bad: "repeat instance '" + bad[REPEAT_INSTANCE_COLUMN] + "' is not a whole number from 1"),
-    ]  # fmt: skip
+        (
+            ~designated,
+            EVENT_COLUMN,
+            "form_not_in_event",
+            lambda bad: f"form {form} is not designated to event '" + bad["event"] + "'",
+        ),
+        (
+            ~blank_instrument & ~named,
+            REPEAT_INSTRUMENT_COLUMN,
+            "values_on_other_repeat_row",
+            lambda bad: f"values of form {form} on a repeating row of form '" + bad[REPEAT_INSTRUMENT_COLUMN] + "'",
+        ),
+        (
+            named & repeats_no,
+            REPEAT_INSTRUMENT_COLUMN,
+            "repeat_on_non_repeating_form",
+            f"repeat columns on form {form}, which does not repeat in this event",
+        ),
+        (
+            blank_instrument & repeats_yes & ~repeating_event,
+            REPEAT_INSTRUMENT_COLUMN,
+            "repeat_instrument_missing",
+            f"form {form} repeats in this event but the row does not name it",
+        ),
+        (
+            needs_instance & ~given,
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_missing",
+            "a repeating row without a repeat instance",
+        ),
+        (
+            ~needs_instance & given & (repeats_yes | repeats_no),
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_on_non_repeating_row",
+            "a repeat instance on a row that does not repeat",
+        ),
+        (
+            ~whole,
+            REPEAT_INSTANCE_COLUMN,
+            "repeat_instance_invalid",
+            lambda bad: "repeat instance '" + bad[REPEAT_INSTANCE_COLUMN] + "' is not a whole number from 1",
+        ),
+    ]
     too_long = f"a value longer than REDCap can store ({MAX_CELL:,} characters): a corrupted export?"
     checks += [((raw[c].str.len() > MAX_CELL).to_numpy(), c, "value_too_long", too_long) for c in overlong]
     problems, sound = [], np.ones(len(rows), dtype=bool)

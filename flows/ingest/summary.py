@@ -36,14 +36,31 @@ def tonight(results: list[dict]) -> list[dict]:
 def run_text(results: list[dict]) -> str:
     """The run on one screen, as plain text: tonight's files (with the reason of any that was not
     applied), and how many were seen before."""
-    rows = [(r["file"], r["status"], str(r.get("rows") or 0), *(str(n) for n in _row_counts(r)),
-             str(r.get("data_cut") or "-")) for r in tonight(results)]  # fmt: skip
+    rows = [
+        (
+            r["file"],
+            r["status"],
+            str(r.get("rows") or 0),
+            *(str(n) for n in _row_counts(r)),
+            str(r.get("data_cut") or "-"),
+        )
+        for r in tonight(results)
+    ]
     header = ("file", "status", "rows", "quarantined", "flagged", "cut")
     width = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, width, strict=True)))
-             for row in [header, *rows]] if rows else ["No new export."]  # fmt: skip
-    lines += [f"  {r['file']} {r['status']}: {_why(r)}" for r in tonight(results)
-              if r["status"] not in ("loaded", "unchanged")]  # fmt: skip
+    lines = (
+        [
+            "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, width, strict=True)))
+            for row in [header, *rows]
+        ]
+        if rows
+        else ["No new export."]
+    )
+    lines += [
+        f"  {r['file']} {r['status']}: {_why(r)}"
+        for r in tonight(results)
+        if r["status"] not in ("loaded", "unchanged")
+    ]
     seen = len(results) - len(tonight(results))
     if seen:
         lines.append(
@@ -69,10 +86,16 @@ def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, li
     lines = ["# Nightly ingest", ""]
     lines.append(f"**New data cut:** {cut}" if cut is not None else "**No new data cut** (nothing changed).")
     files = [
-        [r["file"], r["status"], r.get("rows") or 0, *_row_counts(r), r.get("data_cut") or "",
-         r.get("message", "")[:300] if r["status"] not in ("loaded", "unchanged") else ""]
+        [
+            r["file"],
+            r["status"],
+            r.get("rows") or 0,
+            *_row_counts(r),
+            r.get("data_cut") or "",
+            r.get("message", "")[:300] if r["status"] not in ("loaded", "unchanged") else "",
+        ]
         for r in tonight(results)
-    ]  # fmt: skip
+    ]
     lines += ["", "## Tonight's files", ""]
     header = ["file", "status", "rows", "quarantined", "flagged", "cut", "why"]
     lines += _table(header, files) if files else ["No new export."]
@@ -87,8 +110,10 @@ def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, li
             lines += ["", f"Listing of the open queries, to send to the sites: `{listing}`"]
         shown = queries[queries["status"] == "new"].head(QUERY_LIST_MAX)
         if len(shown):
-            rows = [[q.record_id, q.event, q.instance, q.form, q.column, str(q.value)[:80], q.check, q.reason[:200]]
-                    for q in shown.itertuples()]  # fmt: skip
+            rows = [
+                [q.record_id, q.event, q.instance, q.form, q.column, str(q.value)[:80], q.check, q.reason[:200]]
+                for q in shown.itertuples()
+            ]
             header = ["record", "event", "instance", "form", "field", "value", "check", "reason"]
             lines += ["", "### New tonight", ""] + _table(header, rows)
     return "\n".join(lines) + "\n"
@@ -109,8 +134,9 @@ def query_table(queries: pd.DataFrame) -> list[dict]:
     """The data queries new tonight, one row each (plain JSON types only): where, what and why."""
     new = queries[queries["status"] == "new"] if not queries.empty else queries
     columns = ["record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
-    return [{c: (None if pd.isna(getattr(q, c)) else str(getattr(q, c))[:500]) for c in columns}
-            for q in new.itertuples()]  # fmt: skip
+    return [
+        {c: (None if pd.isna(getattr(q, c)) else str(getattr(q, c))[:500]) for c in columns} for q in new.itertuples()
+    ]
 
 
 def write_listing(queries: pd.DataFrame, folder: Path, cut: int) -> Path:

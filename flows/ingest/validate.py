@@ -52,8 +52,10 @@ def model_for(study: Study, form: str, columns: list[str]) -> tuple[pa.DataFrame
     model = schemas.MODELS.get(form)
     schema, notes = with_row_checks(derived, model, columns)
     if model is not None:
-        notes = [f"form {form}: the trial's model and the data dictionary disagree: {d} (the dictionary is used)"
-                 for d in disagreements(model, schema_for(study, form))] + notes  # fmt: skip
+        notes = [
+            f"form {form}: the trial's model and the data dictionary disagree: {d} (the dictionary is used)"
+            for d in disagreements(model, schema_for(study, form))
+        ] + notes
     return schema, notes
 
 

@@ -33,8 +33,9 @@ class QueryResult:
     truncated: bool  # more rows than the limit: only the first `limit` are in `table`
 
 
-def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float = DEFAULT_SECONDS,
-              key: Key | None = None) -> QueryResult:  # fmt: skip
+def run_query(
+    db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float = DEFAULT_SECONDS, key: Key | None = None
+) -> QueryResult:
     """The result of `text` on the warehouse, at most `limit` rows (0: no limit) within
     `timeout_s` seconds (0: no limit). With the warehouse's `key`, the query is logged first and
     may join the temporary table `unblinded_arms` (letter, arm, name), made for it alone."""
@@ -45,8 +46,13 @@ def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float =
         log_unblinding(db, "query", key, text[:2000])
     con = connect_read_only(db)
     if key is not None:
-        arms = pa.table({"letter": [key.letters[a] for a in ARM_ORDER], "arm": list(ARM_ORDER),
-                         "name": [ARM_NAMES[a] for a in ARM_ORDER]})  # fmt: skip
+        arms = pa.table(
+            {
+                "letter": [key.letters[a] for a in ARM_ORDER],
+                "arm": list(ARM_ORDER),
+                "name": [ARM_NAMES[a] for a in ARM_ORDER],
+            }
+        )
         con.register("key_rows", arms)
         con.execute(sql("query/unblinded_arms"))
         con.unregister("key_rows")
@@ -59,8 +65,10 @@ def run_query(db: Path, text: str, limit: int = DEFAULT_ROWS, timeout_s: float =
             return QueryResult(pa.table({}), False)
         table = (relation.limit(limit + 1) if limit else relation).to_arrow_table()
     except duckdb.InterruptException:
-        raise Refused(f"the query ran longer than {timeout_s:g} s and was stopped.",
-                      "Narrow it down, or give it more time with --timeout SECONDS (0: none).") from None  # fmt: skip
+        raise Refused(
+            f"the query ran longer than {timeout_s:g} s and was stopped.",
+            "Narrow it down, or give it more time with --timeout SECONDS (0: none).",
+        ) from None
     except duckdb.Error as err:
         raise Refused(f"the query failed: {err}", "Check the SQL; the warehouse is open read-only.") from None
     finally:

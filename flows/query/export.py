@@ -149,8 +149,9 @@ def stata_ready(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     strl = []
     for column in out.columns:
         series = out[column]
-        if pd.api.types.is_bool_dtype(series) or (series.dtype == object and series.dropna().map(type).eq(bool).all()
-                                                  and series.notna().any()):  # fmt: skip
+        if pd.api.types.is_bool_dtype(series) or (
+            series.dtype == object and series.dropna().map(type).eq(bool).all() and series.notna().any()
+        ):
             out[column] = series.astype("Float64").astype("float64") if series.isna().any() else series.astype("int8")
         elif pd.api.types.is_integer_dtype(series) and series.isna().any():
             out[column] = series.astype("float64")

@@ -20,8 +20,7 @@ class LastExport(NamedTuple):
         """'X, made 2014-02-01 02:00', or for an undated file 'X, export time unknown (...)'."""
         if self.dated:
             return f"{self.name}, made {self.made:%Y-%m-%d %H:%M}"
-        return (f"{self.name}, export time unknown (its name carries none; "
-                f"ingested {self.made:%Y-%m-%d %H:%M})")  # fmt: skip
+        return f"{self.name}, export time unknown (its name carries none; ingested {self.made:%Y-%m-%d %H:%M})"
 
 
 def last_export(con) -> LastExport | None:
@@ -41,5 +40,7 @@ def stale(con, now: dt.datetime, max_age_hours: float) -> str | None:
     age = (now - last.made).total_seconds() / 3600
     if age <= max_age_hours:
         return None
-    return (f"the newest export ({last.describe()}) is {age:.0f} h old, more than "
-            f"{max_age_hours:g} h: is the nightly export job running?")  # fmt: skip
+    return (
+        f"the newest export ({last.describe()}) is {age:.0f} h old, more than "
+        f"{max_age_hours:g} h: is the nightly export job running?"
+    )

@@ -21,8 +21,10 @@ def problems(con) -> list[str]:
     found += [p for p, _ in rows(con, "query/integrity_cuts")]
     found += [p for p, _ in rows(con, "query/integrity_file_forms")]
     if _has_analysis(con):
-        found += [f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"
-                  for (cut,) in rows(con, "analyse/unanalysed_latest_cut")]  # fmt: skip
+        found += [
+            f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"
+            for (cut,) in rows(con, "analyse/unanalysed_latest_cut")
+        ]
     return found
 
 
@@ -36,7 +38,10 @@ def content_hash(con) -> str:
     (file ids, row numbers, cut ids): equal for equal content, however it was loaded."""
     parts = [f"clean.{f}:{rows(con, 'query/current_clean_content', form=f)[0][0]}" for f in form_tables(con, "clean")]
     if rows(con, "query/analysed_cuts"):
-        parts += [f"analysis.{t}:{rows(con, 'query/current_analysis_content', table=t)[0][0]}" for t in TABLES
-                  if t != "data_queries"]  # fmt: skip
+        parts += [
+            f"analysis.{t}:{rows(con, 'query/current_analysis_content', table=t)[0][0]}"
+            for t in TABLES
+            if t != "data_queries"
+        ]
         parts.append(f"analysis.data_queries:{rows(con, 'query/current_queries_content')[0][0]}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

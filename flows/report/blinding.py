@@ -79,8 +79,10 @@ def arms_for(blinded: bool, key: Key | None = None, pooled: bool = False) -> Arm
     return Arms({letter: f"{arm}: {ARM_NAMES[arm]}" for letter, arm in codes.items()}, False, codes, key.fingerprint)
 
 
-_INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-                        r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]")  # fmt: skip
+_INVISIBLE = re.compile(
+    r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e0fff]"
+)
 """Characters that show as nothing (or as a blank): zero-width, joiners, fillers, variation
 selectors, tags, the braille blank."""
 _HIDDEN_CATEGORIES = {"Cf", "Cc", "Co", "Cn", "Mn", "Me"}  # format, control, private, unassigned, combining marks
@@ -115,8 +117,16 @@ def _unless_hidden(match: re.Match) -> str:
 def revealing_terms() -> list[str]:
     """Words that would reveal allocation in a blinded report: the arms' names and the words that
     name a programme, as the scan reads them."""
-    terms = set(ARM_NAMES.values()) | {"lower limb", "leg strengthening", "lumbar extensor", "extensor strengthening",
-                                       "stabilisation", "stabilization", "core stability", "rand_group"}  # fmt: skip
+    terms = set(ARM_NAMES.values()) | {
+        "lower limb",
+        "leg strengthening",
+        "lumbar extensor",
+        "extensor strengthening",
+        "stabilisation",
+        "stabilization",
+        "core stability",
+        "rand_group",
+    }
     return sorted(skeleton(term) for term in terms)
 
 

@@ -61,8 +61,18 @@ def change_over_visits(table: dict, arms: list[dict]) -> dict:
                     low, high = (cell[k] if cell[k] is not None else mean for k in ("chg_ci_low", "chg_ci_high"))
                     xs.append(r["step"]), ys.append(mean), lo.append(mean - low), hi.append(high - mean)
             offset = (i - 1) * 0.06
-            ax.errorbar([x + offset for x in xs], ys, yerr=[lo, hi], color=colour, linestyle=line, marker=marker,
-                        markersize=4, capsize=2, linewidth=1.4, label=arm["short"])  # fmt: skip
+            ax.errorbar(
+                [x + offset for x in xs],
+                ys,
+                yerr=[lo, hi],
+                color=colour,
+                linestyle=line,
+                marker=marker,
+                markersize=4,
+                capsize=2,
+                linewidth=1.4,
+                label=arm["short"],
+            )
             if ys:
                 described.append(f"{arm['short']} {ys[-1]:+.2f} at {rows[-1]['visit'].split(' (')[0].lower()}")
         ax.axhline(0, color="#888888", linewidth=0.6)
@@ -72,8 +82,10 @@ def change_over_visits(table: dict, arms: list[dict]) -> dict:
         ax.legend(frameon=False, fontsize=8, ncols=3, loc="best")
         svg = _svg(fig)
     direction = "higher is better" if table["better"] == "higher" else "lower is better"
-    alt = (f"{table['label']}: mean change from baseline with 95% confidence intervals by arm over the visits "
-           f"({direction}). Last visit: " + "; ".join(described) + ".")  # fmt: skip
+    alt = (
+        f"{table['label']}: mean change from baseline with 95% confidence intervals by arm over the visits "
+        f"({direction}). Last visit: " + "; ".join(described) + "."
+    )
     return {"svg": svg, "alt": alt}
 
 
@@ -97,9 +109,11 @@ def forest(contrasts: list[dict]) -> dict | None:
         ax.set_yticks(range(len(items)), [label for label, _ in reversed(items)])
         ax.set_xlabel("Difference between arms (points), 95% CI")
         svg = _svg(fig)
-    alt = "Forest plot of between-arm differences in the primary outcomes (MMRM, ITT): " + "; ".join(
-        f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items
-    ) + "."  # fmt: skip
+    alt = (
+        "Forest plot of between-arm differences in the primary outcomes (MMRM, ITT): "
+        + "; ".join(f"{label} {p['estimate']:+.2f} ({p['ci_low']:+.2f} to {p['ci_high']:+.2f})" for label, p in items)
+        + "."
+    )
     return {"svg": svg, "alt": alt}
 
 
@@ -111,8 +125,14 @@ def recruitment(conduct: dict) -> dict | None:
     with rc_context(RC):
         fig, ax = _figure(5.6, 2.6)
         xs = list(range(len(rows)))
-        ax.step(xs, [r["randomised_total"] for r in rows], where="post", color=STYLES[0][0], linewidth=1.6,
-                label="Randomised")  # fmt: skip
+        ax.step(
+            xs,
+            [r["randomised_total"] for r in rows],
+            where="post",
+            color=STYLES[0][0],
+            linewidth=1.6,
+            label="Randomised",
+        )
         target = conduct["target"]
         ax.axhline(target, color="#888888", linestyle="--", linewidth=1, label=f"Target ({target})")
         every = max(1, len(rows) // 8)
@@ -121,6 +141,8 @@ def recruitment(conduct: dict) -> dict | None:
         ax.set_title("Recruitment", loc="left", fontsize=9)
         ax.legend(frameon=False, fontsize=8, loc="lower right")
         svg = _svg(fig)
-    alt = (f"Participants randomised, cumulative by month from {rows[0]['month']} to {rows[-1]['month']}: "
-           f"{conduct['randomised']} of a target of {conduct['target']}.")  # fmt: skip
+    alt = (
+        f"Participants randomised, cumulative by month from {rows[0]['month']} to {rows[-1]['month']}: "
+        f"{conduct['randomised']} of a target of {conduct['target']}."
+    )
     return {"svg": svg, "alt": alt}

@@ -141,10 +141,12 @@ def conduct(con, cut: int, arms: Arms, visits: tuple[str, ...]) -> dict:
         "period": f"{RECRUITMENT.start:%B %Y} to {RECRUITMENT.end:%B %Y}",
         "randomised": int(randomised),
         "recruitment": recruitment,
-        "retention": [{"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms, RETENTION)}
-                      for (v,), group in _groups(retention, "visit", sort=False)],
+        "retention": [
+            {"visit": VISIT_LABELS[v], "arms": _by_arm(group, arms, RETENTION)}
+            for (v,), group in _groups(retention, "visit", sort=False)
+        ],
         "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in windows if r["visit"] in visits],
-    }  # fmt: skip
+    }
 
 
 def sites(con, cut: int, visit: str) -> dict | None:
@@ -164,12 +166,19 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
     return {
         "interim": seen.interim,
         "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": visit},
-        "lock": None if found is None else {
-            "cut": found.data_cut, "this_cut": found.data_cut == cut, "content_hash": found.content_hash,
-            "forced": found.forced, "reason": found.reason, "reached": found.reached, "randomised": found.randomised,
+        "lock": None
+        if found is None
+        else {
+            "cut": found.data_cut,
+            "this_cut": found.data_cut == cut,
+            "content_hash": found.content_hash,
+            "forced": found.forced,
+            "reason": found.reason,
+            "reached": found.reached,
+            "randomised": found.randomised,
             "verified": lock.verify(con, found),
         },
-    }  # fmt: skip
+    }
 
 
 @dataclass(frozen=True)
@@ -251,12 +260,14 @@ def table1(baseline: Rows, arms: Arms) -> list[dict]:
     for _, group in _groups(baseline, "sort"):
         first = group[0]
         cells = {r["arm"]: r for r in group}
-        rows.append({
-            "characteristic": first["characteristic"],
-            "unit": first["unit"],
-            "kind": first["kind"],
-            "cells": [cells.get(arm) for arm in columns],
-        })  # fmt: skip
+        rows.append(
+            {
+                "characteristic": first["characteristic"],
+                "unit": first["unit"],
+                "kind": first["kind"],
+                "cells": [cells.get(arm) for arm in columns],
+            }
+        )
     return rows
 
 
@@ -265,13 +276,24 @@ def outcome_tables(summary: Rows, arms: Arms) -> list[dict]:
     tables = []
     for _, rows in _groups(summary, "param_sort"):
         first = rows[0]
-        tables.append({
-            "param": first["param"], "label": first["label"], "unit": first["unit"],
-            "primary": bool(first["primary"]), "better": first["better"],
-            "rows": [{"visit": VISIT_LABELS[visit], "visit_code": visit, "step": int(group[0]["step"]),
-                      "arms": _by_arm(group, arms)}
-                     for (visit,), group in _groups(rows, "visit", sort=False)],
-        })  # fmt: skip
+        tables.append(
+            {
+                "param": first["param"],
+                "label": first["label"],
+                "unit": first["unit"],
+                "primary": bool(first["primary"]),
+                "better": first["better"],
+                "rows": [
+                    {
+                        "visit": VISIT_LABELS[visit],
+                        "visit_code": visit,
+                        "step": int(group[0]["step"]),
+                        "arms": _by_arm(group, arms),
+                    }
+                    for (visit,), group in _groups(rows, "visit", sort=False)
+                ],
+            }
+        )
     return tables
 
 
@@ -309,16 +331,31 @@ def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
     for (model, _, population), rows in _groups(shown, "model", "param_sort", "population"):
         first, terms, roles = rows[0], _by_term(rows), {r["role"] for r in rows}
         role = next((r for r in ("primary", "secondary", "sensitivity") if r in roles), None)
-        out.append({
-            "model": model, "role": role, "param": first["param"], "label": first["label"], "unit": first["unit"],
-            "primary": bool(first["primary"]), "population": population,
-            "pairs": [(_oriented(terms, a, b) or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}",
-                                                         "tipping": _tipping(terms, a, b)}
-                      for a, b in arms.pairs()],
-        })  # fmt: skip
+        out.append(
+            {
+                "model": model,
+                "role": role,
+                "param": first["param"],
+                "label": first["label"],
+                "unit": first["unit"],
+                "primary": bool(first["primary"]),
+                "population": population,
+                "pairs": [
+                    (_oriented(terms, a, b) or {})
+                    | {"pair": f"{arms.short(a)} − {arms.short(b)}", "tipping": _tipping(terms, a, b)}
+                    for a, b in arms.pairs()
+                ],
+            }
+        )
     out = [c for c in out if any(p.get("n_obs") for p in c["pairs"])]  # never assessed at the timepoint
-    out.sort(key=lambda c: (c["role"] != "primary", c["population"] != "ITT", CONTRAST_MODELS.index(c["model"]),
-                            not c["primary"]))  # fmt: skip
+    out.sort(
+        key=lambda c: (
+            c["role"] != "primary",
+            c["population"] != "ITT",
+            CONTRAST_MODELS.index(c["model"]),
+            not c["primary"],
+        )
+    )
     return out
 
 
@@ -341,13 +378,21 @@ def slopes(longitudinal: Rows, arms: Arms) -> list[dict]:
     for (model, _, population), rows in _groups(longitudinal, "model", "param_sort", "population"):
         first, terms = rows[0], _by_term(rows)
         per_arm = {term.removeprefix("slope "): r for term, r in terms.items() if " - " not in term}
-        out.append({
-            "model": model, "param": first["param"], "label": first["label"], "unit": first["unit"],
-            "primary": bool(first["primary"]), "population": population,
-            "arms": [per_arm.get(arm) for arm in arms.order],
-            "pairs": [(_oriented(terms, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
-                      for a, b in arms.pairs()],
-        })  # fmt: skip
+        out.append(
+            {
+                "model": model,
+                "param": first["param"],
+                "label": first["label"],
+                "unit": first["unit"],
+                "primary": bool(first["primary"]),
+                "population": population,
+                "arms": [per_arm.get(arm) for arm in arms.order],
+                "pairs": [
+                    (_oriented(terms, a, b, "slope ") or {}) | {"pair": f"{arms.short(a)} − {arms.short(b)}"}
+                    for a, b in arms.pairs()
+                ],
+            }
+        )
     out.sort(key=lambda s: (s["model"] != "GEE", s["population"] != "ITT"))
     return out
 
@@ -356,8 +401,15 @@ def responders(frame: Rows, arms: Arms) -> list[dict]:
     out = []
     for (_, population), rows in _groups(frame, "param_sort", "population"):
         first = rows[0]
-        out.append({"label": first["label"], "mcid": first["mcid"], "better": first["better"],
-                    "population": population, "arms": _by_arm(rows, arms)})  # fmt: skip
+        out.append(
+            {
+                "label": first["label"],
+                "mcid": first["mcid"],
+                "better": first["better"],
+                "population": population,
+                "arms": _by_arm(rows, arms),
+            }
+        )
     out.sort(key=lambda r: r["population"] != "ITT")
     return out
 
@@ -395,10 +447,19 @@ def ae_listing(frame: Rows, arms: Arms, per_arm: Rows) -> dict:
         if arms.blinded:
             withheld += _blinded_row(row, single)
     if arms.blinded:  # without the arm, order by what is shown only
-        rows.sort(key=lambda r: (r["serious"] is not True, r["onset_day"] if r["onset_day"] is not None else math.inf,
-                                 r["description"] or ""))  # fmt: skip
-    return {"rows": rows, "withheld": withheld, "suppressed": sorted(f"{d}: {c}" for d, c in single),
-            "serious_elsewhere": serious_elsewhere}  # fmt: skip
+        rows.sort(
+            key=lambda r: (
+                r["serious"] is not True,
+                r["onset_day"] if r["onset_day"] is not None else math.inf,
+                r["description"] or "",
+            )
+        )
+    return {
+        "rows": rows,
+        "withheld": withheld,
+        "suppressed": sorted(f"{d}: {c}" for d, c in single),
+        "serious_elsewhere": serious_elsewhere,
+    }
 
 
 def _blinded_row(row: dict, single: set[tuple[str, str]]) -> bool:
@@ -444,18 +505,31 @@ def deviations(frame: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
     frame = [r for r in frame if r["visit"] is None or r["visit"] in visits]
     counts = []
     for (_, kind), group in _groups(frame, "kind_sort", "kind"):
-        per_arm = [{"arm": arm, "deviations": len(rows), "participants": _participants(rows)}
-                   for (arm,), rows in _groups(group, "arm")]  # fmt: skip
-        counts.append({"kind": kind, "deviations": len(group), "participants": _participants(group),
-                       "arms": _by_arm(per_arm, arms, DEVIATIONS)})  # fmt: skip
+        per_arm = [
+            {"arm": arm, "deviations": len(rows), "participants": _participants(rows)}
+            for (arm,), rows in _groups(group, "arm")
+        ]
+        counts.append(
+            {
+                "kind": kind,
+                "deviations": len(group),
+                "participants": _participants(group),
+                "arms": _by_arm(per_arm, arms, DEVIATIONS),
+            }
+        )
     up_to = VISIT_LABELS[visits[-1]].split(" (")[0]
     if arms.pooled:
         return {"counts": counts, "rows": None, "up_to": up_to}
     rows = []
     for row in map(dict, frame):
         arm = row.pop("arm")
-        rows.append(row | {"arm": None if arms.blinded or arm is None else arms.short(arm),
-                           "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None})  # fmt: skip
+        rows.append(
+            row
+            | {
+                "arm": None if arms.blinded or arm is None else arms.short(arm),
+                "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None,
+            }
+        )
     return {"counts": counts, "rows": rows, "up_to": up_to}
 
 

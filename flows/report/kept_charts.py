@@ -58,10 +58,14 @@ def _typed(value) -> list[str]:
 def wanted(context: dict) -> list[Chart]:
     """The charts of a report: the change from baseline of each questionnaire outcome with more
     than two visits, the forest plot of the primary contrasts, recruitment."""
-    change = [Chart("change", "change_over_visits", (t, context["arms"])) for t in context["outcomes"]
-              if len(t["rows"]) > 2]  # fmt: skip
-    return [*change, Chart("forest", "forest", (context["contrasts"],)),
-            Chart("recruitment", "recruitment", (context["conduct"],))]  # fmt: skip
+    change = [
+        Chart("change", "change_over_visits", (t, context["arms"])) for t in context["outcomes"] if len(t["rows"]) > 2
+    ]
+    return [
+        *change,
+        Chart("forest", "forest", (context["contrasts"],)),
+        Chart("recruitment", "recruitment", (context["conduct"],)),
+    ]
 
 
 Drawing = dict | None
@@ -128,5 +132,7 @@ def shown_text(svg: str) -> str | None:
 def keep(con: duckdb.DuckDBPyConnection, drawings: dict[str, Drawing]) -> None:
     """Keep these drawings (inside the caller's transaction; a chart kept meanwhile stays as it is)."""
     for key, drawing in drawings.items():
-        con.execute(sql("report/keep_chart"), {"chart_key": key, "svg": drawing and drawing["svg"],
-                                               "alt": drawing and drawing["alt"]})  # fmt: skip
+        con.execute(
+            sql("report/keep_chart"),
+            {"chart_key": key, "svg": drawing and drawing["svg"], "alt": drawing and drawing["alt"]},
+        )

@@ -32,8 +32,18 @@ from runback.schemas.study import Study
 
 FIRST_NIGHT_AFTER_DAYS = 14
 """The first export is this many days after the first randomisation."""
-STAGES = ("people", "allocation", "schedule", "enrolment", "outcomes", "sessions", "entry", "corrections", "defects",
-          "sites")  # fmt: skip
+STAGES = (
+    "people",
+    "allocation",
+    "schedule",
+    "enrolment",
+    "outcomes",
+    "sessions",
+    "entry",
+    "corrections",
+    "defects",
+    "sites",
+)
 """One random stream per stage; a new stage goes last, so the earlier streams stay as they were."""
 
 

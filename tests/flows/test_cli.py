@@ -138,14 +138,19 @@ def test_a_project_folder_without_a_dictionary_is_refused_before_the_flow(tmp_pa
     export = tmp_path / "RUNBACK_DATA_2014-02-01_0200.csv"
     export.write_text("record_id\n1\n")
     (tmp_path / "project").mkdir()
-    result = runner.invoke(app, ["ingest", "--db", str(tmp_path / "w.duckdb"), "--project", str(tmp_path / "project"),
-                                 str(export)])  # fmt: skip
+    result = runner.invoke(
+        app, ["ingest", "--db", str(tmp_path / "w.duckdb"), "--project", str(tmp_path / "project"), str(export)]
+    )
     _user_error(result, "no data dictionary found")
     assert not (tmp_path / "w.duckdb").exists()
 
 
-BAD_SETTINGS = [("RUNBACK_LOCK_TIMEOUT", "soon"), ("RUNBACK_LOCK_TIMEOUT", "-1"), ("RUNBACK_MAX_AGE_HOURS", "1.5d"),
-                ("RUNBACK_TIMEZONE", "Mars/Olympus")]  # fmt: skip
+BAD_SETTINGS = [
+    ("RUNBACK_LOCK_TIMEOUT", "soon"),
+    ("RUNBACK_LOCK_TIMEOUT", "-1"),
+    ("RUNBACK_MAX_AGE_HOURS", "1.5d"),
+    ("RUNBACK_TIMEZONE", "Mars/Olympus"),
+]
 
 
 @pytest.mark.parametrize("variable, value", BAD_SETTINGS)
@@ -158,9 +163,16 @@ def test_a_busy_warehouse_exits_with_its_own_code(warehouse, monkeypatch):
     import subprocess
     import sys
 
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('held', flush=True); time.sleep(30)", str(warehouse)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(30)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setenv("RUNBACK_LOCK_TIMEOUT", "0.3")
@@ -232,8 +244,9 @@ def test_progress_is_shown_on_a_terminal_and_nowhere_else(tmp_path, study):
     assert "export files" in terminal and "validating forms" in terminal and "data cut 1: models" in terminal
     assert "loaded" in stdout and "\x1b[" not in stdout  # the summary stays plain on stdout
 
-    piped = subprocess.run([*command[:3], str(tmp_path / "again.duckdb"), str(export)], capture_output=True,
-                           text=True, env=env)  # fmt: skip
+    piped = subprocess.run(
+        [*command[:3], str(tmp_path / "again.duckdb"), str(export)], capture_output=True, text=True, env=env
+    )
     assert "loaded" in piped.stdout
     assert "export files" not in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
 
@@ -249,8 +262,11 @@ def test_the_demo_renders_open_and_closed_reports_at_both_timepoints(tmp_path, m
     assert result.exit_code == 0, result.output
     pages = sorted((tmp_path / "out" / "demo").glob("runback_*.html"))
     assert [re.sub(r"_cut\d+", "", p.name) for p in pages] == [
-        "runback_month_6_closed.html", "runback_month_6_open.html", "runback_week_8_closed.html",
-        "runback_week_8_open.html"]  # fmt: skip
+        "runback_month_6_closed.html",
+        "runback_month_6_open.html",
+        "runback_week_8_closed.html",
+        "runback_week_8_open.html",
+    ]
     for page in pages:
         html = page.read_text()
         assert 'id="protocol-deviations"' in html and 'id="serious-adverse-events"' in html, page.name
@@ -272,8 +288,16 @@ def test_a_configured_prefect_server_that_does_not_answer_is_one_line_not_a_faul
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = os.environ | {"PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
-    command = [Path(sys.executable).parent / "runback", "report", "--db", str(warehouse), "--timepoint", "week_8",
-               "--out", str(tmp_path / "out")]  # fmt: skip
+    command = [
+        Path(sys.executable).parent / "runback",
+        "report",
+        "--db",
+        str(warehouse),
+        "--timepoint",
+        "week_8",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 3, done.stderr
     assert f"the Prefect server at http://127.0.0.1:{port}/api does not answer" in done.stderr

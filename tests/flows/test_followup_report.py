@@ -19,8 +19,22 @@ from runback.flows.warehouse import connect
 from tests.helpers import build_warehouse, randomised, report_html, simulated_warehouse
 
 SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
-SECTIONS = ["title", "consort", "conduct", "table1", "outcomes", "change-charts", "contrasts", "slopes", "responders",
-            "adherence", "adverse-events", "missing-data", "data-quality", "methods"]  # fmt: skip
+SECTIONS = [
+    "title",
+    "consort",
+    "conduct",
+    "table1",
+    "outcomes",
+    "change-charts",
+    "contrasts",
+    "slopes",
+    "responders",
+    "adherence",
+    "adverse-events",
+    "missing-data",
+    "data-quality",
+    "methods",
+]
 
 
 class Cells(HTMLParser):
@@ -128,8 +142,16 @@ def test_a_blinded_report_names_no_arm(trial):
         text = re.sub(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", "", html)
         for word in ("LL", "LE", "LS"):
             assert not re.search(rf"\b{word}\b", text), word
-        for name in ("Lower limb", "lower limb", "Lumbar extensor", "lumbar extensor", "stabilisation",
-                     "Stabilisation", "leg strengthening", "rand_group"):  # fmt: skip
+        for name in (
+            "Lower limb",
+            "lower limb",
+            "Lumbar extensor",
+            "lumbar extensor",
+            "stabilisation",
+            "Stabilisation",
+            "leg strengthening",
+            "rand_group",
+        ):
             assert name not in text, name
         assert "Arm A" in text and "Arm B" in text and "Arm C" in text
         assert "BLINDED" in text and "UNBLINDED" not in text
@@ -164,10 +186,19 @@ def test_an_open_report_is_never_unblinded(trial):
 
 def test_free_text_is_escaped(tmp_path, study):
     script = "<script>alert('x')</script> & a fall"
-    ae = {"record_id": "1", "redcap_event_name": "programme_arm_1", "redcap_repeat_instrument": "adverse_event",
-          "redcap_repeat_instance": "1", "ae_onset": "2014-01-20", "ae_desc": script, "ae_severity": "1",
-          "ae_serious": "0", "ae_related": "2", "adverse_event_complete": "2",
-          **{f"ae_action___{c}": "0" for c in ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")}}  # fmt: skip
+    ae = {
+        "record_id": "1",
+        "redcap_event_name": "programme_arm_1",
+        "redcap_repeat_instrument": "adverse_event",
+        "redcap_repeat_instance": "1",
+        "ae_onset": "2014-01-20",
+        "ae_desc": script,
+        "ae_severity": "1",
+        "ae_serious": "0",
+        "ae_related": "2",
+        "adverse_event_complete": "2",
+        **{f"ae_action___{c}": "0" for c in ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")},
+    }
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)] + [ae]
     db = build_warehouse(tmp_path, study, [rows])
     key = SESSION_KEY
@@ -200,7 +231,7 @@ def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
         "--disable-component-update",
         "--window-size=1280,1000",
     ):
-        options.add_argument(flag)  # fmt: skip
+        options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
     driver = webdriver.Chrome(options=options, service=service)

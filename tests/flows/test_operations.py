@@ -20,8 +20,9 @@ from tests.helpers import randomised, write_export
 
 def _latest_artifact(key):
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1,
-                                      sort="CREATED_DESC")  # fmt: skip
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1, sort="CREATED_DESC"
+        )
     return found[0]
 
 
@@ -103,8 +104,11 @@ def test_a_night_without_a_new_export_when_one_is_due_is_not_green(tmp_path, stu
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     db = tmp_path / "w.duckdb"
-    outcome(nightly_ingest, paths=[str(write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study,
-                                                    [randomised("1")]))], db=str(db))  # fmt: skip
+    outcome(
+        nightly_ingest,
+        paths=[str(write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")]))],
+        db=str(db),
+    )
     results = outcome(nightly_ingest, paths=[str(inbox)], db=str(db))  # an empty inbox, an overdue export
     assert results == [] and "no export in" in caplog.text
     state = _last_run_state()
@@ -131,8 +135,13 @@ def test_serve_publishes_the_reports_folder_read_only_and_links_point_to_it(tmp_
     (tmp_path / "out" / "queries").mkdir()
     (tmp_path / "out" / "queries" / "data_queries_cut1.csv").write_text("record_id\n7\n")
     assert httpx.get(f"{url}/").text == "<html>index</html>"
-    for hidden in ("runback_week_8_cut1_closed_unblinded.html", "queries/", "queries/data_queries_cut1.csv",
-                   "queries", "runback_week_8_cut1_closed_unblinded.html%00.html"):  # fmt: skip
+    for hidden in (
+        "runback_week_8_cut1_closed_unblinded.html",
+        "queries/",
+        "queries/data_queries_cut1.csv",
+        "queries",
+        "runback_week_8_cut1_closed_unblinded.html%00.html",
+    ):
         assert httpx.get(f"{url}/{hidden}").status_code == 404, hidden
 
 

@@ -21,10 +21,18 @@ def test_an_older_duckdb_client_opens_the_warehouse(tmp_path):
     connect(db).close()
     with connect(db) as con:  # reopened and written again by this DuckDB: the format stays
         con.execute("create table meta.probe as select 42 as answer")
-    read = subprocess.run([OLD_DUCKDB, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-                           "print(duckdb.__version__, con.execute('select answer from meta.probe').fetchone()[0], "
-                           "con.execute('select count(*) from latest.outcomes').fetchone()[0])",
-                           str(db)], capture_output=True, text=True)  # fmt: skip
+    read = subprocess.run(
+        [
+            OLD_DUCKDB,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(duckdb.__version__, con.execute('select answer from meta.probe').fetchone()[0], "
+            "con.execute('select count(*) from latest.outcomes').fetchone()[0])",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert read.returncode == 0, read.stderr
     version, answer, outcomes = read.stdout.split()  # the analysis views bind in the older client too
     assert version.startswith("1.") and answer == "42" and outcomes == "0"
@@ -44,10 +52,14 @@ def test_every_table_view_and_column_says_what_it_holds(tmp_path, study):
         assert tables.fetchall() == []
         views = con.execute("select view_name from duckdb_views() where not internal and coalesce(comment, '') = ''")
         assert views.fetchall() == []
-        columns = con.execute("select c.schema_name || '.' || c.table_name || '.' || c.column_name "
-                              "from duckdb_columns() c join duckdb_tables() t using (schema_name, table_name) "
-                              "where coalesce(c.comment, '') = ''").fetchall()  # fmt: skip
+        columns = con.execute(
+            "select c.schema_name || '.' || c.table_name || '.' || c.column_name "
+            "from duckdb_columns() c join duckdb_tables() t using (schema_name, table_name) "
+            "where coalesce(c.comment, '') = ''"
+        ).fetchall()
         assert columns == []
-        label = con.execute("select comment from duckdb_columns() where schema_name = 'clean' "
-                            "and table_name = 'nprs' and column_name = 'nprs_run'").fetchone()[0]  # fmt: skip
+        label = con.execute(
+            "select comment from duckdb_columns() where schema_name = 'clean' "
+            "and table_name = 'nprs' and column_name = 'nprs_run'"
+        ).fetchone()[0]
     assert label == study.field_map["nprs_run"].label

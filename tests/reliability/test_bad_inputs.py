@@ -86,7 +86,10 @@ def dictionary_retyped(field_name: str) -> Callable:
         for r in rows:
             if r["Variable / Field Name"] == field_name:
                 r["Text Validation Type OR Show Slider Number"], r["Text Validation Min"], r["Text Validation Max"] = (
-                    "date_ymd", "", "")  # fmt: skip
+                    "date_ymd",
+                    "",
+                    "",
+                )
         return rows
 
     return edit
@@ -94,10 +97,15 @@ def dictionary_retyped(field_name: str) -> Callable:
 
 def dictionary_with_new_field(rows):
     at = next(i for i, r in enumerate(rows) if r["Variable / Field Name"] == "nprs_avg") + 1
-    new = dict.fromkeys(rows[0], "") | {"Variable / Field Name": "nprs_worst", "Form Name": "nprs",
-                                        "Field Type": "text", "Field Label": "Worst pain, last 7 days",
-                                        "Text Validation Type OR Show Slider Number": "integer",
-                                        "Text Validation Min": "0", "Text Validation Max": "10"}  # fmt: skip
+    new = dict.fromkeys(rows[0], "") | {
+        "Variable / Field Name": "nprs_worst",
+        "Form Name": "nprs",
+        "Field Type": "text",
+        "Field Label": "Worst pain, last 7 days",
+        "Text Validation Type OR Show Slider Number": "integer",
+        "Text Validation Min": "0",
+        "Text Validation Max": "10",
+    }
     return [*rows[:at], new, *rows[at:]]
 
 
@@ -142,8 +150,12 @@ def with_system_columns(**changes) -> Callable:
     """Night 2 with the data access group and survey columns, and `changes` on row 0."""
 
     def build(study):
-        system = {"redcap_data_access_group": "site_a", "redcap_survey_identifier": "",
-                  "psfs_timestamp": "[not completed]", "screening_timestamp": "2014-01-06 10:00:00"}  # fmt: skip
+        system = {
+            "redcap_data_access_group": "site_a",
+            "redcap_survey_identifier": "",
+            "psfs_timestamp": "[not completed]",
+            "screening_timestamp": "2014-01-06 10:00:00",
+        }
         return reshaped(with_rows(**changes)(study), add=system)
 
     return build
@@ -288,7 +300,7 @@ CASES = [
             "select rand_group from clean.randomisation where record_id = '1' and valid_to_cut is null",
             _session_letter("1"),
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "ten-megabyte-field",
         "quarantine",
@@ -318,7 +330,7 @@ CASES = [
             "select missing_codes from clean.screening where record_id = '1' and valid_to_cut is null",
             '{"consent_date": "UNK"}',
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "html-in-free-text",
         "load",
@@ -326,7 +338,7 @@ CASES = [
         check=lambda con: _assert_one(
             con, "select sess_note from clean.session_log where valid_to_cut is null", "<script>alert('x')</script>"
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "formula-in-free-text",
         "load",
@@ -334,7 +346,7 @@ CASES = [
         check=lambda con: _assert_one(
             con, "select sess_note from clean.session_log where valid_to_cut is null", '=HYPERLINK("http://x.example")'
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "dictionary-removes-a-field",
         "refuse",
@@ -369,7 +381,7 @@ CASES = [
                 "nprs_worst",
             ),
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "records-missing-from-the-snapshot", "refuse", lambda s: text(s, [good_rows()[0]]), "missing from this snapshot"
     ),
@@ -396,7 +408,7 @@ CASES = [
             "where record_id = '2' and valid_to_cut is null",
             'true {"excl_reason": "UNK"}',
         ),
-    ),  # fmt: skip
+    ),
     Case("combined-checkbox-unknown-code", "refuse", combined_checkbox("2,7"), "holds 1 code(s) that are not choices"),
     Case(
         "data-access-group-and-survey-columns",
@@ -408,7 +420,7 @@ CASES = [
             "system_columns::varchar[]",
             ["redcap_data_access_group", "redcap_survey_identifier", "psfs_timestamp", "screening_timestamp"],
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "survey-not-completed-timestamp",
         "flag",
@@ -446,7 +458,7 @@ CASES = [
             "select regexp_extract(dictionary_file, '[^/]+$') from meta.file_inputs order by file_id desc limit 1",
             "RUNBACK_DataDictionary_2014-03-02.csv",
         ),
-    ),  # fmt: skip
+    ),
     Case(
         "identifier-only-form-row",
         "quarantine",
@@ -502,12 +514,16 @@ def test_bad_input(case, tmp_path, study):
         else:  # the same content as night 1 (another encoding, say) is applied and makes no new cut
             assert result["status"] in (("loaded", "unchanged") if case.outcome == "load" else ("loaded",)), result
             table = "quarantine.rows" if case.outcome == "quarantine" else "quarantine.flags"
-            found = {f"{f}.{c}:{k}" for f, c, k in con.execute(
-                f'select form, "column", "check" from {table} where file_id = $f', {"f": result["file_id"]}
-            ).fetchall()}  # fmt: skip
+            found = {
+                f"{f}.{c}:{k}"
+                for f, c, k in con.execute(
+                    f'select form, "column", "check" from {table} where file_id = $f', {"f": result["file_id"]}
+                ).fetchall()
+            }
             if case.outcome == "load":
-                assert not con.execute("select count(*) from quarantine.rows where file_id = $f",
-                                       {"f": result["file_id"]}).fetchone()[0]  # fmt: skip
+                assert not con.execute(
+                    "select count(*) from quarantine.rows where file_id = $f", {"f": result["file_id"]}
+                ).fetchone()[0]
             else:
                 assert case.expect in found, found
         if case.check:

@@ -88,8 +88,9 @@ def test_the_warehouse_holds_letters_never_arms(trial):
 
 def test_query_and_export_are_blinded_by_construction(trial, tmp_path):
     db, _, _, _ = trial
-    result = runner.invoke(app, ["query", "--db", str(db), "--format", "csv", "--limit", "0",
-                                 "select * from latest.outcome_summary"])  # fmt: skip
+    result = runner.invoke(
+        app, ["query", "--db", str(db), "--format", "csv", "--limit", "0", "select * from latest.outcome_summary"]
+    )
     assert result.exit_code == 0 and not TRUE_ARMS.search(result.stdout)
     out = tmp_path / "export"
     assert runner.invoke(app, ["export", "--db", str(db), "--to", str(out)]).exit_code == 0
@@ -104,8 +105,12 @@ def test_a_hand_made_warehouse_is_blinded_too(tmp_path, study):
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 8)]
     rows.append(randomised("9", group="LS"))  # a typo that names an arm: withheld, not stored as written
     db = tmp_path / "w.duckdb"
-    result = ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)), str(db),
-                         str(PROJECT_DIR), key=str(key))  # fmt: skip
+    result = ingest_file(
+        str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
+        str(db),
+        str(PROJECT_DIR),
+        key=str(key),
+    )
     assert result["status"] == "loaded"
     text = warehouse_text(db)
     assert not TRUE_ARMS.search(text) and "[withheld]" in text
@@ -133,8 +138,21 @@ def test_a_hand_written_or_mistyped_key_is_refused_not_made(trial, tmp_path, stu
     db, cut, key, root = trial
     forged = key_file(tmp_path / "forged", {"LL": "C", "LE": "A", "LS": "B"})  # the same letters, not the key
     for bad in (forged, root / "keys" / "alocation.key"):
-        result = runner.invoke(app, ["report", "--db", str(db), "--timepoint", "week_8", "--unblinded",
-                                     "--key", str(bad), "--out", str(tmp_path / "out")])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "report",
+                "--db",
+                str(db),
+                "--timepoint",
+                "week_8",
+                "--unblinded",
+                "--key",
+                str(bad),
+                "--out",
+                str(tmp_path / "out"),
+            ],
+        )
         assert result.exit_code == 3, result.output
         assert not (root / "keys" / "alocation.key").exists()
     night = write_export(tmp_path, "RUNBACK_DATA_2016-12-01_0200.csv", study, [randomised("1")])
@@ -145,8 +163,12 @@ def test_a_hand_written_or_mistyped_key_is_refused_not_made(trial, tmp_path, stu
 def test_the_key_is_kept_out_of_the_warehouses_folder(tmp_path, study):
     rows = [randomised("1")]
     with pytest.raises(allocation.KeyError_, match="lies in the warehouse's folder"):
-        ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
-                    str(tmp_path / "w.duckdb"), str(PROJECT_DIR), key=str(tmp_path / "allocation.key"))  # fmt: skip
+        ingest_file(
+            str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
+            str(tmp_path / "w.duckdb"),
+            str(PROJECT_DIR),
+            key=str(tmp_path / "allocation.key"),
+        )
 
 
 def test_cuts_and_reports_record_the_keys_fingerprint(trial, tmp_path):
@@ -180,16 +202,22 @@ def test_an_open_report_names_no_arm_and_a_closed_blinded_one_no_arm_name(trial,
 
 def test_the_open_check_finds_an_arm_named_by_its_letter():
     assert blinding.check_pooled("<td>All participants</td>") == []
-    assert blinding.check_pooled("<th>Arm B: events</th><td>Arms A</td>") == ["an open report names Arm B",
-                                                                            "an open report names Arms A"]  # fmt: skip
+    assert blinding.check_pooled("<th>Arm B: events</th><td>Arms A</td>") == [
+        "an open report names Arm B",
+        "an open report names Arms A",
+    ]
 
 
 def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_path, study):
     key = key_file(tmp_path / "keys", {"LL": "C", "LE": "A", "LS": "B"})
     rows = [randomised(str(i), group="1") for i in range(1, 5)] + [randomised("9", group="2")]
     db = tmp_path / "w.duckdb"
-    ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)), str(db),
-                str(PROJECT_DIR), key=str(key))  # fmt: skip
+    ingest_file(
+        str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
+        str(db),
+        str(PROJECT_DIR),
+        key=str(key),
+    )
     from runback.flows.analyse.refresh import refresh_analysis
 
     with connect(db) as con:
@@ -206,8 +234,13 @@ def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_
 
 def test_free_text_naming_an_arm_is_withheld_whole_and_counted(tmp_path, study):
     key = key_file(tmp_path / "keys", {"LL": "C", "LE": "A", "LS": "B"})
-    texts = ["sore during LS class", "lumbar stabilisation exercises", "Lumbar\u200bextensor strengthening",
-             "ＬＥ session", "twisted ankle"]  # fmt: skip
+    texts = [
+        "sore during LS class",
+        "lumbar stabilisation exercises",
+        "Lumbar\u200bextensor strengthening",
+        "ＬＥ session",
+        "twisted ankle",
+    ]
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     for i, text in enumerate(texts, start=1):
         rows.append(
@@ -226,8 +259,12 @@ def test_free_text_naming_an_arm_is_withheld_whole_and_counted(tmp_path, study):
             }
         )
     db = tmp_path / "w.duckdb"
-    ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)), str(db),
-                str(PROJECT_DIR), key=str(key))  # fmt: skip
+    ingest_file(
+        str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
+        str(db),
+        str(PROJECT_DIR),
+        key=str(key),
+    )
     from runback.flows.analyse.refresh import refresh_analysis
 
     with connect(db) as con:
@@ -286,9 +323,21 @@ def test_unblinded_export_and_query_need_the_key_say_so_and_are_logged(trial, tm
         assert {r["arm"] for r in csv.DictReader(table)} == set(ARM_ORDER)
     assert "UNBLINDED" in (out / "UNBLINDED.txt").read_text()
     assert "UNBLINDED" in (out / "data_dictionary.csv").read_text()
-    query = runner.invoke(app, ["query", "--db", str(db), "--unblinded", "--key", str(key), "--format", "csv",
-                                "select u.arm, count(*) n from latest.participants p join unblinded_arms u "
-                                "on p.arm = u.letter group by all order by 1"])  # fmt: skip
+    query = runner.invoke(
+        app,
+        [
+            "query",
+            "--db",
+            str(db),
+            "--unblinded",
+            "--key",
+            str(key),
+            "--format",
+            "csv",
+            "select u.arm, count(*) n from latest.participants p join unblinded_arms u "
+            "on p.arm = u.letter group by all order by 1",
+        ],
+    )
     assert query.exit_code == 0 and query.stdout.splitlines()[0] == "arm,n" and "UNBLINDED" in query.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         logged = con.execute("select what from meta.unblinding order by unblinding_id").fetchall()
@@ -380,8 +429,10 @@ def canonical(html: str, key: dict[str, str]) -> list:
     out = []
     for table in parser.tables:
         head = _grid(table["head"])
-        labels = [" / ".join(dict.fromkeys(level[c] for level in head if c < len(level))) for c in
-                  range(max((len(level) for level in head), default=0))]  # fmt: skip
+        labels = [
+            " / ".join(dict.fromkeys(level[c] for level in head if c < len(level)))
+            for c in range(max((len(level) for level in head), default=0))
+        ]
         rows = []
         for row in _grid(table["body"]):
             cells = []
@@ -460,12 +511,18 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
     key = key_file(tmp_path / "keys", letters)
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     db = tmp_path / "w.duckdb"
-    ingest_file(str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)), str(db),
-                str(PROJECT_DIR), key=str(key))  # fmt: skip
+    ingest_file(
+        str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
+        str(db),
+        str(PROJECT_DIR),
+        key=str(key),
+    )
     with duckdb.connect(str(db)) as con:  # what an older runback left: codes, no fingerprint
         for schema in ("raw", "clean"):
-            con.execute(f"update {schema}.randomisation set rand_group = case rand_group when 'B' then '1' "
-                        "when 'C' then '2' when 'A' then '3' else rand_group end")  # fmt: skip
+            con.execute(
+                f"update {schema}.randomisation set rand_group = case rand_group when 'B' then '1' "
+                "when 'C' then '2' when 'A' then '3' else rand_group end"
+            )
         con.execute("delete from meta.allocation_keys")
         con.execute("update meta.data_cuts set key_fingerprint = null")
     key.unlink()
@@ -490,20 +547,45 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
 
 @pytest.mark.parametrize(
     "text",
-    ["Dizziness during lumbar-extensor session", "Knee pain in lower-limb programme", "leg-strengthening day",
-     "core-stability block", "lumbar  extensor", "lumbar\nextensor", "Lumbar\U000e0100 extensor",
-     "lumbar\u2800extensor",
-     "told the nurse she is in the L\U000e0020S class", "L\u0415 session", "ĹL", "\uff2c\uff2c", "Lumbar stabilization",
-     "Fell on the way to the Arm B class", "moved from Arm C to Arm A", "arm-b", "GROUP c", "Arm\u00a0B"],
-)  # fmt: skip
+    [
+        "Dizziness during lumbar-extensor session",
+        "Knee pain in lower-limb programme",
+        "leg-strengthening day",
+        "core-stability block",
+        "lumbar  extensor",
+        "lumbar\nextensor",
+        "Lumbar\U000e0100 extensor",
+        "lumbar\u2800extensor",
+        "told the nurse she is in the L\U000e0020S class",
+        "L\u0415 session",
+        "ĹL",
+        "\uff2c\uff2c",
+        "Lumbar stabilization",
+        "Fell on the way to the Arm B class",
+        "moved from Arm C to Arm A",
+        "arm-b",
+        "GROUP c",
+        "Arm\u00a0B",
+    ],
+)
 def test_free_text_naming_an_arm_however_it_is_written_is_withheld(text):
     """Hyphens, runs of spaces, line breaks, characters that show as nothing, tags, look-alike
     letters, accents, full-width forms, an arm's letter: the text is withheld whole."""
     assert blinding.withhold(text) == (blinding.WITHHELD, True)
 
 
-@pytest.mark.parametrize("text", ["Shin pain", "Upper respiratory tract infection", "Llama bite", "fell in the hall",
-                                  "sore calf after armchair rest", None, ""])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shin pain",
+        "Upper respiratory tract infection",
+        "Llama bite",
+        "fell in the hall",
+        "sore calf after armchair rest",
+        None,
+        "",
+    ],
+)
 def test_free_text_that_names_no_arm_is_shown_as_written(text):
     assert blinding.withhold(text) == (text, False)
 
@@ -516,19 +598,34 @@ def test_serious_events_are_listed_once_and_suppressed_as_every_listing_is():
     from runback.flows.report import context
 
     per_arm = [
-        {"dimension": dimension, "category": category, "arm": arm, "events": events, "participants": 1,
-         "category_sort": 0}
+        {
+            "dimension": dimension,
+            "category": category,
+            "arm": arm,
+            "events": events,
+            "participants": 1,
+            "category_sort": 0,
+        }
         for dimension, category, arm, events in [
-            ("Severity", "Mild", "A", 3), ("Severity", "Mild", "B", 2), ("Severity", "Moderate", "A", 1),
-            ("Seriousness", "Serious", "A", 1), ("Seriousness", "Serious", "B", 1),
-            ("Relatedness", "Probable", "B", 1), ("Seriousness", "Not serious", "A", 3),
-            ("Seriousness", "Not serious", "B", 1)]
-    ]  # fmt: skip
+            ("Severity", "Mild", "A", 3),
+            ("Severity", "Mild", "B", 2),
+            ("Severity", "Moderate", "A", 1),
+            ("Seriousness", "Serious", "A", 1),
+            ("Seriousness", "Serious", "B", 1),
+            ("Relatedness", "Probable", "B", 1),
+            ("Seriousness", "Not serious", "A", 3),
+            ("Seriousness", "Not serious", "B", 1),
+        ]
+    ]
     columns = ("arm", "onset_day", "description", "severity", "serious", "relatedness")
-    events = [dict(zip(columns, row, strict=True)) for row in [
-        ("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
-        ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
-        ("A", 3, "Shin pain", "Mild", False, "Unrelated")]]  # fmt: skip
+    events = [
+        dict(zip(columns, row, strict=True))
+        for row in [
+            ("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
+            ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
+            ("A", 3, "Shin pain", "Mild", False, "Unrelated"),
+        ]
+    ]
     arms = blinding.arms_for(True)
     listing = context.ae_listing(events, arms, per_arm)
     assert [r["description"] for r in listing["rows"]] == ["Shin pain"] and listing["serious_elsewhere"]

@@ -55,8 +55,9 @@ def test_writers_and_a_query_wait_for_the_one_holding_the_warehouse(tmp_path, ni
     ingest_file(nights[0], str(db), str(PROJECT_DIR))
     env = {**os.environ, "RUNBACK_LOCK_TIMEOUT": "60"}
     holder = _hold(db, 2.0)  # another process writing
-    ingest = subprocess.Popen([sys.executable, "-c", INGEST, nights[1], str(db), str(PROJECT_DIR)], env=env,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    ingest = subprocess.Popen(
+        [sys.executable, "-c", INGEST, nights[1], str(db), str(PROJECT_DIR)], env=env, stdout=subprocess.PIPE, text=True
+    )
     query = subprocess.Popen([sys.executable, "-c", QUERY, str(db)], env=env, stdout=subprocess.PIPE, text=True)
     ingested, queried = ingest.communicate(timeout=120)[0], query.communicate(timeout=120)[0]
     holder.wait(10)

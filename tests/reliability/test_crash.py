@@ -45,8 +45,9 @@ def test_sigkill_at_random_points(tmp_path):
         for trial in (batch, batch + 1):
             db = tmp_path / f"trial{trial}.duckdb"
             shutil.copy(base, db)
-            child = subprocess.Popen([sys.executable, "-c", CHILD, night, str(db), str(PROJECT_DIR)],
-                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+            child = subprocess.Popen(
+                [sys.executable, "-c", CHILD, night, str(db), str(PROJECT_DIR)], stdout=subprocess.PIPE, text=True
+            )
             trials.append((trial, db, child))
         for _, _, child in trials:
             assert child.stdout.readline().strip() == "ready"

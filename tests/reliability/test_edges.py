@@ -42,8 +42,9 @@ def test_a_query_result_is_cut_at_the_row_limit_and_says_so(warehouse):
     assert result.exit_code == 0, result.output
     assert len(result.stdout.strip().splitlines()) == 1 + 5
     assert "more than 5 rows" in result.stderr
-    full = runner.invoke(app, ["query", "--db", str(warehouse), "--limit", "0", "--format", "json",
-                               "select * from range(12)"])  # fmt: skip
+    full = runner.invoke(
+        app, ["query", "--db", str(warehouse), "--limit", "0", "--format", "json", "select * from range(12)"]
+    )
     assert len(json.loads(full.stdout)) == 12 and not full.stderr
 
 
@@ -56,8 +57,9 @@ def test_a_query_that_runs_too_long_is_stopped(warehouse):
 
 
 def test_query_csv_neutralises_formulas_like_export(warehouse, tmp_path):
-    result = runner.invoke(app, ["query", "--db", str(warehouse), "--format", "csv",
-                                 "select '=cmd|calc' as a, '+1' as b, 3 as n"])  # fmt: skip
+    result = runner.invoke(
+        app, ["query", "--db", str(warehouse), "--format", "csv", "select '=cmd|calc' as a, '+1' as b, 3 as n"]
+    )
     assert result.stdout.splitlines()[1] == "'=cmd|calc,'+1,3"
 
 
@@ -66,8 +68,9 @@ def test_another_applications_duckdb_file_is_not_written(tmp_path, study):
     other = tmp_path / "other.duckdb"
     with duckdb.connect(str(other)) as con:
         con.execute("create table invoices (id integer)")
-    result = runner.invoke(app, ["ingest", "--db", str(other), str(write_export(tmp_path, NIGHT_1, study,
-                                                                                  [randomised("1")]))])  # fmt: skip
+    result = runner.invoke(
+        app, ["ingest", "--db", str(other), str(write_export(tmp_path, NIGHT_1, study, [randomised("1")]))]
+    )
     assert result.exit_code == 3 and "DuckDB file of another application" in result.output
     with duckdb.connect(str(other), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.tables").fetchone()[0] == 1
@@ -84,8 +87,9 @@ def test_a_warehouse_made_by_an_older_runback_takes_the_next_export(warehouse, t
     """An older runback recorded fewer attributes per field: what it did not record is no change."""
     with duckdb.connect(str(warehouse)) as con:
         (definition,) = con.execute("select definition from meta.dictionary_versions").fetchone()
-        older = [{k: v for k, v in f.items() if k not in ("kind", "annotation", "branching")}
-                 for f in json.loads(definition)]  # fmt: skip
+        older = [
+            {k: v for k, v in f.items() if k not in ("kind", "annotation", "branching")} for f in json.loads(definition)
+        ]
         con.execute("update meta.dictionary_versions set definition = $d", {"d": json.dumps(older)})
     night = write_export(
         tmp_path,
@@ -182,8 +186,9 @@ def test_sigterm_ends_the_command_and_leaves_nothing_behind(tmp_path, study, sta
         time.sleep(0.2)
     assert not [c for c in children if _alive(c)], "a process of the command outlived it"
     if db.exists():
-        check = subprocess.run([Path(sys.executable).parent / "runback", "check", "--db", str(db)], env=env,
-                               capture_output=True, text=True)  # fmt: skip
+        check = subprocess.run(
+            [Path(sys.executable).parent / "runback", "check", "--db", str(db)], env=env, capture_output=True, text=True
+        )
         assert check.returncode == 0, check.stdout + check.stderr
 
 

@@ -54,11 +54,19 @@ def ingest(path, db, **kw) -> dict:
 def clean_state(db: Path) -> list[tuple]:
     """Every form row valid now, over all clean tables (what a user sees as the trial's data)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        forms = [r[0] for r in con.execute("select table_name from information_schema.tables "
-                                           "where table_schema = 'clean' order by 1").fetchall()]  # fmt: skip
-        return [(f, *r) for f in forms for r in con.execute(
-            f"select record_id, event, instance, row_hash from clean.{f} where valid_to_cut is null order by all"
-        ).fetchall()]  # fmt: skip
+        forms = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'clean' order by 1"
+            ).fetchall()
+        ]
+        return [
+            (f, *r)
+            for f in forms
+            for r in con.execute(
+                f"select record_id, event, instance, row_hash from clean.{f} where valid_to_cut is null order by all"
+            ).fetchall()
+        ]
 
 
 def source_files(db: Path) -> list[tuple]:
@@ -166,8 +174,10 @@ def test_a_re_download_beside_its_original_holds_both(loaded, tmp_path, study):
     inbox.mkdir()
     write_export(inbox, NIGHT_2, study, changed())
     write_export(inbox, NIGHT_2.replace(".csv", " (1).csv"), study, changed(nprs_avg="2"))  # downloaded again
-    results = [ingest_export.fn(e["path"], str(loaded), str(PROJECT_DIR), scanned_in=e["scanned_in"],
-                                conflict=e["conflict"]) for e in find_exports.fn([str(inbox)])]  # fmt: skip
+    results = [
+        ingest_export.fn(e["path"], str(loaded), str(PROJECT_DIR), scanned_in=e["scanned_in"], conflict=e["conflict"])
+        for e in find_exports.fn([str(inbox)])
+    ]
     assert [r["status"] for r in results] == ["held", "held"]
     assert all("2 files claim the export time 2014-03-02 02:00" in r["message"] for r in results)
 
@@ -178,11 +188,14 @@ def test_an_export_with_the_time_of_an_applied_one_but_other_contents_is_held(lo
     assert result["status"] == "held" and "same time (2014-03-01 02:00) was applied already" in result["message"]
 
 
-@pytest.mark.parametrize("name, status, words", [
-    ("RUNBACK_DATA_2015-10-25_0130.csv", "held", "happened twice in Europe/London"),
-    ("RUNBACK_DATA_2015-03-29_0130.csv", "refused", "never happened in Europe/London"),
-    ("RUNBACK_DATA_2015-02-30_0200.csv", "refused", "an export time that does not exist"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, status, words",
+    [
+        ("RUNBACK_DATA_2015-10-25_0130.csv", "held", "happened twice in Europe/London"),
+        ("RUNBACK_DATA_2015-03-29_0130.csv", "refused", "never happened in Europe/London"),
+        ("RUNBACK_DATA_2015-02-30_0200.csv", "refused", "an export time that does not exist"),
+    ],
+)
 def test_times_are_read_in_the_sites_time_zone(loaded, tmp_path, study, monkeypatch, name, status, words):
     monkeypatch.setenv("RUNBACK_TIMEZONE", "Europe/London")
     result = ingest(write_export(tmp_path, name, study, changed()), loaded)
@@ -198,8 +211,9 @@ def test_around_the_autumn_change_exports_keep_their_order(tmp_path, study, monk
 
 
 # -- a crash between the load and the analysis --------------------------------------------------------
-def test_a_cut_left_unanalysed_is_reported_refused_for_export_and_analysed_by_the_next_run(tmp_path, study,
-                                                                                         prefect_harness):  # fmt: skip
+def test_a_cut_left_unanalysed_is_reported_refused_for_export_and_analysed_by_the_next_run(
+    tmp_path, study, prefect_harness
+):
     from runback.flows.nightly_ingest import nightly_ingest
     from runback.flows.query.export import ExportError, export_tables
     from runback.flows.warehouse import connect_read_only
@@ -252,8 +266,10 @@ def test_a_dictionary_that_stops_marking_identifiers_is_refused(loaded, tmp_path
 
 # -- inbox entries that are not exports -------------------------------------------------------------
 def _scan(inbox: Path, db: Path) -> list[dict]:
-    return [ingest_export.fn(e["path"], str(db), str(PROJECT_DIR), scanned_in=e["scanned_in"],
-                             conflict=e["conflict"]) for e in find_exports.fn([str(inbox)])]  # fmt: skip
+    return [
+        ingest_export.fn(e["path"], str(db), str(PROJECT_DIR), scanned_in=e["scanned_in"], conflict=e["conflict"])
+        for e in find_exports.fn([str(inbox)])
+    ]
 
 
 def test_one_bad_entry_is_one_refusal_and_the_night_goes_on(loaded, tmp_path, study):
@@ -322,8 +338,14 @@ def test_misnamed_files_never_raise_and_never_apply_out_of_order(tmp_path, study
     folder = tmp_path / "misnamed"
     folder.mkdir()
     middle = st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=0, max_size=30)
-    stamp = st.builds("{}-{:02d}-{:02d}_{:02d}{:02d}".format, st.integers(1990, 2060), st.integers(0, 13),
-                      st.integers(0, 32), st.integers(0, 25), st.integers(0, 61))  # fmt: skip
+    stamp = st.builds(
+        "{}-{:02d}-{:02d}_{:02d}{:02d}".format,
+        st.integers(1990, 2060),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.integers(0, 61),
+    )
 
     def evidence_of_newer(name: str) -> bool:
         try:

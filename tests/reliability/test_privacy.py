@@ -31,9 +31,14 @@ def _seed_identifiers(path, study) -> set[str]:
         if not row["first_name"]:
             continue
         rid = int(row["record_id"])
-        row.update(first_name=f"Qzfirst{rid:03d}", last_name=f"Wxlast{rid:03d}", nric=f"T99{rid:05d}Z",
-                   phone=f"+65 9{rid:03d} 7711", email=f"zq{rid:03d}@leak.example",
-                   dob=f"1903-0{rid % 9 + 1}-1{rid % 9}")  # fmt: skip
+        row.update(
+            first_name=f"Qzfirst{rid:03d}",
+            last_name=f"Wxlast{rid:03d}",
+            nric=f"T99{rid:05d}Z",
+            phone=f"+65 9{rid:03d} 7711",
+            email=f"zq{rid:03d}@leak.example",
+            dob=f"1903-0{rid % 9 + 1}-1{rid % 9}",
+        )
         seeded |= {row[f] for f in study.identifiers}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")

@@ -99,8 +99,12 @@ def test_mutations_are_refused_or_conserved(base, tmp_path_factory):
     outcomes = {"refused": 0, "conserved": 0}
     folder = tmp_path_factory.mktemp("mutations")
 
-    @settings(max_examples=1000, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @settings(
+        max_examples=1000,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(data=mutated(base))
     def check(data):
         outcomes[_conserved(data, folder)] += 1
@@ -115,8 +119,12 @@ def test_mutations_load_whole_or_not_at_all(base, tmp_path_factory):
     folder = tmp_path_factory.mktemp("loads")
     counter = iter(range(10**6))
 
-    @settings(max_examples=100, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @settings(
+        max_examples=100,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(data=mutated(base))
     def check(data):
         n = next(counter)

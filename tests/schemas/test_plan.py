@@ -51,11 +51,16 @@ def test_every_model_has_an_inference_convention():
 def test_holm_over_the_primary_family_only():
     from runback.flows.analyse.models import with_roles
 
-    rows = pd.DataFrame({
-        "model": ["MMRM"] * 3 + ["ANCOVA"], "population": "ITT", "param": ["PSFS", "PSFS", "NPRS_RUN", "PSFS"],
-        "timepoint": "week_8", "visit": ["week_8", "week_4", "week_8", "week_8"],
-        "p_value": [0.01, 0.02, 0.04, 0.03],
-    })  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "model": ["MMRM"] * 3 + ["ANCOVA"],
+            "population": "ITT",
+            "param": ["PSFS", "PSFS", "NPRS_RUN", "PSFS"],
+            "timepoint": "week_8",
+            "visit": ["week_8", "week_4", "week_8", "week_8"],
+            "p_value": [0.01, 0.02, 0.04, 0.03],
+        }
+    )
     out = with_roles(rows)
     assert out["role"].tolist() == ["primary", "secondary", "primary", "sensitivity"]
     assert out["p_adjusted"].tolist()[0] == 0.02 and out["p_adjusted"].tolist()[2] == 0.04

@@ -45,8 +45,9 @@ DATASETS = {
 def test_gee_is_statsmodels_gee(name):
     frame = DATASETS[name]()
     x = _design(frame)
-    oracle = sm.GEE(frame["y"], x, groups=frame["id"], family=sm.families.Gaussian(),
-                    cov_struct=sm.cov_struct.Exchangeable()).fit()  # fmt: skip
+    oracle = sm.GEE(
+        frame["y"], x, groups=frame["id"], family=sm.families.Gaussian(), cov_struct=sm.cov_struct.Exchangeable()
+    ).fit()
     fit = clustered.gee(frame["y"].to_numpy(), x, frame["id"].to_numpy())
     np.testing.assert_allclose(fit.params, oracle.params, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(fit.cov, oracle.cov_params(), rtol=1e-8, atol=1e-12)

@@ -19,10 +19,11 @@ runner = CliRunner()
 def warehouse(tmp_path, study):
     """Six participants randomised on 2014-01-10, two cuts (2014-06-01, 06-02): past week 8, not month 6."""
     night = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 7)]
-    night += [visit(str(i), "week_8_arm_1", nprs_date="2014-03-07", nprs_run="3", nprs_avg="2", nprs_complete="2")
-              for i in range(1, 5)]  # fmt: skip
-    later = night + [visit("5", "week_8_arm_1", nprs_date="2014-03-08", nprs_run="4", nprs_avg="2",
-                           nprs_complete="2")]  # fmt: skip
+    night += [
+        visit(str(i), "week_8_arm_1", nprs_date="2014-03-07", nprs_run="3", nprs_avg="2", nprs_complete="2")
+        for i in range(1, 5)
+    ]
+    later = night + [visit("5", "week_8_arm_1", nprs_date="2014-03-08", nprs_run="4", nprs_avg="2", nprs_complete="2")]
     return build_warehouse(tmp_path, study, [night, later])
 
 

@@ -17,8 +17,13 @@ def _fit(data: pd.DataFrame, arms=None):
     arms = arms or sorted(data["arm"].unique())
     visits = list(data.sort_values("visit_index")["visit"].unique())
     design = models.mmrm_design(data, arms, visits)
-    fit = mmrm.fit(data["aval"].to_numpy(), design.to_numpy(), data["id"].to_numpy(),
-                   data["visit_index"].to_numpy() - 1, tuple(design.columns))  # fmt: skip
+    fit = mmrm.fit(
+        data["aval"].to_numpy(),
+        design.to_numpy(),
+        data["id"].to_numpy(),
+        data["visit_index"].to_numpy() - 1,
+        tuple(design.columns),
+    )
     return fit, visits
 
 
@@ -82,8 +87,10 @@ def _reml_by_participant(theta, data, design, k):
     """-2 REML log-likelihood (no constant) summed participant by participant, the textbook way."""
     lower = mmrm._lower(theta, k)
     sigma = lower @ lower.T
-    people = [(np.linalg.inv(sigma[np.ix_(v, v)]), x, y, np.linalg.slogdet(sigma[np.ix_(v, v)])[1])
-              for v, x, y in _by_participant(data, design)]  # fmt: skip
+    people = [
+        (np.linalg.inv(sigma[np.ix_(v, v)]), x, y, np.linalg.slogdet(sigma[np.ix_(v, v)])[1])
+        for v, x, y in _by_participant(data, design)
+    ]
     xtwx = sum(x.T @ w @ x for w, x, _, _ in people)
     beta = np.linalg.solve(xtwx, sum(x.T @ w @ y for w, x, y, _ in people))
     quadratic = sum((y - x @ beta) @ w @ (y - x @ beta) for w, x, y, _ in people)

@@ -16,8 +16,14 @@ ARMS = ("A", "B", "C")
 def _trial(n: int = 30, seed: int = 3) -> pd.DataFrame:
     """analysis.outcomes-like rows of one parameter at baseline and week 8, with sex."""
     rng = np.random.default_rng(seed)
-    people = pd.DataFrame({"record_id": [str(i) for i in range(1, n + 1)], "arm": rng.choice(ARMS, n),
-                           "sex": rng.choice(["Female", "Male"], n), "base": rng.normal(5, 2, n).round(1)})  # fmt: skip
+    people = pd.DataFrame(
+        {
+            "record_id": [str(i) for i in range(1, n + 1)],
+            "arm": rng.choice(ARMS, n),
+            "sex": rng.choice(["Female", "Male"], n),
+            "base": rng.normal(5, 2, n).round(1),
+        }
+    )
     week_8 = people.assign(visit="week_8", step=2, aval=lambda f: (f["base"] + rng.normal(1, 1.5, n)).round(1))
     rows = pd.concat([people.assign(visit="baseline", step=0, aval=people["base"]), week_8], ignore_index=True)
     return rows.assign(param="PSFS", in_window=True, chg=rows["aval"] - rows["base"])
@@ -97,8 +103,10 @@ def test_a_fit_key_reads_its_own_rows_alone():
         assert any(again[spec] != key for spec, key in keys.items() if spec[3] == "ODI")
 
 
-@pytest.mark.parametrize(("column", "value"), [("aval", 9.9), ("base", np.nan), ("arm", "B"), ("record_id", "13"),
-                                               ("sex", "Other"), ("visit", "week_4")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("aval", 9.9), ("base", np.nan), ("arm", "B"), ("record_id", "13"), ("sex", "Other"), ("visit", "week_4")],
+)
 def test_any_changed_value_of_a_fit_changes_its_key(column, value):
     frame = _trial(n=12)
     keys = _keys(frame)

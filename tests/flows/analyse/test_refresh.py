@@ -76,8 +76,9 @@ def test_ancova_matches_statsmodels(analysed):
 
 def test_gee_slopes_match_statsmodels(analysed):
     data = _frame(analysed, "NPRS_RUN", ["baseline", "week_4", "week_8", "month_3", "month_6"])
-    fit = smf.gee('aval ~ step * C(arm, Treatment("A"))', groups="record_id", data=data,
-                  cov_struct=sm.cov_struct.Exchangeable()).fit()  # fmt: skip
+    fit = smf.gee(
+        'aval ~ step * C(arm, Treatment("A"))', groups="record_id", data=data, cov_struct=sm.cov_struct.Exchangeable()
+    ).fit()
     inter = 'step:C(arm, Treatment("A"))[T.C]'
     assert _result(analysed, "GEE", "NPRS_RUN", "slope A")["estimate"] == pytest.approx(fit.params["step"])
     row = _result(analysed, "GEE", "NPRS_RUN", "slope C - A")
@@ -100,7 +101,14 @@ def test_sensitivity_models_are_fitted_for_the_primary_outcomes(analysed):
     assert pp == {"PSFS", "NPRS_RUN"}
     assert set(fitted.query("model == 'Mixed model'")["param"]) == {"PSFS", "NPRS_RUN"}
     assert set(fitted.query("model == 'GEE' and population == 'ITT'")["param"]) == {
-        "PSFS", "NPRS_RUN", "NPRS_AVG", "ODI", "KE_TORQUE", "STEP_LEN", "SORENSEN"}  # fmt: skip
+        "PSFS",
+        "NPRS_RUN",
+        "NPRS_AVG",
+        "ODI",
+        "KE_TORQUE",
+        "STEP_LEN",
+        "SORENSEN",
+    }
 
 
 def test_no_model_row_for_a_parameter_not_measured_at_the_timepoint(analysed):
@@ -113,10 +121,19 @@ def test_no_model_row_for_a_parameter_not_measured_at_the_timepoint(analysed):
 def test_a_model_without_enough_data_says_so():
     from runback.flows.analyse import models
 
-    outcomes = pd.DataFrame({"record_id": ["1", "1", "2", "2"], "arm": ["A", "A", "B", "B"],
-                             "visit": ["baseline", "week_8"] * 2, "step": [0, 2] * 2, "param": "PSFS",
-                             "aval": [3.0, 5.0, 4.0, 4.5], "base": [3.0, 3.0, 4.0, 4.0], "chg": [None, 2.0, None, 0.5],
-                             "in_window": True})  # fmt: skip
+    outcomes = pd.DataFrame(
+        {
+            "record_id": ["1", "1", "2", "2"],
+            "arm": ["A", "A", "B", "B"],
+            "visit": ["baseline", "week_8"] * 2,
+            "step": [0, 2] * 2,
+            "param": "PSFS",
+            "aval": [3.0, 5.0, 4.0, 4.5],
+            "base": [3.0, 3.0, 4.0, 4.0],
+            "chg": [None, 2.0, None, 0.5],
+            "in_window": True,
+        }
+    )
     participants = pd.DataFrame({"record_id": ["1", "2"], "arm": ["A", "B"], "sex": "F", "adherent": True})
     rows = models.fit_all(outcomes, participants, measured={"PSFS": ("baseline", "week_8")}).results
     assert set(rows["param"]) == {"PSFS"} and set(rows["timepoint"]) == {"week_8"}
@@ -139,8 +156,11 @@ def test_consort_boxes_add_up(analysed):
 
 def test_responders_reach_the_mcid_in_the_better_direction(analysed):
     outcomes = _df(analysed, "select * from latest.outcomes where visit = 'month_6' and param = 'NPRS_RUN'")
-    row = _df(analysed, "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' "
-                        "and arm = 'A' and population = 'ITT'").iloc[0]  # fmt: skip
+    row = _df(
+        analysed,
+        "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' "
+        "and arm = 'A' and population = 'ITT'",
+    ).iloc[0]
     ll = outcomes[(outcomes["arm"] == "A") & outcomes["chg"].notna()]
     assert (row["n"], row["responders"]) == (len(ll), (ll["chg"] <= -2).sum())
 
@@ -177,11 +197,19 @@ def test_mmrm_rows_are_the_mmrm_of_the_data(analysed):
     visits = ["week_4", "week_8"]
     arms = sorted(data["arm"].unique())
     design = models.mmrm_design(data, arms, visits)
-    fit = mmrm.fit(data["aval"], design.to_numpy(), data["record_id"].to_numpy(),
-                   data["visit"].map({"week_4": 0, "week_8": 1}).to_numpy(), tuple(design.columns))  # fmt: skip
-    rows = _df(analysed, f"select * from latest.model_results where model = 'MMRM' and param = 'PSFS' "
-                         f"and population = 'ITT' and timepoint = 'week_8' and visit = 'week_8' and term = "
-                         f"'{arms[2]} - {arms[0]}'")  # fmt: skip
+    fit = mmrm.fit(
+        data["aval"],
+        design.to_numpy(),
+        data["record_id"].to_numpy(),
+        data["visit"].map({"week_4": 0, "week_8": 1}).to_numpy(),
+        tuple(design.columns),
+    )
+    rows = _df(
+        analysed,
+        f"select * from latest.model_results where model = 'MMRM' and param = 'PSFS' "
+        f"and population = 'ITT' and timepoint = 'week_8' and visit = 'week_8' and term = "
+        f"'{arms[2]} - {arms[0]}'",
+    )
     assert len(rows) == 1
     row = rows.iloc[0]
     expected = fit.contrast(models.mmrm_vector(fit.names, arms[2], arms[0], "week_8"))
@@ -226,8 +254,9 @@ def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
     arms = [a for (a,) in order if a in set(participants["arm"])]
     letters = dict(zip(arms, ["C", "A", "B"], strict=True))  # another name and another order for every arm
     unblinded = models.fit_all(outcomes, participants, arms, measured_visits(study)).results
-    blinded = models.fit_all(outcomes.replace({"arm": letters}), participants.replace({"arm": letters}),
-                             None, measured_visits(study)).results  # fmt: skip
+    blinded = models.fit_all(
+        outcomes.replace({"arm": letters}), participants.replace({"arm": letters}), None, measured_visits(study)
+    ).results
     assert len(blinded) == len(unblinded)
     key = ["model", "population", "timepoint", "param", "visit"]
     ok = unblinded[(unblinded["status"] == "ok") & ~unblinded["term"].str.startswith(("slope", "tipping"))]

@@ -91,8 +91,9 @@ def test_a_changed_value_refits_only_the_fits_that_read_it(trial, study):
     assert 0 < done.fitted < first.fitted and done.fitted + done.reused == first.fitted
     with duckdb.connect(str(db), read_only=True) as con:
         stored = con.execute("select * from analysis.model_results where data_cut = $cut", {"cut": new}).df()
-        before = set(con.execute("select fit_hash from analysis.model_results where data_cut = $c", {"c": cut}).df()
-                     ["fit_hash"])  # fmt: skip
+        before = set(
+            con.execute("select fit_hash from analysis.model_results where data_cut = $c", {"c": cut}).df()["fit_hash"]
+        )
         outcomes = con.execute(open_sql("model_outcomes"), {"cut": new}).df()
         participants = con.execute(open_sql("model_participants"), {"cut": new}).df()
         arms = [a for (a,) in con.execute(open_sql("model_arms"), {"cut": new}).fetchall()]
@@ -138,8 +139,12 @@ def _rows_afresh(db: Path, study, cut: int, tmp: Path) -> dict[str, list]:
 
 
 def _rows(con, cut: int) -> dict[str, list]:
-    return {t: con.execute(f"select * exclude (data_cut) from analysis.{t} where data_cut = $cut order by all",
-                           {"cut": cut}).fetchall() for t in TABLES}  # fmt: skip
+    return {
+        t: con.execute(
+            f"select * exclude (data_cut) from analysis.{t} where data_cut = $cut order by all", {"cut": cut}
+        ).fetchall()
+        for t in TABLES
+    }
 
 
 def _ae_text(rows):
@@ -156,8 +161,16 @@ def _session(rows):
     row["sess_done"] = "0"
 
 
-UNCHANGED = {"participants", "outcomes", "baseline", "outcome_summary", "adherence", "adverse_events", "responders",
-             "model_results"}  # fmt: skip
+UNCHANGED = {
+    "participants",
+    "outcomes",
+    "baseline",
+    "outcome_summary",
+    "adherence",
+    "adverse_events",
+    "responders",
+    "model_results",
+}
 DATED = {"consort_flow", "missing_data", "missing_patterns"}
 """The tables that read the cut's date (which windows had closed by then)."""
 
@@ -179,8 +192,9 @@ DATED = {"consort_flow", "missing_data", "missing_patterns"}
     ],
     ids=["ae-text", "psfs-score", "session", "ae-text-half-a-year-later"],
 )
-def test_a_table_is_computed_again_only_when_what_it_reads_changed(trial, study, tmp_path, change, days, shared,
-                                                                     computed, updated):  # fmt: skip
+def test_a_table_is_computed_again_only_when_what_it_reads_changed(
+    trial, study, tmp_path, change, days, shared, computed, updated
+):
     """A table is shared when what it reads is unchanged, updated from the previous cut's rows when
     only the windows closed since changed, computed afresh otherwise; either way the cut shows the
     rows a fresh analysis gives."""
@@ -214,8 +228,9 @@ def test_updates_from_cut_to_cut_give_the_rows_of_a_fresh_analysis(trial, study,
         updated.append(set(done.updated))
         with duckdb.connect(str(db), read_only=True) as con:
             shown = _rows(con, new)
-        assert {t: shown[t] for t in DATED} == {t: rows for t, rows in _rows_afresh(db, study, new, tmp_path).items()
-                                                if t in DATED}, days  # fmt: skip
+        assert {t: shown[t] for t in DATED} == {
+            t: rows for t, rows in _rows_afresh(db, study, new, tmp_path).items() if t in DATED
+        }, days
     assert updated.count(DATED) >= 2, updated
 
 
@@ -230,8 +245,11 @@ def test_analysing_a_cut_again_keeps_what_later_cuts_show(trial, study):
         before = _rows(con, new), _rows(con, cut)
         refresh_analysis(con, study, cut, share=False)
         assert (_rows(con, new), _rows(con, cut)) == before
-        held = dict(con.execute("select table_name, rows_cut from analysis.cut_tables where data_cut = $c",
-                                {"c": new}).fetchall())  # fmt: skip
+        held = dict(
+            con.execute(
+                "select table_name, rows_cut from analysis.cut_tables where data_cut = $c", {"c": new}
+            ).fetchall()
+        )
         stored = con.execute("select count(*) from analysis.outcomes_rows where data_cut = $c", {"c": new}).fetchone()
     assert held["outcomes"] == new and stored[0] == len(before[0]["outcomes"])
 
@@ -253,8 +271,10 @@ def test_a_table_reads_the_cut_date_only_through_which_windows_had_closed():
 def test_a_shared_table_reads_its_cut_only_as_of_the_cut():
     """A keyed table uses its cut only to read the clean layer as of it, its own and its inputs'
     rows of it, and its date (the key holds what those read, not the cut's number)."""
-    allowed = re.compile(r"valid_at\((?:\w+\.)?valid_from_cut, (?:\w+\.)?valid_to_cut, \$cut\)|data_cut = \$cut"
-                         r"|\$cut as data_cut|select \$cut,|cut_id = \$cut")  # fmt: skip
+    allowed = re.compile(
+        r"valid_at\((?:\w+\.)?valid_from_cut, (?:\w+\.)?valid_to_cut, \$cut\)|data_cut = \$cut"
+        r"|\$cut as data_cut|select \$cut,|cut_id = \$cut"
+    )
     for table in SQL_TABLES:
         read = sharing.reads(f"analyse/{table}")
         if any(schema == "quarantine" for schema, _ in read):

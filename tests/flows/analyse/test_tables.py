@@ -7,9 +7,12 @@ from runback.flows.warehouse import connect
 
 def test_the_list_names_every_analysis_table_and_view(tmp_path):
     with connect(tmp_path / "w.duckdb") as con:
-        found = dict(con.execute("select table_schema || '.' || table_name, table_type "
-                                 "from information_schema.tables where table_schema in ('analysis', 'latest')"
-                                 ).fetchall())  # fmt: skip
+        found = dict(
+            con.execute(
+                "select table_schema || '.' || table_name, table_type "
+                "from information_schema.tables where table_schema in ('analysis', 'latest')"
+            ).fetchall()
+        )
     assert {n for n, kind in found.items() if n.startswith("analysis.") and kind == "VIEW"} == {
         f"analysis.{t}" for t in TABLES
     }

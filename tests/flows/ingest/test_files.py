@@ -11,7 +11,14 @@ def test_export_time_from_the_file_name():
 
 
 def test_files_apply_oldest_export_first_and_once():
-    names = ["RUNBACK_DATA_2014-02-02_0200.csv", "data.csv", "RUNBACK_DATA_2014-02-01_0200.csv",
-             "RUNBACK_DATA_2014-02-02_0200.csv"]  # fmt: skip
+    names = [
+        "RUNBACK_DATA_2014-02-02_0200.csv",
+        "data.csv",
+        "RUNBACK_DATA_2014-02-01_0200.csv",
+        "RUNBACK_DATA_2014-02-02_0200.csv",
+    ]
     assert [p.name for p in in_export_order([Path(n) for n in names])] == [
-        "RUNBACK_DATA_2014-02-01_0200.csv", "RUNBACK_DATA_2014-02-02_0200.csv", "data.csv"]  # fmt: skip
+        "RUNBACK_DATA_2014-02-01_0200.csv",
+        "RUNBACK_DATA_2014-02-02_0200.csv",
+        "data.csv",
+    ]

@@ -22,10 +22,15 @@ from tests.redcap_stand_in import serve, tidier_project, trial_project
 TOKEN = "0123456789ABCDEF0123456789ABCDEF"
 TIDIER = "FEDCBA9876543210FEDCBA9876543210"
 WHEN = redcap_api.dt.datetime(2016, 3, 2, 2, 0)
-TRIAL_FILES = sorted([
-    "RUNBACK_DATA_2016-03-02_0200.csv", "RUNBACK_DataDictionary_2016-03-02.csv", "RUNBACK_Events_2016-03-02.csv",
-    "RUNBACK_InstrumentDesignations_2016-03-02.csv", "RUNBACK_RepeatingInstruments_2016-03-02.csv",
-])  # fmt: skip
+TRIAL_FILES = sorted(
+    [
+        "RUNBACK_DATA_2016-03-02_0200.csv",
+        "RUNBACK_DataDictionary_2016-03-02.csv",
+        "RUNBACK_Events_2016-03-02.csv",
+        "RUNBACK_InstrumentDesignations_2016-03-02.csv",
+        "RUNBACK_RepeatingInstruments_2016-03-02.csv",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +81,13 @@ def test_the_api_shaped_export_has_no_missing_code_columns_and_reads(tmp_path, r
 @pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/redcap-samples is absent")
 def test_a_classic_project_pulls_no_events_and_its_recorded_answers_ingest(tmp_path, redcap):
     pulled = sorted(p.name for p in _pull(tmp_path, token=TIDIER))
-    assert pulled == sorted([
-        "RUNBACK_DATA_2016-03-02_0200.csv", "RUNBACK_DataDictionary_2016-03-02.csv",
-        "RUNBACK_RepeatingInstruments_2016-03-02.csv",
-    ])  # fmt: skip
+    assert pulled == sorted(
+        [
+            "RUNBACK_DATA_2016-03-02_0200.csv",
+            "RUNBACK_DataDictionary_2016-03-02.csv",
+            "RUNBACK_RepeatingInstruments_2016-03-02.csv",
+        ]
+    )
     assert not redcap.calls("event") and not redcap.calls("formEventMapping")
     assert (tmp_path / "inbox" / pulled[0]).read_bytes() == (SAMPLES / "REDCapTidieR/api-c18c2c-POST.csv").read_bytes()
     from runback.flows.ingest.pipeline import ingest_file
@@ -116,8 +124,9 @@ def test_the_stand_in_answers_like_redcap(redcap):
 # -- retries and refusals ------------------------------------------------------------------------------------
 def test_5xx_timeouts_and_cut_bodies_are_retried(tmp_path, redcap, monkeypatch):
     monkeypatch.setattr(redcap_api, "TIMEOUT_S", 0.3)
-    redcap.script(("status", 503, b"Service Unavailable"), ("hang", 1.0), ("status", 502, b""),
-                  ("cut", {"content": "record"}))  # fmt: skip
+    redcap.script(
+        ("status", 503, b"Service Unavailable"), ("hang", 1.0), ("status", 502, b""), ("cut", {"content": "record"})
+    )
     assert len(_pull(tmp_path)) == 5
     assert len(redcap.calls("record")) == 2
 
@@ -149,9 +158,14 @@ def test_persistent_timeouts_give_up(tmp_path, redcap, monkeypatch):
 # -- a careful pull ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url",
-    ["http://redcap.example.org/api/", "ftp://redcap.example.org/api/", "redcap.example.org/api/",
-     "http://10.0.0.5/api/", "http://127.0.0.1.example.org/api/"],
-)  # fmt: skip
+    [
+        "http://redcap.example.org/api/",
+        "ftp://redcap.example.org/api/",
+        "redcap.example.org/api/",
+        "http://10.0.0.5/api/",
+        "http://127.0.0.1.example.org/api/",
+    ],
+)
 def test_only_https_or_loopback_is_accepted(tmp_path, url, monkeypatch):
     monkeypatch.setenv("RUNBACK_REDCAP_URL", url)
     monkeypatch.setenv("RUNBACK_REDCAP_TOKEN", TOKEN)

@@ -43,9 +43,13 @@ CASES = {
     "REDCapTidieR longitudinal, repeating, DAGs": ("REDCapTidieR/api-5539bd-POST.csv", None),
     "REDCapTidieR repeating event": ("REDCapTidieR/api-908067-POST.csv", None),
 }
-DEFINITION_FILES = {"REDCapR/longitudinal/dictionary.csv", "REDCapR/longitudinal/event.csv",
-                    "redcapAPI/TestRedcapAPI_DataDictionary.csv", "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv",
-                    "REDCapTidieR/api-8d708c-POST.json"}  # fmt: skip
+DEFINITION_FILES = {
+    "REDCapR/longitudinal/dictionary.csv",
+    "REDCapR/longitudinal/event.csv",
+    "redcapAPI/TestRedcapAPI_DataDictionary.csv",
+    "redcapAPI/TestRedcapAPI_InstrumentDesignations.csv",
+    "REDCapTidieR/api-8d708c-POST.json",
+}
 
 
 def _project_from_header(tmp_path, data: str):
@@ -73,8 +77,10 @@ def _project_from_header(tmp_path, data: str):
     _write(folder / "event.csv", [{"event_name": e, "arm_num": "1", "unique_event_name": e} for e in events])
     forms = [f["form_name"] for f in fields]
     designated = {(r["redcap_event_name"], form) for r in rows for form in forms if r.get(f"{form}_complete")}
-    _write(folder / "instrument_designations.csv",
-           [{"arm_num": "1", "unique_event_name": e, "form": f} for e, f in sorted(designated)])  # fmt: skip
+    _write(
+        folder / "instrument_designations.csv",
+        [{"arm_num": "1", "unique_event_name": e, "form": f} for e, f in sorted(designated)],
+    )
     repeating = {(r["redcap_event_name"], r["redcap_repeat_instrument"]) for r in rows if r["redcap_repeat_instance"]}
     _write(
         folder / "repeating.csv",

@@ -15,8 +15,9 @@ from tests.helpers import randomised, session, visit, write_export
 def _validate(tmp_path, study, rows, context=None):
     """Validate rows as the warehouse does: with the allocation masked (a fixed stand-in key here)."""
     study = blinded_study(study)
-    rows = [r | {"rand_group": STAND_IN_KEY.get(r["rand_group"], r["rand_group"])} if "rand_group" in r else r
-            for r in rows]  # fmt: skip
+    rows = [
+        r | {"rand_group": STAND_IN_KEY.get(r["rand_group"], r["rand_group"])} if "rand_group" in r else r for r in rows
+    ]
     export = read_export(write_export(tmp_path, "RUNBACK_DATA_2014-06-01_0200.csv", study, rows), study)
     return validate_export(split_export(export, study), study, context or Context(dt.date(2014, 6, 1)))
 

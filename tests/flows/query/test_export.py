@@ -12,8 +12,9 @@ FORMULAS = {"'" + c for c in "=+-@"}
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory, study):
-    db, _ = simulated_warehouse(tmp_path_factory.mktemp("trial"), study, participants=45, seed=6, defects=True,
-                                nights=4)  # fmt: skip
+    db, _ = simulated_warehouse(
+        tmp_path_factory.mktemp("trial"), study, participants=45, seed=6, defects=True, nights=4
+    )
     return db
 
 
@@ -74,8 +75,12 @@ def test_csv_round_trip_apart_from_neutralised_formulas(warehouse, tmp_path):
 
 
 def test_formula_like_text_cannot_run_in_a_spreadsheet():
-    frame = pd.DataFrame({"text": ["=HYPERLINK(\"http://x\")", "+1", "-3", "@SUM(A1)", "plain", None],
-                          "number": [-3.0, 1.0, 2.0, -1.0, 0.0, 5.0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "text": ['=HYPERLINK("http://x")', "+1", "-3", "@SUM(A1)", "plain", None],
+            "number": [-3.0, 1.0, 2.0, -1.0, 0.0, 5.0],
+        }
+    )
     out = neutralise(frame)
     assert out["text"].tolist()[:5] == ['\'=HYPERLINK("http://x")', "'+1", "'-3", "'@SUM(A1)", "plain"]
     assert out["number"].tolist() == frame["number"].tolist()

@@ -48,8 +48,9 @@ def test_a_rerun_shows_the_kept_charts_without_drawing_them(trial, tmp_path):
     assert {c.key for c in wanted} <= set(kept) and len(wanted) == 5  # 3 outcomes, forest, recruitment
     assert all(kept[c.key].startswith("<?xml") for c in wanted if c.slot != "forest")
     again = tmp_path / "again"
-    done = subprocess.run([sys.executable, "-c", RERUN, "week_8", str(db), str(again)], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", RERUN, "week_8", str(db), str(again)], capture_output=True, text=True, check=True
+    )
     assert done.stdout.split() == ["False"], done.stderr  # a new process: matplotlib never imported
     assert (again / "runback_week_8_cut3_closed.html").read_bytes() == Path(first).read_bytes()
     assert _kept(db) == kept
@@ -74,8 +75,9 @@ def test_a_chart_whose_input_changed_is_drawn_again(trial):
 def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
     db, _, _ = trial
     before = _kept(db)
-    path = followup_report.fn(timepoint="month_6", blinded=False, key=str(SESSION_KEY), db=str(db),
-                              out_dir=str(tmp_path))  # fmt: skip
+    path = followup_report.fn(
+        timepoint="month_6", blinded=False, key=str(SESSION_KEY), db=str(db), out_dir=str(tmp_path)
+    )
     assert path.endswith("_unblinded.html") and _kept(db) == before
 
 
@@ -106,8 +108,10 @@ def test_a_kept_chart_that_names_an_arm_is_refused(opened, tmp_path, edit, why):
     copy_db = tmp_path / "w.duckdb"
     shutil.copy(reported, copy_db)
     with duckdb.connect(str(copy_db)) as con:  # what a hand-edited warehouse could hold
-        con.execute("update meta.report_charts set svg = replace(svg, '>Randomised<', '>' || ? || '<') "
-                    "where chart_key = ?", [edit, recruitment.key])  # fmt: skip
+        con.execute(
+            "update meta.report_charts set svg = replace(svg, '>Randomised<', '>' || ? || '<') where chart_key = ?",
+            [edit, recruitment.key],
+        )
     kept = _kept(copy_db)
     with pytest.raises(ReportError, match=why):
         followup_report.fn(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path / "again"))

@@ -38,8 +38,18 @@ def pages(tmp_path_factory, study) -> dict[tuple[str, str], Path]:
 def test_both_audiences_have_the_sites_deviations_and_serious_events(pages, timepoint, audience):
     html = pages[timepoint, audience].read_text()
     ids = set(re.findall(r'<section id="([^"]+)"', html))
-    assert {"consort", "conduct", "sites", "table1", "protocol-deviations", "adverse-events",
-            "serious-adverse-events", "missing-data", "data-quality", "methods"} <= ids  # fmt: skip
+    assert {
+        "consort",
+        "conduct",
+        "sites",
+        "table1",
+        "protocol-deviations",
+        "adverse-events",
+        "serious-adverse-events",
+        "missing-data",
+        "data-quality",
+        "methods",
+    } <= ids
     assert "nie_sports_science" in html and "sgh_physiotherapy" in html
     by_arm = {"outcomes", "change-charts", "contrasts", "slopes", "responders"}
     listings = ("deviation-listing" in html, "sae-listing" in html)

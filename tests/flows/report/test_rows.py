@@ -17,7 +17,9 @@ ROWS = [
 
 def test_groups_in_key_order_or_in_order_of_first_appearance():
     assert [(key, [r["n"] for r in group]) for key, group in _groups(ROWS, "visit")] == [
-        (("baseline",), [2, 4]), (("week_4",), [1, 3])]  # fmt: skip
+        (("baseline",), [2, 4]),
+        (("week_4",), [1, 3]),
+    ]
     assert [key for key, _ in _groups(ROWS, "visit", sort=False)] == [("week_4",), ("baseline",)]
     assert [key for key, _ in _groups(ROWS, "arm", "visit")] == [("A", "baseline"), ("B", "baseline"), ("B", "week_4")]
 
@@ -29,9 +31,12 @@ def test_a_row_with_a_null_key_is_in_no_group():
 
 
 def test_rows_are_dicts_in_the_query_order_with_null_and_nan_as_none(monkeypatch):
-    monkeypatch.setattr("runback.flows.report.context.sql", lambda name: {
-        "report/probe": "select * from (values (2, 'b', 'nan'::double), (1, null, 1.5)) t(id, label, x) order by id"
-    }[name])  # fmt: skip
+    monkeypatch.setattr(
+        "runback.flows.report.context.sql",
+        lambda name: {
+            "report/probe": "select * from (values (2, 'b', 'nan'::double), (1, null, 1.5)) t(id, label, x) order by id"
+        }[name],
+    )
     with duckdb.connect() as con:
         found = _rows(con, "probe")
     assert found == [{"id": 1, "label": None, "x": 1.5}, {"id": 2, "label": "b", "x": None}]

@@ -19,11 +19,14 @@ def _header(study) -> list[str]:
 def _rows(groups: tuple[str, str]) -> list[dict]:
     north, south = groups
     at = {DAG_COLUMN: north}, {DAG_COLUMN: south}
-    return [randomised("1", **at[0]), randomised("2", group="2", **at[0]), randomised("3", group="3", **at[1]),
-            screened("4", eligible="0", consent="0", consent_date="", **at[1]),
-            visit("1", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_avg="4", nprs_complete="2", **at[0]),
-            visit("3", "week_4_arm_1", nprs_date="2014-03-14", nprs_run="5", nprs_avg="4", nprs_complete="2",
-                  **at[1])]  # fmt: skip
+    return [
+        randomised("1", **at[0]),
+        randomised("2", group="2", **at[0]),
+        randomised("3", group="3", **at[1]),
+        screened("4", eligible="0", consent="0", consent_date="", **at[1]),
+        visit("1", "week_4_arm_1", nprs_date="2014-02-07", nprs_run="5", nprs_avg="4", nprs_complete="2", **at[0]),
+        visit("3", "week_4_arm_1", nprs_date="2014-03-14", nprs_run="5", nprs_avg="4", nprs_complete="2", **at[1]),
+    ]
 
 
 def test_conduct_by_site(tmp_path, study):

@@ -139,8 +139,13 @@ def test_a_two_site_trial_names_each_records_site_in_the_data_access_group_colum
     two = simulate(tmp_path / "two", participants=30, seed=7, nights=2, sites=2)
     plain, grouped = read(one.files[-1]), read(two.files[-1])
     assert "redcap_data_access_group" not in plain.header
-    assert grouped.header[:5] == ["record_id", "redcap_event_name", "redcap_repeat_instrument",
-                                  "redcap_repeat_instance", "redcap_data_access_group"]  # fmt: skip
+    assert grouped.header[:5] == [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "redcap_data_access_group",
+    ]
     assert [c for c in grouped.header if c != "redcap_data_access_group"] == plain.header
     site_of = {}
     for row in grouped.rows:  # REDCap's group is the record's: the same on every row of a record

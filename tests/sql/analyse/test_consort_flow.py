@@ -11,8 +11,14 @@ def _nprs(record, event, date):
 
 
 def _end(record, status, date):
-    return visit(record, "study_end_arm_1", end_status=status, end_date=date, study_end_complete="2",
-                 **{f"end_reason___{c}": "0" for c in ("1", "2", "3", "4", "99")})  # fmt: skip
+    return visit(
+        record,
+        "study_end_arm_1",
+        end_status=status,
+        end_date=date,
+        study_end_complete="2",
+        **{f"end_reason___{c}": "0" for c in ("1", "2", "3", "4", "99")},
+    )
 
 
 def _boxes(db):
@@ -25,10 +31,14 @@ def _boxes(db):
 
 def test_missed_before_the_last_contact_lost_after_it(tmp_path, study):
     rows = [
-        randomised("1"), _nprs("1", "week_8_arm_1", "2014-03-07"), _end("1", "3", "2014-03-20"),  # lost after week 8
-        randomised("2"), _end("2", "2", "2014-02-01"),  # withdrew before week 4's window closed
-        randomised("3"), _end("3", "3", "2014-05-20"),  # lost, but in contact until after week 8's window
-    ]  # fmt: skip
+        randomised("1"),
+        _nprs("1", "week_8_arm_1", "2014-03-07"),
+        _end("1", "3", "2014-03-20"),  # lost after week 8
+        randomised("2"),
+        _end("2", "2", "2014-02-01"),  # withdrew before week 4's window closed
+        randomised("3"),
+        _end("3", "3", "2014-05-20"),  # lost, but in contact until after week 8's window
+    ]
     boxes = _boxes(build_warehouse(tmp_path, study, [rows]))
     assert boxes[("week_4", "Missed")] == 1 + 1  # 1 was assessed later; 3 was in contact then
     assert boxes[("week_8", "Assessed")] == 1

@@ -74,8 +74,9 @@ def test_odi_formula_and_its_missing_section_rule(tmp_path, study):
 
 def test_torque_is_the_mean_of_the_sides_recorded(tmp_path, study):
     def tests(record, left, right):
-        return randomised(record, pt_date="2014-01-09", ke_torque_l=left, ke_torque_r=right,
-                          physical_tests_complete="2")  # fmt: skip
+        return randomised(
+            record, pt_date="2014-01-09", ke_torque_l=left, ke_torque_r=right, physical_tests_complete="2"
+        )
 
     db = build_warehouse(tmp_path, study, [[tests("1", "2.10", "2.30"), tests("2", "", "1.95"), tests("3", "", "")]])
     torque = _values(db, "KE_TORQUE")

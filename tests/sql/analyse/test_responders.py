@@ -24,8 +24,11 @@ def test_an_exact_mcid_change_of_thirds_counts(tmp_path, study):
     ]
     db = build_warehouse(tmp_path, study, [rows])
     with duckdb.connect(str(db), read_only=True) as con:
-        chg = dict(con.execute("select record_id, chg from latest.outcomes where param = 'PSFS' and visit = 'week_8'")
-                   .fetchall())  # fmt: skip
+        chg = dict(
+            con.execute(
+                "select record_id, chg from latest.outcomes where param = 'PSFS' and visit = 'week_8'"
+            ).fetchall()
+        )
         n, responders = con.execute(
             "select n, responders from latest.responders where param = 'PSFS' and timepoint = 'week_8' "
             "and population = 'ITT'"
