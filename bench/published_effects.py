@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/published_effects.py [--participants 3000] [--seed 7]
 Prints a markdown table (used in docs/analysis.md). Not a test: the test is
-tests/flows/analyse/test_published_effects.py.
+tests/unit/flows/analyse/test_published_effects.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RUNBACK_KEY", str(Path(tempfile.mkdtemp(prefix="runback-bench-key-")) / "allocation.key"))
 
 from runback.flows.ingest.project import load_project  # noqa: E402
-from tests.flows.analyse.test_published_effects import PUBLISHED, gee_estimates  # noqa: E402
+from tests.unit.flows.analyse.test_published_effects import PUBLISHED, gee_estimates  # noqa: E402
 
 
 def main() -> None:

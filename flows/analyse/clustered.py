@@ -2,7 +2,7 @@
 GEE with an exchangeable working correlation (the published trial's analysis) and the linear mixed
 model with a random intercept (REML).
 
-statsmodels' `GEE` and `MixedLM` are their oracles (`tests/flows/analyse/test_clustered.py`), but
+statsmodels' `GEE` and `MixedLM` are their oracles (`tests/unit/flows/analyse/test_clustered.py`), but
 their fits loop over participants in Python at every iteration. With one correlation (or one
 random-intercept variance) for everyone, a participant's working covariance depends only on how
 many assessments they have, and its inverse is a scalar correction of the identity

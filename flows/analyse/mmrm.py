@@ -5,7 +5,7 @@ The model is y_i = X_i beta + e_i, e_i ~ N(0, Sigma[V_i, V_i]), where V_i are th
 i was assessed at and Sigma (k x k, one row per visit) is unstructured. It is the model of R's
 `nlme::gls(y ~ ..., correlation = corSymm(form = ~ visit_index | id),
 weights = varIdent(form = ~ 1 | visit), method = "REML")`, which is its test oracle
-(`tests/flows/analyse/fixtures/make_mmrm_reference.R`).
+(`tests/unit/flows/analyse/fixtures/make_mmrm_reference.R`).
 
 - Sigma = L L' with L lower triangular, its diagonal on the log scale (theta, k(k+1)/2 values).
 - The REML criterion and its gradient are computed per visit pattern: participants assessed at

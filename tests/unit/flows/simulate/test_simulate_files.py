@@ -133,7 +133,7 @@ def test_refuses_impossible_arguments(tmp_path):
 
 def test_a_two_site_trial_names_each_records_site_in_the_data_access_group_column(tmp_path):
     from runback.flows.simulate.people import SITES
-    from tests.flows.simulate.helpers import read
+    from tests.unit.flows.simulate.helpers import read
 
     one = simulate(tmp_path / "one", participants=30, seed=7, nights=2)
     two = simulate(tmp_path / "two", participants=30, seed=7, nights=2, sites=2)

@@ -8,7 +8,7 @@ from runback.flows.deployments import REPORT_DESCRIPTION, deployments
 from runback.flows.followup_report import Audience, Timepoint
 from runback.schemas.trial import TIMEPOINTS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_report_deployment_offers_the_timepoints_and_describes_its_parameters():
@@ -25,7 +25,7 @@ def test_the_report_deployment_offers_the_timepoints_and_describes_its_parameter
 
 
 def test_prefect_yaml_describes_the_report_deployment_as_the_code_does():
-    text = (Path(__file__).resolve().parents[2] / "prefect.yaml").read_text()
+    text = (Path(__file__).resolve().parents[3] / "prefect.yaml").read_text()
     assert f'description: "{REPORT_DESCRIPTION}"' in text
     assert deployments()[1].description == REPORT_DESCRIPTION
 

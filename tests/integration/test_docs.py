@@ -7,7 +7,7 @@ from typer.main import get_command
 
 from runback.flows.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 

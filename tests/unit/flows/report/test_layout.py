@@ -15,7 +15,7 @@ from runback.flows.followup_report import file_name, print_pdf
 from runback.flows.report.blinding import find_revealing
 from tests.helpers import ARM_LETTER, chromium, report_html, simulated_warehouse
 
-OUT = Path(__file__).resolve().parents[3] / "out"
+OUT = Path(__file__).resolve().parents[4] / "out"
 AUDIENCES = ("open", "closed")
 
 

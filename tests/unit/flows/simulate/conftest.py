@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from runback.flows.simulate import simulate
-from tests.flows.simulate.helpers import Export, read
+from tests.unit.flows.simulate.helpers import Export, read
 
 
 @pytest.fixture(scope="session")

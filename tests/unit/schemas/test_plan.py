@@ -9,7 +9,7 @@ import pandas as pd
 from runback.schemas import plan
 from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
-DOCS = (Path(__file__).resolve().parents[2] / "docs" / "analysis.md").read_text()
+DOCS = (Path(__file__).resolve().parents[3] / "docs" / "analysis.md").read_text()
 
 
 def test_docs_restate_the_plan():
