@@ -23,6 +23,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from runback.flows import settings  # noqa: E402
 from runback.flows.errors import Exit, Refused, RunbackError  # noqa: E402
+from runback.flows.ingest.status import FileStatus  # noqa: E402
+from runback.schemas.trial import Audience, Timepoint  # noqa: E402
 
 
 class _App(typer.Typer):
@@ -183,40 +185,56 @@ def ingest(
     the blinded letters. The first ingest that meets a randomisation makes the key when there is
     none and says so; afterwards the key must be the warehouse's own (checked by its fingerprint).
     """
-    from runback.flows.nightly_ingest import nightly_ingest
-    from runback.flows.runs import outcome
-
     missing = [str(p) for p in paths or [] if not p.exists() and not p.is_symlink()]
     if missing:
         raise Refused(f"no such file or folder: {', '.join(missing)}", "Name an export file or a folder of exports.")
     if project is not None:
         _check_project(project)
-    if export_time is not None:
-        export_time = _export_time(export_time)
-    results = outcome(
-        nightly_ingest,
-        paths=[str(p) for p in paths] if paths else None,
-        db=str(_db(db)),
-        project=str(project) if project else None,
-        accept_dictionary=accept_dictionary,
-        accept_deletions=accept_deletions,
-        accept_identifiers=accept_identifier_change,
-        export_time=export_time,
-        key=str(key) if key else None,
+    night = _night(
+        paths or None,
+        _db(db),
+        project,
+        {
+            "accept_dictionary": accept_dictionary,
+            "accept_deletions": accept_deletions,
+            "accept_identifiers": accept_identifier_change,
+            "export_time": _export_time(export_time) if export_time is not None else None,
+            "key": str(key) if key else None,
+        },
     )
-    _print_summary(results)
-    raise typer.Exit(_ingest_exit_code(results, _db(db)))
+    _print_summary(night)
+    raise typer.Exit(_ingest_exit_code(night))
 
 
-def _print_summary(results: list[dict]) -> None:
+def _night(paths: list[Path] | None, db: Path, project: Path | None, options: dict):
+    """A night of ingest: the `nightly-ingest` flow, tracked, on the Prefect server configured;
+    the same steps in this process without one (flows/night.py). Its Night, well or not."""
+    from runback.flows.runs import check_reachable, server_configured
+
+    if not server_configured():
+        from runback.flows import night
+        from runback.flows.ingest.pipeline import Options
+
+        return night.run(paths, db, project or settings.PROJECT_DIR, Options.of(**options))
+    check_reachable()
+    from runback.flows.night import NightNotWell
+    from runback.flows.nightly_ingest import nightly_ingest
+
+    where = [str(p) for p in paths] if paths else None
+    state = nightly_ingest(where, str(db), str(project) if project else None, **options, return_state=True)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, NightNotWell):
+        return value.night
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def _print_summary(night) -> None:
     """The run on stdout: tonight's files, and the data query listing of a new cut."""
-    from runback.flows.ingest import summary
-
-    typer.echo(summary.run_text(results))
-    cuts = [r["data_cut"] for r in summary.tonight(results) if r["status"] == "loaded" and r.get("data_cut")]
-    listing = summary.listing_path(settings.out_dir() / "queries", max(cuts)) if cuts else None
-    if listing is not None and listing.exists():
-        typer.echo(f"Open data queries of cut {max(cuts)}, to send to the sites: {listing}")
+    typer.echo(night.text)
+    if night.listing is not None:
+        typer.echo(f"Open data queries of cut {night.cut}, to send to the sites: {night.listing}")
 
 
 def _export_time(text: str) -> str:
@@ -232,29 +250,13 @@ def _export_time(text: str) -> str:
         ) from None
 
 
-def _ingest_exit_code(results: list[dict], db: Path) -> int:
-    """3 when tonight's run is not well (as the flow run's state says), 1 with new data queries."""
-    from runback.flows.ingest.summary import tonight
-
-    if any(r["status"] in ("refused", "held") for r in tonight(results)) or _overdue(results, db):
+def _ingest_exit_code(night) -> int:
+    """3 when the night needs a person (as the flow run's state says), 1 with new data queries."""
+    if night.problems:
         return Exit.REFUSED
-    if any(sum(f["quarantined"] + f["flagged"] for f in r.get("forms", {}).values()) for r in tonight(results)):
+    if any(r.quarantined + r.flagged for r in night.tonight):
         return Exit.WITH_QUERIES
     return Exit.OK
-
-
-def _overdue(results: list[dict], db: Path) -> bool:
-    """Nothing was applied tonight while the newest export is overdue (said by the freshness check)."""
-    from runback.flows import settings as s
-    from runback.flows.query.freshness import stale
-    from runback.flows.warehouse import connect_read_only
-
-    if any(r["status"] in ("loaded", "unchanged") and not r.get("repeat") for r in results):
-        return False
-    if not db.exists():
-        return False
-    with connect_read_only(db) as con:
-        return stale(con, s.site_now(), s.max_age_hours()) is not None
 
 
 def _check_project(folder: Path) -> None:
@@ -262,16 +264,6 @@ def _check_project(folder: Path) -> None:
     from runback.flows.ingest.project import load_project
 
     load_project(folder)
-
-
-class Timepoint(StrEnum):
-    week_8 = "week_8"
-    month_6 = "month_6"
-
-
-class Audience(StrEnum):
-    open = "open"
-    closed = "closed"
 
 
 @app.command(long_work=True)
@@ -310,21 +302,35 @@ def report(
             "Drop --unblinded, or ask for --audience closed.",
         )
     _check_cut(_db(db), data_cut)  # before Prefect and the report's libraries are even imported
-    from runback.flows.followup_report import followup_report
-    from runback.flows.runs import outcome
+    request = {
+        "timepoint": timepoint.value,
+        "audience": audience.value,
+        "data_cut": data_cut,
+        "blinded": not unblinded,
+        "key": str(key) if key else None,
+        "out_dir": str(out) if out else None,
+        "pdf": pdf,
+        "db": str(_db(db)),
+    }
+    for path in _report(request):
+        typer.echo(path)
 
-    path = outcome(
-        followup_report,
-        timepoint=timepoint.value,
-        audience=audience.value,
-        data_cut=data_cut,
-        blinded=not unblinded,
-        key=str(key) if key else None,
-        out_dir=str(out) if out else None,
-        pdf=pdf,
-        db=str(_db(db)),
-    )
-    typer.echo(path)
+
+def _report(request: dict) -> list[Path]:
+    """A report: the `followup-report` flow, tracked, on the Prefect server configured; made in
+    this process without one (flows/report/make.py). Its files (the HTML, and the PDF if asked)."""
+    from runback.flows.runs import check_reachable, server_configured
+
+    if not server_configured():
+        from runback.flows.report import make
+
+        return make.make(make.Request(**request))
+    check_reachable()
+    from runback.flows.followup_report import followup_report
+
+    html = followup_report(**request)
+    pdf = html.with_suffix(".pdf")
+    return [html, pdf] if request["pdf"] and pdf.exists() else [html]
 
 
 @app.command()
@@ -598,9 +604,6 @@ def demo(
     """
     import shutil
 
-    from runback.flows.followup_report import followup_report
-    from runback.flows.nightly_ingest import nightly_ingest
-    from runback.flows.runs import outcome
     from runback.flows.simulate import simulate as run
 
     folder = folder or settings.DATA_DIR / "demo"
@@ -610,20 +613,25 @@ def demo(
     exports, database = folder / "exports", folder / "runback.duckdb"
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
-    results = outcome(nightly_ingest, paths=[str(exports)], db=str(database), key=str(key))
-    cuts = sum(r["status"] == "loaded" for r in results)
-    typer.echo(f"\ningested {len(results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
+    options = dict.fromkeys(("accept_dictionary", "accept_deletions", "accept_identifiers"), False)
+    night = _night([exports], database, None, options | {"export_time": None, "key": str(key)})
+    cuts = sum(r.status is FileStatus.LOADED for r in night.results)
+    typer.echo(f"\ningested {len(night.results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
     reports = [
-        outcome(
-            followup_report,
-            timepoint=timepoint,
-            audience=audience,
-            blinded=True,
-            out_dir=str(settings.out_dir() / "demo"),
-            db=str(database),
-        )
-        for timepoint in ("week_8", "month_6")
-        for audience in ("open", "closed")
+        _report(
+            {
+                "timepoint": timepoint,
+                "audience": audience,
+                "data_cut": None,
+                "blinded": True,
+                "key": None,
+                "out_dir": str(settings.out_dir() / "demo"),
+                "pdf": False,
+                "db": str(database),
+            }
+        )[0]
+        for timepoint in Timepoint
+        for audience in Audience
     ]
     typer.echo("\nreports (blinded) of the last data cut:")
     for path in reports:

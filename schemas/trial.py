@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from runback.schemas import study as s
 
@@ -83,11 +84,27 @@ def checkbox(name: str, description: str, codes: tuple[str, ...]):
 
 
 # -- analysis definitions (study README: outcomes, programme, analysis plan) ---------------------
-VISIT_STEPS = {"baseline": 0, "week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
-"""Assessment visits and their step in the longitudinal models (baseline = 0)."""
+VISIT_LABELS = {
+    "baseline": "Baseline",
+    "week_4": "Week 4",
+    "week_8": "Week 8",
+    "month_3": "Month 3 (3 months after the programme)",
+    "month_6": "Month 6 (6 months after the programme)",
+}
+"""The assessment visits (REDCap's event names without `_arm_1`), in order, with their labels."""
+VISIT_STEPS = {visit: step for step, visit in enumerate(VISIT_LABELS)}
+"""Each visit's step in the longitudinal models (baseline = 0)."""
 
-TIMEPOINTS = {"week_8": ("baseline", "week_4", "week_8"), "month_6": tuple(VISIT_STEPS)}
-"""The follow-up reports' timepoints and the assessments each one uses."""
+TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
+"""The follow-up reports' timepoints (each a visit) with their labels: the one list of them."""
+TIMEPOINTS = {t: tuple(VISIT_STEPS)[: VISIT_STEPS[t] + 1] for t in TIMEPOINT_LABELS}
+"""The assessments each timepoint's report uses: baseline up to the timepoint."""
+Timepoint = StrEnum("Timepoint", {t: t for t in TIMEPOINT_LABELS})
+"""A timepoint as a type: a choice on the command line, a dropdown in the Prefect UI."""
+
+AUDIENCES = ("open", "closed")
+"""Who a report is for: open (pooled over the arms) or closed (by arm)."""
+Audience = StrEnum("Audience", {a: a for a in AUDIENCES})
 
 SUPERVISED_PLANNED = 16
 """Supervised sessions in the 8-week programme (2 a week); adherence = done / 16."""

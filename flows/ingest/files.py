@@ -134,6 +134,43 @@ class ExportFile:
         return replace(self, export_time=when, time_named=True)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry to ingest, as a run found it: its path, the folder a scan found it in (a symlink
+    may not lead out of it, and a file refused before is not read again), the conflict that holds
+    it (another file of the scan claims its export time), and how long it must have been left
+    untouched to be read (`settle_s`: a file dropped in the inbox moments ago may still be being
+    written)."""
+
+    path: Path
+    scanned_in: Path | None = None
+    conflict: str | None = None
+    settle_s: float = 0.0
+
+
+def find_exports(paths: list[Path], settle_s: float = 0.0) -> list[Entry]:
+    """The export files under `paths`, oldest export first.
+
+    A folder is scanned for entries named like exports (whatever they are: a folder, a pipe or a
+    broken link named like one is refused by the ingest, one entry at a time), each to be left
+    `settle_s` seconds untouched before it is read; a file named is read as it is. Two entries of
+    a scan that claim the same export time with different contents cannot be ordered: both carry
+    the conflict that holds them."""
+    found: dict[Path, Path | None] = {}
+    for p in paths:
+        if p.is_dir():
+            found |= dict.fromkeys(sorted(p.glob(EXPORT_GLOB)), p)
+        elif p.exists() or p.is_symlink():
+            found[p] = None
+        else:
+            raise Refused(f"no such file or folder: {p}", "Name an export file or a folder of exports.")
+    conflicts = same_time_conflicts(list(found))
+    return [
+        Entry(f, found[f], conflicts.get(f), settle_s if found[f] is not None else 0.0)
+        for f in in_export_order(list(found))
+    ]
+
+
 def entry_of(path: Path, within: Path | None = None) -> os.stat_result:
     """The status of an inbox entry that can be read as an export, or EntryRefused saying why not.
 

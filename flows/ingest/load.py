@@ -25,25 +25,19 @@ from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
+from runback.flows.ingest.status import FileStatus
 from runback.flows.ingest.validate import Validated
 from runback.flows.warehouse import describe, form_tables, rows, sql, table_columns, transaction
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
 
-LOADED, UNCHANGED, OLDER, REFUSED, HELD = "loaded", "unchanged", "older", "refused", "held"
-"""What became of a file (meta.source_files.status)."""
-APPLIED = (LOADED, UNCHANGED)
-"""The statuses of files whose contents are in the warehouse (or changed nothing)."""
-WAITING = "waiting"
-"""A file still being written: not recorded, read again by the next run."""
-
 
 @dataclass
 class LoadResult:
-    """What one file did to the warehouse."""
+    """What one file did to the warehouse: the one result of an ingest, whatever became of the file."""
 
     file: str
-    status: str
+    status: FileStatus
     file_id: int | None = None
     data_cut: int | None = None
     rows: int | None = None
@@ -80,12 +74,14 @@ def prior(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Prior:
     earlier = None
     if found:
         file_id, status, cut, message = found[0]
-        earlier = LoadResult(file=file.name, status=status, file_id=file_id, data_cut=cut, message=message or "")
+        earlier = LoadResult(
+            file=file.name, status=FileStatus(status), file_id=file_id, data_cut=cut, message=message or ""
+        )
     applied = frozenset(r[0] for r in rows(con, "ingest/applied_export_times"))
     return Prior(earlier, max(applied, default=None), applied, latest_dictionary(con))
 
 
-def record_file(con, file: ExportFile, status: str, message: str = "", n_rows: int | None = None) -> LoadResult:
+def record_file(con, file: ExportFile, status: FileStatus, message: str = "", n_rows: int | None = None) -> LoadResult:
     """Record a file that is not applied (refused, or older than what is loaded)."""
     with transaction(con):
         file_id = _insert_source_file(con, file, n_rows, status, message, None)
@@ -106,7 +102,7 @@ def load_export(
     `key_fingerprint`: of the allocation key the export was masked with (recorded at first use).
     `dictionary_file` ({"path", "sha256"}) names the dictionary file the export was read with."""
     with transaction(con):
-        file_id = _insert_source_file(con, export.file, export.rows, LOADED, "", None)
+        file_id = _insert_source_file(con, export.file, export.rows, FileStatus.LOADED, "", None)
         if key_fingerprint is not None:
             con.execute(sql("ingest/record_key"), {"key_fingerprint": key_fingerprint, "file_id": file_id})
         dictionary_id = _dictionary_version(con, study, file_id)
@@ -137,7 +133,7 @@ def load_export(
             con.execute(sql("ingest/insert_query_first_cuts"), {"cut": cut, "file_id": file_id})
         counts = _file_forms(parts, checked)
         _insert_file_forms(con, file_id, counts)
-        status = LOADED if cut is not None else UNCHANGED
+        status = FileStatus.LOADED if cut is not None else FileStatus.UNCHANGED
         message = "" if cut is not None else "no change since the last data cut"
         con.execute(
             sql("ingest/finish_source_file"),

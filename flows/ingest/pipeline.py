@@ -18,139 +18,121 @@ import pandas as pd
 from runback.flows import allocation, settings
 from runback.flows.ingest import dictionary, load
 from runback.flows.ingest.files import (
+    Entry,
     EntryHeld,
     EntryRefused,
     ExportFile,
     check_export_time,
     read_settled,
-    safe_name,
 )
+from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.project import describe_dictionary, dictionary_used, files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
+from runback.flows.ingest.status import FileStatus
 from runback.flows.ingest.validate import validate_export
 from runback.flows.warehouse import connect, form_tables, rows, sql
 from runback.schemas.rules import Context
 from runback.schemas.trial import ALLOCATION_FIELDS, blinded_study
 
-
-def ingest_file(
-    path: str,
-    db: str,
-    project: str,
-    accept_dictionary: bool = False,
-    accept_deletions: bool = False,
-    log: logging.Logger | logging.LoggerAdapter | None = None,
-    *,
-    accept_identifiers: bool = False,
-    export_time: dt.datetime | None = None,
-    scanned_in: str | None = None,
-    settle_s: float = 0.0,
-    conflict: str | None = None,
-    key: str | None = None,
-) -> dict:
-    """Read, split, validate and load one export file (refused whole when it cannot be read).
-
-    `export_time` names the file's export time (for a file whose name has none, or cannot be
-    trusted); `scanned_in` is the folder the file was found in by a scan (a symlink may not lead
-    out of it, and a file refused before is not read again); `settle_s` leaves a file modified
-    more recently for the next run; `conflict` holds a file that another file of the scan claims
-    the same export time as; `key` is the allocation key file (default RUNBACK_KEY)."""
-    how = Options(
-        accept_dictionary,
-        accept_deletions,
-        accept_identifiers,
-        export_time,
-        scanned_in,
-        settle_s,
-        conflict,
-        Path(key) if key else settings.key_path(),
-        Path(db),
-    )
-    con = connect(Path(db))
-    try:
-        result = _ingest(con, Path(path), project, log or logging.getLogger("runback"), how)
-    finally:
-        con.close()
-    return vars(result) if isinstance(result, load.LoadResult) else result
+Log = logging.Logger | logging.LoggerAdapter
 
 
 @dataclass(frozen=True)
 class Options:
-    """How one file is ingested (see ingest_file)."""
+    """How a run ingests its files: the user's overrides (each off by default) and the allocation
+    key file (default RUNBACK_KEY). `export_time` names the export time of the one file given
+    (for a file whose name has none, or cannot be trusted)."""
 
-    accept_dictionary: bool
-    accept_deletions: bool
-    accept_identifiers: bool
-    export_time: dt.datetime | None
-    scanned_in: str | None
-    settle_s: float
-    conflict: str | None
-    key: Path
-    db: Path
+    accept_dictionary: bool = False
+    accept_deletions: bool = False
+    accept_identifiers: bool = False
+    export_time: dt.datetime | None = None
+    key: Path | None = None
+
+    @classmethod
+    def of(cls, *, export_time: str | None = None, key: str | None = None, **accept: bool) -> Options:
+        """The options of the flow's parameters (an ISO export time, a key file's path, the accept_* flags)."""
+        when = dt.datetime.fromisoformat(export_time) if export_time else None
+        return cls(**accept, export_time=when, key=Path(key) if key else None)
+
+    @property
+    def accepts_anything(self) -> bool:
+        return self.accept_dictionary or self.accept_deletions or self.accept_identifiers
 
 
-def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult | dict:
-    """ingest_file on an open warehouse: every outcome is a LoadResult, or a dict for a file left
-    for the next run."""
-    within = Path(how.scanned_in) if how.scanned_in else None
-    settle_s, export_time, conflict = how.settle_s, how.export_time, how.conflict
-    accept_dictionary, accept_deletions, accept_identifiers = (
-        how.accept_dictionary,
-        how.accept_deletions,
-        how.accept_identifiers,
-    )
+def ingest_file(
+    entry: Entry | Path | str, db: Path | str, project: Path | str, options: Options = Options(), log: Log | None = None
+) -> LoadResult:
+    """Read, split, validate and load one export file: loaded, unchanged, recorded as older,
+    refused or held (recorded, with the reason), or waiting (not recorded: still being written)."""
+    entry = entry if isinstance(entry, Entry) else Entry(Path(entry))
+    con = connect(Path(db))
     try:
-        data = read_settled(path, within, settle_s)
+        return _ingest(con, entry, Path(db), Path(project), options, log or logging.getLogger("runback"))
+    finally:
+        con.close()
+
+
+def _ingest(con, entry: Entry, db: Path, project: Path, how: Options, log: Log) -> LoadResult:
+    """ingest_file on an open warehouse."""
+    try:
+        data = read_settled(entry.path, entry.scanned_in, entry.settle_s)
     except EntryHeld as waiting:  # not recorded: its bytes are not final yet
         log.warning("%s", waiting)
-        return {"file": safe_name(path.name), "status": load.WAITING, "message": waiting.problem, "repeat": True}
+        return LoadResult(ExportFile(entry.path, "", 0, None).name, FileStatus.WAITING, message=waiting.problem)
     except EntryRefused as refused:  # no bytes to know it by: it is known by its name
-        entry = ExportFile(path, "", 0, None)
-        return _not_applied(con, entry, load.REFUSED, refused, log, load.prior(con, entry).earlier)
-    file = ExportFile.of(path, data)
-    if export_time is not None:
-        file = file.with_export_time(export_time)
+        file = ExportFile(entry.path, "", 0, None)
+        return _not_applied(con, file, FileStatus.REFUSED, refused, log, load.prior(con, file).earlier)
+    file = ExportFile.of(entry.path, data)
+    if how.export_time is not None:
+        file = file.with_export_time(how.export_time)
     known = load.prior(con, file)
     earlier = known.earlier
-    retry = how.scanned_in is None or accept_dictionary or accept_deletions or accept_identifiers or file.time_named
-    if earlier is not None and (earlier.status in load.APPLIED or not retry):
+    retry = entry.scanned_in is None or how.accepts_anything or file.time_named
+    if earlier is not None and (earlier.status.applied or not retry):
         log.info("%s: already seen (file %s, %s); nothing to do", file.name, earlier.file_id, earlier.status)
         return replace(
             earlier, message=f"already seen as file {earlier.file_id} ({earlier.status}) {earlier.message}", repeat=True
         )
     try:
         check_export_time(file, settings.timezone(), settings.site_now())
-        check_order(file, known, conflict)
+        check_order(file, known, entry.conflict)
     except EntryHeld as held:
-        return _not_applied(con, file, load.HELD, held, log, earlier)
+        return _not_applied(con, file, FileStatus.HELD, held, log, earlier)
     except EntryRefused as refused:
-        return _not_applied(con, file, load.REFUSED, refused, log, earlier)
+        return _not_applied(con, file, FileStatus.REFUSED, refused, log, earlier)
     if known.newer_export_loaded(file.export_time):
-        result = load.record_file(con, file, load.OLDER, "older than an export already loaded; not applied")
+        result = load.record_file(con, file, FileStatus.OLDER, "older than an export already loaded; not applied")
         log.warning("%s: %s", result.file, result.message)
         return result
-    day = file.export_time.date() if file.export_time else None
     try:
-        files = files_for_export(file.path, Path(project), day)
-        unblinded = load_study(**files)
-        study = blinded_study(unblinded)
-        used = dictionary_used(files, Path(project), unblinded)
-        (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
-        check_dictionary(known.dictionary, study, accept_dictionary, accept_identifiers, file.path)
-        export = read_export(file, study, data)
-        data = None  # the parsed table holds what is needed; free the file's bytes
-        key = allocation_key(con, how, export, study, log)
-        if key is not None:
-            export.table = allocation.mask(export.table, key)
-        if export.rows == 0:
-            raise RefusedFile(file.path, "it holds no records (a header only).", "Export 'All data' again.")
-        parts = split_export(export, study)
-        export.table = None  # split into form rows: the wide table is no longer needed
-        if not accept_deletions:
-            check_deletions(con, export, parts)
+        return _load(con, file, data, known, db, project, how, log)
     except RefusedFile as refused:
-        return _not_applied(con, file, load.REFUSED, refused, log, earlier)
+        return _not_applied(con, file, FileStatus.REFUSED, refused, log, earlier)
+
+
+def _load(con, file: ExportFile, data: bytes, known: load.Prior, db, project, how: Options, log: Log) -> LoadResult:
+    """Read, mask, split, validate and load an export whose place among the exports is known
+    (RefusedFile when it cannot be read safely)."""
+    day = file.export_time.date() if file.export_time else None
+    files = files_for_export(file.path, project, day)
+    unblinded = load_study(**files)
+    study = blinded_study(unblinded)
+    used = dictionary_used(files, project, unblinded)
+    (log.warning if used["differs"] else log.debug)("%s: %s", file.name, describe_dictionary(used))
+    check_dictionary(known.dictionary, study, how.accept_dictionary, how.accept_identifiers, file.path)
+    export = read_export(file, study, data)
+    del data  # the parsed table holds what is needed; free the file's bytes
+    key = allocation_key(con, how.key or settings.key_path(), db, export, study, log)
+    if key is not None:
+        export.table = allocation.mask(export.table, key)
+    if export.rows == 0:
+        raise RefusedFile(file.path, "it holds no records (a header only).", "Export 'All data' again.")
+    parts = split_export(export, study)
+    export.table = None  # split into form rows: the wide table is no longer needed
+    if not how.accept_deletions:
+        check_deletions(con, export, parts)
     checked = validate_export(parts, study, Context(day, warehouse_randomisation(con)))
     for note in checked.notes:
         log.warning("%s: %s", file.name, note)
@@ -167,7 +149,7 @@ def _ingest(con, path: Path, project: str, log, how: Options) -> load.LoadResult
     return result
 
 
-def allocation_key(con, how: Options, export, study, log) -> allocation.Key | None:
+def allocation_key(con, key_file: Path, db: Path, export, study, log: Log) -> allocation.Key | None:
     """The key that masks this export's allocation: the warehouse's (checked by its fingerprint),
     or a new one when neither the warehouse nor the key file has one yet and the export is the
     first to hold a randomisation. None when the project has no allocation field."""
@@ -177,37 +159,37 @@ def allocation_key(con, how: Options, export, study, log) -> allocation.Key | No
     older = recorded is None and "randomisation" in form_tables(con, "clean")
     if older and rows(con, "ingest/unmasked_allocation", form="randomisation")[0][0]:
         raise allocation.KeyError_(
-            f"the warehouse {how.db} holds the allocation unmasked (made by an older runback).",
-            f"Mask it once with `runback key migrate --key FILE --db {how.db}`.",
+            f"the warehouse {db} holds the allocation unmasked (made by an older runback).",
+            f"Mask it once with `runback key migrate --key FILE --db {db}`.",
         )
-    allocation.check_location(how.key, how.db)
-    if how.key.exists() or recorded is not None:
-        key = allocation.read_key(how.key)
+    allocation.check_location(key_file, db)
+    if key_file.exists() or recorded is not None:
+        key = allocation.read_key(key_file)
         if recorded is not None and key.fingerprint != recorded:
             raise allocation.KeyError_(
-                f"the allocation key {how.key} (fingerprint {key.fingerprint}) is not this warehouse's "
+                f"the allocation key {key_file} (fingerprint {key.fingerprint}) is not this warehouse's "
                 f"(fingerprint {recorded}).",
                 "Name the trial's key with --key or RUNBACK_KEY.",
             )
         return key
     if not allocation.holds_allocation(export.table):
         return None
-    key = allocation.first_key(how.key)
+    key = allocation.first_key(key_file)
     log.warning(
         "the first randomisation: made the allocation key %s (fingerprint %s); keep it outside the "
         "warehouse and away from blinded readers",
-        how.key,
+        key_file,
         key.fingerprint,
     )
     return key
 
 
-def _not_applied(con, file: ExportFile, status: str, why, log, earlier: load.LoadResult | None) -> load.LoadResult:
+def _not_applied(con, file: ExportFile, status: FileStatus, why, log: Log, earlier: LoadResult | None) -> LoadResult:
     """Record a file refused or held (once: a repeat of the same bytes is not recorded again)."""
     if earlier is not None and earlier.status == status:
         log.info("%s: %s before (file %s); not recorded again", file.name, status, earlier.file_id)
         return replace(earlier, message=str(why), repeat=True)
-    log.error("%s %s", status, why) if status == load.REFUSED else log.warning("%s %s", status, why)
+    log.error("%s %s", status, why) if status is FileStatus.REFUSED else log.warning("%s %s", status, why)
     return load.record_file(con, file, status, str(why))
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from runback.flows.ingest.load import LoadResult
+
 QUERY_LIST_MAX = 30
 
 
@@ -28,21 +30,22 @@ def _cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
-def tonight(results: list[dict]) -> list[dict]:
+def tonight(results: list[LoadResult]) -> list[LoadResult]:
     """The files this run did something with (not those seen on an earlier night)."""
-    return [r for r in results if not r.get("repeat")]
+    return [r for r in results if not r.repeat]
 
 
-def run_text(results: list[dict]) -> str:
+def run_text(results: list[LoadResult]) -> str:
     """The run on one screen, as plain text: tonight's files (with the reason of any that was not
     applied), and how many were seen before."""
     rows = [
         (
-            r["file"],
-            r["status"],
-            str(r.get("rows") or 0),
-            *(str(n) for n in _row_counts(r)),
-            str(r.get("data_cut") or "-"),
+            r.file,
+            r.status,
+            str(r.rows or 0),
+            str(r.quarantined),
+            str(r.flagged),
+            str(r.data_cut or "-"),
         )
         for r in tonight(results)
     ]
@@ -56,11 +59,7 @@ def run_text(results: list[dict]) -> str:
         if rows
         else ["No new export."]
     )
-    lines += [
-        f"  {r['file']} {r['status']}: {_why(r)}"
-        for r in tonight(results)
-        if r["status"] not in ("loaded", "unchanged")
-    ]
+    lines += [f"  {r.file} {r.status}: {_why(r)}" for r in tonight(results) if not r.status.applied]
     seen = len(results) - len(tonight(results))
     if seen:
         lines.append(
@@ -69,30 +68,25 @@ def run_text(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _row_counts(result: dict) -> tuple[int, int]:
-    """A file's form rows quarantined and flagged."""
-    forms = result.get("forms", {}).values()
-    return sum(f["quarantined"] for f in forms), sum(f["flagged"] for f in forms)
-
-
-def _why(result: dict) -> str:
+def _why(result: LoadResult) -> str:
     """Why a file was not applied, on one line (without its own name again)."""
-    return " ".join(result.get("message", "").removeprefix(result["file"] + ": ").split())[:300]
+    return " ".join(result.message.removeprefix(result.file + ": ").split())[:300]
 
 
-def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, listing: str | None = None) -> str:
+def run_markdown(results: list[LoadResult], cut: int | None, queries: pd.DataFrame, listing: str | None = None) -> str:
     """Tonight's files (with the reason of a refusal), form rows per form, the new cut, the new
     data queries and the counts of open and resolved ones."""
     lines = ["# Nightly ingest", ""]
     lines.append(f"**New data cut:** {cut}" if cut is not None else "**No new data cut** (nothing changed).")
     files = [
         [
-            r["file"],
-            r["status"],
-            r.get("rows") or 0,
-            *_row_counts(r),
-            r.get("data_cut") or "",
-            r.get("message", "")[:300] if r["status"] not in ("loaded", "unchanged") else "",
+            r.file,
+            str(r.status),
+            r.rows or 0,
+            r.quarantined,
+            r.flagged,
+            r.data_cut or "",
+            "" if r.status.applied else r.message[:300],
         ]
         for r in tonight(results)
     ]
@@ -119,18 +113,18 @@ def run_markdown(results: list[dict], cut: int | None, queries: pd.DataFrame, li
     return "\n".join(lines) + "\n"
 
 
-def form_totals(results: list[dict]) -> dict[str, dict[str, int]]:
+def form_totals(results: list[LoadResult]) -> dict[str, dict[str, int]]:
     """Form rows in, loaded, quarantined and flagged, summed over the run's files."""
     totals: dict[str, dict[str, int]] = {}
     for r in results:
-        for form, counts in r.get("forms", {}).items():
+        for form, counts in r.forms.items():
             acc = totals.setdefault(form, dict.fromkeys(counts, 0))
             for k, v in counts.items():
                 acc[k] += v
     return totals
 
 
-def query_table(queries: pd.DataFrame) -> list[dict]:
+def query_table(queries: pd.DataFrame) -> list[LoadResult]:
     """The data queries new tonight, one row each (plain JSON types only): where, what and why."""
     new = queries[queries["status"] == "new"] if not queries.empty else queries
     columns = ["record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]

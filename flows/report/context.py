@@ -20,16 +20,15 @@ from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql, table_columns
 from runback.schemas.study import DAG_COLUMN
-from runback.schemas.trial import ADHERENT_MIN, RECRUITMENT, SUPERVISED_PLANNED, TIMEPOINTS
+from runback.schemas.trial import (
+    ADHERENT_MIN,
+    RECRUITMENT,
+    SUPERVISED_PLANNED,
+    TIMEPOINT_LABELS,
+    TIMEPOINTS,
+    VISIT_LABELS,
+)
 
-TIMEPOINT_LABELS = {"week_8": "8 weeks", "month_6": "6 months"}
-VISIT_LABELS = {
-    "baseline": "Baseline",
-    "week_4": "Week 4",
-    "week_8": "Week 8",
-    "month_3": "Month 3 (3 months after the programme)",
-    "month_6": "Month 6 (6 months after the programme)",
-}
 TITLE = (
     "Exercise programmes for recreational runners with chronic low back pain: a three-arm randomised controlled trial"
 )

@@ -1,0 +1,258 @@
+"""Making the follow-up report of a data cut, step by step, without Prefect: the `followup-report`
+flow (flows/followup_report.py) runs `make` as its task, and a one-off `runback report` without a
+Prefect server calls it in its own process.
+
+`make` resolves the cut (the timepoint's locked cut, else the newest; analysed first when it never
+was), the arms as the report shows them, every number of the report, the charts and the page; a
+blinded page that could encode the allocation is refused; the page is logged in
+`meta.report_runs` and written in one step; then its PDF and the folder's index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from runback.flows.analyse import lock
+from runback.flows.report import blinding, kept_charts
+from runback.flows.report import context as report_context
+from runback.flows.report.pdf import pdf_of
+from runback.flows.report.render import ReportError, environment, file_name
+from runback.flows.settings import PROJECT_DIR, db_path
+from runback.flows.settings import out_dir as default_out_dir
+from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql, transaction
+from runback.schemas.trial import AUDIENCES, TIMEPOINT_LABELS, TIMEPOINTS
+
+Log = logging.Logger | logging.LoggerAdapter
+
+
+@dataclass(frozen=True)
+class Request:
+    """What report is asked for (the flow's parameters)."""
+
+    timepoint: str = "month_6"
+    audience: str = "closed"
+    data_cut: int | None = None
+    blinded: bool = True
+    key: str | None = None
+    out_dir: str | None = None
+    pdf: bool = False
+    db: str | None = None
+
+    def check(self) -> None:
+        """A timepoint or audience that is not one of the trial's is refused."""
+        if self.timepoint not in TIMEPOINTS:
+            raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {self.timepoint!r}")
+        if self.audience not in AUDIENCES:
+            raise ReportError(f"audience must be one of {', '.join(AUDIENCES)}, not {self.audience!r}")
+
+
+def make(request: Request, log: Log = logging.getLogger("runback")) -> list[Path]:
+    """The report asked for, written: its HTML file, and its PDF when asked."""
+    request.check()
+    db = request.db or str(db_path())
+    cut = request.data_cut if request.data_cut is not None else locked_cut(db, request.timepoint)
+    cut = resolve_cut(db, cut, log)
+    arms = allocation_arms(request.blinded, request.key, db, request.audience, log)
+    context = gather(db, cut, request.timepoint, arms)
+    shown, drawn = draw(db, context)
+    html = render(context, shown)
+    folder = request.out_dir or str(default_out_dir())
+    name = file_name(request.timepoint, cut, request.blinded, request.audience)
+    path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience), arms, drawn, log)
+    printed = [print_pdf(path, log)] if request.pdf else []
+    write_index(db, folder)
+    return [Path(path), *map(Path, printed)]
+
+
+def resolve_cut(db: str, data_cut: int | None, log: Log) -> int:
+    """The cut to report on (the newest by default), with its analysis in the warehouse (and the
+    warehouse brought up to date first when an older runback wrote it last)."""
+    with connect_read_only(Path(db)) as con:  # one connection when the warehouse is up to date (each open ~15 ms)
+        behind = pending_migrations(con)
+        if not behind:
+            cut, analysed = _cut_to_report(con, data_cut)
+    if behind:
+        connect(Path(db)).close()  # a writer migrates
+        log.info("the warehouse was brought up to date: %s", ", ".join(behind))
+        with connect_read_only(Path(db)) as con:
+            cut, analysed = _cut_to_report(con, data_cut)
+    if not analysed:
+        log.info("data cut %s was never analysed; analysing it now", cut)
+        with connect(Path(db)) as con:
+            from runback.flows.analyse.refresh import refresh_analysis  # scipy: only when needed
+            from runback.flows.ingest.project import load_project
+
+            refresh_analysis(con, load_project(PROJECT_DIR), cut)
+    return cut
+
+
+def _cut_to_report(con, data_cut: int | None) -> tuple[int, bool]:
+    """The cut asked for (the newest by default), refused when there is none, and whether it was analysed."""
+    latest = rows(con, "report/latest_cut")[0][0]
+    if latest is None:
+        raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
+    cut = latest if data_cut is None else int(data_cut)
+    if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
+        raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
+    return cut, bool(rows(con, "report/analysed_cut", {"cut": cut})[0][0])
+
+
+def locked_cut(db: str, timepoint: str) -> int | None:
+    """The locked analysis cut of the timepoint (`runback lock`), or None."""
+    with connect_read_only(Path(db)) as con:
+        found = lock.locked(con, timepoint)
+    return None if found is None else found.data_cut
+
+
+def allocation_arms(blinded: bool, key: str | None, db: str, audience: str, log: Log) -> blinding.Arms:
+    """How the report shows the arms: pooled (an open report), the warehouse's letters, or
+    (unblinded) the arms they stand for, through the allocation key, which must be the warehouse's own."""
+    if audience == "open":
+        if not blinded:
+            raise ReportError(
+                "an open report pools the arms, so it is never unblinded.",
+                "Drop --unblinded, or ask for --audience closed.",
+            )
+        return blinding.arms_for(True, pooled=True)
+    if blinded:
+        return blinding.arms_for(True)
+    if not key:
+        raise ReportError("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
+    from runback.flows.allocation import warehouse_key  # pyarrow, for masking at intake: only when unblinding
+
+    found = warehouse_key(Path(key), Path(db))
+    log.warning("UNBLINDED report requested with the key of fingerprint %s", found.fingerprint)
+    return blinding.arms_for(False, found)
+
+
+def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
+    """Every number of the report, from the warehouse, with arms as the report shows them."""
+    with connect_read_only(Path(db)) as con:
+        return report_context.build(con, cut, timepoint, arms)
+
+
+def draw(db: str, context: dict) -> tuple[dict, dict]:
+    """The charts (recruitment, change from baseline per questionnaire outcome, the forest plot) as
+    the page shows them, and those drawn now to keep: a blinded report shows the charts kept in
+    the warehouse and draws only the others (kept_charts.py); an unblinded report draws every one
+    and keeps none (they name the arms)."""
+    wanted = kept_charts.wanted(context)
+    kept = {}
+    if context["blinded"]:
+        with connect_read_only(Path(db)) as con:
+            kept = kept_charts.kept(con, wanted)
+    drawn = kept_charts.draw(wanted, kept)
+    return kept_charts.page(wanted, kept | drawn), drawn if context["blinded"] else {}
+
+
+def render(context: dict, charts: dict) -> str:
+    """The HTML page; a blinded page that could encode the allocation (in its text or its charts'),
+    or an open page that names an arm, is refused, not written."""
+    html = environment().get_template("report.html.j2").render(**context, charts=charts)
+    if context["blinded"]:
+        pages = [html, *_chart_texts(charts)]  # the charts' text is checked as the page's is
+        problems = [p for page in pages for p in blinding.check_letter_order(page)]
+        if context["audience"] == "open":
+            problems += [p for page in pages for p in blinding.check_pooled(page)]
+        found = [term for page in pages for term in blinding.find_revealing(page)]
+        if found or problems:
+            raise ReportError(
+                f"the blinded report could reveal the allocation ({', '.join(found + problems)}); not written.",
+                "This is a fault of runback's report: please report it.",
+            )
+    return html
+
+
+def _chart_texts(charts: dict) -> list[str]:
+    """Each chart's text as one element of a page (a chart the checks cannot read refuses the report)."""
+    texts = []
+    for chart in kept_charts.images(charts):
+        text = kept_charts.shown_text(chart["svg"])
+        if text is None:
+            raise ReportError(
+                "a chart of the blinded report cannot be checked (it is not whole SVG, or holds more "
+                "than text and lines); not written.",
+                "Its copy in meta.report_charts may have been edited: please report it.",
+            )
+        texts.append(f"<p>{text}</p>")
+    return texts
+
+
+def write(
+    html: str, path: Path, db: str, what: tuple[str, int, str], arms: blinding.Arms, drawn: dict, log: Log
+) -> str:
+    """Log the report in meta.report_runs and write it, in one step: the row is inserted (with
+    the charts `drawn` to keep, a blinded report's), the file put in place, then the row
+    committed; if the row cannot be written, neither is the file, and if the commit fails the
+    file is removed (an unblinded report never exists unlogged)."""
+    timepoint, cut, audience = what
+    name = path.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = html.encode("utf-8")
+    params = {
+        "timepoint": timepoint,
+        "cut": cut,
+        "audience": audience,
+        "blinded": arms.blinded,
+        "file_name": name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "key_fingerprint": arms.fingerprint,
+    }
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(tmp.name).chmod(0o666 & ~umask)  # a temporary file is private; the report is a normal file
+    placed = False
+    try:
+        con = connect(Path(db))
+        try:
+            with transaction(con):
+                con.execute(sql("report/insert_report_run"), params)
+                if drawn:
+                    kept_charts.keep(con, drawn)
+                Path(tmp.name).replace(path)
+                placed = True
+        finally:
+            con.close()
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        if placed:
+            path.unlink(missing_ok=True)
+        raise
+    log.info("report written: %s", path)
+    return str(path)
+
+
+def write_index(db: str, folder: str) -> str:
+    """The folder's index.html: every report of this warehouse still in the folder (timepoint,
+    cut, audience, blinded or not, when, file, PDF), newest first; made again after each report."""
+    with connect_read_only(Path(db)) as con:
+        runs = [
+            dict(zip(("timepoint", "cut", "audience", "blinded", "rendered_at", "file"), r, strict=True))
+            for r in rows(con, "report/report_index")
+        ]
+    seen, listed = set(), []
+    for run in runs:  # the newest rendering of each file
+        if run["file"] not in seen and (Path(folder) / run["file"]).exists():
+            seen.add(run["file"])
+            pdf = Path(run["file"]).with_suffix(".pdf").name
+            listed.append(run | {"pdf": pdf if (Path(folder) / pdf).exists() else None})
+    html = environment().get_template("index.html.j2").render(reports=listed, timepoints=TIMEPOINT_LABELS)
+    path = Path(folder) / "index.html"
+    tmp = path.with_name(".index.html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+def print_pdf(html_path: str, log: Log) -> str:
+    """A PDF of the report, printed by headless Chromium."""
+    pdf = pdf_of(Path(html_path))
+    log.info("PDF written: %s", pdf)
+    return str(pdf)
