@@ -7,7 +7,8 @@
 
 Runs that write the warehouse never overlap: `serve` runs one flow run at a time (`limit=1`),
 each deployment has a concurrency limit of 1 (further runs wait in the queue), and both flows hold
-the global concurrency limit `runback-warehouse` (1 slot), which `serve` creates when missing, so
+the global concurrency limit `runback-warehouse` (1 slot, leased),
+which the flows create when missing, so
 a worker or a manual run elsewhere waits too. Stopping `serve` does not pause the schedule.
 """
 
@@ -21,10 +22,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from prefect import serve
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.exceptions import ObjectNotFound
+from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Interval
 
 from runback.flows import settings
@@ -33,7 +32,7 @@ from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.report.render import PUBLISHED
 from runback.flows.runs import server_configured
-from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE, WAREHOUSE_LIMIT
+from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 REPORT_DESCRIPTION = (
@@ -53,25 +52,18 @@ def deployments(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, inte
         name="nightly",
         schedules=[schedule],
         concurrency_limit=ONE_AT_A_TIME,
+        entrypoint_type=EntrypointType.MODULE_PATH,
         description="Pull (if configured) and ingest the nightly REDCap export, analyse the new data cut.",
         tags=["runback"],
     )
     adhoc = followup_report.to_deployment(
         name="adhoc",
         concurrency_limit=ONE_AT_A_TIME,
+        entrypoint_type=EntrypointType.MODULE_PATH,
         description=REPORT_DESCRIPTION,
         tags=["runback"],
     )
     return [nightly, adhoc]
-
-
-def ensure_warehouse_limit() -> None:
-    """Create the `runback-warehouse` global concurrency limit (1 slot) when the server lacks it."""
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(WAREHOUSE_LIMIT)
-        except ObjectNotFound:
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WAREHOUSE_LIMIT, limit=1))
 
 
 def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None) -> None:
@@ -81,7 +73,6 @@ def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interv
             "no Prefect server is configured: schedules need a running one. Start one with "
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    ensure_warehouse_limit()
     publish_reports()
     serve(*deployments(cron, timezone, interval_s), pause_on_shutdown=False, limit=1)
 
