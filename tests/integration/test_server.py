@@ -185,3 +185,44 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
     with duckdb.connect(str(root / "runback.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 3
         assert con.execute("select count(*) from meta.source_files").fetchone()[0] == 3
+
+
+def test_a_refused_export_ends_the_night_failed_with_tracebacks_that_end_in_the_refusal(server, tmp_path):
+    """A night with a refused export, run by the CLI on the server: the run ends Failed with the
+    reason as its state message, the refused file's task is Failed, and every traceback that
+    Prefect logged for the run (read back through the API) ends in runback's refusal naming the
+    file, never in a fault of runback's code."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    _, env, url = server
+    inbox = tmp_path / "inbox"
+    simulate(inbox, participants=12, seed=3, nights=1)
+    broken = inbox / "RUNBACK_DATA_2014-01-01_0200.csv"
+    broken.write_text("not,a,redcap,export\n1,2,3,4\n")
+    db = tmp_path / "night.duckdb"
+    run = subprocess.run(
+        [BIN / "runback", "ingest", "--db", str(db), str(inbox)],
+        env=env | {"RUNBACK_KEY": str(tmp_path / "keys" / "allocation.key")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert broken.name in run.stdout and "refused" in run.stdout
+
+    with _client(url) as client:
+        flow_runs = [r for r in client.read_flow_runs() if r.parameters.get("db") == str(db)]
+        assert len(flow_runs) == 1
+        flow_run = flow_runs[0]
+        assert flow_run.state.is_failed(), flow_run.state
+        assert broken.name in flow_run.state.message and "refused" in flow_run.state.message
+        tasks = {t.name: t for t in client.read_task_runs() if t.flow_run_id == flow_run.id}
+        assert tasks[f"ingest {broken.name}"].state.is_failed()
+        assert [t for name, t in tasks.items() if name.startswith("ingest RUNBACK_DATA_2") and t.state.is_completed()]
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
+    tracebacks = [log.message for log in logs if "Traceback (most recent call last)" in log.message]
+    assert tracebacks, "Prefect logs a traceback for a failed run"
+    for text in tracebacks:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        assert last.startswith("runback.flows."), last  # runback's own refusal, not a fault of its code
+        assert broken.name in last and ("NightNotWell" in last or "FileNotApplied" in last), last
