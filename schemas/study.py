@@ -87,6 +87,20 @@ def parse_choices(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(choices)
 
 
+_FIELD_TYPE_KINDS = {
+    "radio": KIND_CHOICE,
+    "dropdown": KIND_CHOICE,
+    "yesno": KIND_YESNO,
+    "truefalse": KIND_YESNO,
+    "checkbox": KIND_CHECKBOX,
+    "slider": KIND_INTEGER,
+}
+"""A field's kind by its REDCap field type (text and notes: by their validation; calc: below)."""
+_VALIDATION_KINDS = {"time": KIND_TIME, "time_hh_mm_ss": KIND_TIME, "time_mm_ss": KIND_TIME_MS, "integer": KIND_INTEGER}
+_VALIDATION_PREFIX_KINDS = {"date_": KIND_DATE, "datetime_": KIND_DATETIME, "number": KIND_NUMBER}
+"""A text field's kind by its validation (exact, then by prefix; `number…comma_decimal` is KIND_NUMBER_COMMA)."""
+
+
 @dataclass(frozen=True)
 class Field:
     """One dictionary row: a question (or calculation) on a form."""
@@ -107,33 +121,15 @@ class Field:
     @property
     def kind(self) -> str:
         """How the value is checked and typed (one of the KIND_* constants)."""
-        t, v = self.field_type, self.validation
-        if t in ("radio", "dropdown"):
-            return KIND_CHOICE
-        if t in ("yesno", "truefalse"):
-            return KIND_YESNO
-        if t == "checkbox":
-            return KIND_CHECKBOX
-        if t == "slider":
-            return KIND_INTEGER
-        if t == "calc":
+        if self.field_type == "calc":
             return KIND_TEXT if "@CALCTEXT" in self.annotation else KIND_NUMBER
-        if t in ("text", "notes"):
-            if v.startswith("date_"):
-                return KIND_DATE
-            if v.startswith("datetime_"):
-                return KIND_DATETIME
-            if v in ("time", "time_hh_mm_ss"):
-                return KIND_TIME
-            if v == "time_mm_ss":
-                return KIND_TIME_MS
-            if v == "integer":
-                return KIND_INTEGER
+        if self.field_type in ("text", "notes"):
+            v = self.validation
             if v.startswith("number") and v.endswith("comma_decimal"):
                 return KIND_NUMBER_COMMA
-            if v.startswith("number"):
-                return KIND_NUMBER
-        return KIND_TEXT
+            prefix = next((p for p in _VALIDATION_PREFIX_KINDS if v.startswith(p)), None)
+            return _VALIDATION_KINDS.get(v) or _VALIDATION_PREFIX_KINDS.get(prefix, KIND_TEXT)
+        return _FIELD_TYPE_KINDS.get(self.field_type, KIND_TEXT)
 
     @property
     def codes(self) -> tuple[str, ...]:
