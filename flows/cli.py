@@ -23,7 +23,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from runback.flows import settings  # noqa: E402
 from runback.flows.errors import Exit, Refused, RunbackError  # noqa: E402
-from runback.flows.ingest.status import FileStatus  # noqa: E402
+from runback.schemas.file_status import APPLIED, FileStatus  # noqa: E402
 from runback.schemas.trial import Audience, Timepoint  # noqa: E402
 
 
@@ -466,7 +466,7 @@ def status(
     con = connect_read_only(_db(db))
     files = con.execute(_status_sql("files")).df()
     cuts = con.execute(_status_sql("cuts")).df()
-    queries = con.execute(_status_sql("quarantine")).df()
+    queries = con.execute(_status_sql("quarantine"), {"applied": APPLIED}).df()
     typer.echo(f"warehouse: {_db(db)}")
     typer.echo(f"\ndata cuts ({len(cuts)}):")
     typer.echo(cuts.tail(10).to_string(index=False) if len(cuts) else "  none yet")

@@ -25,9 +25,9 @@ from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
 from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
-from runback.flows.ingest.status import FileStatus
 from runback.flows.ingest.validate import Validated
 from runback.flows.warehouse import describe, form_tables, rows, sql, table_columns, transaction
+from runback.schemas.file_status import APPLIED, FINAL, FileStatus
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
 
@@ -70,14 +70,14 @@ class Prior:
 
 def prior(con: duckdb.DuckDBPyConnection, file: ExportFile) -> Prior:
     """The warehouse's answer to every question asked before a file is read."""
-    found = rows(con, "ingest/file_by_identity", {"sha256": file.sha256, "file_name": file.name})
+    found = rows(con, "ingest/file_by_identity", {"sha256": file.sha256, "file_name": file.name, "final": FINAL})
     earlier = None
     if found:
         file_id, status, cut, message = found[0]
         earlier = LoadResult(
             file=file.name, status=FileStatus(status), file_id=file_id, data_cut=cut, message=message or ""
         )
-    applied = frozenset(r[0] for r in rows(con, "ingest/applied_export_times"))
+    applied = frozenset(r[0] for r in rows(con, "ingest/applied_export_times", {"applied": APPLIED}))
     return Prior(earlier, max(applied, default=None), applied, latest_dictionary(con))
 
 

@@ -29,9 +29,9 @@ from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.project import describe_dictionary, dictionary_used, files_for_export, load_study
 from runback.flows.ingest.read import RefusedFile, read_export
 from runback.flows.ingest.split import split_export
-from runback.flows.ingest.status import FileStatus
 from runback.flows.ingest.validate import validate_export
 from runback.flows.warehouse import connect, form_tables, rows, sql
+from runback.schemas.file_status import FileStatus
 from runback.schemas.rules import Context
 from runback.schemas.trial import ALLOCATION_FIELDS, blinded_study
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import NamedTuple
 
 from runback.flows.warehouse import rows
+from runback.schemas.file_status import APPLIED
 
 
 class LastExport(NamedTuple):
@@ -25,7 +26,7 @@ class LastExport(NamedTuple):
 
 def last_export(con) -> LastExport | None:
     """The newest export seen; an undated file counts by its ingest time (and says so)."""
-    found = rows(con, "query/last_export")
+    found = rows(con, "query/last_export", {"applied": APPLIED})
     if not found:
         return None
     name, exported, ingested = found[0]

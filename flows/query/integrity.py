@@ -11,15 +11,21 @@ import hashlib
 
 from runback.flows.analyse.tables import TABLES
 from runback.flows.warehouse import form_tables, rows
+from runback.schemas.file_status import APPLIED, RECORDED, FileStatus
 
 
 def problems(con) -> list[str]:
     """Everything that is not as it must be (empty for a sound warehouse)."""
     found = []
     for form in form_tables(con, "clean"):
-        found += [f"{p} ({n})" for p, n in rows(con, "query/integrity_clean_provenance", form=form)]
-    found += [p for p, _ in rows(con, "query/integrity_cuts")]
-    found += [p for p, _ in rows(con, "query/integrity_file_forms")]
+        found += [
+            f"{p} ({n})"
+            for p, n in rows(con, "query/integrity_clean_provenance", {"loaded": FileStatus.LOADED.value}, form=form)
+        ]
+    found += [
+        p for p, _ in rows(con, "query/integrity_cuts", {"loaded": FileStatus.LOADED.value, "recorded": RECORDED})
+    ]
+    found += [p for p, _ in rows(con, "query/integrity_file_forms", {"applied": APPLIED})]
     if _has_analysis(con):
         found += [
             f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql, table_columns
+from runback.schemas.file_status import APPLIED
 from runback.schemas.study import DAG_COLUMN
 from runback.schemas.trial import (
     ADHERENT_MIN,
@@ -87,7 +88,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
-        "sources": _rows(con, "sources", cut=cut),
+        "sources": _rows(con, "sources", cut=cut, applied=APPLIED),
         "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits),
         "table1": table1(_rows(con, "baseline", cut=cut), arms),
         **efficacy(con, cut, timepoint, arms, params),

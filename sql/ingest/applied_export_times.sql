@@ -1,4 +1,4 @@
 -- The export times of the files applied (one row per distinct time; files without one left out).
 select distinct export_time
 from meta.source_files
-where status in ('loaded', 'unchanged') and export_time is not null;
+where list_contains($applied, status) and export_time is not null;

@@ -3,5 +3,5 @@
 select file_id, status, data_cut, message
 from meta.source_files
 where sha256 = $sha256 and (sha256 <> '' or file_name = $file_name)
-order by status in ('loaded', 'unchanged', 'older') desc, file_id
+order by list_contains($final, status) desc, file_id
 limit 1;

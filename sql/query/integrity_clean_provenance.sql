@@ -1,7 +1,7 @@
 -- Rows of clean.<form> that do not trace to an applied file and an existing cut (one row per problem kind).
 select 'clean.{{ form }}: rows whose file is not a loaded export' as problem, count(*) as n
 from clean.{{ form }}
-where file_id not in (select file_id from meta.source_files where status = 'loaded')
+where file_id not in (select file_id from meta.source_files where status = $loaded)
 having count(*) > 0
 union all
 select 'clean.{{ form }}: rows whose validity refers to a missing data cut', count(*)

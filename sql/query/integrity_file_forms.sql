@@ -5,7 +5,7 @@ held as (
 ),
 
 applied as (
-    select file_id from meta.source_files where status in ('loaded', 'unchanged')
+    select file_id from meta.source_files where list_contains($applied, status)
 )
 
 select 'file ' || file_id || ', form ' || form || ': rows in <> loaded + quarantined' as problem, 1 as n

@@ -3,6 +3,6 @@
 -- file does not count: it brought no data.
 select file_name, export_time, ingested_at
 from meta.source_files
-where status in ('loaded', 'unchanged')
+where list_contains($applied, status)
 order by coalesce(export_time, ingested_at) desc, file_id desc
 limit 1;

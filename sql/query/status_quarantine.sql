@@ -1,7 +1,7 @@
 -- What the newest applied file holds back and flags: one row per form and check.
 with
 latest as (
-    select max(file_id) as file_id from meta.source_files where status in ('loaded', 'unchanged')
+    select max(file_id) as file_id from meta.source_files where list_contains($applied, status)
 ),
 
 held as (

@@ -3,5 +3,5 @@ select file_id, file_name, sha256, rows, status, strftime(export_time, '%Y-%m-%d
 from meta.source_files
 where
     file_id <= (select file_id from meta.data_cuts where cut_id = $cut)
-    and status in ('loaded', 'unchanged')
+    and list_contains($applied, status)
 order by file_id;

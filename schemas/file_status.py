@@ -2,7 +2,8 @@
 
 The ingest writes them, the nightly flow and the CLI decide from them whether a night is well,
 the run summary and `runback check` and `runback status` read them, and docs/bad-inputs.md
-describes them. Every other place asks this module.
+describes them. Every other place asks this module; SQL gets the lists it needs as parameters
+(`$applied`, `$recorded`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class FileStatus(StrEnum):
         return self in (FileStatus.LOADED, FileStatus.UNCHANGED)
 
     @property
+    def final(self) -> bool:
+        """The same bytes are never read again (a refused or held file may be, once mended or named)."""
+        return self.applied or self is FileStatus.OLDER
+
+    @property
     def recorded(self) -> bool:
         """The warehouse has a `meta.source_files` row for it."""
         return self is not FileStatus.WAITING
@@ -42,5 +48,9 @@ class FileStatus(StrEnum):
         return self in (FileStatus.REFUSED, FileStatus.HELD)
 
 
-APPLIED = tuple(s.value for s in FileStatus if s.applied)
-"""The applied statuses, as SQL reads them (`status in (select unnest($applied))`)."""
+APPLIED = [s.value for s in FileStatus if s.applied]
+"""The applied statuses, as SQL reads them: `list_contains($applied, status)`."""
+FINAL = [s.value for s in FileStatus if s.final]
+"""The statuses after which the same bytes are not read again: `list_contains($final, status)`."""
+RECORDED = [s.value for s in FileStatus if s.recorded]
+"""Every status `meta.source_files` may hold: `list_contains($recorded, status)`."""
