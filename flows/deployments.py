@@ -45,36 +45,70 @@ class NoServer(Refused):
     """Schedules need a long-lived Prefect server (an ephemeral one has no scheduler)."""
 
 
-def deployments(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None):
-    """The two deployments; `interval_s` replaces the cron schedule (for tests and demos)."""
+def deployments(
+    cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None, trial: str | None = None
+):
+    """The two deployments: `nightly-ingest/nightly` and `followup-report/adhoc`, or for a trial
+    `nightly-ingest/<trial>` and `followup-report/<trial>`, whose runs take the trial's settings.
+    `interval_s` replaces the cron schedule (for tests and demos)."""
     schedule = Interval(dt.timedelta(seconds=interval_s)) if interval_s else Cron(cron, timezone=timezone)
+    parameters = {"trial": trial} if trial else {}
+    tags = ["runback", *([f"trial:{trial}"] if trial else [])]
     nightly = nightly_ingest.to_deployment(
-        name="nightly",
+        name=trial or "nightly",
         schedules=[schedule],
+        parameters=parameters,
         concurrency_limit=ONE_AT_A_TIME,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description="Pull (if configured) and ingest the nightly REDCap export, analyse the new data cut.",
-        tags=["runback"],
+        tags=tags,
     )
     adhoc = followup_report.to_deployment(
-        name="adhoc",
+        name=trial or "adhoc",
+        parameters=parameters,
         concurrency_limit=ONE_AT_A_TIME,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description=REPORT_DESCRIPTION,
-        tags=["runback"],
+        tags=tags,
     )
     return [nightly, adhoc]
 
 
-def serve_all(cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None) -> None:
-    """Serve both deployments until interrupted (their schedule stays active afterwards)."""
+def deploy_trials(pool: str | None) -> list[str]:
+    """Create or update, on the configured Prefect server, the two deployments of every trial in
+    the trials folder (each with its trial's schedule and parameters), run by the work pool
+    `pool` (or by `runback serve --trial NAME` without one). Their names."""
+    _need_server()
+    names = settings.trial_names()
+    if not names:
+        raise Refused(
+            f"there is no trial file in {settings.trials_dir()}.",
+            "Write one <name>.toml per trial there (docs/trials.md), or set RUNBACK_TRIALS.",
+        )
+    made = []
+    for name in names:
+        with settings.use_trial(name):
+            for deployment in deployments(settings.cron(), settings.timezone_name(), trial=name):
+                deployment.apply(work_pool_name=pool)
+                made.append(f"{deployment.flow_name}/{deployment.name}")
+    return made
+
+
+def _need_server() -> None:
     if not server_configured():
         raise NoServer(
             "no Prefect server is configured: schedules need a running one. Start one with "
             "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
+
+
+def serve_all(
+    cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None, trial: str | None = None
+) -> None:
+    """Serve both deployments (of `trial`, if given) until interrupted (their schedule stays active afterwards)."""
+    _need_server()
     publish_reports()
-    serve(*deployments(cron, timezone, interval_s), pause_on_shutdown=False, limit=1)
+    serve(*deployments(cron, timezone, interval_s, trial), pause_on_shutdown=False, limit=1)
 
 
 class _ReadOnly(SimpleHTTPRequestHandler):

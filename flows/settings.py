@@ -13,16 +13,30 @@
 | wait for the warehouse lock | `RUNBACK_LOCK_TIMEOUT` (s) | `60` |
 | where report links point (artifacts) | `RUNBACK_REPORTS_URL` | set by `runback serve` to its own server |
 | address `runback serve` serves the reports folder on | `RUNBACK_REPORTS_ADDRESS` | `127.0.0.1:8765` |
+| folder of trial files (`<name>.toml`) | `RUNBACK_TRIALS` | `trials` |
 
 Data paths belong to the user: relative defaults are relative to the working directory the
 command runs in, never to the install. The package's own files (SQL, templates, the trial's
 REDCap project) are read through the package, wherever it is installed.
+
+**Trials.** A trials unit runs many trials with one runback. A trial is one small TOML file,
+`<RUNBACK_TRIALS>/<name>.toml`, holding its `warehouse`, `inbox`, `out` and `key` (paths relative
+to the file) and optionally its REDCap `project` folder, `cron`, `timezone`, `redcap_url` and
+`redcap_token_block` (the name of a Prefect Secret block holding its API token). While a trial is
+in use (`use_trial`: `--trial NAME` on the command line, the `trial` parameter of a flow), its
+file decides those settings and the environment variables above do not; without one, they do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
+import tomllib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,7 +64,93 @@ DATA_DIR = Path("data")
 DEFAULT_TIMEZONE = "Asia/Singapore"
 DEFAULT_CRON = "0 2 * * *"
 WAREHOUSE_LIMIT = "runback-warehouse"
-"""Prefect global concurrency limit (1 slot) held by every flow run that writes the warehouse."""
+"""Prefect global concurrency limit (1 slot) held by every flow run that writes the warehouse
+(`runback-warehouse-<trial>` for a trial's)."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial's settings, from its trial file."""
+
+    name: str
+    warehouse: Path
+    inbox: Path
+    out: Path
+    key: Path
+    project: Path | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    redcap_url: str | None = None
+    redcap_token_block: str | None = None
+
+
+TRIAL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+"""A trial's name: it names Prefect deployments, limits and artifact keys, which allow no more."""
+_PATHS = ("warehouse", "inbox", "out", "key")
+_OPTIONAL_PATHS = ("project",)
+_TEXTS = ("cron", "timezone", "redcap_url", "redcap_token_block")
+_active: ContextVar[Trial | None] = ContextVar("runback_trial", default=None)
+
+
+def trials_dir() -> Path:
+    return _path("RUNBACK_TRIALS", Path("trials"))
+
+
+def trial_names() -> list[str]:
+    """The trials of the trials folder (one `<name>.toml` each), by name."""
+    folder = trials_dir()
+    return sorted(p.stem for p in folder.glob("*.toml") if TRIAL_NAME.fullmatch(p.stem)) if folder.is_dir() else []
+
+
+def load_trial(name: str) -> Trial:
+    """The trial `name`, read from its file; a refusal naming the file and the problem otherwise."""
+    if not TRIAL_NAME.fullmatch(name or ""):
+        raise Refused(
+            f"{name!r} is not a trial name.", "A trial's name is lowercase letters, digits and dashes (at most 40)."
+        )
+    path = trials_dir() / f"{name}.toml"
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        known = ", ".join(trial_names()) or "none"
+        raise Refused(f"there is no trial file {path}.", f"Trials in {trials_dir()}: {known}.") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise Refused(f"the trial file {path} cannot be read: {err}.", "Write it as TOML (docs/trials.md).") from None
+    unknown = sorted(set(values) - {*_PATHS, *_OPTIONAL_PATHS, *_TEXTS})
+    missing = [k for k in _PATHS if k not in values]
+    wrong = [k for k, v in values.items() if k not in unknown and (not isinstance(v, str) or not v.strip())]
+    if unknown or missing or wrong:
+        problems = [f"unknown setting(s) {', '.join(unknown)}"] * bool(unknown)
+        problems += [f"missing {', '.join(missing)}"] * bool(missing)
+        problems += [f"{', '.join(wrong)} must be non-empty text"] * bool(wrong)
+        raise Refused(
+            f"the trial file {path}: {'; '.join(problems)}.",
+            f"It holds {', '.join(_PATHS)} (paths relative to it) and optionally "
+            f"{', '.join((*_OPTIONAL_PATHS, *_TEXTS))} (docs/trials.md).",
+        )
+    here = path.parent
+    paths = {k: here / Path(values[k]).expanduser() for k in (*_PATHS, *_OPTIONAL_PATHS) if k in values}
+    return Trial(name, **paths, **{k: values[k].strip() for k in _TEXTS if k in values})
+
+
+@contextlib.contextmanager
+def use_trial(name: str | None) -> Iterator[Trial | None]:
+    """Within it, the settings are the trial's (`name`), or, for None, the environment's."""
+    token = _active.set(load_trial(name) if name is not None else None)
+    try:
+        yield _active.get()
+    finally:
+        _active.reset(token)
+
+
+def trial() -> Trial | None:
+    """The trial in use, if any."""
+    return _active.get()
+
+
+def trial_name() -> str | None:
+    found = _active.get()
+    return found.name if found else None
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -59,19 +159,35 @@ def _path(variable: str, default: Path) -> Path:
 
 
 def db_path() -> Path:
-    return _path("RUNBACK_DB", DATA_DIR / "runback.duckdb")
+    found = _active.get()
+    return found.warehouse if found else _path("RUNBACK_DB", DATA_DIR / "runback.duckdb")
 
 
 def inbox_dir() -> Path:
-    return _path("RUNBACK_INBOX", DATA_DIR / "inbox")
+    found = _active.get()
+    return found.inbox if found else _path("RUNBACK_INBOX", DATA_DIR / "inbox")
 
 
 def out_dir() -> Path:
-    return _path("RUNBACK_OUT", Path("out"))
+    found = _active.get()
+    return found.out if found else _path("RUNBACK_OUT", Path("out"))
 
 
 def key_path() -> Path:
-    return _path("RUNBACK_KEY", Path("keys") / "allocation.key")
+    found = _active.get()
+    return found.key if found else _path("RUNBACK_KEY", Path("keys") / "allocation.key")
+
+
+def project_dir() -> Path:
+    """The folder of the REDCap project files: the trial's, or the trial copy runback ships."""
+    found = _active.get()
+    return found.project if found and found.project else PROJECT_DIR
+
+
+def warehouse_limit() -> str:
+    """The Prefect concurrency limit of the warehouse in use."""
+    name = trial_name()
+    return f"{WAREHOUSE_LIMIT}-{name}" if name else WAREHOUSE_LIMIT
 
 
 def _number(variable: str, default: float, unit: str, allow_zero: bool = False) -> float:
@@ -106,6 +222,9 @@ def settle_seconds() -> float:
 
 
 def timezone_name() -> str:
+    found = _active.get()
+    if found and found.timezone:
+        return found.timezone
     return os.environ.get("RUNBACK_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
 
 
@@ -121,6 +240,9 @@ def timezone() -> ZoneInfo:
 
 
 def cron() -> str:
+    found = _active.get()
+    if found and found.cron:
+        return found.cron
     return os.environ.get("RUNBACK_CRON", "").strip() or DEFAULT_CRON
 
 
