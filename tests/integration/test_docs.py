@@ -2,8 +2,10 @@
 setting and folder; the documents it links to exist and hold the warehouse's tables."""
 
 import re
+import shlex
 from pathlib import Path
 
+from typer.core import TyperGroup
 from typer.main import get_command
 
 from runback.flows.cli import app
@@ -82,3 +84,19 @@ def test_prefect_yaml_schedules_the_default_cron_and_time_zone():
     text = (ROOT / "prefect.yaml").read_text()
     assert f'cron: "{DEFAULT_CRON}"' in text and f"timezone: {DEFAULT_TIMEZONE}" in text
     assert DEFAULT_CRON in README and DEFAULT_TIMEZONE in README
+
+
+def test_every_runback_command_in_the_readme_parses():
+    lines = [
+        line
+        for block in re.findall(r"^```(?:sh|bash)\n(.*?)^```", README, flags=re.M | re.S)
+        for line in block.splitlines()
+    ]
+    commands = [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("runback ")]
+    assert len(commands) >= 15
+    for words in commands:
+        command = get_command(app)
+        while isinstance(command, TyperGroup):  # runback key new: a command of a group
+            name, *words = words
+            command = command.commands[name]
+        command.make_context(name, words)  # a wrong option, choice or missing value fails here
