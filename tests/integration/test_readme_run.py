@@ -78,6 +78,7 @@ def test_the_sections_hold_the_commands_a_newcomer_runs():
 
 
 @pytest.mark.slow
+@pytest.mark.browser  # the README prints a PDF with headless Chromium
 def test_the_readme_runs_as_written(tmp_path):
     venv = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNBACK_") and k != "PREFECT_API_URL"}
