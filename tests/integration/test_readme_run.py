@@ -72,8 +72,7 @@ def reports(folder: Path) -> dict[str, bytes]:
 def test_the_sections_hold_the_commands_a_newcomer_runs():
     run_blocks = blocks(section("Run"))
     assert len(run_blocks) >= 3 and all(lines for _, lines in run_blocks)
-    first = [line.split()[:2] for line in run_blocks[0][1]]
-    assert first[0] == ["runback", "key"], "the key is made before any command that needs one"
+    assert run_blocks[0][1][0].split()[:2] == ["runback", "key"], "the key is made before any command needs one"
     assert any(may_run_again(paragraph) for paragraph, _ in run_blocks)
 
 
