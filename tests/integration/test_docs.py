@@ -1,19 +1,51 @@
-"""The README is the front door: it names every command, setting and warehouse table."""
+"""The README is the front door: short, in the order a newcomer needs it, naming every command,
+setting and folder; the documents it links to exist and hold the warehouse's tables."""
 
 import re
+import shlex
 from pathlib import Path
 
+from typer.core import TyperGroup
 from typer.main import get_command
 
 from runback.flows.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 
-def test_quickstart_is_the_two_commands():
-    quickstart = README.split("## Quickstart", 1)[1].split("##", 1)[0]
-    assert re.findall(r"^make \w+$", quickstart, flags=re.M) == ["make demo", "make test"]
+def test_readme_is_a_front_door():
+    assert len(README.splitlines()) <= 250
+    sections = re.findall(r"^## (.+)$", README, flags=re.M)
+    wanted = ["Quickstart", "Run", "Schedule", "Query", "Layout"]
+    assert [s for s in sections if s in wanted] == wanted
+
+
+def test_every_link_opens_a_file_and_heading_that_exist():
+    for page in [ROOT / "README.md", *DOCS]:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            linked = page.parent / target if target else page
+            assert linked.exists(), f"{page.name} links to {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), flags=re.M)
+                slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+                assert anchor in slugs, f"{page.name} links to {target}#{anchor}"
+
+
+def test_every_document_is_linked_from_the_readme():
+    for page in DOCS:
+        assert f"(docs/{page.name})" in README, page.name
+
+
+def test_the_layout_names_every_folder():
+    layout = README.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} - {"tests"}
+    tests = {f"tests/{p.name}" for p in (ROOT / "tests").iterdir() if (p / "__init__.py").exists()}
+    for folder in sorted(packages | tests | {"bench", "docs"}):
+        assert re.search(rf"^{re.escape(folder)}/", layout, flags=re.M), folder
 
 
 def test_every_command_is_documented():
@@ -35,7 +67,11 @@ def test_every_warehouse_table_is_documented():
     migrations = "".join(p.read_text() for p in (ROOT / "sql" / "warehouse" / "migrations").glob("*.sql"))
     assert "create table" in migrations
     for schema, table in re.findall(r"create table (?:if not exists )?(meta|quarantine|analysis)\.(\w+)", migrations):
-        assert f"{schema}.{table}" in README + (ROOT / "docs" / "analysis.md").read_text(), f"{schema}.{table}"
+        assert f"{schema}.{table}" in _read("warehouse.md", "analysis.md"), f"{schema}.{table}"
+
+
+def _read(*names: str) -> str:
+    return "".join((ROOT / "docs" / name).read_text() for name in names)
 
 
 def test_ci_runs_the_readmes_test_command():
@@ -48,3 +84,19 @@ def test_prefect_yaml_schedules_the_default_cron_and_time_zone():
     text = (ROOT / "prefect.yaml").read_text()
     assert f'cron: "{DEFAULT_CRON}"' in text and f"timezone: {DEFAULT_TIMEZONE}" in text
     assert DEFAULT_CRON in README and DEFAULT_TIMEZONE in README
+
+
+def test_every_runback_command_in_the_readme_parses():
+    lines = [
+        line
+        for block in re.findall(r"^```(?:sh|bash)\n(.*?)^```", README, flags=re.M | re.S)
+        for line in block.splitlines()
+    ]
+    commands = [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("runback ")]
+    assert len(commands) >= 15
+    for words in commands:
+        command = get_command(app)
+        while isinstance(command, TyperGroup):  # runback key new: a command of a group
+            name, *words = words
+            command = command.commands[name]
+        command.make_context(name, words)  # a wrong option, choice or missing value fails here
