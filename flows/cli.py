@@ -38,7 +38,10 @@ class _App(typer.Typer):
             @functools.wraps(function)
             def speaking(*a, **kw):
                 try:
-                    with _progress_shown() if long_work else contextlib.nullcontext():
+                    with (
+                        settings.use_trial(kw.get("trial")),
+                        _progress_shown() if long_work else contextlib.nullcontext(),
+                    ):
                         return function(*a, **kw)
                 except RunbackError as err:
                     typer.echo(f"runback: {err.problem}", err=True)
@@ -64,6 +67,12 @@ KeyOption = typer.Option(
     None, "--key", help="Allocation key file (default: $RUNBACK_KEY or keys/allocation.key), not beside the warehouse."
 )
 UnblindedKeyOption = typer.Option(None, "--key", help="The warehouse's allocation key (only with --unblinded).")
+TrialOption = typer.Option(
+    None,
+    "--trial",
+    metavar="NAME",
+    help="The trial whose settings to use: $RUNBACK_TRIALS/NAME.toml (default: the environment's settings).",
+)
 
 
 def _version(value: bool) -> None:
@@ -129,12 +138,13 @@ def _db(db: Path | None) -> Path:
 
 @app.command()
 def simulate(
-    out: Path = typer.Option(..., "--out", help="Folder to write the nightly exports into."),
+    out: Path = typer.Option(None, "--out", help="Folder to write the nightly exports into (with --trial: its inbox)."),
     participants: int = typer.Option(84, help="Participants randomised."),
     seed: int = typer.Option(1, help="Random seed: the same seed writes the same bytes."),
     defects: bool = typer.Option(False, "--defects/--clean", help="Inject the faults real exports carry."),
     nights: int = typer.Option(10, min=2, help="Nightly exports to write, spread over the trial."),
     sites: int = typer.Option(1, min=1, max=3, help="Sites recruiting; 2 or 3 add the data access group column."),
+    trial: str = TrialOption,
 ) -> None:
     """Write the simulated trial's nightly REDCap exports (and its data dictionary) into OUT.
 
@@ -145,6 +155,9 @@ def simulate(
     """
     from runback.flows.simulate import simulate as run
 
+    if out is None and trial is None:
+        raise Refused("simulate needs a folder to write into.", "Name it with --out DIR (or --trial NAME: its inbox).")
+    out = out or settings.inbox_dir()
     result = run(out, participants=participants, seed=seed, defects=defects, nights=nights, sites=sites)
     typer.echo(
         f"{len(result.files)} nightly exports of {result.participants} randomised ({result.screened} screened) in {out}"
@@ -172,6 +185,7 @@ def ingest(
         help="The export time of the one FILE given (site time), for a file held because its order is unknown.",
     ),
     key: Path = KeyOption,
+    trial: str = TrialOption,
 ) -> None:
     """Ingest REDCap exports now (runs the nightly-ingest flow).
 
@@ -215,13 +229,14 @@ def _night(paths: list[Path] | None, db: Path, project: Path | None, options: di
         from runback.flows import night
         from runback.flows.ingest.pipeline import Options
 
-        return night.run(paths, db, project or settings.PROJECT_DIR, Options.of(**options))
+        return night.run(paths, db, project or settings.project_dir(), Options.of(**options))
     check_reachable()
     from runback.flows.night import NightNotWell
     from runback.flows.nightly_ingest import nightly_ingest
 
     where = [str(p) for p in paths] if paths else None
-    state = nightly_ingest(where, str(db), str(project) if project else None, **options, return_state=True)
+    project = str(project) if project else None
+    state = nightly_ingest(where, str(db), project, **options, trial=settings.trial_name(), return_state=True)
     value = state.result(raise_on_failure=False)
     if isinstance(value, NightNotWell):
         return value.night
@@ -278,6 +293,7 @@ def report(
     out: Path = typer.Option(None, help="Folder for the report (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
     db: Path = DbOption,
+    trial: str = TrialOption,
 ) -> None:
     """Render the follow-up report of a data cut (runs the followup-report flow).
 
@@ -328,7 +344,7 @@ def _report(request: dict) -> list[Path]:
     check_reachable()
     from runback.flows.followup_report import followup_report
 
-    html = followup_report(**request)
+    html = followup_report(**request, trial=settings.trial_name())
     pdf = html.with_suffix(".pdf")
     return [html, pdf] if request["pdf"] and pdf.exists() else [html]
 
@@ -340,6 +356,7 @@ def lock(
     force: bool = typer.Option(False, "--force", help="Lock while participants are still inside the window."),
     reason: str = typer.Option(None, "--reason", help="Why a forced lock is made (required with --force)."),
     db: Path = DbOption,
+    trial: str = TrialOption,
 ) -> None:
     """Lock the analysis cut of a timepoint (database lock), once and for good.
 
@@ -360,7 +377,7 @@ def lock(
         raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
     with connect(path) as con:
         done = lock_cut(
-            con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.PROJECT_DIR)
+            con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.project_dir())
         )
     typer.echo(
         f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
@@ -375,6 +392,7 @@ app.add_typer(key_app, name="key")
 @key_app.command("new")
 def key_new(
     out: Path = typer.Option(None, help="Where to write it (default: $RUNBACK_KEY or keys/allocation.key)."),
+    trial: str = TrialOption,
 ) -> None:
     """Create the allocation key: a random permutation of arm letters A, B, C and a secret.
 
@@ -390,7 +408,9 @@ def key_new(
 
 @key_app.command("migrate")
 def key_migrate(
-    key: Path = typer.Option(..., "--key", help="The trial's allocation key file."), db: Path = DbOption
+    key: Path = typer.Option(..., "--key", help="The trial's allocation key file."),
+    db: Path = DbOption,
+    trial: str = TrialOption,
 ) -> None:
     """Mask the allocation of a warehouse made before runback masked it at intake (logged).
 
@@ -412,6 +432,7 @@ def query(
     timeout: float = typer.Option(30.0, min=0, help="Stop the query after this many seconds (0: no limit)."),
     unblinded: bool = typer.Option(False, "--unblinded", help="Add the table unblinded_arms (needs --key); logged."),
     key: Path = UnblindedKeyOption,
+    trial: str = TrialOption,
 ) -> None:
     """Run read-only SQL on the warehouse and print the result.
 
@@ -457,6 +478,7 @@ def status(
     max_age_hours: float = typer.Option(
         None, help="Warn when the newest export is older (default: 36, or $RUNBACK_MAX_AGE_HOURS)."
     ),
+    trial: str = TrialOption,
 ) -> None:
     """Show the warehouse's data cuts, the files seen, what is in quarantine, and how fresh the
     newest export is (a warning when it is older than --max-age-hours)."""
@@ -515,7 +537,7 @@ def _status_sql(name: str) -> str:
 
 
 @app.command()
-def check(db: Path = DbOption) -> None:
+def check(db: Path = DbOption, trial: str = TrialOption) -> None:
     """Check the warehouse's integrity: every clean row traces to a loaded file and a data cut,
     every cut to its file, row counts agree with the quarantine, and the newest cut is analysed.
     Exit code 5 on a problem."""
@@ -541,8 +563,10 @@ def serve(
         None, help="Time zone of the schedule (default: $RUNBACK_TIMEZONE or Asia/Singapore)."
     ),
     interval: float = typer.Option(None, help="Run the nightly ingest every INTERVAL seconds instead (tests, demos)."),
+    trial: str = TrialOption,
 ) -> None:
-    """Serve the deployments `nightly-ingest/nightly` (scheduled) and `followup-report/adhoc`.
+    """Serve the deployments `nightly-ingest/nightly` (scheduled) and `followup-report/adhoc`
+    (with --trial NAME: `nightly-ingest/NAME` and `followup-report/NAME`, on the trial's schedule).
 
     Needs a running Prefect server (`prefect server start`) in PREFECT_API_URL: an ephemeral
     server has no scheduler. Runs one flow at a time; stopping it leaves the schedule active.
@@ -550,7 +574,24 @@ def serve(
     """
     from runback.flows.deployments import serve_all
 
-    serve_all(cron or settings.cron(), timezone or str(settings.timezone()), interval)
+    serve_all(cron or settings.cron(), timezone or str(settings.timezone()), interval, trial)
+
+
+@app.command()
+def deploy(
+    pool: str = typer.Option(None, "--pool", metavar="NAME", help="The work pool whose workers run them."),
+) -> None:
+    """Create or update, on the Prefect server in PREFECT_API_URL, the deployments of every trial
+    in the trials folder ($RUNBACK_TRIALS, default trials/): `nightly-ingest/NAME` on the trial's
+    schedule and `followup-report/NAME`, each run with the trial's settings.
+
+    With --pool, the pool's workers run them (the runback package installed where they run);
+    without, `runback serve --trial NAME` does. Run it again after a trial file changes.
+    """
+    from runback.flows.deployments import deploy_trials
+
+    for name in deploy_trials(pool):
+        typer.echo(name)
 
 
 class ExportFormat(StrEnum):
@@ -567,6 +608,7 @@ def export(
     db: Path = DbOption,
     unblinded: bool = typer.Option(False, "--unblinded", help="Arm columns hold the true arm (needs --key); logged."),
     key: Path = UnblindedKeyOption,
+    trial: str = TrialOption,
 ) -> None:
     """Write the analysis tables of a data cut for statisticians, with a data dictionary.
 

@@ -46,7 +46,10 @@ class NoServer(Refused):
 
 
 def deployments(
-    cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None, trial: str | None = None
+    cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
+    interval_s: float | None = None,
+    trial: str | None = None,
 ):
     """The two deployments: `nightly-ingest/nightly` and `followup-report/adhoc`, or for a trial
     `nightly-ingest/<trial>` and `followup-report/<trial>`, whose runs take the trial's settings.
@@ -103,7 +106,10 @@ def _need_server() -> None:
 
 
 def serve_all(
-    cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TIMEZONE, interval_s: float | None = None, trial: str | None = None
+    cron: str = DEFAULT_CRON,
+    timezone: str = DEFAULT_TIMEZONE,
+    interval_s: float | None = None,
+    trial: str | None = None,
 ) -> None:
     """Serve both deployments (of `trial`, if given) until interrupted (their schedule stays active afterwards)."""
     _need_server()

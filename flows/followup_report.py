@@ -27,10 +27,10 @@ from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from runback.flows import settings
 from runback.flows.report import make
 from runback.flows.report.render import PUBLISHED
 from runback.flows.runs import warehouse_slot
-from runback.flows.settings import out_dir, reports_url
 from runback.schemas.trial import Audience, Timepoint
 
 
@@ -47,21 +47,21 @@ def publish_links(paths: list[Path]) -> None:
     RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
     link opens from the Prefect UI; a file:// link when no web server publishes the file (none is
     set, the report was written elsewhere, or it is unblinded: never one click away)."""
-    base, folder = reports_url(), out_dir().resolve()
+    base, folder = settings.reports_url(), settings.out_dir().resolve()
     for path in paths:
         published = path.resolve().parent == folder and PUBLISHED.fullmatch(path.name)  # not an unblinded one
         link = f"{base}/{path.name}" if base and published else path.resolve().as_uri()
-        key = "followup-report-pdf" if path.suffix == ".pdf" else "followup-report"
+        key = settings.artifact_key("followup-report-pdf" if path.suffix == ".pdf" else "followup-report")
         create_link_artifact(
             link=link, link_text=path.name, key=key, description="The follow-up report rendered by this run"
         )
 
 
 def _report_name() -> str:
-    """A flow run named after what it renders: `report month_6 closed cut 9` (`latest` without a cut)."""
-    parameters = flow_run.parameters
-    audience = parameters.get("audience", "closed")
-    return f"report {parameters.get('timepoint', '?')} {audience} cut {parameters.get('data_cut') or 'latest'}"
+    """A flow run named after what it renders: `report cai2017 month_6 closed cut 9` (`latest` without a cut)."""
+    p = flow_run.parameters
+    what = [p.get("trial"), p.get("timepoint", "month_6"), p.get("audience", "closed")]
+    return " ".join(["report", *filter(None, what), "cut", str(p.get("data_cut") or "latest")])
 
 
 @flow(name="followup-report", flow_run_name=_report_name)
@@ -74,6 +74,7 @@ def followup_report(
     out_dir: str | None = None,
     pdf: bool = False,
     db: str | None = None,
+    trial: str | None = None,
 ) -> Path:
     """Render the follow-up report of a data cut at week_8 or month_6 (default: the timepoint's
     locked cut, `runback lock`, else the newest).
@@ -89,11 +90,13 @@ def followup_report(
         out_dir: Folder for the report; empty for RUNBACK_OUT.
         pdf: Also print the report to PDF with headless Chromium.
         db: The warehouse file; empty for RUNBACK_DB.
+        trial: The trial whose settings the run takes (its trial file, docs/trials.md).
     """
     request = make.Request(str(timepoint), str(audience), data_cut, blinded, key, out_dir, pdf, db)
-    with warehouse_slot():
-        paths = make_report(request)
-    publish_links(paths)
+    with settings.use_trial(trial):
+        with warehouse_slot():
+            paths = make_report(request)
+        publish_links(paths)
     return paths[0]
 
 

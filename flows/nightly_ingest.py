@@ -25,6 +25,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.states import State
 
 from runback.flows import night, settings
@@ -72,12 +73,12 @@ def publish(results: list[LoadResult], db: Path) -> Path | None:
     listing = night.listing(queries, cut)
     create_markdown_artifact(
         markdown=summary.run_markdown(results, cut, queries, str(listing) if listing else None),
-        key="nightly-ingest-summary",
+        key=settings.artifact_key("nightly-ingest-summary"),
         description="Tonight's files, form rows, the new cut, its data queries",
     )
     create_table_artifact(
         table=summary.query_table(queries),
-        key="nightly-ingest-quarantine",
+        key=settings.artifact_key("nightly-ingest-quarantine"),
         description="The data queries new tonight: record, event, form, field, why",
     )
     return listing
@@ -90,8 +91,10 @@ def check_freshness(db: Path) -> str | None:
 
 
 def _night_name() -> str:
-    """A flow run named after its night (site time): `nightly 2016-03-01 02:00`."""
-    return f"nightly {settings.site_now():%Y-%m-%d %H:%M}"
+    """A flow run named after its trial and night, in the trial's time zone: `nightly cai2017 2016-03-01 02:00 +08`."""
+    trial = flow_run.parameters.get("trial")
+    with settings.use_trial(trial):
+        return " ".join(["nightly", *([trial] if trial else []), settings.site_time()])
 
 
 @flow(name="nightly-ingest", flow_run_name=_night_name)
@@ -104,28 +107,31 @@ def nightly_ingest(
     accept_identifiers: bool = False,
     export_time: str | None = None,
     key: str | None = None,
+    trial: str | None = None,
 ) -> Night:
     """Ingest every new export under `paths` (default: pull from REDCap if configured, then the
     inbox) into the warehouse `db`, analyse the newest cut if it is not analysed yet and publish
     the run's summary. `export_time` ('YYYY-MM-DD HH:MM', site time) names the export time of the
-    one file given; `key` is the allocation key file that masks the allocation (default RUNBACK_KEY)."""
-    where = [Path(p) for p in paths] if paths else None
-    warehouse = Path(db) if db else settings.db_path()
-    folder = Path(project) if project else settings.PROJECT_DIR
-    options = Options.of(
-        accept_dictionary=accept_dictionary,
-        accept_deletions=accept_deletions,
-        accept_identifiers=accept_identifiers,
-        export_time=export_time,
-        key=key,
-    )
-    with warehouse_slot():
-        entries = find_exports(where, [] if where else pull_from_redcap())
-        night.check_export_time(entries, options)
-        results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
-        analyse_cut(warehouse, folder)
-    done = Night(results, night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
-    get_run_logger().info("run summary:\n%s", done.text)
+    one file given; `key` is the allocation key file that masks the allocation (default RUNBACK_KEY).
+    `trial` names the trial file whose settings the run takes (docs/trials.md)."""
+    with settings.use_trial(trial):
+        where = [Path(p) for p in paths] if paths else None
+        warehouse = Path(db) if db else settings.db_path()
+        folder = Path(project) if project else settings.project_dir()
+        options = Options.of(
+            accept_dictionary=accept_dictionary,
+            accept_deletions=accept_deletions,
+            accept_identifiers=accept_identifiers,
+            export_time=export_time,
+            key=key,
+        )
+        with warehouse_slot():
+            entries = find_exports(where, [] if where else pull_from_redcap())
+            night.check_export_time(entries, options)
+            results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
+            analyse_cut(warehouse, folder)
+        done = Night(results, night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
+        get_run_logger().info("run summary:\n%s", done.text)
     if done.problems:
         raise NightNotWell(done)
     return done

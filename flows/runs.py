@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 from runback.flows.errors import Refused
-from runback.flows.settings import WAREHOUSE_LIMIT
+from runback.flows.settings import warehouse_limit
 
 LEASE_S = 60
 """How long a run lost with its machine holds the warehouse's slot (Prefect renews the lease
@@ -72,9 +72,11 @@ def check_reachable() -> None:
 
 
 def warehouse_slot():
-    """The warehouse's concurrency slot (the global concurrency limit `runback-warehouse`, one
-    slot, created when missing): runs that write one warehouse never overlap. The slot is leased,
-    so a run lost with its machine gives it back when its lease expires."""
+    """The warehouse's concurrency slot (the global concurrency limit `runback-warehouse`, or
+    `runback-warehouse-<trial>` for a trial's, one slot, created when missing): runs that write one
+    warehouse never overlap, runs of different trials do. The slot is leased, so a run lost with
+    its machine gives it back when its lease expires."""
+    name = warehouse_limit()
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency.sync import concurrency
@@ -82,8 +84,8 @@ def warehouse_slot():
 
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(WAREHOUSE_LIMIT)
+            client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
             with contextlib.suppress(ObjectAlreadyExists):
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WAREHOUSE_LIMIT, limit=1))
-    return concurrency(WAREHOUSE_LIMIT, occupy=1, lease_duration=LEASE_S, strict=True)
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    return concurrency(name, occupy=1, lease_duration=LEASE_S, strict=True)

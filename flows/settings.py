@@ -129,7 +129,11 @@ def load_trial(name: str) -> Trial:
             f"{', '.join((*_OPTIONAL_PATHS, *_TEXTS))} (docs/trials.md).",
         )
     here = path.parent
-    paths = {k: here / Path(values[k]).expanduser() for k in (*_PATHS, *_OPTIONAL_PATHS) if k in values}
+    paths = {
+        k: Path(os.path.abspath(here / Path(values[k]).expanduser()))
+        for k in (*_PATHS, *_OPTIONAL_PATHS)
+        if k in values
+    }
     return Trial(name, **paths, **{k: values[k].strip() for k in _TEXTS if k in values})
 
 
@@ -233,8 +237,9 @@ def timezone() -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        where = f"the trial {trial_name()}'s timezone" if trial_name() else "RUNBACK_TIMEZONE"
         raise Refused(
-            f"RUNBACK_TIMEZONE={name!r} is not a known time zone.",
+            f"{where} {name!r} is not a known time zone.",
             "Use an IANA name such as Asia/Singapore or Europe/London.",
         ) from None
 
@@ -258,6 +263,17 @@ def reports_address() -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise Refused(f"RUNBACK_REPORTS_ADDRESS={text!r} is not HOST:PORT.", "Set it like 127.0.0.1:8765.")
     return host, int(port)
+
+
+def site_time() -> str:
+    """Now in the trial site's time zone, for a person: `2016-03-01 02:00 +08`."""
+    return dt.datetime.now(timezone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def artifact_key(name: str) -> str:
+    """A Prefect artifact's key, of the trial in use (`<name>-<trial>`), so trials never share one."""
+    trial = trial_name()
+    return f"{name}-{trial}" if trial else name
 
 
 def site_now() -> dt.datetime:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus, urlsplit
 
+from runback.flows import settings
 from runback.flows.errors import Refused
 
 if TYPE_CHECKING:
@@ -110,11 +111,13 @@ class Limits:
 
 def configured() -> Connection | None:
     """The API connection from the environment or the Prefect Secret block, if any."""
-    url = os.environ.get("RUNBACK_REDCAP_URL")
+    trial = settings.trial()
+    url = trial.redcap_url if trial else os.environ.get("RUNBACK_REDCAP_URL")
     if not url:
         return None
     check_url(url)
-    token = os.environ.get("RUNBACK_REDCAP_TOKEN") or _secret_block()
+    token = _secret_block(trial.redcap_token_block) if trial and trial.redcap_token_block else None
+    token = token or os.environ.get("RUNBACK_REDCAP_TOKEN") or _secret_block()
     if not token:
         raise RedcapApiError(
             "RUNBACK_REDCAP_URL is set but no token: set RUNBACK_REDCAP_TOKEN or a Prefect Secret "
@@ -153,11 +156,12 @@ def _shown_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def _secret_block() -> str | None:
+def _secret_block(name: str = TOKEN_BLOCK) -> str | None:
+    """The API token in the Prefect Secret block `name` (a trial's `redcap_token_block`), if any."""
     try:
         from prefect.blocks.system import Secret
 
-        return Secret.load(TOKEN_BLOCK).get()
+        return Secret.load(name).get()
     except Exception:  # noqa: BLE001 - no block (or no server): the environment must say
         return None
 

@@ -22,7 +22,7 @@ from runback.flows.report import blinding, kept_charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
-from runback.flows.settings import PROJECT_DIR, db_path
+from runback.flows.settings import db_path, project_dir
 from runback.flows.settings import out_dir as default_out_dir
 from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql, transaction
 from runback.schemas.trial import AUDIENCES, TIMEPOINT_LABELS, TIMEPOINTS
@@ -87,7 +87,7 @@ def resolve_cut(db: str, data_cut: int | None, log: Log) -> int:
             from runback.flows.analyse.refresh import refresh_analysis  # scipy: only when needed
             from runback.flows.ingest.project import load_project
 
-            refresh_analysis(con, load_project(PROJECT_DIR), cut)
+            refresh_analysis(con, load_project(project_dir()), cut)
     return cut
 
 
