@@ -8,8 +8,9 @@ than the work (docs/architecture.md, "Flows").
 1. `pull`: tonight's export from the REDCap API into the inbox, when the API is configured.
 2. `find`: the export files named, or those in the inbox, oldest export first.
 3. `pipeline.ingest_file`, per file: loaded, unchanged, older, refused, held or waiting.
-4. `analyse`: the newest data cut, when it was not analysed (made now, or left by a crash).
-5. `listing`: the open data queries of tonight's newest cut, as a CSV for the sites.
+4. `analyse`: every data cut not analysed yet (tonight's, or one a lost run left).
+5. `listings`: the open data queries of every analysed cut without its listing, as a CSV for the
+   sites (recorded in `meta.cut_outputs`, so a run lost before it wrote one leaves it to the next).
 6. `freshness`: a warning when the newest export seen is overdue.
 
 A `Night` holds what came of it, and says whether the night is well.
@@ -17,6 +18,7 @@ A `Night` holds what came of it, and says whether the night is well.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +31,7 @@ from runback.flows.ingest.files import Entry, find_exports
 from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.pipeline import Log, Options, ingest_file
 from runback.flows.query import freshness as overdue
-from runback.flows.warehouse import connect, connect_read_only, sql
+from runback.flows.warehouse import connect, connect_read_only, rows, sql
 
 
 @dataclass
@@ -110,32 +112,41 @@ def check_export_time(entries: list[Entry], options: Options) -> None:
         )
 
 
-def analyse(db: Path, project: Path, log: Log) -> int | None:
-    """Refresh the analysis tables and model results of the newest data cut when it was not
-    analysed (the trial's projects only); the cut analysed, or None."""
+def analyse(db: Path, project: Path, log: Log) -> list[int]:
+    """Refresh the analysis tables and model results of every data cut not analysed yet, oldest
+    first (tonight's, and any a run lost before its analysis left), for the trial's projects
+    only; the cuts analysed."""
     if not db.exists():
-        return None
+        return []
     with connect_read_only(db) as con:
-        found = con.execute(sql("analyse/unanalysed_latest_cut")).fetchone()
-    if not found:
-        return None
-    cut = found[0]
+        cuts = [c for (c,) in rows(con, "analyse/unanalysed_cuts")]
+    if not cuts:
+        return []
     from runback.flows.analyse.refresh import analysable, refresh_analysis  # scipy: only when there is a cut
     from runback.flows.ingest.project import load_project
 
     study = load_project(project)
     if not analysable(study):
         log.info("this project has no trial analysis; the warehouse holds its clean data only")
-        return None
-    with connect(db) as con, progress.counted(f"analysis of data cut {cut}: models") as told:
-        done = refresh_analysis(con, study, cut, told)
-    log.info("analysis of data cut %s refreshed: %s", cut, ", ".join(f"{t} {n}" for t, n in done.written.items()))
-    return cut
+        return []
+    for cut in cuts:
+        with connect(db) as con, progress.counted(f"analysis of data cut {cut}: models") as told:
+            done = refresh_analysis(con, study, cut, told)
+        log.info("analysis of data cut %s: %s", cut, ", ".join(f"{t} {n}" for t, n in done.written.items()))
+    return cuts
 
 
 def new_cut(results: list[LoadResult]) -> int | None:
     """The newest data cut made tonight."""
     return max((r.data_cut for r in run_summary.tonight(results) if r.data_cut is not None), default=None)
+
+
+def unpublished(db: Path, what: str) -> list[int]:
+    """The analysed cuts that have not published `what` (`listing`, `artifacts`) yet, oldest first."""
+    if not db.exists():
+        return []
+    with connect_read_only(db) as con:
+        return [c for (c,) in rows(con, "analyse/unpublished_cuts", {"what": what})]
 
 
 def queries(db: Path, cut: int | None):
@@ -148,11 +159,24 @@ def queries(db: Path, cut: int | None):
         return con.execute(sql("analyse/queries_of_cut"), {"cut": cut}).df()
 
 
-def listing(found, cut: int | None) -> Path | None:
-    """The listing of a cut's open data queries (a CSV in RUNBACK_OUT/queries/, for the sites)."""
-    if cut is None or not len(found):
-        return None
-    return run_summary.write_listing(found, settings.out_dir() / "queries", cut)
+def listings(db: Path) -> dict[int, Path | None]:
+    """The listing of open data queries of every analysed cut that has none yet (a CSV in
+    RUNBACK_OUT/queries/, for the sites; None for a cut without open queries), each recorded."""
+    done = {}
+    for cut in unpublished(db, "listing"):
+        found = queries(db, cut)
+        path = run_summary.write_listing(found, settings.out_dir() / "queries", cut) if len(found) else None
+        record(db, cut, "listing", path)
+        done[cut] = path
+    return done
+
+
+def record(db: Path, cut: int, what: str, path: Path | None = None) -> None:
+    """Record that a cut published `what` (the listing's file by its name and SHA-256)."""
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+    with connect(db) as con:
+        params = {"cut": cut, "what": what, "file_name": path.name if path else None, "sha256": sha256}
+        con.execute(sql("analyse/record_cut_output"), params)
 
 
 def freshness(db: Path, log: Log) -> str | None:
@@ -179,6 +203,6 @@ def run(paths: list[Path] | None, db: Path, project: Path, options: Options = Op
             advance()
     analyse(db, project, log)
     cut = new_cut(results)
-    night = Night(results, cut, listing(queries(db, cut), cut), freshness(db, log))
+    night = Night(results, cut, listings(db).get(cut), freshness(db, log))
     log.debug("run summary:\n%s", night.text)
     return night

@@ -59,27 +59,30 @@ def ingest_export(entry: Entry, db: Path, project: Path, options: Options) -> Lo
 
 
 @task(cache_policy=NO_CACHE)
-def analyse_cut(db: Path, project: Path) -> int | None:
-    """Refresh the analysis of the newest data cut when it was not analysed (made now, or left by a crash)."""
+def analyse_cuts(db: Path, project: Path) -> list[int]:
+    """Refresh the analysis of every data cut not analysed yet (tonight's, or one a lost run left)."""
     return night.analyse(db, project, get_run_logger())
 
 
 @task(cache_policy=NO_CACHE)
 def publish(results: list[LoadResult], db: Path) -> Path | None:
-    """The listing of tonight's open data queries (a CSV for the sites), and the run's artifacts:
-    tonight's files, form rows and queries, and a table of the queries new tonight."""
+    """The listing of open data queries of every analysed cut without one (a CSV for the sites),
+    the artifacts of every analysed cut without them (a table of its new data queries), and the
+    run's summary artifact: tonight's files, form rows and queries. The listing of tonight's cut."""
+    listings = night.listings(db)
+    for cut in night.unpublished(db, "artifacts"):
+        create_table_artifact(
+            table=summary.query_table(night.queries(db, cut)),
+            key=settings.artifact_key(f"data-queries-cut-{cut}"),
+            description=f"The data queries new at data cut {cut}: record, event, form, field, why",
+        )
+        night.record(db, cut, "artifacts")
     cut = night.new_cut(results)
-    queries = night.queries(db, cut)
-    listing = night.listing(queries, cut)
+    listing = listings.get(cut)
     create_markdown_artifact(
-        markdown=summary.run_markdown(results, cut, queries, str(listing) if listing else None),
+        markdown=summary.run_markdown(results, cut, night.queries(db, cut), str(listing) if listing else None),
         key=settings.artifact_key("nightly-ingest-summary"),
         description="Tonight's files, form rows, the new cut, its data queries",
-    )
-    create_table_artifact(
-        table=summary.query_table(queries),
-        key=settings.artifact_key("nightly-ingest-quarantine"),
-        description="The data queries new tonight: record, event, form, field, why",
     )
     return listing
 
@@ -129,8 +132,8 @@ def nightly_ingest(
             entries = find_exports(where, [] if where else pull_from_redcap())
             night.check_export_time(entries, options)
             results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
-            analyse_cut(warehouse, folder)
-        done = Night(results, night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
+            analyse_cuts(warehouse, folder)
+            done = Night(results, night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
         get_run_logger().info("run summary:\n%s", done.text)
     if done.problems:
         raise NightNotWell(done)

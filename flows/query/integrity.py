@@ -28,8 +28,8 @@ def problems(con) -> list[str]:
     found += [p for p, _ in rows(con, "query/integrity_file_forms", {"applied": APPLIED})]
     if _has_analysis(con):
         found += [
-            f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"
-            for (cut,) in rows(con, "analyse/unanalysed_latest_cut")
+            f"data cut {cut} was loaded but not analysed: the next `runback ingest` analyses it"
+            for (cut,) in rows(con, "analyse/unanalysed_cuts")
         ]
     return found
 
