@@ -15,11 +15,13 @@ integration over the score statistic S_k = Z_k sqrt(t_k), whose increments are i
 (Armitage, McPherson & Rowe 1969; Jennison & Turnbull 2000, chapter 19), with Simpson's rule on
 the continuation region of each look, so they are deterministic and accurate to about 1e-10.
 `tests/unit/flows/analyse/fixtures/make_looks_reference.R` is the oracle (R's rpact,
-`getDesignGroupSequential(typeOfDesign = "asOF")`): critical values agree to 1e-6.
+`getDesignGroupSequential(typeOfDesign = "asOF")`): critical values agree to 5e-8 (measured; the
+test asks 1e-6), except at looks spending less than 1e-6 of alpha, whose critical values rpact
+solves only to its tolerance in probability (there the nominal levels agree to 1e-9).
 
-With sided = 2 the boundaries are symmetric and alpha is spent over both tails; rpact's two-sided
-designs at alpha 0.05 and its one-sided designs at 0.025 have the same critical values to 1e-8
-(crossing one boundary after being beyond the other is that improbable).
+With sided = 2 the boundaries are symmetric and alpha is spent over both tails; two-sided designs
+at alpha 0.05 and one-sided designs at 0.025 have the same critical values to 1e-8 (crossing one
+boundary after having been beyond the other is that improbable).
 
 The sample size and power of a comparison of two means with equal allocation follow rpact's
 `getSampleSizeMeans` and `getPowerMeans`: the fixed-design total from the noncentral t (or the

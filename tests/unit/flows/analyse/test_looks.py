@@ -1,6 +1,7 @@
 """Group-sequential boundaries, power and sample size against R's rpact (committed fixtures made by
 `fixtures/make_looks_reference.R`; no R is needed to run these)."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from scipy import stats
 
 from runback.flows.analyse import looks
+from runback.schemas.trial import ARMS, RECRUITMENT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOUNDARIES = pd.read_csv(FIXTURES / "looks_boundaries.csv", dtype={"fractions": str})
@@ -40,7 +42,7 @@ def test_boundaries_spend_alpha_in_the_joint_normal_distribution():
     bounds = looks.boundaries(tuple(t), 0.025)
     cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
     critical = [b.critical for b in bounds]
-    stay = stats.multivariate_normal(np.zeros(3), cov, abseps=1e-9, releps=1e-9, seed=1).cdf(critical)
+    stay = stats.multivariate_normal(np.zeros(3), cov, abseps=1e-8, releps=1e-8, seed=1).cdf(critical)
     assert 1 - stay == pytest.approx(0.025, abs=1e-6)
     assert looks.rejections(bounds, 0.0).sum() == pytest.approx(0.025, abs=1e-12)
 
@@ -78,3 +80,27 @@ def test_z_of_t_keeps_the_one_sided_p_value(t, df):
     assert stats.norm.sf(z) == pytest.approx(stats.t.sf(t, df), rel=1e-10)
     assert abs(z) < abs(t)
     assert looks.z_of_t(t, None) == t
+
+
+def _fraction(text: str) -> float:
+    numerator, _, denominator = text.partition("/")
+    return float(numerator) / float(denominator or 1)
+
+
+def test_the_sample_size_table_of_the_docs_is_what_the_assumptions_give():
+    docs = (Path(__file__).resolve().parents[4] / "docs" / "sample-size.md").read_text()
+    table = re.search(r"<!-- sample-size:start -->\n(.*)<!-- sample-size:end -->", docs, flags=re.S)
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.group(1).splitlines()[2:]]
+    assert len(rows) >= 4
+    for _, _, effect, _, sd, rho, dropout, alpha, fractions, power, needed in rows:
+        assumptions = looks.Assumptions(
+            float(effect),
+            float(sd),
+            float(rho),
+            _fraction(alpha),
+            float(dropout),
+            _fractions(fractions.replace(", ", "/")),
+            len(ARMS),
+        )
+        assert f"{assumptions.power(RECRUITMENT.target):.3f}" == power
+        assert str(assumptions.required(0.2)) == needed
