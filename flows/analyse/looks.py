@@ -227,3 +227,11 @@ class Assumptions:
         """The power of the comparison when `randomised` participants are randomised over the arms."""
         pair = 2 * randomised / self.arms * (1 - self.dropout)
         return float(power(boundaries(self.fractions, self.alpha), self.effect, self.adjusted_sd, pair).sum())
+
+    def fraction(self, std_error: float, randomised: int) -> float:
+        """The information fraction of a look at which the pair's contrast has standard error
+        `std_error`: its information 1 / SE^2 over the information the plan expects at the final
+        analysis of `randomised` participants (evaluable per arm / (2 x adjusted SD^2)). The final
+        analysis itself is a look at fraction 1 whatever its SE, so that it spends what is left."""
+        final = randomised / self.arms * (1 - self.dropout) / (2 * self.adjusted_sd**2)
+        return float(1 / std_error**2 / final)

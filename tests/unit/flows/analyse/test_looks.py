@@ -104,3 +104,12 @@ def test_the_sample_size_table_of_the_docs_is_what_the_assumptions_give():
         )
         assert f"{assumptions.power(RECRUITMENT.target):.3f}" == power
         assert str(assumptions.required(0.2)) == needed
+
+
+def test_the_information_fraction_of_a_look_is_its_information_over_the_planned_final():
+    assumptions = looks.Assumptions(0.5, 1.2, 0.6, 0.025, 0.1, (0.5, 1.0), 3)
+    per_arm = 84 / 3 * 0.9
+    final_se = np.sqrt(2 * assumptions.adjusted_sd**2 / per_arm)
+    assert assumptions.fraction(final_se, 84) == pytest.approx(1.0, rel=1e-12)
+    assert assumptions.fraction(final_se * np.sqrt(2), 84) == pytest.approx(0.5, rel=1e-12)
+    assert assumptions.adjusted_sd == pytest.approx(1.2 * 0.8)
