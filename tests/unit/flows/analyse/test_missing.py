@@ -185,3 +185,13 @@ def test_the_two_dimensional_grid():
     assert np.all(np.diff(p[0, :]) < 0)  # the other arm made worse: it grows
     crossing = np.flatnonzero(p[:, 0] >= missing.ALPHA)[0]
     assert missing.GRID_MCID[crossing - 1] < tipping.delta <= missing.GRID_MCID[crossing]
+
+
+def test_with_nothing_due_and_missing_it_is_the_complete_case_ancova():
+    data = pd.read_csv(FIXTURES / "mmrm_four_visits.csv")
+    observed = data[data["visit_index"] == 4]
+    imputer, result, _ = _analysis(not_due=sorted(set(data["id"]) - set(observed["id"])))
+    ols = smf.ols("aval ~ C(arm) + base + C(sex)", data=observed).fit()
+    assert imputer.count == 0 and all(t.delta is None and t.imputed == 0 for t in result.tippings)
+    assert result.tippings[1].mar.estimate == pytest.approx(ols.params["C(arm)[T.C]"], rel=1e-10)
+    assert result.tippings[1].mar.df == ols.df_resid
