@@ -1,19 +1,28 @@
 """Missing not at random: delta-adjusted multiple imputation and its tipping point.
 
 The primary MMRM assumes values are missing at random (MAR). This sensitivity analysis imputes the
-missing values at the timepoint's visit from the MMRM fitted to the observed data: for each of
-`IMPUTATIONS` draws, beta from its estimated sampling distribution and each missing value from its
-conditional normal distribution given the participant's observed earlier values (Sigma at its REML
-estimate). Each completed data set is analysed with the ANCOVA of the plan (value ~ arm + baseline
-+ sex, OLS) and the results are combined with Rubin's rules (Barnard-Rubin df).
+missing values at the timepoint's visit from the MMRM fitted to the observed data, analyses each
+completed data set with the ANCOVA of the plan (value ~ arm + baseline + sex, OLS) and combines the
+results with Rubin's rules (Barnard-Rubin df). Under MNAR imputed values are shifted, and the
+*tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes.
 
-Under MNAR the imputed values of one arm are shifted by delta. For each pair of arms the imputed
-values of the arm the MAR estimate favours (the higher one) are lowered, towards the other arm,
-and the *tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes.
-Which arm is shifted follows from the data, not from the arms' order, so the analysis is the same
-whichever letters the allocation key gave the arms;
-a result that is not significant under MAR has no tipping delta. Draws come from a fixed seed, so a
-cut's analysis is reproducible.
+Two versions live here while the refresh is rewritten:
+
+- `impute` and `tipping_delta` (what `models.delta_mi_rows` calls today): IMPUTATIONS draws with
+  Sigma at its REML estimate, every participant without a final value imputed, the arm with the
+  higher MAR mean lowered.
+- The stable analysis (`Imputer`, `sensitivity`, `grid`): proper imputation (Sigma and beta drawn
+  from their approximate posterior for every imputation); only values that were due by the cut and
+  are missing imputed (`Visits` holds only due participants); the arm the MAR estimate favours in
+  the outcome's better direction made worse, by a shift counted in MCIDs; imputations drawn in
+  rounds until every tipping delta's Monte-Carlo error (delete-a-group jackknife over the
+  imputations) is under MC_BOUND, the error and the imputations used reported with the delta; and a
+  two-dimensional grid of p-values over both arms' shifts.
+
+Which arm is shifted follows from the data and the outcome's direction, not from the arms' order,
+so the analysis is the same whichever letters the allocation key gave the arms; a result that is
+not significant under MAR has no tipping delta. Draws come from a fixed seed, so a cut's analysis is
+reproducible.
 """
 
 from __future__ import annotations
@@ -144,22 +153,25 @@ class Ancovas:
         """The contrast `vector` of the coefficients, combined over the draws by Rubin's rules."""
         return rubin(vector @ self.beta, self.squares / self.df * (vector @ self.xtx_inv @ vector), self.df)
 
-    def shifted(self, vector: np.ndarray, direction: np.ndarray) -> Callable[[float], Pooled]:
-        """`pooled` with the imputed values shifted by -delta * `direction`, as a function of delta.
+    def shifted(self, vector: np.ndarray, direction: np.ndarray) -> Callable[..., Pooled]:
+        """`pooled` with the imputed values shifted by -delta * `direction`, as a function of delta
+        (`direction` may hold several directions as rows, delta then one shift per row) and of which
+        imputations to pool (`keep`, all by default).
         Least squares is linear in y: y moving by -delta d (d: `direction` at the imputed rows, 0
         elsewhere) moves every draw's coefficients by -delta g, g = (X'X)^-1 X'd, and its residuals by
         -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit."""
         x = self.completed.x
-        d = np.zeros(len(x))
-        d[~self.completed.observed] = direction
-        g = self.xtx_inv @ (x.T @ d)
-        h = d - x @ g
-        estimate, slope, spread = vector @ self.beta, float(vector @ g), vector @ self.xtx_inv @ vector
-        cross, length = h @ self.residual, float(h @ h)
+        d = np.zeros((len(np.atleast_2d(direction)), len(x)))
+        d[:, ~self.completed.observed] = direction
+        g = self.xtx_inv @ (x.T @ d.T)
+        h = d.T - x @ g
+        estimate, slope, spread = vector @ self.beta, vector @ g, vector @ self.xtx_inv @ vector
+        cross, length = h.T @ self.residual, h.T @ h
 
-        def at(delta: float) -> Pooled:
-            squares = self.squares - 2 * delta * cross + delta**2 * length
-            return rubin(estimate - delta * slope, squares / self.df * spread, self.df)
+        def at(delta: float | np.ndarray, keep: slice | np.ndarray = slice(None)) -> Pooled:
+            delta = np.atleast_1d(delta)
+            squares = self.squares[keep] - 2 * delta @ cross[:, keep] + delta @ length @ delta
+            return rubin(estimate[keep] - float(slope @ delta), squares / self.df * spread, self.df)
 
         return at
 
@@ -194,3 +206,225 @@ def tipping_delta(
         if margin(high) >= 0:
             return favoured, -float(optimize.brentq(margin, low, high, xtol=1e-6))
     return favoured, None
+
+
+# -- A stable sensitivity analysis: proper imputation, only due values, MC error of the tipping delta --
+
+START = 100
+"""Imputations of the first round."""
+MOST = 5000
+"""Imputations at most: the tipping delta's Monte-Carlo error is reported whether or not it is under
+the bound by then."""
+MC_BOUND = 0.01
+"""The bound on the Monte-Carlo error (SE) of each tipping delta, in MCID units (0.02 points for PSFS
+and NPRS): imputations are added until every tipping delta's jackknife MC error is under it."""
+GROUPS = 50
+"""Delete-a-group jackknife over this many groups of imputations (fewer when there are fewer)."""
+GRID_MCID = tuple(np.arange(0, 9) * 0.25)
+"""The two-dimensional tipping grid: each arm's imputed values made worse by 0 to 2 MCID."""
+
+
+@dataclass(frozen=True)
+class Visits:
+    """The MMRM's rows of the participants whose value at the final visit was due by the cut:
+    `person` (a participant's rows together, in visit order), visit index `visit` (0..final),
+    `aval` (NaN at a due final visit without a value: every due participant has a final row,
+    last), and `design` their MMRM design rows. A participant not yet due at the final visit is not
+    in these rows: their value does not exist yet, so it is neither imputed nor analysed."""
+
+    person: np.ndarray
+    visit: np.ndarray
+    aval: np.ndarray
+    design: np.ndarray
+
+
+class Imputer:
+    """Proper imputation of the missing final-visit values from the MMRM: each imputation draws the
+    covariance parameters theta (log-Cholesky of Sigma) from their large-sample posterior
+    N(theta_hat, A) (A: twice the inverse Hessian of the -2 REML log-likelihood, as for
+    Satterthwaite's df), then beta from N(beta_hat(Sigma*), Phi(Sigma*)) at that Sigma* (the GLS
+    estimate and its covariance), then each missing value from its normal distribution given the
+    participant's observed values under (beta*, Sigma*). Participants observed at the same visits
+    share the regression on them and are drawn together. `draw(n)` continues one random stream, so
+    the first n imputations are the same however many are drawn later."""
+
+    def __init__(self, fit: mmrm.MmrmFit, visits: Visits, rng: np.random.Generator):
+        self.fit, self.visits, self.rng = fit, visits, rng
+        self.final = int(visits.visit.max())
+        lacking = visits.person[(visits.visit == self.final) & np.isnan(visits.aval)]
+        rows = np.flatnonzero(np.isin(visits.person, lacking))
+        self.x, self.values = visits.design[rows], visits.aval[rows]
+        person, visit = visits.person[rows], visits.visit[rows]
+        starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(rows) else np.zeros(0, int)
+        keys = np.add.reduceat(np.where(visit == self.final, 0, 2**visit), starts) if len(rows) else starts
+        lasts = np.r_[starts[1:], len(rows)] - 1
+        self.groups = []
+        for key in np.unique(keys):
+            members = np.flatnonzero(keys == key)
+            seen = np.flatnonzero([(int(key) >> v) & 1 for v in range(self.final)])
+            self.groups.append((members, seen, starts[members][:, None] + np.arange(len(seen)), lasts[members]))
+        self.count = len(starts)
+        values, vectors = np.linalg.eigh(fit.theta_cov)
+        self.root = vectors * np.sqrt(np.clip(values, 0, None))
+
+    def parameters(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """n draws of (beta, Sigma) from their approximate posterior (n x p and n x k x k): the
+        GLS estimate and its covariance at each Sigma* computed for all draws at once."""
+        k, patterns = len(self.fit.sigma), self.fit.patterns
+        theta = self.fit.theta + self.rng.standard_normal((n, len(self.fit.theta))) @ self.root.T
+        lower = np.zeros((n, k, k))
+        lower[:, np.arange(k), np.arange(k)] = np.exp(theta[:, :k])
+        lower[(slice(None), *np.tril_indices(k, -1))] = theta[:, k:]
+        sigma = lower @ lower.transpose(0, 2, 1)
+        blocks = np.where(patterns.inside, sigma[:, None], np.eye(k))
+        w = np.linalg.inv(blocks) * patterns.inside
+        phi = np.linalg.inv(np.einsum("niab,iabps->nps", w, patterns.xx))
+        beta = np.einsum("nps,ns->np", phi, np.einsum("niab,iabp->np", w, patterns.xy))
+        shocks = self.rng.standard_normal(beta.shape)
+        return beta + np.einsum("nps,ns->np", np.linalg.cholesky(phi), shocks), sigma
+
+    def draw(self, n: int) -> np.ndarray:
+        """n imputations (n x participants lacking the final value, in the order of `visits`)."""
+        beta, sigma = self.parameters(n)
+        means = beta @ self.x.T
+        shocks = self.rng.standard_normal((n, self.count))
+        out = np.zeros((n, self.count))
+        f = self.final
+        for members, seen, rows, last in self.groups:
+            s_oo, s_fo = sigma[:, seen][:, :, seen], sigma[:, f, seen]
+            weight = np.linalg.solve(s_oo, s_fo[:, :, None])[:, :, 0] if len(seen) else s_fo
+            residual = self.values[rows][None] - means[:, rows]  # n x members x seen
+            mean = means[:, last] + np.einsum("nms,ns->nm", residual, weight)
+            sd = np.sqrt(sigma[:, f, f] - np.einsum("ns,ns->n", s_fo, weight))
+            out[:, members] = mean + sd[:, None] * shocks[:, members]
+        return out
+
+
+def completed(visits: Visits, x: np.ndarray, arm: np.ndarray, imputed: np.ndarray) -> Completed:
+    """The ANCOVA's completed data sets: `x` and `arm` give each participant of `visits` (in order of
+    first row) their ANCOVA design row and arm; `imputed` the draws of those lacking the final value."""
+    last = np.r_[visits.person[1:] != visits.person[:-1], True]
+    aval = visits.aval[last]
+    return Completed(x, ~np.isnan(aval), np.where(np.isnan(aval), 0.0, aval), imputed, arm)
+
+
+@dataclass(frozen=True)
+class Tipping:
+    """One pair's MNAR result: the MAR contrast (later - earlier), the arm the MAR estimate favours
+    (in the outcome's better direction), the tipping delta (how many MCID worse the favoured arm's
+    imputed values must be for p to cross ALPHA; None when not significant under MAR or not tipped
+    within the limit), its Monte-Carlo error, the imputations used and the favoured arm's imputed
+    values."""
+
+    later: int
+    earlier: int
+    mar: Pooled
+    favoured: int
+    delta: float | None
+    mc_error: float | None
+    imputations: int
+    imputed: int
+
+
+def pair_vector(later: int, earlier: int, width: int) -> np.ndarray:
+    """The contrast later - earlier of `ancova_design`'s coefficients (arm 0 is the intercept's)."""
+    vector = np.zeros(width)
+    for arm, sign in ((later, 1.0), (earlier, -1.0)):
+        if arm:
+            vector[arm] += sign
+    return vector
+
+
+def _tip(at: Callable[..., Pooled], limit: float, near: float | None = None, keep: slice | np.ndarray = slice(None)):
+    """The smallest delta in [0, limit] at which `at(delta, keep)` changes whether p < ALPHA (None
+    if none does); with `near`, the crossing closest to it."""
+    start = np.sign(at(0.0, keep).p_value - ALPHA)
+
+    def margin(delta: float) -> float:
+        return -start * (at(delta, keep).p_value - ALPHA)  # negative until the conclusion changes
+
+    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
+
+    step = limit / GRID
+    grid = np.linspace(0.0, limit, GRID + 1) if near is None else near + step * np.array([-1, 1, -4, 4, -16, 16])
+    pairs = zip(grid[:-1], grid[1:], strict=True) if near is None else zip(grid[::2], grid[1::2], strict=True)
+    for low, high in pairs:
+        low = max(low, 0.0)
+        if margin(low) < 0 < margin(high):
+            return float(optimize.brentq(margin, low, high, xtol=1e-8))
+    return None
+
+
+def _jackknife(at: Callable[..., Pooled], m: int, limit: float, delta: float) -> float | None:
+    """The delete-a-group jackknife SE of the tipping delta over the m imputations (None when a
+    group's delta is not found)."""
+    groups = np.array_split(np.arange(m), min(GROUPS, m))
+    deltas = [_tip(at, limit, delta, np.setdiff1d(np.arange(m), g)) for g in groups]
+    if any(d is None for d in deltas):
+        return None
+    g = len(groups)
+    return float(np.sqrt((g - 1) / g * np.sum((np.asarray(deltas) - np.mean(deltas)) ** 2)))
+
+
+def _pair(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float, limit: float) -> Tipping:
+    """The tipping delta of one pair and its MC error (`better`: +1 when higher values are better)."""
+    later, earlier = pair
+    completed_ = ancovas.completed
+    vector = pair_vector(later, earlier, completed_.x.shape[1])
+    mar = ancovas.pooled(vector)
+    favoured = later if mar.estimate * better > 0 else earlier
+    direction = -better * mcid * (completed_.arm[~completed_.observed] == favoured)
+    imputations, imputed = len(completed_.imputed), int(direction.astype(bool).sum())
+    if mar.p_value >= ALPHA or not imputed:
+        return Tipping(later, earlier, mar, favoured, None, None, imputations, imputed)
+    at = ancovas.shifted(vector, -direction)  # delta moves the imputed values by delta x direction
+    delta = _tip(at, limit)
+    error = _jackknife(at, imputations, limit, delta) if delta is not None else None
+    return Tipping(later, earlier, mar, favoured, delta, error, imputations, imputed)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The MNAR sensitivity analysis at one timepoint: each pair's tipping result and the ANCOVAs
+    of the completed data sets it rests on (for the grid)."""
+
+    tippings: tuple[Tipping, ...]
+    ancovas: Ancovas
+
+
+def _unstable(tippings: tuple[Tipping, ...]) -> float:
+    """The largest MC error among the tipping deltas (infinite when one could not be estimated)."""
+    errors = [np.inf if t.mc_error is None else t.mc_error for t in tippings if t.delta is not None]
+    return max(errors, default=0.0)
+
+
+def sensitivity(
+    imputer: Imputer, x: np.ndarray, arm: np.ndarray, pairs: tuple[tuple[int, int], ...], better: int, mcid: float
+) -> Sensitivity:
+    """The tipping delta of each pair (later, earlier) of arm indices, `better` +1 when higher
+    values of the outcome are better and -1 when lower ones are, deltas in units of `mcid`; `x` and
+    `arm` as `completed` takes them. Imputations are drawn in rounds until every tipping delta's MC
+    error is under MC_BOUND (or MOST are drawn): START, then as many as the largest error asks for
+    (the error falls as 1/sqrt(m))."""
+    limit = 10 * float(np.sqrt(imputer.fit.sigma[-1, -1])) / mcid
+    imputed = imputer.draw(START)
+    while True:
+        ancovas = Ancovas.of(completed(imputer.visits, x, arm, imputed))
+        tippings = tuple(_pair(ancovas, pair, better, mcid, limit) for pair in pairs)
+        m, error = len(imputed), _unstable(tippings)
+        if error <= MC_BOUND or m >= MOST:
+            return Sensitivity(tippings, ancovas)
+        wanted = MOST if not np.isfinite(error) else int(np.ceil(1.2 * m * (error / MC_BOUND) ** 2))
+        imputed = np.vstack([imputed, imputer.draw(min(MOST, max(2 * m, wanted)) - m)])
+
+
+def grid(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float) -> np.ndarray:
+    """The two-dimensional tipping grid of one pair: p-values (len(GRID_MCID) x len(GRID_MCID)) with
+    the later arm's imputed values made worse by GRID_MCID[i] MCID and the earlier arm's by
+    GRID_MCID[j] MCID."""
+    completed_ = ancovas.completed
+    vector = pair_vector(*pair, completed_.x.shape[1])
+    missing_arms = completed_.arm[~completed_.observed]
+    directions = np.stack([better * mcid * (missing_arms == arm) for arm in pair])
+    at = ancovas.shifted(vector, directions)
+    return np.array([[at(np.array([a, b])).p_value for b in GRID_MCID] for a in GRID_MCID])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from runback.flows.analyse import missing, models
+from runback.flows.analyse import missing, mmrm, models
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STEPS = {"week_4": 1, "week_8": 2, "month_3": 3, "month_6": 4}
@@ -82,3 +82,116 @@ def test_rubins_rules():
     lam = 1.25 * b / (u + 1.25 * b)
     old, obs = 3 / lam**2, 41 / 43 * 40 * (1 - lam)
     assert pooled.df == pytest.approx(old * obs / (old + obs))
+
+
+# -- the stable analysis: proper imputation, due values only, MC error of the tipping delta --------
+
+ARMS = ("A", "B", "C")
+PAIRS = ((1, 0), (2, 0), (2, 1))
+
+
+def _design(data: pd.DataFrame, k: int) -> np.ndarray:
+    """The MMRM's design: visit, arm x visit, baseline x visit, sex."""
+    v = data["visit_index"].to_numpy() - 1
+    columns = [(v == j).astype(float) for j in range(k)]
+    columns += [((v == j) & (data["arm"] == a).to_numpy()).astype(float) for j in range(k) for a in ARMS[1:]]
+    columns += [(v == j) * data["base"].to_numpy() for j in range(k)]
+    return np.column_stack([*columns, (data["sex"] == "M").to_numpy().astype(float)])
+
+
+def _analysis(not_due=(), seed=missing.SEED, sign=1.0):
+    """The four-visit fixture at a cut where `not_due` have not reached month 6 (their month-6
+    values do not exist yet), the outcome multiplied by `sign` (better: higher when +1)."""
+    data = pd.read_csv(FIXTURES / "mmrm_four_visits.csv").assign(
+        aval=lambda f: sign * f["aval"], base=lambda f: sign * f["base"]
+    )
+    data = data[~(data["id"].isin(not_due) & (data["visit_index"] == 4))]
+    fit = mmrm.fit(data["aval"], _design(data, 4), data["id"].to_numpy(), data["visit_index"] - 1, ("x",) * 17)
+    people = data.drop_duplicates("id").set_index("id")
+    due = people.index[~people.index.isin(not_due)]
+    lacking = due[~due.isin(data.loc[data["visit_index"] == 4, "id"])]
+    final_rows = people.loc[lacking].reset_index().assign(visit_index=4, aval=np.nan)
+    rows = pd.concat([data[data["id"].isin(due)], final_rows]).sort_values(["id", "visit_index"], kind="stable")
+    visits = missing.Visits(
+        rows["id"].to_numpy(), rows["visit_index"].to_numpy() - 1, rows["aval"].to_numpy(), _design(rows, 4)
+    )
+    last = rows.drop_duplicates("id", keep="last")
+    arm = last["arm"].map({a: i for i, a in enumerate(ARMS)}).to_numpy()
+    x = missing.ancova_design(arm, last["base"].to_numpy(), (last["sex"] == "M").to_numpy().astype(int), len(ARMS))
+    imputer = missing.Imputer(fit, visits, np.random.default_rng(seed))
+    return imputer, missing.sensitivity(imputer, x, arm, PAIRS, int(sign), 2.0), lacking
+
+
+def test_at_an_interim_cut_only_values_due_and_missing_are_imputed():
+    everyone = sorted(pd.read_csv(FIXTURES / "mmrm_four_visits.csv")["id"].unique())
+    imputer, result, lacking = _analysis(not_due=everyone[-20:])
+    completed = result.ancovas.completed
+    assert imputer.count == len(lacking) == int((~completed.observed).sum()) == 18
+    assert len(completed.observed) == len(everyone) - 20  # those not yet due are not analysed either
+    assert completed.imputed.shape[1] == 18
+    for t in result.tippings:
+        assert t.imputed == int(np.sum(completed.arm[~completed.observed] == t.favoured))
+
+
+def test_imputation_is_proper_it_draws_sigma_and_the_coefficients():
+    imputer, _, _ = _analysis()
+    beta, sigma = imputer.parameters(4000)
+    fit = imputer.fit
+    assert np.std(sigma[:, -1, -1]) > 0.1 * fit.sigma[-1, -1]  # Sigma is not held at its estimate
+    assert np.mean(sigma[:, -1, -1]) == pytest.approx(fit.sigma[-1, -1], rel=0.05)
+    spread = np.var(beta, axis=0) / np.diag(fit.cov_beta)
+    assert np.all(spread > 0.9) and np.median(spread) < 1.3  # beta | Sigma*, plus Sigma's uncertainty
+    assert np.mean(beta, axis=0) == pytest.approx(
+        fit.beta, abs=float(4 * np.sqrt(np.max(np.diag(fit.cov_beta)) / 4000 * 1.3))
+    )
+
+
+def test_the_tipping_delta_is_stable_within_its_reported_monte_carlo_error():
+    _, first, _ = _analysis()
+    _, second, _ = _analysis(seed=1)
+    for a, b in zip(first.tippings, second.tippings, strict=True):
+        assert (a.delta is None) == (b.delta is None) == (a.mar.p_value >= missing.ALPHA)
+        if a.delta is None:
+            continue
+        assert a.mc_error <= missing.MC_BOUND and b.mc_error <= missing.MC_BOUND
+        assert missing.START < a.imputations <= missing.MOST
+        assert abs(a.delta - b.delta) < 4 * np.hypot(a.mc_error, b.mc_error)
+        direction = -2.0 * (first.ancovas.completed.arm[~first.ancovas.completed.observed] == a.favoured)
+        at = first.ancovas.shifted(missing.pair_vector(a.later, a.earlier, 5), -direction)
+        assert at(a.delta).p_value == pytest.approx(missing.ALPHA, abs=1e-6)
+
+
+def test_worse_follows_the_outcomes_direction():
+    """The same trial with the outcome's sign reversed and lower values better: the same arm is
+    favoured and made worse (its imputed values raised), by the same number of MCIDs."""
+    _, higher, _ = _analysis()
+    _, lower, _ = _analysis(sign=-1.0)
+    for h, lo in zip(higher.tippings, lower.tippings, strict=True):
+        assert h.favoured == lo.favoured
+        assert lo.mar.estimate == pytest.approx(-h.mar.estimate, abs=4 * h.mar.std_error / np.sqrt(h.imputations))
+        if h.delta is not None:
+            assert h.delta > 0 and abs(h.delta - lo.delta) < 4 * np.hypot(h.mc_error, lo.mc_error)
+    tipped = next(t for t in higher.tippings if t.delta is not None)
+    assert tipped.mar.estimate * (1 if tipped.favoured == tipped.later else -1) > 0
+
+
+def test_the_two_dimensional_grid():
+    _, result, _ = _analysis()
+    tipping = next(t for t in result.tippings if t.delta is not None and t.favoured == t.later)
+    p = missing.grid(result.ancovas, (tipping.later, tipping.earlier), 1, 2.0)
+    assert p.shape == (len(missing.GRID_MCID),) * 2
+    assert p[0, 0] == pytest.approx(tipping.mar.p_value, rel=1e-12)
+    assert np.all(np.diff(p[:, 0]) > 0)  # the favoured (later) arm made worse: the difference shrinks
+    assert np.all(np.diff(p[0, :]) < 0)  # the other arm made worse: it grows
+    crossing = np.flatnonzero(p[:, 0] >= missing.ALPHA)[0]
+    assert missing.GRID_MCID[crossing - 1] < tipping.delta <= missing.GRID_MCID[crossing]
+
+
+def test_with_nothing_due_and_missing_it_is_the_complete_case_ancova():
+    data = pd.read_csv(FIXTURES / "mmrm_four_visits.csv")
+    observed = data[data["visit_index"] == 4]
+    imputer, result, _ = _analysis(not_due=sorted(set(data["id"]) - set(observed["id"])))
+    ols = smf.ols("aval ~ C(arm) + base + C(sex)", data=observed).fit()
+    assert imputer.count == 0 and all(t.delta is None and t.imputed == 0 for t in result.tippings)
+    assert result.tippings[1].mar.estimate == pytest.approx(ols.params["C(arm)[T.C]"], rel=1e-10)
+    assert result.tippings[1].mar.df == ols.df_resid

@@ -1,0 +1,64 @@
+"""Responders compared between two arms: the risk difference with Newcombe's hybrid score interval
+and the relative risk with the log interval (CONSORT 17b).
+
+- Risk difference p1 - p2 (p = responders / participants of the arm), its interval Newcombe's
+  method 10 (Newcombe, Stat Med 1998;17:873-90): from each arm's Wilson score interval (l_i, u_i),
+  L = d - sqrt((p1 - l1)^2 + (u2 - p2)^2), U = d + sqrt((u1 - p1)^2 + (p2 - l2)^2). It stays inside
+  [-1, 1] and is defined when an arm has no responders or only responders.
+- Relative risk p1 / p2, interval exp(log RR -/+ z SE) with SE^2 = 1/x1 - 1/n1 + 1/x2 - 1/n2 (Katz et al.,
+  Biometrics 1978;34:469-74). An arm without responders makes log RR and SE infinite: then 0.5 is
+  added to every cell of the 2 x 2 table (x + 0.5 responders of n + 1; Haldane-Anscombe, as the
+  Cochrane Handbook's RevMan does), and when neither arm has a responder there is no ratio (None).
+  When both arms respond completely RR = 1 with a zero-width interval.
+
+`tests/unit/flows/analyse/fixtures/make_responders_reference.R` computes both in base R
+(prop.test's Wilson intervals); the tests compare to 1e-12.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A between-arm comparison of responders: estimate and confidence interval (None when the
+    comparison is not defined)."""
+
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def wilson(responders: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval for a proportion (no continuity correction)."""
+    z = stats.norm.isf((1 - level) / 2)
+    p = responders / n
+    centre, half = 2 * n * p + z**2, z * np.sqrt(z**2 + 4 * n * p * (1 - p))
+    return float((centre - half) / (2 * (n + z**2))), float((centre + half) / (2 * (n + z**2)))
+
+
+def risk_difference(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> Comparison:
+    """p1 - p2 with Newcombe's hybrid score interval (method 10); None when an arm is empty."""
+    if n1 == 0 or n2 == 0:
+        return Comparison(None, None, None)
+    p1, p2 = x1 / n1, x2 / n2
+    (l1, u1), (l2, u2) = wilson(x1, n1, level), wilson(x2, n2, level)
+    d = p1 - p2
+    return Comparison(d, d - float(np.hypot(p1 - l1, u2 - p2)), d + float(np.hypot(u1 - p1, p2 - l2)))
+
+
+def relative_risk(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> Comparison:
+    """p1 / p2 with the log interval; 0.5 added to every cell when an arm has no responders, None
+    when neither arm has any (or an arm is empty)."""
+    if n1 == 0 or n2 == 0 or x1 == x2 == 0:
+        return Comparison(None, None, None)
+    half = 0.5 if 0 in (x1, x2) else 0.0
+    a1, m1, a2, m2 = x1 + half, n1 + 2 * half, x2 + half, n2 + 2 * half
+    ratio = (a1 / m1) / (a2 / m2)
+    se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
+    z = stats.norm.isf((1 - level) / 2)
+    return Comparison(float(ratio), float(ratio * np.exp(-z * se)), float(ratio * np.exp(z * se)))
