@@ -640,9 +640,9 @@ def demo(
     the follow-up reports (8 weeks, 6 months; open and closed, blinded) of the last night's data cut.
 
     The demo keeps its own exports and warehouse in FOLDER and its allocation key beside it in
-    FOLDER-key/ (all made afresh each time), so it never touches the trial's; its reports go to
-    out/demo/. Prints where everything
-    is; exit code 0 when the run completed, whatever the quarantine holds.
+    FOLDER-key/ (all made afresh each time), so it never touches the trial's; its reports and
+    data-query listings go to out/demo/. Prints where everything is; exit code 0 when the run
+    completed, whatever the quarantine holds.
     """
     import shutil
 
@@ -656,25 +656,27 @@ def demo(
     result = run(exports, participants=participants, seed=seed, defects=True, nights=10)
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
     options = dict.fromkeys(("accept_dictionary", "accept_deletions", "accept_identifiers"), False)
-    night = _night([exports], database, None, options | {"export_time": None, "key": str(key)})
-    cuts = sum(r.status is FileStatus.LOADED for r in night.results)
-    typer.echo(f"\ningested {len(night.results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
-    reports = [
-        _report(
-            {
-                "timepoint": timepoint,
-                "audience": audience,
-                "data_cut": None,
-                "blinded": True,
-                "key": None,
-                "out_dir": str(settings.out_dir() / "demo"),
-                "pdf": False,
-                "db": str(database),
-            }
-        )[0]
-        for timepoint in Timepoint
-        for audience in Audience
-    ]
+    out = settings.out_dir() / "demo"
+    with settings.use_trial(settings.Trial("", database, exports, out, key)):  # the demo's own settings
+        night = _night([exports], database, None, options | {"export_time": None, "key": str(key)})
+        cuts = sum(r.status is FileStatus.LOADED for r in night.results)
+        typer.echo(f"\ningested {len(night.results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
+        reports = [
+            _report(
+                {
+                    "timepoint": timepoint,
+                    "audience": audience,
+                    "data_cut": None,
+                    "blinded": True,
+                    "key": None,
+                    "out_dir": str(out),
+                    "pdf": False,
+                    "db": str(database),
+                }
+            )[0]
+            for timepoint in Timepoint
+            for audience in Audience
+        ]
     typer.echo("\nreports (blinded) of the last data cut:")
     for path in reports:
         typer.echo(f"  {path}")

@@ -15,22 +15,22 @@ a worker or a manual run elsewhere waits too. Stopping `serve` does not pause th
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Interval
 
-from runback.flows import settings
-from runback.flows.errors import Refused
+from runback.flows import outputs, settings
+from runback.flows.errors import Refused, RunbackError
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
-from runback.flows.report.render import PUBLISHED
+from runback.flows.report import make
 from runback.flows.runs import server_configured
 from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
@@ -117,21 +117,46 @@ def serve_all(
     serve(*deployments(cron, timezone, interval_s, trial), pause_on_shutdown=False, limit=1)
 
 
-class _ReadOnly(SimpleHTTPRequestHandler):
-    """GET and HEAD of the blinded reports in the reports folder and its index, nothing else: no
-    unblinded report, no data query listing (they name records), no folder listing; no log lines
-    on stderr per request."""
+class _Published(BaseHTTPRequestHandler):
+    """GET and HEAD of the files the warehouse recorded in the blinded root (`meta.outputs`: blinded
+    reports, their PDFs, data-query listings) and of the root's index, each only while the file there
+    is a regular file with the recorded SHA-256, reached through no link (outputs.published_bytes).
+    Nothing else: no unblinded report (they live in another root and are never recorded there), no
+    folder listing, no file that merely carries a report's name; no log lines on stderr per request."""
 
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.is_dir() and path == Path(self.directory).resolve() and (path / "index.html").is_file():
-            path = path / "index.html"
-        if path.parent != Path(self.directory).resolve() or not PUBLISHED.fullmatch(path.name):
+    db: Path
+    root: Path
+    TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf", ".csv": "text/csv; charset=utf-8"}
+
+    def do_GET(self):  # noqa: N802 - the http.server naming
+        body = self._body()
+        if body is not None:
+            self.wfile.write(body)
+
+    def do_HEAD(self):  # noqa: N802
+        self._body()
+
+    def _body(self) -> bytes | None:
+        relative = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
+        try:
+            if relative == "index.html":  # made now from the records: it lists exactly what is served
+                data = make.index_html(self.db, self.root)
+            else:
+                found = {o["path"]: o["sha256"] for o in outputs.recorded(self.db) if o["kind"] != "index"}
+                data = outputs.published_bytes(self.root, relative, found[relative]) if relative in found else None
+        except RunbackError:  # the warehouse is busy or gone: nothing is published meanwhile
+            data = None
+        if data is None:
             self.send_error(404)
             return None
-        return super().send_head()
+        self.send_response(200)
+        self.send_header("Content-Type", self.TYPES.get(Path(relative).suffix, "application/octet-stream"))
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        return data
 
-    def do_PUT(self):  # noqa: N802 - the http.server naming
+    def do_PUT(self):  # noqa: N802
         self.send_error(405)
 
     do_POST = do_DELETE = do_PATCH = do_PUT  # noqa: N815
@@ -149,8 +174,9 @@ def publish_reports() -> str:
     folder = settings.out_dir().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     host, port = settings.reports_address()
+    handler = type("Published", (_Published,), {"db": settings.db_path().resolve(), "root": folder})
     try:
-        server = ThreadingHTTPServer((host, port), functools.partial(_ReadOnly, directory=str(folder)))
+        server = ThreadingHTTPServer((host, port), handler)
     except OSError as err:
         raise Refused(
             f"cannot publish the reports on {host}:{port}: {err.strerror}.",

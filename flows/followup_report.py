@@ -29,7 +29,6 @@ from prefect.runtime import flow_run
 
 from runback.flows import settings
 from runback.flows.report import make
-from runback.flows.report.render import PUBLISHED
 from runback.flows.runs import warehouse_slot
 from runback.schemas.trial import Audience, Timepoint
 
@@ -46,10 +45,10 @@ def publish_links(paths: list[Path]) -> None:
     """A link artifact to each file of the report (HTML, and PDF when printed): through
     RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
     link opens from the Prefect UI; a file:// link when no web server publishes the file (none is
-    set, the report was written elsewhere, or it is unblinded: never one click away)."""
+    set, the report was written elsewhere, or it is unblinded: its root is never published)."""
     base, folder = settings.reports_url(), settings.out_dir().resolve()
     for path in paths:
-        published = path.resolve().parent == folder and PUBLISHED.fullmatch(path.name)  # not an unblinded one
+        published = path.resolve().parent == folder  # the blinded root: an unblinded report lives elsewhere
         link = f"{base}/{path.name}" if base and published else path.resolve().as_uri()
         key = settings.artifact_key("followup-report-pdf" if path.suffix == ".pdf" else "followup-report")
         create_link_artifact(

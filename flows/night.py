@@ -18,12 +18,12 @@ A `Night` holds what came of it, and says whether the night is well.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from runback.flows import progress, settings
+from runback.flows import outputs, progress, settings
 from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as run_summary
@@ -160,23 +160,30 @@ def queries(db: Path, cut: int | None):
 
 
 def listings(db: Path) -> dict[int, Path | None]:
-    """The listing of open data queries of every analysed cut that has none yet (a CSV in
-    RUNBACK_OUT/queries/, for the sites; None for a cut without open queries), each recorded."""
+    """The listing of open data queries of every analysed cut that has none yet (a CSV in the
+    blinded root's queries/, for the sites; None for a cut without open queries), each written
+    with its records (outputs.py) or recorded as done."""
     done = {}
     for cut in unpublished(db, "listing"):
         found = queries(db, cut)
-        path = run_summary.write_listing(found, settings.out_dir() / "queries", cut) if len(found) else None
-        record(db, cut, "listing", path)
-        done[cut] = path
+        if not len(found):
+            record(db, cut, "listing")
+            done[cut] = None
+            continue
+        data, where = run_summary.listing_csv(found), run_summary.listing_path(cut)
+        published = functools.partial(_published, cut=cut, what="listing")
+        done[cut] = outputs.write_blinded(db, settings.out_dir(), where, data, "listing", cut, also=published)
     return done
 
 
-def record(db: Path, cut: int, what: str, path: Path | None = None) -> None:
-    """Record that a cut published `what` (the listing's file by its name and SHA-256)."""
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+def record(db: Path, cut: int, what: str) -> None:
+    """Record that a cut published `what` (its listing, its artifacts)."""
     with connect(db) as con:
-        params = {"cut": cut, "what": what, "file_name": path.name if path else None, "sha256": sha256}
-        con.execute(sql("analyse/record_cut_output"), params)
+        _published(con, cut, what)
+
+
+def _published(con, cut: int, what: str) -> None:
+    con.execute(sql("analyse/record_cut_output"), {"cut": cut, "what": what})
 
 
 def freshness(db: Path, log: Log) -> str | None:

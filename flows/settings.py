@@ -4,7 +4,8 @@
 |---|---|---|
 | warehouse file | `RUNBACK_DB` | `data/runback.duckdb` |
 | inbox of exports | `RUNBACK_INBOX` | `data/inbox` |
-| reports and exports | `RUNBACK_OUT` | `out` |
+| blinded reports and listings (the blinded root) | `RUNBACK_OUT` | `out` |
+| unblinded reports (the unblinded root, private) | beside it: `<RUNBACK_OUT>-unblinded` | `out-unblinded` |
 | allocation key (outside the warehouse's folder) | `RUNBACK_KEY` | `keys/allocation.key` |
 | trial site's time zone | `RUNBACK_TIMEZONE` | `Asia/Singapore` |
 | nightly schedule (cron, site time) | `RUNBACK_CRON` | `0 2 * * *` |
@@ -138,9 +139,9 @@ def load_trial(name: str) -> Trial:
 
 
 @contextlib.contextmanager
-def use_trial(name: str | None) -> Iterator[Trial | None]:
-    """Within it, the settings are the trial's (`name`), or, for None, the environment's."""
-    token = _active.set(load_trial(name) if name is not None else None)
+def use_trial(name: str | Trial | None) -> Iterator[Trial | None]:
+    """Within it, the settings are the trial's (`name`, or a Trial itself), or, for None, the environment's."""
+    token = _active.set(load_trial(name) if isinstance(name, str) else name)
     try:
         yield _active.get()
     finally:
@@ -153,8 +154,9 @@ def trial() -> Trial | None:
 
 
 def trial_name() -> str | None:
+    """The name of the trial in use (None without one, or for settings made in code, as the demo's)."""
     found = _active.get()
-    return found.name if found else None
+    return found.name or None if found else None
 
 
 def _path(variable: str, default: Path) -> Path:
@@ -175,6 +177,13 @@ def inbox_dir() -> Path:
 def out_dir() -> Path:
     found = _active.get()
     return found.out if found else _path("RUNBACK_OUT", Path("out"))
+
+
+def unblinded_dir(out: Path | None = None) -> Path:
+    """The unblinded root: beside the blinded root `out` (default: the out folder in use), named
+    after it with `-unblinded` (`out` -> `out-unblinded`), never inside it."""
+    out = out or out_dir()
+    return out.with_name(f"{out.name}-unblinded")
 
 
 def key_path() -> Path:

@@ -9,8 +9,6 @@ No identifier can reach them (none is stored) and the allocation is masked.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from runback.flows.ingest.load import LoadResult
@@ -133,19 +131,16 @@ def query_table(queries: pd.DataFrame) -> list[LoadResult]:
     ]
 
 
-def write_listing(queries: pd.DataFrame, folder: Path, cut: int) -> Path:
+def listing_csv(queries: pd.DataFrame) -> bytes:
     """The open data queries of a cut (new and still open) as a CSV to send to the sites, one row
     per query; spreadsheet formulas neutralised."""
     from runback.flows.query.export import neutralise
 
-    folder.mkdir(parents=True, exist_ok=True)
-    path = listing_path(folder, cut)
     open_ = queries[queries["status"].isin(["new", "open"])]
     columns = ["status", "record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
-    neutralise(open_[columns].rename(columns={"column": "field"})).to_csv(path, index=False)
-    return path
+    return neutralise(open_[columns].rename(columns={"column": "field"})).to_csv(index=False).encode("utf-8")
 
 
-def listing_path(folder: Path, cut: int) -> Path:
-    """Where the data query listing of a cut is written."""
-    return folder / f"data_queries_cut{cut}.csv"
+def listing_path(cut: int) -> str:
+    """Where the data query listing of a cut is written, in the blinded root."""
+    return f"queries/data_queries_cut{cut}.csv"

@@ -10,13 +10,11 @@ blinded page that could encode the allocation is refused; the page is logged in
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runback.flows import outputs
 from runback.flows.analyse import lock
 from runback.flows.report import blinding, kept_charts
 from runback.flows.report import context as report_context
@@ -24,7 +22,7 @@ from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
 from runback.flows.settings import db_path, project_dir
 from runback.flows.settings import out_dir as default_out_dir
-from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql, transaction
+from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql
 from runback.schemas.trial import AUDIENCES, TIMEPOINT_LABELS, TIMEPOINTS
 
 Log = logging.Logger | logging.LoggerAdapter
@@ -64,7 +62,7 @@ def make(request: Request, log: Log = logging.getLogger("runback")) -> list[Path
     folder = request.out_dir or str(default_out_dir())
     name = file_name(request.timepoint, cut, request.blinded, request.audience)
     path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience), arms, drawn, log)
-    printed = [print_pdf(path, log)] if request.pdf else []
+    printed = [print_pdf(path, db, cut, request.blinded, log)] if request.pdf else []
     write_index(db, folder)
     return [Path(path), *map(Path, printed)]
 
@@ -186,73 +184,67 @@ def _chart_texts(charts: dict) -> list[str]:
 def write(
     html: str, path: Path, db: str, what: tuple[str, int, str], arms: blinding.Arms, drawn: dict, log: Log
 ) -> str:
-    """Log the report in meta.report_runs and write it, in one step: the row is inserted (with
-    the charts `drawn` to keep, a blinded report's), the file put in place, then the row
-    committed; if the row cannot be written, neither is the file, and if the commit fails the
-    file is removed (an unblinded report never exists unlogged)."""
+    """Log the report in meta.report_runs and write it. A blinded report goes to the blinded root
+    in one step with its records (its row, its new charts, its `meta.outputs` row): if the rows
+    cannot be written, neither is the file. An unblinded report goes to the unblinded root
+    (outputs.py): its row is committed first, then it is written to a private file there, so it
+    never exists unlogged nor readable by others, and a failure leaves no partial file."""
     timepoint, cut, audience = what
-    name = path.name
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
     params = {
         "timepoint": timepoint,
         "cut": cut,
         "audience": audience,
         "blinded": arms.blinded,
-        "file_name": name,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "file_name": path.name,
+        "sha256": outputs.sha256(data),
         "key_fingerprint": arms.fingerprint,
     }
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(data)
-    umask = os.umask(0)
-    os.umask(umask)
-    Path(tmp.name).chmod(0o666 & ~umask)  # a temporary file is private; the report is a normal file
-    placed = False
-    try:
-        con = connect(Path(db))
-        try:
-            with transaction(con):
-                con.execute(sql("report/insert_report_run"), params)
-                if drawn:
-                    kept_charts.keep(con, drawn)
-                Path(tmp.name).replace(path)
-                placed = True
-        finally:
-            con.close()
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        if placed:
-            path.unlink(missing_ok=True)
-        raise
-    log.info("report written: %s", path)
-    return str(path)
+    if arms.blinded:
+
+        def logged(con) -> None:
+            con.execute(sql("report/insert_report_run"), params)
+            if drawn:
+                kept_charts.keep(con, drawn)
+
+        written = outputs.write_blinded(Path(db), path.parent, path.name, data, "report", cut, also=logged)
+    else:
+        written = outputs.private_root(path.parent) / path.name
+        with connect(Path(db)) as con:
+            con.execute(sql("report/insert_report_run"), params)
+        with outputs.placed(written, data, outputs.PRIVATE_FILE):
+            pass
+    log.info("report written: %s", written)
+    return str(written)
 
 
 def write_index(db: str, folder: str) -> str:
-    """The folder's index.html: every report of this warehouse still in the folder (timepoint,
-    cut, audience, blinded or not, when, file, PDF), newest first; made again after each report."""
-    with connect_read_only(Path(db)) as con:
-        runs = [
-            dict(zip(("timepoint", "cut", "audience", "blinded", "rendered_at", "file"), r, strict=True))
-            for r in rows(con, "report/report_index")
-        ]
-    seen, listed = set(), []
-    for run in runs:  # the newest rendering of each file
-        if run["file"] not in seen and (Path(folder) / run["file"]).exists():
-            seen.add(run["file"])
-            pdf = Path(run["file"]).with_suffix(".pdf").name
-            listed.append(run | {"pdf": pdf if (Path(folder) / pdf).exists() else None})
-    html = environment().get_template("index.html.j2").render(reports=listed, timepoints=TIMEPOINT_LABELS)
-    path = Path(folder) / "index.html"
-    tmp = path.with_name(".index.html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return str(path)
+    """The blinded root's index.html (index_html), made again after each report."""
+    html = index_html(Path(db), Path(folder))
+    return str(outputs.write_blinded(Path(db), Path(folder), "index.html", html, "index", None))
 
 
-def print_pdf(html_path: str, log: Log) -> str:
-    """A PDF of the report, printed by headless Chromium."""
+def index_html(db: Path, root: Path) -> bytes:
+    """The index of a blinded root: every report, PDF and data-query listing recorded there whose
+    file is as recorded (exactly what `runback serve` publishes), newest first."""
+    listed = outputs.published(db, root)
+    pdfs = {o["path"] for o in listed if o["kind"] == "pdf"}
+    reports = [o | {"pdf": p if (p := str(Path(o["path"]).with_suffix(".pdf"))) in pdfs else None} for o in listed]
+    page = environment().get_template("index.html.j2")
+    listings = [o for o in listed if o["kind"] == "listing"]
+    html = page.render(
+        reports=[r for r in reports if r["kind"] == "report"], listings=listings, timepoints=TIMEPOINT_LABELS
+    )
+    return html.encode("utf-8")
+
+
+def print_pdf(html_path: str, db: str, cut: int, blinded: bool, log: Log) -> str:
+    """A PDF of the report, printed by headless Chromium beside it (recorded with the blinded
+    outputs when blinded, private like its page when not)."""
     pdf = pdf_of(Path(html_path))
+    if blinded:
+        outputs.record(Path(db), pdf.parent, pdf.name, "pdf", cut)
+    else:
+        pdf.chmod(outputs.PRIVATE_FILE)
     log.info("PDF written: %s", pdf)
     return str(pdf)

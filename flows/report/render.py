@@ -8,7 +8,6 @@ named filters below. The environment autoescapes and fails on any undefined name
 from __future__ import annotations
 
 import functools
-import re
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -63,8 +62,3 @@ def environment() -> Environment:
 def file_name(timepoint: str, cut: int, blinded: bool, audience: str = "closed") -> str:
     """`runback_<timepoint>_cut<id>_<audience>[_unblinded].html`."""
     return f"runback_{timepoint}_cut{cut}_{audience}{'' if blinded else '_unblinded'}.html"
-
-
-PUBLISHED = re.compile(r"index\.html|runback_[a-z0-9_]+(?<!_unblinded)\.(?:html|pdf)")
-"""The files of the reports folder its web server publishes (`runback serve`): the index and the
-blinded reports, HTML and PDF; never an unblinded report, nor the data query listings."""
