@@ -152,11 +152,12 @@ def check_location(key_path: Path, db: Path) -> None:
         )
 
 
-def mask(table: pa.Table, key: Key) -> pa.Table:
-    """The export with every allocation field's code replaced by its blinded letter (blank stays
-    blank; any other value is withheld, since it may name an arm)."""
+def mask(table: pa.Table, key: Key, fields: tuple[str, ...] = ALLOCATION_FIELDS) -> pa.Table:
+    """The export with every allocation field's code (`fields`: schemas.trial.allocation_fields)
+    replaced by its blinded letter (blank stays blank; any other value is withheld, since it may
+    name an arm)."""
     codes = key.letter_of_code()
-    for name in ALLOCATION_FIELDS:
+    for name in fields:
         if name not in table.column_names:
             continue
         values = table[name].to_pylist()
@@ -165,11 +166,10 @@ def mask(table: pa.Table, key: Key) -> pa.Table:
     return table
 
 
-def holds_allocation(table: pa.Table) -> bool:
+def holds_allocation(table: pa.Table, fields: tuple[str, ...] = ALLOCATION_FIELDS) -> bool:
     """Whether an export carries any allocation value (then it needs the key)."""
     return any(
-        name in table.column_names and pc.any(pc.not_equal(pc.utf8_length(table[name]), 0)).as_py()
-        for name in ALLOCATION_FIELDS
+        name in table.column_names and pc.any(pc.not_equal(pc.utf8_length(table[name]), 0)).as_py() for name in fields
     )
 
 

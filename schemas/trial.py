@@ -8,6 +8,7 @@ agree, so a change to the REDCap project cannot slip past the models unnoticed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -155,9 +156,41 @@ PARAM_FORMS = {
 """The form each parameter is derived from: a parameter is measured at the visits its form is designated to."""
 
 
+def allocation_fields(study: s.Study) -> tuple[str, ...]:
+    """The fields of a dictionary that hold the allocation, by what they are, not what they are
+    called: the randomisation field(s) (`ALLOCATION_FIELDS`), and any other field whose choices are
+    the allocation's: the randomisation field's own choice list, or the arms' codes with labels
+    that name the arms (a copy of the allocation a newer dictionary adds)."""
+    named = [f for f in study.fields if f.name in ALLOCATION_FIELDS]
+    lists = {_choice_list(f.choices) for f in named}
+    return tuple(
+        f.name for f in study.fields if f.name in ALLOCATION_FIELDS or (f.choices and _holds_allocation(f, lists))
+    )
+
+
+def _choice_list(choices) -> frozenset:
+    return frozenset((code.strip(), " ".join(label.split()).casefold()) for code, label in choices)
+
+
+def _holds_allocation(field: s.Field, lists: set) -> bool:
+    """A field whose choices are the allocation's (see allocation_fields)."""
+    if _choice_list(field.choices) in lists:
+        return True
+    codes = {code.strip() for code, _ in field.choices}
+    arms = {a.casefold() for a in ARMS.values()}
+    names = {n.casefold() for n in ARM_NAMES.values()}
+
+    def names_an_arm(label: str) -> bool:
+        text = " ".join(label.split()).casefold()
+        return bool(arms & set(re.findall(r"[^\W_]+", text))) or any(n in text for n in names)
+
+    return codes == set(ARMS) and all(names_an_arm(label) for _, label in field.choices)
+
+
 def blinded_study(study: s.Study) -> s.Study:
     """The study as the warehouse sees it: each allocation field's choices are the blinded
     letters (its codes never reach the warehouse, so neither do the labels that name the arms)."""
     letters = tuple((letter, f"Arm {letter}") for letter in BLINDED_ARMS)
-    fields = tuple(replace(f, choices=letters) if f.name in ALLOCATION_FIELDS else f for f in study.fields)
+    masked = allocation_fields(study)
+    fields = tuple(replace(f, choices=letters) if f.name in masked else f for f in study.fields)
     return replace(study, fields=fields)

@@ -33,7 +33,7 @@ from runback.flows.ingest.validate import validate_export
 from runback.flows.warehouse import connect, form_tables, rows, sql
 from runback.schemas.file_status import FileStatus
 from runback.schemas.rules import Context
-from runback.schemas.trial import ALLOCATION_FIELDS, blinded_study
+from runback.schemas.trial import ALLOCATION_FIELDS, allocation_fields, blinded_study
 
 Log = logging.Logger | logging.LoggerAdapter
 
@@ -119,14 +119,21 @@ def _load(con, file: ExportFile, data: bytes, known: load.Prior, db, project, ho
     files = files_for_export(file.path, project, day)
     unblinded = load_study(**files)
     study = blinded_study(unblinded)
+    masked = allocation_fields(unblinded)
+    if set(masked) - set(ALLOCATION_FIELDS):
+        log.warning(
+            "%s: masked as the allocation (their choices are the allocation's): %s",
+            file.name,
+            ", ".join(sorted(set(masked) - set(ALLOCATION_FIELDS))),
+        )
     used = dictionary_used(files, project, unblinded)
     (log.warning if used["differs"] else log.debug)("%s: %s", file.name, describe_dictionary(used))
     check_dictionary(known.dictionary, study, how.accept_dictionary, how.accept_identifiers, file.path)
     export = read_export(file, study, data)
     del data  # the parsed table holds what is needed; free the file's bytes
-    key = allocation_key(con, how.key or settings.key_path(), db, export, study, log)
+    key = allocation_key(con, how.key or settings.key_path(), db, export, masked, log)
     if key is not None:
-        export.table = allocation.mask(export.table, key)
+        export.table = allocation.mask(export.table, key, masked)
     if export.rows == 0:
         raise RefusedFile(file.path, "it holds no records (a header only).", "Export 'All data' again.")
     parts = split_export(export, study)
@@ -149,11 +156,11 @@ def _load(con, file: ExportFile, data: bytes, known: load.Prior, db, project, ho
     return result
 
 
-def allocation_key(con, key_file: Path, db: Path, export, study, log: Log) -> allocation.Key | None:
+def allocation_key(con, key_file: Path, db: Path, export, masked: tuple[str, ...], log: Log) -> allocation.Key | None:
     """The key that masks this export's allocation: the warehouse's (checked by its fingerprint),
     or a new one when neither the warehouse nor the key file has one yet and the export is the
     first to hold a randomisation. None when the project has no allocation field."""
-    if not any(name in study.field_map for name in ALLOCATION_FIELDS):
+    if not masked:
         return None
     (recorded,) = rows(con, "ingest/key_fingerprint")[0]
     older = recorded is None and "randomisation" in form_tables(con, "clean")
@@ -172,7 +179,7 @@ def allocation_key(con, key_file: Path, db: Path, export, study, log: Log) -> al
                 "Name the trial's key with --key or RUNBACK_KEY.",
             )
         return key
-    if not allocation.holds_allocation(export.table):
+    if not allocation.holds_allocation(export.table, masked):
         return None
     key = allocation.first_key(key_file)
     log.warning(
