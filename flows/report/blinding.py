@@ -95,12 +95,23 @@ that spell the arms), read as those Latin letters."""
 _NOT_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
 
 
+_OVERRIDDEN = re.compile("\u202e([^\u202c]*)(?:\u202c|$)")
+"""A right-to-left override: the characters up to its end are shown in reverse order."""
+
+
+def as_shown(text: str) -> str:
+    """Text in the order a reader sees it: a right-to-left override's span reversed (`\u202eSL\u202c`
+    shows as "LS")."""
+    return _OVERRIDDEN.sub(lambda m: m.group(1)[::-1], text)
+
+
 def skeleton(text: str, casefold: bool = True) -> str:
-    """Text as the scan reads it, whatever was done to hide a word in it: NFKC (full-width and
-    other compatibility forms folded), invisible characters and combining marks removed, Cyrillic
-    and Greek look-alikes read as Latin, accents dropped, and every run of other characters
-    (hyphens, punctuation, line breaks, several spaces) read as one space."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
+    """Text as the scan reads it, whatever was done to hide a word in it: in the order it is shown
+    (right-to-left overrides applied), NFKC (full-width and other compatibility forms folded),
+    invisible and bidirectional characters and combining marks removed, Cyrillic and Greek
+    look-alikes read as Latin, accents dropped, and every run of other characters (hyphens,
+    punctuation, line breaks, several spaces) read as one space."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", _INVISIBLE.sub("", as_shown(text))))
     folded = _NON_ASCII.sub(_unless_hidden, folded).translate(_LOOKALIKES)
     folded = _NOT_ALNUM.sub(" ", folded).strip()
     return folded.casefold() if casefold else folded
@@ -130,21 +141,26 @@ def revealing_terms() -> list[str]:
     return sorted(skeleton(term) for term in terms)
 
 
+_CODES = {code: re.compile(rf"(?<![^\W_]){code[0]}[\W_]{{0,3}}{code[1]}(?![^\W_])", re.I) for code in ARM_ORDER}
+"""An arm code as a word of its own, in any case, its letters apart or not (LS, L.S., l-s, L S)."""
+
+
 def find_revealing(text: str) -> list[str]:
-    """The revealing terms present in a text: arm codes as whole words in capitals (LL, LE, LS),
-    and the names, in any case, whatever was put between or inside their letters."""
+    """The revealing terms present in a text: arm codes as words of their own (LL, LE, LS, in any
+    case, their letters apart or not), and the names, in any case, whatever was put between or
+    inside their letters."""
     plain = f" {skeleton(_CONTROLS.sub('', text), casefold=False)} "
-    found = [code for code in ARM_ORDER if f" {code} " in plain]
+    found = [code for code, pattern in _CODES.items() if pattern.search(plain)]
     folded = plain.casefold()
     glued = folded.replace(" ", "")  # words run together, or split by a character that shows as nothing
     return found + [term for term in revealing_terms() if f" {term} " in folded or term.replace(" ", "") in glued]
 
 
-_ARM_LETTER = re.compile(r"\b(?:arms?|groups?|grps?)\s+[a-z]\b")
+_ARM_LETTER = re.compile(rf"\b(?:arms?|groups?|grps?)\s*(?:[{''.join(BLINDED_ARMS).lower()}]|\s[a-z])\b")
 
 
 def names_an_arm_letter(text: str) -> bool:
-    """Whether free text names an arm by its letter ("Arm B", "group-c", "arm\u00a0a"): a blinded
+    """Whether free text names an arm by its letter ("Arm B", "group-c", "arm\u00a0a", "ArmB"): a blinded
     listing must not tie a row to a letter, and an open report names no arm at all."""
     return bool(_ARM_LETTER.search(skeleton(text)))
 

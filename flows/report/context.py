@@ -88,7 +88,9 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
-        "sources": _rows(con, "sources", cut=cut, applied=APPLIED),
+        "sources": [  # a file's name is free text: it may name an arm (withheld, never rewritten)
+            r | {"file_name": withhold(r["file_name"])[0]} for r in _rows(con, "sources", cut=cut, applied=APPLIED)
+        ],
         "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits),
         "table1": table1(_rows(con, "baseline", cut=cut), arms),
         **efficacy(con, cut, timepoint, arms, params),

@@ -20,12 +20,14 @@ import base64
 import functools
 import hashlib
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from importlib import metadata, resources
 
 import duckdb
 
+from runback.flows.report.render import ReportError
 from runback.flows.warehouse import rows, sql
 
 CODE_VERSION = hashlib.sha256(
@@ -85,16 +87,25 @@ def draw(charts: list[Chart], kept: dict[str, Drawing]) -> dict[str, Drawing]:
         return {}
     from runback.flows.report import charts as drawing  # matplotlib: about 0.5 s
 
-    return {c.key: getattr(drawing, c.draw)(*c.args) for c in missing}
+    drawn = {c.key: getattr(drawing, c.draw)(*c.args) for c in missing}
+    return {key: d and d | {"svg": clean(d["svg"])} for key, d in drawn.items()}
 
 
 def page(charts: list[Chart], drawings: dict[str, Drawing]) -> dict:
     """The charts as the template shows them: `change` (a list), `forest` and `recruitment`, each
-    {"src": a `data:` image, "svg", "alt"} or None."""
+    {"src": a `data:` image, "svg", "alt", "text"} or None; each chart as `checked` writes it
+    again, with the text the blinding checks read. A chart outside the allowlist refuses the report."""
     shown = {"change": []}
     for chart in charts:
         drawing = drawings[chart.key]
-        image = None if drawing is None else drawing | {"src": _data_uri(drawing["svg"])}
+        found = None if drawing is None else checked(drawing["svg"])
+        if drawing is not None and found is None:
+            raise ReportError(
+                "a chart of the report cannot be checked (it is not whole SVG, or holds more than shapes "
+                "and text); not written.",
+                "Its copy in meta.report_charts may have been edited: please report it.",
+            )
+        image = None if found is None else drawing | {"svg": found[0], "text": found[1], "src": _data_uri(found[0])}
         if chart.slot == "change":
             shown["change"].append(image)
         else:
@@ -111,22 +122,88 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-SHOWS_MORE = {"image", "foreignObject", "script", "font", "glyph", "feImage"}
-"""SVG elements that can show more than text and lines (a picture, HTML, a font, a script): the
-charts runback draws have none (their fonts are text: `svg.fonttype` none)."""
+SVG_ELEMENTS = {"svg", "g", "defs", "clipPath", "use", "path", "rect", "line", "polyline", "polygon", "circle", "text"}
+"""The SVG elements a chart may hold: shapes and text, as runback's charts are drawn. Anything
+else (a picture, HTML, a font, a script, a style sheet, a title or description, metadata) refuses
+the report: it could show or carry what the checks cannot read."""
+SVG_ATTRIBUTES = {
+    "id",
+    "width",
+    "height",
+    "viewBox",
+    "version",
+    "x",
+    "y",
+    "d",
+    "transform",
+    "style",
+    "clip-path",
+    "href",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "points",
+    "cx",
+    "cy",
+    "r",
+    "fill",
+    "stroke",
+    "stroke-width",
+}
+"""The attributes a chart's elements may carry (geometry, a reference, an inline style)."""
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_ .,:;#%'()\-]*")
+_ID_REFERENCE = re.compile(r"#[A-Za-z0-9_\-]+")
+_URL = re.compile(r"url\(([^)]*)\)")
+_MATPLOTLIB_EXTRAS = {"metadata", "style"}
+"""What matplotlib writes besides shapes and text (its RDF metadata, a style sheet of two line
+joins): dropped from a chart as it is drawn, so a kept chart never needs them."""
+ET.register_namespace("", "http://www.w3.org/2000/svg")
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 
-def shown_text(svg: str) -> str | None:
-    """What a chart shows as text, for the blinding checks: each text element's characters (its
-    parts joined, character references decoded), one element per line; None for a chart that is
-    not SVG or holds an element that can show more than text (the checks could not read it)."""
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1]
+
+
+def clean(svg: str) -> str:
+    """A chart just drawn, without matplotlib's metadata and style sheet, written again from its
+    parsed tree (no comment, no doctype): what is kept and shown."""
+    root = ET.fromstring(svg)  # noqa: S314 - matplotlib's output, just drawn
+    for parent in list(root.iter()):
+        for child in [c for c in parent if _local(c.tag) in _MATPLOTLIB_EXTRAS]:
+            parent.remove(child)
+    return ET.tostring(root, encoding="unicode")
+
+
+def checked(svg: str) -> tuple[str, str] | None:
+    """A chart as the page may show it: the SVG written again from its parsed tree (so that what is
+    shown is what was checked: no comment, no doctype, no entity), and every text it shows or
+    carries (its text elements' characters, parts joined, references decoded, and every attribute
+    value) for the blinding checks. None for a chart that is not SVG, or holds an element or an
+    attribute outside the allowlist (shapes and text), or a value that could load or show more."""
+    if "<!ENTITY" in svg:
+        return None
     try:
-        root = ET.fromstring(svg)  # noqa: S314 - our own warehouse's SVG; the parser loads no external entity
+        root = ET.fromstring(svg)  # noqa: S314 - no external entity is loaded; internal ones refused above
     except ET.ParseError:
         return None
-    if any(el.tag.rsplit("}", 1)[-1] in SHOWS_MORE for el in root.iter()):
-        return None
-    return "\n".join("".join(el.itertext()) for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "text")
+    texts = []
+    for el in root.iter():
+        if _local(el.tag) not in SVG_ELEMENTS:
+            return None
+        for name, value in el.attrib.items():
+            if _local(name) not in SVG_ATTRIBUTES or not _SAFE_VALUE.fullmatch(value):
+                return None
+            references = _URL.findall(value) + ([value] if _local(name) == "href" else [])
+            if not all(_ID_REFERENCE.fullmatch(ref.strip()) for ref in references):
+                return None  # it would load something: only a reference within the chart is drawn
+            texts.append(value)
+        if _local(el.tag) == "text":
+            texts.append("".join(el.itertext()))
+        elif (el.text or "").strip() or any((c.tail or "").strip() for c in el):
+            return None  # characters outside a text element
+    return ET.tostring(root, encoding="unicode"), "\n".join(texts)
 
 
 def keep(con: duckdb.DuckDBPyConnection, drawings: dict[str, Drawing]) -> None:
