@@ -204,6 +204,11 @@ def ingest(
         raise Refused(f"no such file or folder: {', '.join(missing)}", "Name an export file or a folder of exports.")
     if project is not None:
         _check_project(project)
+    if accept_deletions and not any(p.is_file() or p.is_symlink() for p in paths or []):
+        raise Refused(
+            "--accept-deletions accepts the deletions of the export files you name, after review; none is named.",
+            "Name the reviewed export file: runback ingest --accept-deletions FILE.",
+        )
     night = _night(
         paths or None,
         _db(db),

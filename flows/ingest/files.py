@@ -233,6 +233,29 @@ def read_settled(path: Path, within: Path | None = None, settle_s: float = 0.0) 
     return data
 
 
+def _check_named_time(file: ExportFile, now: dt.datetime) -> None:
+    """An export time named by the user (--export-time) is bounded as a name's is: not in the
+    future (it would make every later real export look older), and not against the time the
+    file's own name gives."""
+    given = f"{file.export_time:%Y-%m-%d %H:%M}"
+    if file.export_time > now + FUTURE_TOLERANCE:
+        raise EntryRefused(
+            file.name,
+            f"--export-time {given} is later than now ({now:%Y-%m-%d %H:%M}, site time).",
+            "Give the time the export was made, as YYYY-MM-DD HH:MM in the site's time zone.",
+        )
+    try:
+        named = export_time(file.path)
+    except ValueError:  # a time the clock never showed: the user's time replaces it
+        named = None
+    if named is not None and named != file.export_time:
+        raise EntryRefused(
+            file.name,
+            f"--export-time {given} contradicts the time in its name ({named:%Y-%m-%d %H:%M}).",
+            "Rename the file with its real export time, or give the time its name says.",
+        )
+
+
 def check_export_time(file: ExportFile, zone: ZoneInfo, now: dt.datetime) -> None:
     """Refuse or hold an export whose name's time cannot be trusted to order it.
 
@@ -242,6 +265,7 @@ def check_export_time(file: ExportFile, zone: ZoneInfo, now: dt.datetime) -> Non
     make every later real export look older)."""
     name = file.name
     if file.time_named:
+        _check_named_time(file, now)
         return
     try:
         when = export_time(file.path)

@@ -107,7 +107,8 @@ def _ingest(con, entry: Entry, db: Path, project: Path, how: Options, log: Log) 
         log.warning("%s: %s", result.file, result.message)
         return result
     try:
-        return _load(con, file, data, known, db, project, how, log)
+        named = entry.scanned_in is None  # deletions are accepted only for a file named, never for a scan's
+        return _load(con, file, data, known, db, project, how if named else replace(how, accept_deletions=False), log)
     except RefusedFile as refused:
         return _not_applied(con, file, FileStatus.REFUSED, refused, log, earlier)
 
