@@ -42,6 +42,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,16 +247,24 @@ def _call(http: httpx.Client, connection: Connection, params: dict, out, limits:
         _check_deadline(limits, what)
         out.seek(0)
         out.truncate()
-        try:
-            with http.stream("POST", connection.url, data=data) as response:
-                problem = _receive(response, out, connection, limits, what, expect)
-        except httpx.TransportError as err:  # timeouts, refused connections, a body cut short
+        left = max(limits.deadline - time.monotonic(), 0.001)
+        try:  # no wait lasts past the deadline: each wait is bounded by it, and a watchdog ends the answer there
+            with http.stream("POST", connection.url, data=data, timeout=min(TIMEOUT_S, left)) as response:
+                watchdog = threading.Timer(left, response.close)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    problem = _receive(response, out, connection, limits, what, expect)
+                finally:
+                    watchdog.cancel()
+        except (httpx.TransportError, httpx.StreamError) as err:  # timeouts, refused connections, a body cut short
             problem = type(err).__name__
+        _check_deadline(limits, what)
         if problem is None:
             return
         if attempt == RETRIES:
             raise RedcapApiError(f"{what} failed {RETRIES + 1} times, last: {redact(problem, connection.token)}")
-        time.sleep(BACKOFF_S * 2**attempt)
+        time.sleep(min(BACKOFF_S * 2**attempt, max(limits.deadline - time.monotonic(), 0)))
 
 
 def _receive(response: httpx.Response, out, connection: Connection, limits: Limits, what: str, expect: str):

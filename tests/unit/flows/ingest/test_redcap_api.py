@@ -249,6 +249,18 @@ def test_a_slow_drip_is_cut_off_at_the_deadline(tmp_path, redcap, monkeypatch):
     assert _inbox(tmp_path) == []
 
 
+def test_a_stalled_answer_is_cut_off_at_the_deadline(tmp_path, redcap, monkeypatch):
+    """A server that answers nothing for longer than the whole pull may take: the pull stops at
+    its deadline (within a few seconds), not after the per-request timeout or the retries."""
+    monkeypatch.setenv("RUNBACK_REDCAP_DEADLINE_S", "2")
+    redcap.script(*[("hang", 30, {"content": "record"})] * 4)
+    started = redcap_api.time.monotonic()
+    with pytest.raises(redcap_api.RedcapApiError, match="longer than its deadline"):
+        _pull(tmp_path)
+    assert redcap_api.time.monotonic() - started < 5
+    assert _inbox(tmp_path) == []
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "lots"])
 def test_bad_limit_settings_name_the_variable(tmp_path, redcap, monkeypatch, value):
     monkeypatch.setenv("RUNBACK_REDCAP_MAX_MB", value)
