@@ -104,8 +104,19 @@ def project_files(folder: Path, until: dt.date | None = None) -> dict[str, Path]
 
 
 def file_date(path: Path) -> dt.date | None:
+    """The date in a project file's name (`..._YYYY-MM-DD...`), if any; a date the calendar does
+    not have is refused, naming the file (which dictionary an export was read with must be known)."""
     match = _DATED.search(Path(path).name)
-    return dt.date.fromisoformat(match[1]) if match else None
+    if not match:
+        return None
+    try:
+        return dt.date.fromisoformat(match[1])
+    except ValueError:
+        raise RefusedFile(
+            Path(path),
+            f"its name's date {match[1]} does not exist, so which exports it applies to cannot be known.",
+            "Rename it with the day it was downloaded (YYYY-MM-DD), or move it out of the inbox.",
+        ) from None
 
 
 def files_for_export(export: Path, project: Path, export_day: dt.date | None) -> dict[str, Path]:

@@ -111,8 +111,19 @@ def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
     """Detect the BOM and the delimiter from the header line; refuse what is not a CSV text."""
     if not data[:65536].strip(BOM + b" \t\r\n") and not data.strip(BOM + b" \t\r\n"):
         raise RefusedFile(path, "the file is empty.", "Export the data again from REDCap.")
-    if b"\x00" in data[:65536]:
-        raise RefusedFile(path, "this is a binary file, not a CSV export.", "Export 'CSV (raw data)' from REDCap.")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or 0 in data[:2]:  # a BOM, or ASCII as UTF-16 writes it
+        raise RefusedFile(
+            path,
+            "this is UTF-16 text (a spreadsheet's 'Unicode text'), not a UTF-8 CSV export.",
+            "Export 'CSV (raw data)' from REDCap again, or save it as 'CSV UTF-8'.",
+        )
+    if b"\x00" in data:  # anywhere in the file, not only its start: a NUL byte is no CSV text
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise RefusedFile(
+            path,
+            f"line {line} holds a NUL byte: this is a binary or damaged file, not a CSV export.",
+            "Export 'CSV (raw data)' from REDCap again.",
+        )
     bom = data.startswith(BOM)
     header = _first_line(data[len(BOM) if bom else 0 :])
     counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}

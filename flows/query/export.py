@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,9 +38,58 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key:
 
     Blinded, arm columns hold the warehouse's letters. With the warehouse's `key` (unblinded), they
     hold the true arm, the dictionary and an UNBLINDED.txt say so, and the export is logged in
-    meta.unblinding before any file is written."""
+    meta.unblinding before any file is written.
+
+    All or nothing: the files are written into a new folder beside `folder`, renamed to `folder`
+    when every one is whole. `folder` must be new or empty (an export never mixes with another);
+    a write that fails (a full disk) leaves nothing and is refused, naming the folder."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and (not folder.is_dir() or folder.is_symlink() or any(folder.iterdir())):
+        raise ExportError(
+            f"{folder} is not a new or empty folder: an export would mix with what it holds.",
+            "Name a new folder with --to (each export in its own).",
+        )
+    cut, frames, dictionary = _tables(db, cut)
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
+    if key is not None:
+        from runback.flows.allocation import log_unblinding
+
+        log_unblinding(db, "export", key, str(folder.resolve()), cut)
+        frames = {table: unblind(frame, key) for table, frame in frames.items()}
+        marked = dictionary["column"].isin(["arm", "term"])
+        unblinded = "UNBLINDED: " + dictionary["description"]
+        dictionary = dictionary.assign(description=dictionary["description"].where(~marked, unblinded))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    try:
+        names = [write_table(frame, staging / table, fmt).name for table, frame in frames.items()]
+        if key is not None:
+            text = (
+                f"UNBLINDED export of data cut {cut}: arm columns hold the true arm (LL, LE, LS), unblinded with "
+                f"the allocation key of fingerprint {key.fingerprint}. Logged in the warehouse (meta.unblinding).\n"
+            )
+            (staging / "UNBLINDED.txt").write_text(text)
+            names.append("UNBLINDED.txt")
+        neutralise(dictionary).to_csv(staging / "data_dictionary.csv", index=False)
+        staging.chmod(0o777 & ~_umask())
+        if folder.exists():
+            folder.rmdir()  # empty, as checked
+        staging.rename(folder)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ExportError(
+            f"the export could not be written beside {folder}: {err.strerror or err}; nothing was written.",
+            "Free some space (or choose another folder) and export again.",
+        ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [folder / name for name in [*names, "data_dictionary.csv"]]
+
+
+def _tables(db: Path, cut: int | None) -> tuple[int, dict, pd.DataFrame]:
+    """The cut to export (default: the newest, which must be analysed), its analysis tables and the data dictionary."""
     with connect_read_only(db) as con:
         analysed = [r[0] for r in rows(con, "query/analysed_cuts")]
         if not analysed:
@@ -56,28 +106,7 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key:
             raise ExportError(f"data cut {cut} has not been analysed (analysed: {', '.join(map(str, analysed))})")
         frames = {t: con.execute(sql("query/export_table", table=t), {"cut": cut}).df() for t in TABLES}
         dictionary = con.execute(sql("query/export_dictionary")).df()
-    if fmt not in WRITERS:
-        raise ExportError(f"unknown format {fmt!r}: csv, parquet or dta")
-    if key is not None:
-        from runback.flows.allocation import log_unblinding
-
-        log_unblinding(db, "export", key, str(folder.resolve()), cut)
-        frames = {table: unblind(frame, key) for table, frame in frames.items()}
-        marked = dictionary["column"].isin(["arm", "term"])
-        unblinded = "UNBLINDED: " + dictionary["description"]
-        dictionary = dictionary.assign(description=dictionary["description"].where(~marked, unblinded))
-    written = [write_table(frame, folder / table, fmt) for table, frame in frames.items()]
-    if key is not None:
-        notice = folder / "UNBLINDED.txt"
-        text = (
-            f"UNBLINDED export of data cut {cut}: arm columns hold the true arm (LL, LE, LS), unblinded with "
-            f"the allocation key of fingerprint {key.fingerprint}. Logged in the warehouse (meta.unblinding).\n"
-        )
-        _replace_into(notice, lambda tmp: tmp.write_text(text))
-        written.append(notice)
-    dictionary_path = folder / "data_dictionary.csv"
-    _replace_into(dictionary_path, lambda tmp: neutralise(dictionary).to_csv(tmp, index=False))
-    return [*written, dictionary_path]
+    return cut, frames, dictionary
 
 
 def _stata(frame: pd.DataFrame, path: Path) -> None:
