@@ -392,7 +392,7 @@ def key_migrate(
     fingerprint, and re-analyses the newest cut. A key file of an older runback gets its secret
     (the letters stay). Refused without the key, or with a key other than the one recorded.
     """
-    from runback.flows.allocation import mask_warehouse
+    from runback.flows.key_migration import mask_warehouse
 
     typer.echo(mask_warehouse(_db(db), key))
 
@@ -420,7 +420,7 @@ def query(
         runback query "select form, count(*) from quarantine.rows group by all"
     """
     from runback.flows.query.ad_hoc import run_query
-    from runback.flows.query.export import neutralise
+    from runback.flows.spreadsheet import neutralise
 
     result = run_query(_db(db), sql_text, limit, timeout, _unblinding_key(unblinded, key, _db(db)))
     if unblinded:

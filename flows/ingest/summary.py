@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from runback.flows.spreadsheet import neutralise
+
 QUERY_LIST_MAX = 30
 
 
@@ -142,8 +144,6 @@ def query_table(queries: pd.DataFrame) -> list[dict]:
 def write_listing(queries: pd.DataFrame, folder: Path, cut: int) -> Path:
     """The open data queries of a cut (new and still open) as a CSV to send to the sites, one row
     per query; spreadsheet formulas neutralised."""
-    from runback.flows.query.export import neutralise
-
     folder.mkdir(parents=True, exist_ok=True)
     path = listing_path(folder, cut)
     open_ = queries[queries["status"].isin(["new", "open"])]

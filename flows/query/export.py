@@ -2,8 +2,7 @@
 per table, plus `data_dictionary.csv` (table, column, type, description).
 
 De-identified by construction: identifier fields never enter the warehouse. CSV is written for
-spreadsheets too: a text cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return)
-gets a leading apostrophe, so that it cannot run as a formula; numeric columns are untouched.
+spreadsheets too (`runback.flows.spreadsheet`: no cell can run as a formula).
 Stata has no boolean or nullable integer type: booleans become 0/1 bytes, integer columns with
 missing values become doubles, text longer than 2,045 characters is stored as strL.
 """
@@ -20,12 +19,11 @@ import pandas as pd
 
 from runback.flows.analyse.tables import TABLES
 from runback.flows.errors import Refused
+from runback.flows.spreadsheet import neutralise
 from runback.flows.warehouse import connect_read_only, rows, sql
 
 if TYPE_CHECKING:  # a blinded export needs neither the key's module nor the trial's definitions
     from runback.flows.allocation import Key
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(Refused):
@@ -129,17 +127,6 @@ def unblind(frame: pd.DataFrame, key: Key) -> pd.DataFrame:
     if "term" in out.columns:
         pattern = re.compile(r"\b(" + "|".join(arms) + r")\b")
         out["term"] = out["term"].map(lambda t: pattern.sub(lambda m: arms[m[1]], t) if isinstance(t, str) else t)
-    return out
-
-
-def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula, with a leading apostrophe."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
-            text = out[column]
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-            out[column] = text.where(~risky, "'" + text.astype(str))
     return out
 
 
