@@ -479,14 +479,11 @@ def status(
 def _check_cut(db: Path, cut: int | None) -> None:
     """Refuse a missing warehouse or an unknown data cut before any flow starts (one line, no
     flow run that fails)."""
-    from runback.flows.warehouse import connect_read_only, rows
+    from runback.flows.cuts import cuts
+    from runback.flows.warehouse import connect_read_only
 
     with connect_read_only(db) as con:
-        (latest,) = rows(con, "report/latest_cut")[0]
-        if latest is None:
-            raise Refused(f"the warehouse {db} has no data cut yet.", "Run `runback ingest` first.")
-        if cut is not None and not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
-            raise Refused(f"there is no data cut {cut} (the cuts are 1 to {latest}).", "Name one of them.")
+        cuts(con).chosen(cut)
 
 
 def _unblinding_key(unblinded: bool, key: Path | None, db: Path):

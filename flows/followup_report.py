@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from runback.flows.analyse import lock
+from runback.flows.cuts import cuts
 from runback.flows.report import blinding, kept_charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
@@ -67,13 +68,9 @@ def resolve_cut(db: str, data_cut: int | None) -> int:
 
 def _cut_to_report(con, data_cut: int | None) -> tuple[int, bool]:
     """The cut asked for (the newest by default), refused when there is none, and whether it was analysed."""
-    latest = rows(con, "report/latest_cut")[0][0]
-    if latest is None:
-        raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
-    cut = latest if data_cut is None else int(data_cut)
-    if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
-        raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
-    return cut, bool(rows(con, "report/analysed_cut", {"cut": cut})[0][0])
+    found = cuts(con)
+    cut = found.chosen(data_cut)
+    return cut, found.is_analysed(cut)
 
 
 @step

@@ -15,6 +15,7 @@ from runback.flows import warehouse
 from runback.flows.allocation import KeyError_, check_location, upgrade_key
 from runback.flows.analyse.refresh import analysable, refresh_analysis
 from runback.flows.analyse.tables import TABLES
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.project import load_project
@@ -54,7 +55,7 @@ def mask_warehouse(db: Path, key_path: Path) -> str:
             logged = {"what": "mask", "data_cut": None, "target": str(db), "key_fingerprint": key.fingerprint}
             con.execute(warehouse.sql("query/insert_unblinding"), logged)
         con.unregister("key_map")
-        (latest,) = warehouse.rows(con, "report/latest_cut")[0]
+        latest = cuts(con).latest
         study = load_project()
         if latest is not None and analysable(study):
             refresh_analysis(con, study, latest)

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from runback.flows import progress, settings
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as artifacts
@@ -110,8 +111,7 @@ def unanalysed_cut(db: str) -> int | None:
     if not Path(db).exists():
         return None
     with connect_read_only(Path(db)) as con:
-        found = con.execute(sql("analyse/unanalysed_latest_cut")).fetchone()
-    return found[0] if found else None
+        return cuts(con).unanalysed_latest
 
 
 @step

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.warehouse import rows, sql, table_columns, transaction
 from runback.schemas.trial import TIMEPOINTS
@@ -82,15 +83,12 @@ def lock(
             f"{timepoint} is already locked at data cut {existing.data_cut} (content {existing.content_hash[:12]}).",
             "A lock is never changed; report on another cut with `runback report --data-cut N`.",
         )
-    found = rows(con, "analyse/cut_hashes", {"cut": cut})
-    if not found:
-        newest = rows(con, "analyse/cut_hashes", {"cut": None})
-        cuts = f"the cuts are 1 to {newest[0][2]}" if newest else "the warehouse has no data cut yet"
-        raise Refused(f"there is no data cut {cut} ({cuts}).", "Name an existing cut with --data-cut.")
-    cut_id, clean_hash, _ = found[0]
-    if not rows(con, "analyse/is_analysed", {"cut": cut_id})[0][0]:
+    known = cuts(con)
+    cut_id = known.chosen(cut)
+    (clean_hash,) = rows(con, "analyse/clean_hash", {"cut": cut_id})[0]
+    if not known.is_analysed(cut_id):
         if study is None:
-            raise Refused(f"data cut {cut_id} has not been analysed.", "Report on it first (that analyses it).")
+            known.chosen_analysed(cut_id)  # refused: the cut is not analysed
         from runback.flows.analyse.refresh import refresh_analysis
 
         refresh_analysis(con, study, cut_id)

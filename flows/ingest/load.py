@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from runback.flows.cuts import cuts
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
@@ -356,9 +357,9 @@ def _next_cut(
 ) -> int | None:
     """The id of the cut this export makes, or None when it changes nothing: no clean row, and the
     same data queries as the latest cut. The forms are compared only while nothing has changed."""
-    latest = rows(con, "ingest/latest_cut")
-    cut = (latest[0][0] if latest else 0) + 1
-    if not latest or latest[0][2] != queries_hash(failures):
+    latest = cuts(con).latest
+    cut = (latest or 0) + 1
+    if latest is None or rows(con, "ingest/queries_hash", {"cut": latest})[0][0] != queries_hash(failures):
         return cut
     existing = set(form_tables(con, "clean"))
     for form, table in incoming.items():

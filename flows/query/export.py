@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from runback.flows.analyse.tables import TABLES
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.spreadsheet import neutralise
-from runback.flows.warehouse import connect_read_only, rows, sql
+from runback.flows.warehouse import connect_read_only, sql
 
 if TYPE_CHECKING:  # a blinded export needs neither the key's module nor the trial's definitions
     from runback.flows.allocation import Key
@@ -39,19 +40,13 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with connect_read_only(db) as con:
-        analysed = [r[0] for r in rows(con, "query/analysed_cuts")]
-        if not analysed:
-            raise ExportError("no data cut has been analysed yet: run `runback ingest` first")
-        newest = rows(con, "report/latest_cut")[0][0]
-        if cut is None and newest != analysed[-1]:
+        known = cuts(con)
+        if cut is None and known.unanalysed_latest is not None:
             raise ExportError(
-                f"the newest data cut {newest} is not analysed yet (the newest analysed is {analysed[-1]}); "
-                "an export would silently serve an older cut.",
+                f"the newest data cut {known.latest} is not analysed yet; an export would silently serve an older cut.",
                 "Run `runback ingest` (it analyses the newest cut), or name a cut with --data-cut.",
             )
-        cut = analysed[-1] if cut is None else cut
-        if cut not in analysed:
-            raise ExportError(f"data cut {cut} has not been analysed (analysed: {', '.join(map(str, analysed))})")
+        cut = known.chosen_analysed(cut)
         frames = {t: con.execute(sql("query/export_table", table=t), {"cut": cut}).df() for t in TABLES}
         dictionary = con.execute(sql("query/export_dictionary")).df()
     if fmt not in WRITERS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from runback.flows.analyse.tables import TABLES
+from runback.flows.cuts import cuts
 from runback.flows.warehouse import form_tables, rows
 
 
@@ -20,24 +21,17 @@ def problems(con) -> list[str]:
         found += [f"{p} ({n})" for p, n in rows(con, "query/integrity_clean_provenance", form=form)]
     found += [p for p, _ in rows(con, "query/integrity_cuts")]
     found += [p for p, _ in rows(con, "query/integrity_file_forms")]
-    if _has_analysis(con):
-        found += [
-            f"the newest data cut {cut} is not analysed: the next `runback ingest` analyses it"
-            for (cut,) in rows(con, "analyse/unanalysed_latest_cut")
-        ]
+    known = cuts(con)
+    if known.analysed and known.unanalysed_latest is not None:  # another REDCap project is never analysed
+        found.append(f"the newest data cut {known.latest} is not analysed: the next `runback ingest` analyses it")
     return found
-
-
-def _has_analysis(con) -> bool:
-    """Whether this warehouse is analysed at all (another REDCap project holds clean data only)."""
-    return bool(rows(con, "query/analysed_cuts"))
 
 
 def content_hash(con) -> str:
     """Hash of the clean layer valid now and of the newest cut's analysis, without provenance
     (file ids, row numbers, cut ids): equal for equal content, however it was loaded."""
     parts = [f"clean.{f}:{rows(con, 'query/current_clean_content', form=f)[0][0]}" for f in form_tables(con, "clean")]
-    if rows(con, "query/analysed_cuts"):
+    if cuts(con).analysed:
         parts += [
             f"analysis.{t}:{rows(con, 'query/current_analysis_content', table=t)[0][0]}"
             for t in TABLES

@@ -4,7 +4,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from runback.flows.query.export import TABLES, ExportError, export_tables
+from runback.flows.errors import Refused
+from runback.flows.query.export import TABLES, export_tables
 from tests.helpers import simulated_warehouse
 
 FORMULAS = {"'" + c for c in "=+-@"}
@@ -75,5 +76,5 @@ def test_csv_round_trip_apart_from_neutralised_formulas(warehouse, tmp_path):
 
 
 def test_an_unanalysed_cut_is_refused(warehouse, tmp_path):
-    with pytest.raises(ExportError, match="has not been analysed"):
+    with pytest.raises(Refused, match="has not been analysed"):
         export_tables(warehouse, tmp_path, "csv", cut=1)
