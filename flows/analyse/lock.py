@@ -10,11 +10,11 @@ inside the window unless forced with a reason. The final report of a timepoint u
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
+from runback.flows.hashing import table_hash
 from runback.flows.warehouse import rows, sql, table_columns, transaction
 from runback.schemas.trial import TIMEPOINTS
 
@@ -55,8 +55,7 @@ def reach(con, cut: int, timepoint: str) -> Reach:
 
 def content_hash(con, cut: int) -> str:
     """SHA-256 of the cut's analysis input (outcomes with their participants' covariates)."""
-    frame = con.execute(sql("analyse/lock_input"), {"cut": cut}).df()
-    return hashlib.sha256(frame.to_csv(index=False, float_format="%.12g").encode("utf-8")).hexdigest()
+    return table_hash(con, "analyse/lock_input", {"cut": cut})
 
 
 def locked(con, timepoint: str) -> Lock | None:

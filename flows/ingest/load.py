@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from runback.flows.cuts import cuts
+from runback.flows.hashing import frame_hash, hashes_hash, table_hash
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
@@ -269,19 +269,13 @@ def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
 
 def form_hash(con, form: str, cut: int) -> str:
     """Content hash of clean.<form> as of a cut: an order-free checksum of its keys and row hashes."""
-    return rows(con, "ingest/content_hash", {"cut": cut}, form=form)[0][0]
-
-
-def clean_hash(form_hashes: dict[str, str]) -> str:
-    """Content hash of the clean layer as of a cut, from its forms' (`form_hash`)."""
-    return hashlib.sha256("\n".join(f"{form}:{form_hashes[form]}" for form in sorted(form_hashes)).encode()).hexdigest()
+    return table_hash(con, "ingest/cut_form_content", {"cut": cut}, form=form)
 
 
 def queries_hash(failures: pd.DataFrame) -> str:
-    """Content hash of an export's failures (where and what, not the row numbers)."""
+    """Content hash of an export's failures (where and what, not the row numbers), in a fixed order."""
     cols = ["form", "record_id", "event", "instance", "column", "value", "check", "action"]
-    lines = sorted("\x1f".join(map(str, r)) for r in failures[cols].itertuples(index=False))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return frame_hash(failures[cols].astype(str).sort_values(cols, ignore_index=True))
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -383,7 +377,7 @@ def _insert_cut(
         "cut_id": cut,
         "file_id": file_id,
         "export_time": file.export_time,
-        "clean_hash": clean_hash(form_hashes),
+        "clean_hash": hashes_hash(form_hashes),
         "queries_hash": queries_hash(failures),
     }
     con.execute(sql("ingest/insert_data_cut"), params)
