@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from runback.flows.cuts import cuts
-from runback.flows.hashing import frame_hash, hashes_hash, table_hash
+from runback.flows.hashing import clean_form_hash, frame_hash, hashes_hash
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
@@ -267,11 +267,6 @@ def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
             con.execute(sql("ingest/retype_column", schema=schema, form=form, column=field.name, type=wanted))
 
 
-def form_hash(con, form: str, cut: int) -> str:
-    """Content hash of clean.<form> as of a cut: an order-free checksum of its keys and row hashes."""
-    return table_hash(con, "ingest/cut_form_content", {"cut": cut}, form=form)
-
-
 def queries_hash(failures: pd.DataFrame) -> str:
     """Content hash of an export's failures (where and what, not the row numbers), in a fixed order."""
     cols = ["form", "record_id", "event", "instance", "column", "value", "check", "action"]
@@ -371,7 +366,7 @@ def _next_cut(
 def _insert_cut(
     con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str], key_fingerprint: str | None
 ) -> None:
-    form_hashes = {form: form_hash(con, form, cut) for form in forms}
+    form_hashes = {form: clean_form_hash(con, form, cut) for form in forms}
     params = {
         "key_fingerprint": key_fingerprint,
         "cut_id": cut,

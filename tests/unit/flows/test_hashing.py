@@ -5,7 +5,7 @@ import hashlib
 import pandas as pd
 import pytest
 
-from runback.flows.hashing import frame_hash, hashes_hash, table_hash
+from runback.flows.hashing import clean_form_hash, frame_hash, hashes_hash, table_hash
 from runback.flows.warehouse import connect
 
 ROWS = [("1", "baseline_arm_1", 1, 11), ("2", "baseline_arm_1", 1, 22), ("1", "week_8_arm_1", 1, 33)]
@@ -30,18 +30,18 @@ def con(tmp_path):
 def _form(con, name: str, rows) -> None:
     con.execute(
         f"create table clean.{name} (record_id varchar, event varchar, instance bigint, row_hash ubigint, "
-        "valid_from_cut integer, valid_to_cut integer)"
+        "file_id integer, source_row integer, valid_from_cut integer, valid_to_cut integer)"
     )
-    for row in rows:
-        con.execute(f"insert into clean.{name} values (?, ?, ?, ?, 1, null)", list(row))
+    for n, row in enumerate(rows):
+        con.execute(f"insert into clean.{name} values (?, ?, ?, ?, 1, ?, 1, null)", [*row, n])
 
 
 def test_a_table_hashes_the_same_whatever_order_its_rows_were_loaded_in(con):
     _form(con, "loaded_forward", ROWS)
     _form(con, "loaded_backward", ROWS[::-1])
     _form(con, "one_row_changed", [*ROWS[:2], (*ROWS[2][:3], 34)])
-    forward, backward, changed = (
-        table_hash(con, "ingest/cut_form_content", {"cut": 1}, form=form)
-        for form in ("loaded_forward", "loaded_backward", "one_row_changed")
-    )
+    forms = ("loaded_forward", "loaded_backward", "one_row_changed")
+    forward, backward, changed = (table_hash(con, "query/current_clean_content", form=form) for form in forms)
+    assert forward == backward != changed
+    forward, backward, changed = (clean_form_hash(con, form, 1) for form in forms)
     assert forward == backward != changed
