@@ -423,7 +423,7 @@ def key_migrate(
     fingerprint, and re-analyses the newest cut. A key file of an older runback gets its secret
     (the letters stay). Refused without the key, or with a key other than the one recorded.
     """
-    from runback.flows.allocation import mask_warehouse
+    from runback.flows.key_migration import mask_warehouse
 
     typer.echo(mask_warehouse(_db(db), key))
 
@@ -452,7 +452,7 @@ def query(
         runback query "select form, count(*) from quarantine.rows group by all"
     """
     from runback.flows.query.ad_hoc import run_query
-    from runback.flows.query.export import neutralise
+    from runback.flows.spreadsheet import neutralise
 
     result = run_query(_db(db), sql_text, limit, timeout, _unblinding_key(unblinded, key, _db(db)))
     if unblinded:
@@ -512,14 +512,11 @@ def status(
 def _check_cut(db: Path, cut: int | None) -> None:
     """Refuse a missing warehouse or an unknown data cut before any flow starts (one line, no
     flow run that fails)."""
-    from runback.flows.warehouse import connect_read_only, rows
+    from runback.flows.cuts import cuts
+    from runback.flows.warehouse import connect_read_only
 
     with connect_read_only(db) as con:
-        (latest,) = rows(con, "report/latest_cut")[0]
-        if latest is None:
-            raise Refused(f"the warehouse {db} has no data cut yet.", "Run `runback ingest` first.")
-        if cut is not None and not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
-            raise Refused(f"there is no data cut {cut} (the cuts are 1 to {latest}).", "Name one of them.")
+        cuts(con).chosen(cut)
 
 
 def _unblinding_key(unblinded: bool, key: Path | None, db: Path):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from runback.flows import outputs, progress, settings
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest import summary as run_summary
@@ -119,8 +120,8 @@ def analyse(db: Path, project: Path, log: Log) -> list[int]:
     if not db.exists():
         return []
     with connect_read_only(db) as con:
-        cuts = [c for (c,) in rows(con, "analyse/unanalysed_cuts")]
-    if not cuts:
+        unanalysed = cuts(con).unanalysed
+    if not unanalysed:
         return []
     from runback.flows.analyse.refresh import analysable, refresh_analysis  # scipy: only when there is a cut
     from runback.flows.ingest.project import load_project
@@ -129,11 +130,11 @@ def analyse(db: Path, project: Path, log: Log) -> list[int]:
     if not analysable(study):
         log.info("this project has no trial analysis; the warehouse holds its clean data only")
         return []
-    for cut in cuts:
+    for cut in unanalysed:
         with connect(db) as con, progress.counted(f"analysis of data cut {cut}: models") as told:
             done = refresh_analysis(con, study, cut, told)
         log.info("analysis of data cut %s: %s", cut, ", ".join(f"{t} {n}" for t, n in done.written.items()))
-    return cuts
+    return list(unanalysed)
 
 
 def new_cut(results: list[LoadResult]) -> int | None:

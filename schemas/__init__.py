@@ -1,7 +1,10 @@
-"""Contracts: the study definition read from the REDCap project, and one pandera model per form.
+"""Contracts: the study definition read from the REDCap project, the trial's definitions, and the
+row checks of the forms that have some.
 
-The form models (and pandera with them) are imported on first use of `MODELS`, so that code
-which needs only the trial's definitions (the arms, the visits) starts quickly.
+What a form's fields hold and which checks each one gets come from the data dictionary alone
+(`form.schema_for`). A form model holds only what the dictionary cannot say: its row checks, which
+read several fields of a row. The models (and pandera with them) are imported on first use of
+`MODELS`, so that code which needs only the trial's definitions (the arms, the visits) starts quickly.
 """
 
 from __future__ import annotations
@@ -10,17 +13,10 @@ from importlib import import_module
 
 _MODELS = {
     "screening": ("screening", "Screening"),
-    "baseline_characteristics": ("baseline_characteristics", "BaselineCharacteristics"),
-    "randomisation": ("randomisation", "Randomisation"),
-    "nprs": ("nprs", "Nprs"),
     "psfs": ("psfs", "Psfs"),
-    "odi": ("odi", "Odi"),
-    "physical_tests": ("physical_tests", "PhysicalTests"),
-    "session_log": ("session_log", "SessionLog"),
-    "adverse_event": ("adverse_event", "AdverseEvent"),
     "study_end": ("study_end", "StudyEnd"),
 }
-"""The trial's form models by REDCap form name: (module, class)."""
+"""The forms with row checks, by REDCap form name: (module, class of their row checks)."""
 
 
 def __getattr__(name: str):

@@ -1,14 +1,15 @@
-"""The form models: the key every form row has, the field builders the trial's models are written
-with, and the model of any project's form derived from its dictionary.
+"""The form models: the key every form row has, the field builders, and the model of any project's
+form derived from its dictionary.
 
 Form frames reach validation as *text* (exactly as exported, identifiers already dropped), one row
 per form row, indexed by `source_row`. The checks themselves are in `schemas/checks.py`, value
 parsing in `schemas/values.py`, the failure record in `schemas/failures.py`; their names are
 re-exported here so that `from runback.schemas.form import ...` keeps working.
 
-What is checked is always what the dictionary says (`schema_for`); a hand-written model adds its
-row-level checks (`with_row_checks`) and is compared with the dictionary (`disagreements`), so a
-model that falls behind the dictionary is said, never silently used or silently dropped.
+What is checked is always what the dictionary says (`schema_for`); a form's model holds only its
+row checks (`with_row_checks` adds them), which read several fields of a row: what a dictionary
+cannot say. A row check that reads a field the dictionary no longer has is said, never silently
+dropped.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from runback.schemas.failures import (  # noqa: F401 - re-exported
 from runback.schemas.values import KIND_WORDS, PATTERNS, bound, parse, parse_arrow  # noqa: F401 - re-exported
 
 
-# -- field builders: one per kind, shared by the trial's models and the generic builder ----------
+# -- field builders: one per kind -----------------------------------------------------------------
 def value_field(
     description: str,
     kind: str,
@@ -166,33 +167,12 @@ def with_row_checks(
     return _with_checks(schema, kept), notes
 
 
-def disagreements(model: type[FormModel], schema: pa.DataFrameSchema) -> list[str]:
-    """Where a hand-written model and the dictionary's schema differ (empty when they agree)."""
-    written = model.to_schema().columns
-    said = {name: col for name, col in schema.columns.items() if col.checks or name in written}
-    found = [f"column {name} is in the data dictionary but not in the model" for name in said if name not in written]
-    found += [f"column {name} is in the model but not in the data dictionary" for name in written if name not in said]
-    for name in said.keys() & written.keys():
-        mine, theirs = _stats(written[name]), _stats(said[name])
-        if mine != theirs:
-            found.append(f"column {name}: the model checks {_describe(mine)}, the dictionary {_describe(theirs)}")
-    return sorted(found)
-
-
 def _with_checks(schema: pa.DataFrameSchema, checks: list) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(schema.columns, checks=checks, strict=schema.strict, name=schema.name)
 
 
 def _is_regex(schema: pa.DataFrameSchema, name: str) -> bool:
     return bool(schema.columns[name].regex)
-
-
-def _stats(column) -> dict:
-    return {c.name: c.statistics for c in column.checks}
-
-
-def _describe(stats: dict) -> str:
-    return "; ".join(f"{k} {v}" for k, v in sorted(stats.items())) or "nothing"
 
 
 def _column(fld, name: str) -> pa.Column:

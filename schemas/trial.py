@@ -1,8 +1,7 @@
-"""The trial's own definitions on top of its REDCap project: arms, missing-data codes, visits,
-outcome parameters, and the field builders its form models are written with.
+"""The trial's own definitions on top of its REDCap project: arms, visits, outcome parameters.
 
 Everything here restates `schemas/redcap/` or the study README in code; tests check that the two
-agree, so a change to the REDCap project cannot slip past the models unnoticed.
+agree, so a change to the REDCap project cannot slip past them unnoticed.
 """
 
 from __future__ import annotations
@@ -13,20 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from runback.schemas import study as s
-
-
-def _form():
-    """The pandera field builders, imported when a form model is defined (not for the trial's
-    analysis definitions, which quick commands read without pandera)."""
-    from runback.schemas import form
-
-    return form
-
-
-MISSING = ("UNK", "NASK", "ASKU", "NA")
-"""The project's missing-data codes (RUNBACK_MissingDataCodes.txt)."""
-
-from runback.schemas.arms import (  # noqa: E402, F401 - the arms are part of the trial's definition
+from runback.schemas.arms import (  # noqa: F401 - the arms are part of the trial's definition
     ALLOCATION_FIELDS,
     ARM_NAMES,
     ARM_ORDER,
@@ -54,34 +40,6 @@ ASSESSMENT_DATES = {"nprs": "nprs_date", "psfs": "psfs_date", "odi": "odi_date",
 
 PROGRAMME_EVENT = "programme_arm_1"
 """The event of the exercise programme, whose window bounds the session dates."""
-
-
-def text(description: str, required: bool = False):
-    return _form().value_field(description, s.KIND_TEXT, required=required, missing=MISSING)
-
-
-def integer(description: str, min: str, max: str, required: bool = False):
-    return _form().value_field(description, s.KIND_INTEGER, min=min, max=max, required=required, missing=MISSING)
-
-
-def number(description: str, min: str = "", max: str = "", required: bool = False):
-    return _form().value_field(description, s.KIND_NUMBER, min=min, max=max, required=required, missing=MISSING)
-
-
-def date(description: str, min: str = "", required: bool = False):
-    return _form().value_field(description, s.KIND_DATE, min=min, required=required, missing=MISSING)
-
-
-def choice(description: str, codes: tuple[str, ...], required: bool = False):
-    return _form().value_field(description, s.KIND_CHOICE, codes=codes, required=required, missing=MISSING)
-
-
-def yesno(description: str, required: bool = False):
-    return _form().value_field(description, s.KIND_YESNO, codes=("1", "0"), required=required, missing=MISSING)
-
-
-def checkbox(name: str, description: str, codes: tuple[str, ...]):
-    return _form().checkbox_field(name, description, codes, MISSING)
 
 
 # -- analysis definitions (study README: outcomes, programme, analysis plan) ---------------------

@@ -10,10 +10,11 @@ inside the window unless forced with a reason. The final report of a timepoint u
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
+from runback.flows.hashing import table_hash
 from runback.flows.warehouse import rows, sql, table_columns, transaction
 from runback.schemas.trial import TIMEPOINTS
 
@@ -54,8 +55,7 @@ def reach(con, cut: int, timepoint: str) -> Reach:
 
 def content_hash(con, cut: int) -> str:
     """SHA-256 of the cut's analysis input (outcomes with their participants' covariates)."""
-    frame = con.execute(sql("analyse/lock_input"), {"cut": cut}).df()
-    return hashlib.sha256(frame.to_csv(index=False, float_format="%.12g").encode("utf-8")).hexdigest()
+    return table_hash(con, "analyse/lock_input", {"cut": cut})
 
 
 def locked(con, timepoint: str) -> Lock | None:
@@ -82,15 +82,12 @@ def lock(
             f"{timepoint} is already locked at data cut {existing.data_cut} (content {existing.content_hash[:12]}).",
             "A lock is never changed; report on another cut with `runback report --data-cut N`.",
         )
-    found = rows(con, "analyse/cut_hashes", {"cut": cut})
-    if not found:
-        newest = rows(con, "analyse/cut_hashes", {"cut": None})
-        cuts = f"the cuts are 1 to {newest[0][2]}" if newest else "the warehouse has no data cut yet"
-        raise Refused(f"there is no data cut {cut} ({cuts}).", "Name an existing cut with --data-cut.")
-    cut_id, clean_hash, _ = found[0]
-    if not rows(con, "analyse/is_analysed", {"cut": cut_id})[0][0]:
+    known = cuts(con)
+    cut_id = known.chosen(cut)
+    (clean_hash,) = rows(con, "analyse/clean_hash", {"cut": cut_id})[0]
+    if not known.is_analysed(cut_id):
         if study is None:
-            raise Refused(f"data cut {cut_id} has not been analysed.", "Report on it first (that analyses it).")
+            known.chosen_analysed(cut_id)  # refused: the cut is not analysed
         from runback.flows.analyse.refresh import refresh_analysis
 
         refresh_analysis(con, study, cut_id)

@@ -34,7 +34,7 @@ from functools import cache
 
 import duckdb
 
-from runback.flows.ingest.load import form_hash
+from runback.flows.hashing import clean_form_hash as form_hash
 from runback.flows.warehouse import form_tables, rows, sql
 
 _READS = re.compile(r"\b(analysis|clean|latest|meta|quarantine|raw|ref)\.([a-z_][a-z0-9_]*)\b")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -20,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from runback.flows.cuts import cuts
+from runback.flows.hashing import clean_form_hash, frame_hash, hashes_hash
 from runback.flows.ingest import dictionary
 from runback.flows.ingest.coerce import row_hashes, typed_rows
 from runback.flows.ingest.files import ExportFile, safe_name
@@ -262,21 +263,10 @@ def align_columns(con, schema: str, form: str, incoming: pa.Schema) -> None:
             con.execute(sql("ingest/retype_column", schema=schema, form=form, column=field.name, type=wanted))
 
 
-def form_hash(con, form: str, cut: int) -> str:
-    """Content hash of clean.<form> as of a cut: an order-free checksum of its keys and row hashes."""
-    return rows(con, "ingest/content_hash", {"cut": cut}, form=form)[0][0]
-
-
-def clean_hash(form_hashes: dict[str, str]) -> str:
-    """Content hash of the clean layer as of a cut, from its forms' (`form_hash`)."""
-    return hashlib.sha256("\n".join(f"{form}:{form_hashes[form]}" for form in sorted(form_hashes)).encode()).hexdigest()
-
-
 def queries_hash(failures: pd.DataFrame) -> str:
-    """Content hash of an export's failures (where and what, not the row numbers)."""
+    """Content hash of an export's failures (where and what, not the row numbers), in a fixed order."""
     cols = ["form", "record_id", "event", "instance", "column", "value", "check", "action"]
-    lines = sorted("\x1f".join(map(str, r)) for r in failures[cols].itertuples(index=False))
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return frame_hash(failures[cols].astype(str).sort_values(cols, ignore_index=True))
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -352,9 +342,9 @@ def _next_cut(
 ) -> int | None:
     """The id of the cut this export makes, or None when it changes nothing: no clean row, and the
     same data queries as the latest cut. The forms are compared only while nothing has changed."""
-    latest = rows(con, "ingest/latest_cut")
-    cut = (latest[0][0] if latest else 0) + 1
-    if not latest or latest[0][2] != queries_hash(failures):
+    latest = cuts(con).latest
+    cut = (latest or 0) + 1
+    if latest is None or rows(con, "ingest/queries_hash", {"cut": latest})[0][0] != queries_hash(failures):
         return cut
     existing = set(form_tables(con, "clean"))
     for form, table in incoming.items():
@@ -372,13 +362,13 @@ def _next_cut(
 def _insert_cut(
     con, cut: int, file_id: int, file: ExportFile, failures: pd.DataFrame, forms: list[str], key_fingerprint: str | None
 ) -> None:
-    form_hashes = {form: form_hash(con, form, cut) for form in forms}
+    form_hashes = {form: clean_form_hash(con, form, cut) for form in forms}
     params = {
         "key_fingerprint": key_fingerprint,
         "cut_id": cut,
         "file_id": file_id,
         "export_time": file.export_time,
-        "clean_hash": clean_hash(form_hashes),
+        "clean_hash": hashes_hash(form_hashes),
         "queries_hash": queries_hash(failures),
     }
     con.execute(sql("ingest/insert_data_cut"), params)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from runback.flows.ingest.load import LoadResult
+from runback.flows.spreadsheet import neutralise
 
 QUERY_LIST_MAX = 30
 
@@ -134,8 +135,6 @@ def query_table(queries: pd.DataFrame) -> list[LoadResult]:
 def listing_csv(queries: pd.DataFrame) -> bytes:
     """The open data queries of a cut (new and still open) as a CSV to send to the sites, one row
     per query; spreadsheet formulas neutralised."""
-    from runback.flows.query.export import neutralise
-
     open_ = queries[queries["status"].isin(["new", "open"])]
     columns = ["status", "record_id", "event", "instance", "form", "column", "value", "check", "reason", "action"]
     return neutralise(open_[columns].rename(columns={"column": "field"})).to_csv(index=False).encode("utf-8")

@@ -20,7 +20,7 @@ from runback.flows.ingest.split import SplitExport
 from runback.schemas import rules
 from runback.schemas.checks import ROW_CHECKS, sentence
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
-from runback.schemas.form import KEY, disagreements, schema_for, with_row_checks
+from runback.schemas.form import KEY, schema_for, with_row_checks
 from runback.schemas.study import Study
 from runback.schemas.values import parsing_once
 
@@ -43,20 +43,13 @@ class Validated:
 def model_for(study: Study, form: str, columns: list[str]) -> tuple[pa.DataFrameSchema, list[str]]:
     """The schema a form's rows are validated with, and notes on what the data manager should know.
 
-    Always what the dictionary says, plus the trial's hand-written row checks for the form. The
-    REDCap system columns an export may carry (data access group, survey timestamps) are text
-    without checks: they never change which checks run. Where the hand-written model disagrees
-    with the dictionary, the dictionary's checks are used and each difference is a note."""
+    Always what the dictionary says, plus the trial's row checks for the form. The REDCap system
+    columns an export may carry (data access group, survey timestamps) are text without checks:
+    they never change which checks run. A row check that cannot run is a note."""
     optional = tuple(c for c in columns if c not in KEY and c not in study.form_columns(form))
     derived = schema_for(study, form, optional)
     model = schemas.MODELS.get(form)
-    schema, notes = with_row_checks(derived, model, columns)
-    if model is not None:
-        notes = [
-            f"form {form}: the trial's model and the data dictionary disagree: {d} (the dictionary is used)"
-            for d in disagreements(model, schema_for(study, form))
-        ] + notes
-    return schema, notes
+    return with_row_checks(derived, model, columns)
 
 
 def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> pd.DataFrame:

@@ -2,8 +2,7 @@
 per table, plus `data_dictionary.csv` (table, column, type, description).
 
 De-identified by construction: identifier fields never enter the warehouse. CSV is written for
-spreadsheets too: a text cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return)
-gets a leading apostrophe, so that it cannot run as a formula; numeric columns are untouched.
+spreadsheets too (`runback.flows.spreadsheet`: no cell can run as a formula).
 Stata has no boolean or nullable integer type: booleans become 0/1 bytes, integer columns with
 missing values become doubles, text longer than 2,045 characters is stored as strL.
 """
@@ -20,13 +19,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from runback.flows.analyse.tables import TABLES
+from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
-from runback.flows.warehouse import connect_read_only, rows, sql
+from runback.flows.spreadsheet import neutralise
+from runback.flows.warehouse import connect_read_only, sql
 
 if TYPE_CHECKING:  # a blinded export needs neither the key's module nor the trial's definitions
     from runback.flows.allocation import Key
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(Refused):
@@ -91,19 +90,13 @@ def export_tables(db: Path, folder: Path, fmt: str, cut: int | None = None, key:
 def _tables(db: Path, cut: int | None) -> tuple[int, dict, pd.DataFrame]:
     """The cut to export (default: the newest, which must be analysed), its analysis tables and the data dictionary."""
     with connect_read_only(db) as con:
-        analysed = [r[0] for r in rows(con, "query/analysed_cuts")]
-        if not analysed:
-            raise ExportError("no data cut has been analysed yet: run `runback ingest` first")
-        newest = rows(con, "report/latest_cut")[0][0]
-        if cut is None and newest != analysed[-1]:
+        known = cuts(con)
+        if cut is None and known.latest in known.unanalysed:
             raise ExportError(
-                f"the newest data cut {newest} is not analysed yet (the newest analysed is {analysed[-1]}); "
-                "an export would silently serve an older cut.",
+                f"the newest data cut {known.latest} is not analysed yet; an export would silently serve an older cut.",
                 "Run `runback ingest` (it analyses the newest cut), or name a cut with --data-cut.",
             )
-        cut = analysed[-1] if cut is None else cut
-        if cut not in analysed:
-            raise ExportError(f"data cut {cut} has not been analysed (analysed: {', '.join(map(str, analysed))})")
+        cut = known.chosen_analysed(cut)
         frames = {t: con.execute(sql("query/export_table", table=t), {"cut": cut}).df() for t in TABLES}
         dictionary = con.execute(sql("query/export_dictionary")).df()
     return cut, frames, dictionary
@@ -158,17 +151,6 @@ def unblind(frame: pd.DataFrame, key: Key) -> pd.DataFrame:
     if "term" in out.columns:
         pattern = re.compile(r"\b(" + "|".join(arms) + r")\b")
         out["term"] = out["term"].map(lambda t: pattern.sub(lambda m: arms[m[1]], t) if isinstance(t, str) else t)
-    return out
-
-
-def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as a formula, with a leading apostrophe."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_string_dtype(out[column]) or out[column].dtype == object:
-            text = out[column]
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-            out[column] = text.where(~risky, "'" + text.astype(str))
     return out
 
 

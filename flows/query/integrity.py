@@ -7,9 +7,9 @@ ingesting the same exports in any order, with repeats, gives the same warehouse.
 
 from __future__ import annotations
 
-import hashlib
-
 from runback.flows.analyse.tables import TABLES
+from runback.flows.cuts import cuts
+from runback.flows.hashing import hashes_hash, table_hash
 from runback.flows.warehouse import form_tables, rows
 from runback.schemas.file_status import APPLIED, RECORDED, FileStatus
 
@@ -26,28 +26,24 @@ def problems(con) -> list[str]:
         p for p, _ in rows(con, "query/integrity_cuts", {"loaded": FileStatus.LOADED.value, "recorded": RECORDED})
     ]
     found += [p for p, _ in rows(con, "query/integrity_file_forms", {"applied": APPLIED})]
-    if _has_analysis(con):
+    known = cuts(con)
+    if known.analysed:  # another REDCap project is never analysed
         found += [
             f"data cut {cut} was loaded but not analysed: the next `runback ingest` analyses it"
-            for (cut,) in rows(con, "analyse/unanalysed_cuts")
+            for cut in known.unanalysed
         ]
     return found
-
-
-def _has_analysis(con) -> bool:
-    """Whether this warehouse is analysed at all (another REDCap project holds clean data only)."""
-    return bool(rows(con, "query/analysed_cuts"))
 
 
 def content_hash(con) -> str:
     """Hash of the clean layer valid now and of the newest cut's analysis, without provenance
     (file ids, row numbers, cut ids): equal for equal content, however it was loaded."""
-    parts = [f"clean.{f}:{rows(con, 'query/current_clean_content', form=f)[0][0]}" for f in form_tables(con, "clean")]
-    if rows(con, "query/analysed_cuts"):
-        parts += [
-            f"analysis.{t}:{rows(con, 'query/current_analysis_content', table=t)[0][0]}"
-            for t in TABLES
-            if t != "data_queries"
-        ]
-        parts.append(f"analysis.data_queries:{rows(con, 'query/current_queries_content')[0][0]}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    parts = {f"clean.{f}": table_hash(con, "query/current_clean_content", form=f) for f in form_tables(con, "clean")}
+    analysed = cuts(con).analysed
+    if analysed:
+        newest = {"cut": analysed[-1]}
+        for t in TABLES:
+            if t != "data_queries":
+                parts[f"analysis.{t}"] = table_hash(con, "query/current_analysis_content", newest, table=t)
+        parts["analysis.data_queries"] = table_hash(con, "query/current_queries_content", newest)
+    return hashes_hash(parts)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from runback.flows import outputs
 from runback.flows.analyse import lock
+from runback.flows.cuts import cuts
 from runback.flows.report import blinding, kept_charts
 from runback.flows.report import context as report_context
 from runback.flows.report.pdf import pdf_of
 from runback.flows.report.render import ReportError, environment, file_name
 from runback.flows.settings import db_path, project_dir
 from runback.flows.settings import out_dir as default_out_dir
-from runback.flows.warehouse import connect, connect_read_only, pending_migrations, rows, sql
+from runback.flows.warehouse import connect, connect_read_only, pending_migrations, sql
 from runback.schemas.trial import AUDIENCES, TIMEPOINT_LABELS, TIMEPOINTS
 
 Log = logging.Logger | logging.LoggerAdapter
@@ -94,13 +95,9 @@ def resolve_cut(db: str, data_cut: int | None, log: Log) -> int:
 
 def _cut_to_report(con, data_cut: int | None) -> tuple[int, bool]:
     """The cut asked for (the newest by default), refused when there is none, and whether it was analysed."""
-    latest = rows(con, "report/latest_cut")[0][0]
-    if latest is None:
-        raise ReportError("the warehouse has no data cut yet: run `runback ingest` first")
-    cut = latest if data_cut is None else int(data_cut)
-    if not rows(con, "report/cut_exists", {"cut": cut})[0][0]:
-        raise ReportError(f"there is no data cut {cut} (the cuts are 1 to {latest})")
-    return cut, bool(rows(con, "report/analysed_cut", {"cut": cut})[0][0])
+    found = cuts(con)
+    cut = found.chosen(data_cut)
+    return cut, found.is_analysed(cut)
 
 
 def locked_cut(db: str, timepoint: str) -> int | None:

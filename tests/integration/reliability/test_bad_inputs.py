@@ -428,7 +428,7 @@ CASES = [
         "screening.consent_date:consent_has_date",
     ),
     Case(
-        "model-disagrees-with-dictionary",
+        "dictionary-widens-a-range",
         "flag",
         with_rows(psfs_score1="11", psfs_date="2014-01-09", psfs_complete="2"),
         "psfs.psfs_score1:score1_has_activity",

@@ -1,9 +1,22 @@
-"""The trial's definition: which fields hold the allocation, by what they are (schemas/trial.py)."""
+"""The trial's definition: it agrees with its REDCap project, and which fields hold the allocation,
+by what they are (schemas/trial.py)."""
 
 from dataclasses import replace
 
+from runback.flows.ingest.project import read_rows
+from runback.flows.settings import PROJECT_DIR
 from runback.schemas import trial
 from runback.schemas.study import Field
+
+
+def test_trial_arms_match_the_dictionary(study):
+    assert tuple(trial.ARMS) == study.field_map["rand_group"].codes
+    assert trial.blinded_study(study).field_map["rand_group"].codes == trial.BLINDED_ARMS
+
+
+def test_the_copied_project_matches_what_the_checks_were_written_for():
+    rows = read_rows(next(PROJECT_DIR.glob("*DataDictionary*.csv")))
+    assert rows[0]["Variable / Field Name"] == "record_id"
 
 
 def _with(study, *fields):

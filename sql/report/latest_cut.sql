@@ -1,2 +1,0 @@
--- The newest data cut (one row; null when there is none).
-select max(cut_id) from meta.data_cuts;
