@@ -10,4 +10,4 @@ select
 from meta.outputs as o
 left join meta.report_runs as r on o.path = r.file_name and o.sha256 = r.sha256 and r.blinded
 qualify row_number() over (partition by o.path order by r.run_id desc nulls last) = 1
-order by o.written_at desc, o.path;
+order by o.written_at desc, o.path asc;
