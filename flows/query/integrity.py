@@ -7,11 +7,13 @@ ingesting the same exports in any order, with repeats, gives the same warehouse.
 
 from __future__ import annotations
 
+from runback.flows.analyse import lock
 from runback.flows.analyse.tables import TABLES
 from runback.flows.cuts import cuts
 from runback.flows.hashing import hashes_hash, table_hash
 from runback.flows.warehouse import form_tables, rows
 from runback.schemas.file_status import APPLIED, RECORDED, FileStatus
+from runback.schemas.trial import TIMEPOINTS
 
 
 def problems(con) -> list[str]:
@@ -26,6 +28,13 @@ def problems(con) -> list[str]:
         p for p, _ in rows(con, "query/integrity_cuts", {"loaded": FileStatus.LOADED.value, "recorded": RECORDED})
     ]
     found += [p for p, _ in rows(con, "query/integrity_file_forms", {"applied": APPLIED})]
+    for timepoint in TIMEPOINTS:
+        locked = lock.locked(con, timepoint)
+        if locked is not None and not lock.verify(con, locked):
+            found.append(
+                f"{timepoint} is locked at data cut {locked.data_cut}, whose analysis input no longer matches "
+                "the content locked"
+            )
     known = cuts(con)
     if known.analysed:  # another REDCap project is never analysed
         found += [

@@ -61,6 +61,7 @@ def make(request: Request, log: Log = logging.getLogger("runback")) -> list[Path
     cut = resolve_cut(db, cut, log)
     arms = allocation_arms(request.blinded, request.key, db, request.audience, log)
     context = gather(db, cut, request.timepoint, arms)
+    check_lock(context, request.timepoint, cut)
     shown, drawn = draw(db, context)
     html = render(context, shown)
     folder = request.out_dir or str(default_out_dir())
@@ -98,6 +99,18 @@ def _cut_to_report(con, data_cut: int | None) -> tuple[int, bool]:
     found = cuts(con)
     cut = found.chosen(data_cut)
     return cut, found.is_analysed(cut)
+
+
+def check_lock(context: dict, timepoint: str, cut: int) -> None:
+    """A report of a locked cut whose analysis input no longer matches the content locked is not a
+    final analysis, and no report says it is: refused."""
+    found = context["lock"]
+    if found and found["this_cut"] and not found["verified"]:
+        raise ReportError(
+            f"{timepoint} is locked at data cut {cut}, but the cut's analysis input no longer matches the "
+            f"content locked (SHA-256 {found['content_hash'][:12]}…); no report written.",
+            "The warehouse changed after the lock: see `runback check`, and restore the warehouse taken at the lock.",
+        )
 
 
 def locked_cut(db: str, timepoint: str) -> int | None:
