@@ -1,12 +1,13 @@
-"""Form `psfs`: Patient-Specific Functional Scale, up to three activities scored 0-10."""
+"""Form `psfs`: Patient-Specific Functional Scale, up to three activities scored 0-10.
 
-import pandas as pd
+A score is shown only for a named activity (the dictionary's branching logic `[psfs_act1] <> ''`):
+a score given for an activity that is not named is flagged by that logic (`hidden_with_value`)
+and left out of the PSFS."""
+
 from pandera.typing import Series
 
-from runback.schemas.form import FLAG, FormModel, complete_field, row_check
+from runback.schemas.form import FormModel, complete_field
 from runback.schemas.trial import date, integer, text
-
-_UNNAMED = "a score is given for an activity that is not named; it is left out of the PSFS"
 
 
 class Psfs(FormModel):
@@ -20,15 +21,3 @@ class Psfs(FormModel):
     psfs_act3: Series[str] = text("Activity 3")
     psfs_score3: Series[str] = integer("Activity 3: current ability (0-10)", "0", "10")
     psfs_complete: Series[str] = complete_field("psfs")
-
-    @row_check(column="psfs_score1", action=FLAG, reason=_UNNAMED)
-    def score1_has_activity(cls, df: pd.DataFrame) -> Series[bool]:
-        return (df["psfs_score1"] == "") | (df["psfs_act1"] != "")
-
-    @row_check(column="psfs_score2", action=FLAG, reason=_UNNAMED)
-    def score2_has_activity(cls, df: pd.DataFrame) -> Series[bool]:
-        return (df["psfs_score2"] == "") | (df["psfs_act2"] != "")
-
-    @row_check(column="psfs_score3", action=FLAG, reason=_UNNAMED)
-    def score3_has_activity(cls, df: pd.DataFrame) -> Series[bool]:
-        return (df["psfs_score3"] == "") | (df["psfs_act3"] != "")

@@ -64,15 +64,17 @@ def test_nprs_accepts_codes_and_rejects_bad_values():
 def test_the_dictionary_decides_the_checks_and_the_models_row_checks_are_added(study):
     from runback.schemas.form import disagreements, with_row_checks
 
-    derived = schema_for(study, "psfs")
-    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"])
-    assert [c.name for c in schema.checks] == ["score1_has_activity", "score2_has_activity", "score3_has_activity"]
-    assert notes == [] and disagreements(schemas.MODELS["psfs"], derived) == []
-    # a dictionary without psfs_act1: the row check that reads it cannot run, and says so
-    columns = [c for c in derived.columns if c != "psfs_act1"]
-    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"], columns)
-    assert "score1_has_activity" not in [c.name for c in schema.checks]
-    assert notes == ["row check score1_has_activity of form psfs cannot run: the dictionary has no column 'psfs_act1'"]
+    derived = schema_for(study, "screening")
+    schema, notes = with_row_checks(derived, schemas.MODELS["screening"])
+    assert [c.name for c in schema.checks] == ["consent_has_date"]
+    assert notes == [] and disagreements(schemas.MODELS["screening"], derived) == []
+    # a dictionary without consent_date: the row check that reads it cannot run, and says so
+    columns = [c for c in derived.columns if c != "consent_date"]
+    schema, notes = with_row_checks(derived, schemas.MODELS["screening"], columns)
+    assert "consent_has_date" not in [c.name for c in schema.checks]
+    assert notes == [
+        "row check consent_has_date of form screening cannot run: the dictionary has no column 'consent_date'"
+    ]
 
 
 def test_a_model_that_disagrees_with_the_dictionary_is_described(study):
