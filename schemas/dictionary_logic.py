@@ -131,10 +131,10 @@ def check_logic(frames: dict[str, pd.DataFrame], study: Study) -> pd.DataFrame:
                 continue
             check = _FieldCheck(study, form, f, rows, columns)
             shown = logic.evaluate(said.branching[f.name], context).truth() if f.name in said.branching else None
-            found += [check.required(shown), check.hidden_with_value(shown, said.branching.get(f.name))]
+            found += [check.required(shown), check.hidden_with_value(shown)]
             if f.name in said.calculations:
                 found.append(check.calculation(said.calculations[f.name], context))
-    return concat_failures(found)
+    return concat_failures([f for f in found if f is not None])
 
 
 @dataclass
@@ -155,54 +155,65 @@ class _FieldCheck:
             return (self.rows[self.columns] == "1").any(axis=1)
         return self.rows[self.field.name] != ""
 
-    def value(self) -> tuple[pd.Series, pd.Series]:
-        """(has a value that is not a missing-data code, the value as the data manager reads it)."""
+    def has_value(self) -> pd.Series:
+        """A value that is not a missing-data code (a checkbox: a choice ticked)."""
         if not self.checkbox:
             text = self.rows[self.field.name]
-            return (text != "") & ~text.isin(list(self.study.missing_codes)), text
-        choices = self.study.field_columns(self.field)
-        ticked = [c for c in self.columns if choices[c] not in self.study.missing_codes]
-        ticks = self.rows[ticked] == "1"
-        codes = pd.Series(
-            [",".join(choices[c] for c, t in zip(ticked, row, strict=True) if t) for row in ticks.to_numpy()],
-            index=self.rows.index,
-            dtype="str",
-        )
-        return ticks.any(axis=1), codes
+            return (text != "") & ~text.isin(list(self.study.missing_codes))
+        return (self.rows[self._choice_columns()] == "1").any(axis=1)
 
-    def required(self, shown: pd.Series | None) -> pd.DataFrame:
+    def shown_value(self, where: pd.Series) -> pd.Series:
+        """The value of the rows `where`, as the data manager reads it (a checkbox: its ticked codes)."""
+        if not self.checkbox:
+            return self.rows.loc[where, self.field.name]
+        choices = self.study.field_columns(self.field)
+        columns = self._choice_columns()
+        ticks = self.rows.loc[where, columns] == "1"
+        codes = [",".join(choices[c] for c, t in zip(columns, row, strict=True) if t) for row in ticks.to_numpy()]
+        return pd.Series(codes, index=ticks.index, dtype="str")
+
+    def _choice_columns(self) -> list[str]:
+        choices = self.study.field_columns(self.field)
+        return [c for c in self.columns if choices[c] not in self.study.missing_codes]
+
+    def required(self, shown: pd.Series | None) -> pd.DataFrame | None:
         """A required field shown by its logic (or a required checkbox, always checked here) is blank.
 
         A required field without evaluated logic that is not a checkbox is checked by its column's
         `redcap_required` check (schemas/form.py)."""
         if not self.field.required or (shown is None and not self.checkbox):
-            return failures(self.rows.iloc[:0], self.form, self.field.name, "", "redcap_required", "")
+            return None
         blank = ~self.answered() if shown is None else shown & ~self.answered()
+        if not blank.any():
+            return None
         reason = "a required field is blank"
         if shown is not None:
             reason += f" (its branching logic shows it: {self.field.branching})"
         bad = self.rows[blank]
         return failures(bad, self.form, self.field.name, "", "redcap_required", reason, QUARANTINE)
 
-    def hidden_with_value(self, shown: pd.Series | None, node) -> pd.DataFrame:
+    def hidden_with_value(self, shown: pd.Series | None) -> pd.DataFrame | None:
         """A value where the branching logic hides the field (calc fields are REDCap's to fill)."""
         if shown is None or self.field.field_type == "calc":
-            return failures(self.rows.iloc[:0], self.form, self.field.name, "", "hidden_with_value", "")
-        has, value = self.value()
-        hidden = has & ~shown
-        bad = self.rows[hidden]
-        reason = (
-            f"{self.field.name} holds '" + value[hidden] + f"' but its branching logic hides it: {self.field.branching}"
-        )
-        return failures(bad, self.form, self.field.name, value[hidden], "hidden_with_value", reason, FLAG)
+            return None
+        hidden = self.has_value() & ~shown
+        if not hidden.any():
+            return None
+        bad, value = self.rows[hidden], self.shown_value(hidden)
+        reason = f"{self.field.name} holds '" + value + f"' but its branching logic hides it: {self.field.branching}"
+        return failures(bad, self.form, self.field.name, value, "hidden_with_value", reason, FLAG)
 
-    def calculation(self, node, context: logic.Rows) -> pd.DataFrame:
+    def calculation(self, node, context: logic.Rows) -> pd.DataFrame | None:
         """The stored value is not what the formula gives (rows whose inputs are not valid values
         of their fields are left out: what REDCap made of them cannot be known)."""
         stored = self.rows[self.field.name]
         computed = logic.evaluate(node, context)
         differs = ~_same(stored, computed) & ~stored.isin(list(self.study.missing_codes))
+        if not differs.any():
+            return None
         differs &= _inputs_valid(node, context, self.study)
+        if not differs.any():
+            return None
         bad = self.rows[differs]
         reason = (
             "the stored value '"

@@ -26,6 +26,8 @@ from functools import cached_property
 import lark
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 class Unsupported(ValueError):
@@ -284,6 +286,7 @@ class Value:
     _num: pd.Series | None = None
     boolean: bool = False
     missing: pd.Series | None = field(default=None, repr=False)  # True where a missing-data code
+    constant: bool = False  # a literal: the same on every row
 
     @cached_property
     def text(self) -> pd.Series:
@@ -305,7 +308,11 @@ class Value:
 
 
 def _numbers(text: pd.Series) -> pd.Series:
-    numeric = text.str.fullmatch(_NUMERIC).fillna(False).astype(bool)
+    """The number each text is (NaN where it is not one), matched in Arrow."""
+    numeric = pc.match_substring_regex(pa.array(text, pa.string()), f"^{_NUMERIC}$").fill_null(False)
+    numeric = pd.Series(numeric.to_numpy(zero_copy_only=False), index=text.index)
+    if not numeric.any():
+        return pd.Series(np.nan, index=text.index)
     return pd.to_numeric(text.where(numeric), errors="coerce").astype("float64")
 
 
@@ -342,7 +349,8 @@ def evaluate(node: Node, rows: Rows) -> Value:
     """The value of an expression on every row."""
     if isinstance(node, Literal):
         text = pd.Series(node.text, index=rows.index, dtype="str")
-        return Value(rows.index, _text=text)
+        number = float(node.text) if re.fullmatch(_NUMERIC, node.text) else np.nan
+        return Value(rows.index, _text=text, _num=pd.Series(number, index=rows.index), constant=True)
     if isinstance(node, Field):
         text = rows.lookup(node.ref).fillna("").astype("str")
         if node.ref.code is not None:
@@ -388,9 +396,11 @@ def _operate(node: Op, rows: Rows) -> Value:
 def compare(op: str, left: Value, right: Value) -> pd.Series:
     """A comparison on every row: as numbers where both sides are numbers, else as text."""
     test = _ORDER[op]
+    as_text = test(left.text, right.text).fillna(False).astype(bool)
+    if any(v.constant and v.num.isna().all() for v in (left, right)):  # a quoted text: never a number
+        return as_text
     both = left.num.notna() & right.num.notna()
     as_numbers = test(left.num, right.num).fillna(False).astype(bool)
-    as_text = test(left.text, right.text).fillna(False).astype(bool)
     return as_numbers.where(both, as_text)
 
 
