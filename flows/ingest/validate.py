@@ -20,7 +20,7 @@ from runback.flows.ingest.read import SOURCE_ROW
 from runback.flows.ingest.split import SplitExport
 from runback.schemas import rules
 from runback.schemas.checks import ROW_CHECKS, sentence
-from runback.schemas.dictionary_logic import check_logic, dictionary_logic
+from runback.schemas.dictionary_logic import check_logic
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
 from runback.schemas.form import KEY, disagreements, schema_for, with_row_checks
 from runback.schemas.study import Study
@@ -74,7 +74,7 @@ def validate_form(rows: pd.DataFrame, schema: pa.DataFrameSchema, form: str) -> 
 
 def validate_export(split: SplitExport, study: Study, context: rules.Context) -> Validated:
     """Validate every form of an export, then apply the cross-form and cross-export rules."""
-    found, notes = [split.problems], dictionary_logic(study).notes()
+    found, notes = [split.problems], []
     frames = {form: part.rows for form, part in split.forms.items()}
     with parsing_once():  # a column's values are parsed once for its type, range and date checks
         with progress.stage("validating forms", total=len(split.forms)) as advance:

@@ -2,15 +2,21 @@
 a calc field that differs from its formula flagged, logic that cannot be evaluated named. On the
 trial's dictionary and on a small generic longitudinal project."""
 
+import csv
 import dataclasses
 import datetime as dt
+import json
+import logging
 
+import duckdb
 import pytest
 
 from runback.flows.ingest.dictionary import definition
+from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.ingest.read import read_export
 from runback.flows.ingest.split import split_export
 from runback.flows.ingest.validate import validate_export
+from runback.schemas.dictionary_logic import dictionary_logic
 from runback.schemas.rules import Context
 from runback.schemas.study import Study
 from runback.schemas.trial import blinded_study
@@ -82,7 +88,7 @@ def test_trial_logic_that_cannot_be_evaluated_is_named_and_its_field_checked_as_
     checked = _validate(
         tmp_path, smart, [screened("1", eligible="0", consent="", consent_date="", excl_reason___1="1")]
     )
-    assert checked.notes[:2] == [  # then: the hand-written model does not require consent
+    assert dictionary_logic(smart).notes() == [
         "field age: its calculation is not checked (it reads [dob], an identifier, which is dropped when an export "
         'is read): rounddown(datediff([dob],[scr_date],"y","ymd"),0)',
         "field consent: its branching logic is not checked (the reference [event-name] is a smart variable): "
@@ -110,30 +116,39 @@ def _field(name, form, kind, branching="", required=False, choices="", validatio
     }
 
 
+CLINIC_DICTIONARY = [
+    _field("participant", "enrolment", "text"),
+    _field("sex", "enrolment", "radio", required=True, choices="1, Male | 2, Female"),
+    _field("pregnant", "enrolment", "yesno", "[sex] = '2'", required=True),
+    _field("weight", "enrolment", "text", validation="number"),
+    _field("height", "enrolment", "text", validation="number"),
+    _field("bmi", "enrolment", "calc", calc="round([weight]/([height]/100)^2, 1)"),
+    _field("pain", "followup", "yesno"),
+    _field("pain_sites", "followup", "checkbox", "[pain] = '1'", required=True, choices="1, Back | 2, Hip"),
+    _field("still_pregnant", "followup", "yesno", "[enrolment_arm_1][pregnant] = '1'"),
+    _field("visit_note", "followup", "text", "[pain][previous-instance] = '1'", required=True),
+]
+CLINIC_CODES = "UNK, Unknown"
+CLINIC_FILES = {
+    "dictionary.csv": CLINIC_DICTIONARY,
+    "events.csv": [
+        {"event_name": "Enrolment", "arm_num": "1", "unique_event_name": "enrolment_arm_1"},
+        {"event_name": "Follow-up", "arm_num": "1", "unique_event_name": "followup_arm_1"},
+    ],
+    "instrument_designations.csv": [
+        {"arm_num": "1", "unique_event_name": "enrolment_arm_1", "form": "enrolment"},
+        {"arm_num": "1", "unique_event_name": "followup_arm_1", "form": "followup"},
+    ],
+}
+
+
 @pytest.fixture(scope="module")
 def clinic() -> Study:
     """Enrolment (sex, pregnancy, BMI) then follow-up visits whose questions hang on the enrolment."""
-    dictionary = [
-        _field("participant", "enrolment", "text"),
-        _field("sex", "enrolment", "radio", required=True, choices="1, Male | 2, Female"),
-        _field("pregnant", "enrolment", "yesno", "[sex] = '2'", required=True),
-        _field("weight", "enrolment", "text", validation="number"),
-        _field("height", "enrolment", "text", validation="number"),
-        _field("bmi", "enrolment", "calc", calc="round([weight]/([height]/100)^2, 1)"),
-        _field("pain", "followup", "yesno"),
-        _field("pain_sites", "followup", "checkbox", "[pain] = '1'", required=True, choices="1, Back | 2, Hip"),
-        _field("still_pregnant", "followup", "yesno", "[enrolment_arm_1][pregnant] = '1'"),
-        _field("visit_note", "followup", "text", "[pain][previous-instance] = '1'", required=True),
-    ]
-    events = [
-        {"event_name": "Enrolment", "arm_num": "1", "unique_event_name": "enrolment_arm_1"},
-        {"event_name": "Follow-up", "arm_num": "1", "unique_event_name": "followup_arm_1"},
-    ]
-    designations = [
-        {"arm_num": "1", "unique_event_name": "enrolment_arm_1", "form": "enrolment"},
-        {"arm_num": "1", "unique_event_name": "followup_arm_1", "form": "followup"},
-    ]
-    return Study.from_rows(dictionary, events, designations, missing_codes="UNK, Unknown")
+    files = CLINIC_FILES
+    return Study.from_rows(
+        CLINIC_DICTIONARY, files["events.csv"], files["instrument_designations.csv"], missing_codes=CLINIC_CODES
+    )
 
 
 def _enrolled(record, **values):
@@ -177,7 +192,7 @@ def test_generic_project_checks_its_logic_within_and_across_events(tmp_path, cli
         ("followup", "6", "followup_arm_1", "visit_note", "redcap_required", "quarantine"),
     }
     assert sorted(checked.valid["enrolment"]["record_id"]) == ["1", "3", "4", "5"]
-    assert checked.notes == [
+    assert dictionary_logic(clinic).notes() == [
         "field visit_note: its branching logic is not checked (the reference [pain][previous-instance] names a "
         "repeat instance): [pain][previous-instance] = '1'"
     ]
@@ -195,3 +210,36 @@ def test_generic_project_missing_data_codes_answer_and_may_stay_in_hidden_fields
         ],
     )
     assert checked.failures.empty
+
+
+def _write_project(folder, study_rows: dict[str, list[dict]]):
+    folder.mkdir()
+    for name, rows in study_rows.items():
+        with (folder / name).open("w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    (folder / "missing_data_codes.txt").write_text(CLINIC_CODES)
+    return folder
+
+
+def test_generic_project_logic_not_evaluated_is_said_once_per_dictionary_and_recorded(tmp_path, clinic, caplog):
+    """The ingest says it when the dictionary is first recorded, not on every night after."""
+    project = _write_project(tmp_path / "project", CLINIC_FILES)
+    db = tmp_path / "w.duckdb"
+    with caplog.at_level(logging.WARNING, logger="runback"):
+        for day in ("2024-06-01", "2024-06-02"):
+            rows = [_enrolled("1"), _followup("1", visit_note=f"seen {day}")]
+            path = write_export(tmp_path, f"Clinic_DATA_{day}_0900.csv", clinic, rows)
+            assert ingest_file(str(path), str(db), str(project))["status"] == "loaded"
+    said = [r.getMessage() for r in caplog.records if "is not checked" in r.getMessage()]
+    assert said == [
+        "data dictionary version 1: field visit_note: its branching logic is not checked (the reference "
+        "[pain][previous-instance] names a repeat instance): [pain][previous-instance] = '1'"
+    ]
+    with duckdb.connect(str(db), read_only=True) as con:
+        (recorded,) = con.execute("select definition from meta.dictionary_versions").fetchone()
+    unchecked = {f["name"]: f["logic_not_checked"] for f in json.loads(recorded) if "logic_not_checked" in f}
+    assert unchecked == {
+        "visit_note": ["branching logic: the reference [pain][previous-instance] names a repeat instance"]
+    }
