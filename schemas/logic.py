@@ -51,8 +51,9 @@ class Ref:
 # -- the tree -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Literal:
+    """A number or a quoted text, as written (quotes make no difference to what it is)."""
+
     text: str
-    number: bool  # written as a number (no quotes)
 
 
 @dataclass(frozen=True)
@@ -127,33 +128,6 @@ _FIELD_PART = re.compile(r"([a-z][a-z0-9_]*)(?:\(([^()]+)\))?")
 _EVENT_PART = re.compile(r"[a-z0-9][a-z0-9_]*")
 _INSTANCE = re.compile(r"\d+|[a-z-]*instance")
 
-FUNCTIONS = {  # name -> (fewest, most) arguments; None: no limit
-    "if": (3, 3),
-    "sum": (1, None),
-    "mean": (1, None),
-    "median": (1, None),
-    "min": (1, None),
-    "max": (1, None),
-    "round": (1, 2),
-    "roundup": (1, 2),
-    "rounddown": (1, 2),
-    "abs": (1, 1),
-    "sqrt": (1, 1),
-    "mod": (2, 2),
-    "datediff": (3, 5),
-    "isblankormissingcode": (1, 1),
-    "isblanknotmissingcode": (1, 1),
-    "ismissingcode": (1, 1),
-    "isnumber": (1, 1),
-    "isinteger": (1, 1),
-    "contains": (2, 2),
-    "not_contain": (2, 2),
-    "starts_with": (2, 2),
-    "ends_with": (2, 2),
-    "length": (1, 1),
-}
-"""The functions of REDCap's logic that are evaluated (every other one is named as unsupported)."""
-
 DATEDIFF_UNITS = {"y": 31556952.0, "M": 2630016.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 """Seconds per datediff unit: a year is 365.2425 days, a month 30.44 days (REDCap's own)."""
 
@@ -163,16 +137,16 @@ class _Tree(lark.Transformer):
         return items[0]
 
     def number(self, items):
-        return Literal(str(items[0]), True)
+        return Literal(str(items[0]))
 
     def string(self, items):
-        return Literal(str(items[0])[1:-1], False)
+        return Literal(str(items[0])[1:-1])
 
     def true(self, items):
-        return Literal("1", True)
+        return Literal("1")
 
     def false(self, items):
-        return Literal("0", True)
+        return Literal("0")
 
     def ref(self, items):
         return Field(_reference([str(t)[1:-1] for t in items]))
@@ -181,7 +155,7 @@ class _Tree(lark.Transformer):
         name, args = str(items[0]).lower(), tuple(items[1:])
         if name not in FUNCTIONS:
             raise Unsupported(f"the function {name}() is not supported")
-        low, high = FUNCTIONS[name]
+        _, low, high = FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             raise Unsupported(f"{name}() is given {len(args)} argument(s)")
         if name == "datediff":
@@ -358,7 +332,7 @@ def evaluate(node: Node, rows: Rows) -> Value:
         return Value(rows.index, _text=text, missing=text.isin(rows.missing_codes))
     if isinstance(node, Op):
         return _operate(node, rows)
-    return _FUNCTIONS[node.name](rows, *(evaluate(a, rows) for a in node.args))
+    return FUNCTIONS[node.name][0](rows, *(evaluate(a, rows) for a in node.args))
 
 
 _ARITHMETIC = {
@@ -501,29 +475,30 @@ def _length(rows: Rows, value: Value) -> Value:
     return _number(value.text.str.len())
 
 
-_FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "if": _if,
-    "sum": _sum,
-    "mean": _aggregate("mean"),
-    "median": _aggregate("median"),
-    "min": _aggregate("min"),
-    "max": _aggregate("max"),
-    "round": _rounding(_round_half_up),
-    "roundup": _rounding(np.ceil),
-    "rounddown": _rounding(np.floor),
-    "abs": lambda rows, v: _number(v.num.abs()),
-    "sqrt": lambda rows, v: _number(np.sqrt(v.num.where(v.num >= 0))),
-    "mod": _mod,
-    "datediff": _datediff,
-    "isblankormissingcode": _blank_or_code,
-    "isblanknotmissingcode": _blank_not_code,
-    "ismissingcode": _missing_code,
-    "isnumber": _is_number,
-    "isinteger": _is_integer,
-    "contains": _text_test("__contains__"),
-    "not_contain": _text_test("__contains__", negate=True),
-    "starts_with": _text_test("startswith"),
-    "ends_with": _text_test("endswith"),
-    "length": _length,
+FUNCTIONS: dict[str, tuple[Callable[..., Value], int, int | None]] = {
+    # name: (what it computes, fewest arguments, most arguments or None for no limit)
+    "if": (_if, 3, 3),
+    "sum": (_sum, 1, None),
+    "mean": (_aggregate("mean"), 1, None),
+    "median": (_aggregate("median"), 1, None),
+    "min": (_aggregate("min"), 1, None),
+    "max": (_aggregate("max"), 1, None),
+    "round": (_rounding(_round_half_up), 1, 2),
+    "roundup": (_rounding(np.ceil), 1, 2),
+    "rounddown": (_rounding(np.floor), 1, 2),
+    "abs": (lambda rows, v: _number(v.num.abs()), 1, 1),
+    "sqrt": (lambda rows, v: _number(np.sqrt(v.num.where(v.num >= 0))), 1, 1),
+    "mod": (_mod, 2, 2),
+    "datediff": (_datediff, 3, 5),
+    "isblankormissingcode": (_blank_or_code, 1, 1),
+    "isblanknotmissingcode": (_blank_not_code, 1, 1),
+    "ismissingcode": (_missing_code, 1, 1),
+    "isnumber": (_is_number, 1, 1),
+    "isinteger": (_is_integer, 1, 1),
+    "contains": (_text_test("__contains__"), 2, 2),
+    "not_contain": (_text_test("__contains__", negate=True), 2, 2),
+    "starts_with": (_text_test("startswith"), 2, 2),
+    "ends_with": (_text_test("endswith"), 2, 2),
+    "length": (_length, 1, 1),
 }
-assert set(_FUNCTIONS) == set(FUNCTIONS)
+"""The functions of REDCap's logic that are evaluated (every other one is named as unsupported)."""
