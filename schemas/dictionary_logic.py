@@ -25,10 +25,9 @@ import pandas as pd
 
 from runback.schemas import logic
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures
+from runback.schemas.form import KEY
 from runback.schemas.study import KIND_CHECKBOX, Field, Study, normalise_code
 from runback.schemas.values import PATTERNS, parse
-
-KEY = ["record_id", "event", "instance"]
 
 
 @dataclass(frozen=True)

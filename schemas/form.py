@@ -32,7 +32,6 @@ from runback.schemas.checks import (  # noqa: F401 - re-exported
     row_check,
     sentence,
 )
-from runback.schemas.dictionary_logic import dictionary_logic
 from runback.schemas.failures import (  # noqa: F401 - re-exported
     FAILURE_COLUMNS,
     FLAG,
@@ -133,6 +132,8 @@ def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()
     group, survey timestamp): plain text, with no check, so they never change what is checked.
     A required field with branching logic that is evaluated is checked where its logic shows it
     (`schemas/dictionary_logic.py`), not here."""
+    from runback.schemas.dictionary_logic import dictionary_logic  # it reads the form key from here
+
     missing = tuple(study.missing_codes)
     shown_by_logic = dictionary_logic(study).branching
     columns = dict(FormModel.to_schema().columns)
