@@ -13,7 +13,6 @@ from importlib import import_module
 
 _MODELS = {
     "screening": ("screening", "Screening"),
-    "psfs": ("psfs", "Psfs"),
     "study_end": ("study_end", "StudyEnd"),
 }
 """The forms with row checks, by REDCap form name: (module, class of their row checks)."""

@@ -14,6 +14,7 @@ dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pandas as pd
@@ -129,12 +130,19 @@ def schema_for(study: s.Study, form: str, optional_columns: tuple[str, ...] = ()
     """A strict text schema for one form of any REDCap project, derived from its dictionary.
 
     `optional_columns` are the REDCap system columns an export carries on request (data access
-    group, survey timestamp): plain text, with no check, so they never change what is checked."""
+    group, survey timestamp): plain text, with no check, so they never change what is checked.
+    A required field with branching logic that is evaluated is checked where its logic shows it
+    (`schemas/dictionary_logic.py`), not here."""
+    from runback.schemas.dictionary_logic import dictionary_logic  # it reads the form key from here
+
     missing = tuple(study.missing_codes)
+    shown_by_logic = dictionary_logic(study).branching
     columns = dict(FormModel.to_schema().columns)
     for f in study.forms[form].fields:
         if f.name == study.record_id or f.identifier or not f.has_column:
             continue
+        if f.name in shown_by_logic:
+            f = dataclasses.replace(f, required=False)
         for name, fld in field_for(f, missing).items():
             columns[fld.alias or name] = _column(fld, name)
     complete = study.forms[form].complete_column

@@ -117,6 +117,7 @@ class Field:
     required: bool = False
     branching: str = ""
     annotation: str = ""
+    calculation: str = ""  # a calc field's formula
 
     @property
     def kind(self) -> str:
@@ -408,6 +409,7 @@ def _field_from_row(row: dict[str, str]) -> Field:
         required=row.get("required_field", "").strip().lower() == "y",
         branching=row.get("branching_logic", "").strip(),
         annotation=row.get("field_annotation", "").strip(),
+        calculation=row.get("select_choices_or_calculations", "").strip() if ftype == "calc" else "",
     )
 
 

@@ -12,12 +12,20 @@ import dataclasses
 import hashlib
 import json
 
+from runback.schemas.dictionary_logic import dictionary_logic
 from runback.schemas.study import Study
 
 
 def definition(study: Study) -> list[dict]:
-    """The fields as plain data (what meta.dictionary_versions stores)."""
-    return [dataclasses.asdict(f) | {"kind": f.kind} for f in study.fields]
+    """The fields as plain data (what meta.dictionary_versions stores); a field whose branching
+    logic or calculation is not evaluated says so, and why (`logic_not_checked`)."""
+    unchecked = dictionary_logic(study).not_checked_by_field()
+    return [
+        dataclasses.asdict(f)
+        | {"kind": f.kind}
+        | ({"logic_not_checked": unchecked[f.name]} if f.name in unchecked else {})
+        for f in study.fields
+    ]
 
 
 def sha256(fields: list[dict]) -> str:

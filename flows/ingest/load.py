@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 
 import duckdb
@@ -28,6 +29,7 @@ from runback.flows.ingest.read import SOURCE_ROW, ExportTable
 from runback.flows.ingest.split import RAW_KEY, SplitExport
 from runback.flows.ingest.validate import Validated
 from runback.flows.warehouse import describe, form_tables, rows, sql, table_columns, transaction
+from runback.schemas.dictionary_logic import dictionary_logic
 from runback.schemas.file_status import APPLIED, FINAL, FileStatus
 from runback.schemas.form import KEY, QUARANTINE
 from runback.schemas.study import Study
@@ -299,7 +301,8 @@ def _insert_file_inputs(con, file_id: int, export: ExportTable, dictionary_file:
 
 
 def _dictionary_version(con, study: Study, file_id: int) -> int:
-    """The id of the study's dictionary version, recording it (with its diff) when new."""
+    """The id of the study's dictionary version, recording it (with its diff) when new; a new
+    version's logic that is not evaluated is said then, once (`schemas/dictionary_logic.py`)."""
     fields = dictionary.definition(study)
     sha = dictionary.sha256(fields)
     found = rows(con, "ingest/dictionary_version", {"sha256": sha})
@@ -314,7 +317,10 @@ def _dictionary_version(con, study: Study, file_id: int) -> int:
         "definition": json.dumps(fields, sort_keys=True),
         "diff": json.dumps(change),
     }
-    return con.execute(sql("ingest/insert_dictionary_version"), params).fetchone()[0]
+    dictionary_id = con.execute(sql("ingest/insert_dictionary_version"), params).fetchone()[0]
+    for note in dictionary_logic(study).notes():
+        logging.getLogger("runback").warning("data dictionary version %s: %s", dictionary_id, note)
+    return dictionary_id
 
 
 def latest_dictionary(con) -> list[dict] | None:

@@ -1,4 +1,5 @@
-"""Validate: each form's rows against its pandera model, then the study's cross-form rules.
+"""Validate: each form's rows against its pandera model, then the dictionary's branching logic and
+calculations (`schemas/dictionary_logic.py`), then the study's cross-form rules.
 
 Validation is lazy: every failure of every row is collected, each becomes a record with the
 column, the value as written, the check and a reason a data manager understands. A form row with
@@ -19,6 +20,7 @@ from runback.flows.ingest.read import SOURCE_ROW
 from runback.flows.ingest.split import SplitExport
 from runback.schemas import rules
 from runback.schemas.checks import ROW_CHECKS, sentence
+from runback.schemas.dictionary_logic import check_logic
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
 from runback.schemas.form import KEY, schema_for, with_row_checks
 from runback.schemas.study import Study
@@ -74,6 +76,7 @@ def validate_export(split: SplitExport, study: Study, context: rules.Context) ->
                 notes += said
                 found.append(validate_form(rows, schema, form))
                 advance()
+        found.append(check_logic(frames, study))
         found.append(rules.check_all(frames, study, context))
     all_failures = (
         concat_failures(found).drop_duplicates().sort_values(["form", SOURCE_ROW, "column", "check"], kind="stable")

@@ -414,7 +414,7 @@ CASES = [
         "data-access-group-and-survey-columns",
         "flag",
         with_system_columns(psfs_score1="4", psfs_date="2014-01-09", psfs_complete="2"),
-        "psfs.psfs_score1:score1_has_activity",
+        "psfs.psfs_score1:hidden_with_value",
         check=lambda con: _file_input(
             con,
             "system_columns::varchar[]",
@@ -431,7 +431,7 @@ CASES = [
         "dictionary-widens-a-range",
         "flag",
         with_rows(psfs_score1="11", psfs_date="2014-01-09", psfs_complete="2"),
-        "psfs.psfs_score1:score1_has_activity",
+        "psfs.psfs_score1:hidden_with_value",
         dictionary=dictionary_widened,
     ),
     Case(

@@ -28,15 +28,17 @@ def test_the_dictionary_gives_each_field_its_type_range_codes_and_requirement(st
 
 
 def test_the_row_checks_are_added_and_one_that_cannot_run_is_said(study):
-    derived = schema_for(study, "psfs")
-    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"])
-    assert [c.name for c in schema.checks] == ["score1_has_activity", "score2_has_activity", "score3_has_activity"]
+    derived = schema_for(study, "screening")
+    schema, notes = with_row_checks(derived, schemas.MODELS["screening"])
+    assert "consent_has_date" in [c.name for c in schema.checks]
     assert notes == []
-    # a dictionary without psfs_act1: the row check that reads it cannot run, and says so
-    columns = [c for c in derived.columns if c != "psfs_act1"]
-    schema, notes = with_row_checks(derived, schemas.MODELS["psfs"], columns)
-    assert "score1_has_activity" not in [c.name for c in schema.checks]
-    assert notes == ["row check score1_has_activity of form psfs cannot run: the dictionary has no column 'psfs_act1'"]
+    # a dictionary without consent_date: the row check that reads it cannot run, and says so
+    columns = [c for c in derived.columns if c != "consent_date"]
+    schema, notes = with_row_checks(derived, schemas.MODELS["screening"], columns)
+    assert "consent_has_date" not in [c.name for c in schema.checks]
+    assert notes == [
+        "row check consent_has_date of form screening cannot run: the dictionary has no column 'consent_date'"
+    ]
 
 
 def test_every_row_check_reads_fields_the_dictionary_has(study):
@@ -47,15 +49,6 @@ def test_every_row_check_reads_fields_the_dictionary_has(study):
 def _passes(form: str, check: str, **columns) -> list[bool]:
     found = {c.name: c for c in schemas.MODELS[form].to_schema().checks}
     return found[check]._check_fn(pd.DataFrame(columns)).tolist()
-
-
-def test_a_psfs_score_needs_its_activity():
-    assert _passes("psfs", "score2_has_activity", psfs_score2=["", "", "4", "4"], psfs_act2=["", "run", "run", ""]) == [
-        True,
-        True,
-        True,
-        False,
-    ]
 
 
 def test_consent_given_needs_its_date():

@@ -137,7 +137,7 @@ def test_the_same_rows_are_flagged_and_quarantined_with_and_without_dag_and_surv
     found = _found(tmp_path / "a.duckdb")
     assert found == _found(tmp_path / "b.duckdb")
     checks = {row[6] for row in found}
-    assert {"score1_has_activity", "consent_has_date", "redcap_range"} <= checks  # the trial's row checks ran
+    assert {"hidden_with_value", "consent_has_date", "redcap_range"} <= checks  # logic and row checks ran
     system = _one(tmp_path / "b.duckdb", "select system_columns from meta.file_inputs")[0][0]
     assert set(json.loads(system)) == set(SYSTEM)
 
@@ -151,7 +151,7 @@ def test_a_newer_dictionarys_range_is_used_and_the_row_checks_still_run(tmp_path
     result = _ingest(tmp_path, NIGHT_2, export_text(study, rows).encode())
     assert result["status"] == "loaded"
     found = {row[6] for row in _found(tmp_path / "w.duckdb") if row[1] == "psfs"}
-    assert found == {"score1_has_activity"}  # the dictionary's range is used, the row check still runs
+    assert found == {"hidden_with_value"}  # the dictionary's range is used, its branching logic still runs
 
 
 # -- 3. events, designations and repeating instruments as CSV or JSON; refused when missing ---------------

@@ -69,8 +69,10 @@ def test_psfs_score_without_activity_loads_with_a_flag(tmp_path, study):
             )
         ],
     )
-    assert _found(checked) == {("psfs", "1", "psfs_score2", "score2_has_activity", "flag")}
+    assert _found(checked) == {("psfs", "1", "psfs_score2", "hidden_with_value", "flag")}
     assert len(checked.valid["psfs"]) == 1
+    flag = checked.failures.iloc[0]
+    assert flag["value"] == "6" and "[psfs_act2] <> ''" in flag["reason"]  # the field, the value, the logic
 
 
 def test_cross_form_rules(tmp_path, study):
