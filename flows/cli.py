@@ -271,9 +271,10 @@ def _export_time(text: str) -> str:
 
 
 def _ingest_exit_code(night) -> int:
-    """3 when the night needs a person (as the flow run's state says), 1 with new data queries."""
+    """6 when some files loaded and others need a person, 3 when the night needs a person and
+    loaded nothing (as the flow run's state says), 1 with new data queries."""
     if night.problems:
-        return Exit.REFUSED
+        return Exit.PARTLY if night.partly else Exit.REFUSED
     if any(r.quarantined + r.flagged for r in night.tonight):
         return Exit.WITH_QUERIES
     return Exit.OK
@@ -659,7 +660,8 @@ def demo(
     typer.echo(f"simulated {len(result.files)} nightly exports in {exports}")
     options = dict.fromkeys(("accept_dictionary", "accept_deletions", "accept_identifiers"), False)
     out = settings.out_dir() / "demo"
-    with settings.use_trial(settings.Trial("", database, exports, out, key)):  # the demo's own settings
+    demo_trial = settings.Trial("", database, exports, out, key, max_age_hours=float("inf"))  # simulated dates
+    with settings.use_trial(demo_trial):  # the demo's own settings
         night = _night([exports], database, None, options | {"export_time": None, "key": str(key)})
         cuts = sum(r.status is FileStatus.LOADED for r in night.results)
         typer.echo(f"\ningested {len(night.results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")

@@ -9,6 +9,7 @@ escapes is an internal error. The codes avoid 2, which typer/click use for a bad
 | 0 | done |
 | 1 | done, with quarantined or flagged rows (data queries to raise) |
 | 3 | input refused: nothing of it was loaded or written (a bad file, an unknown cut, a missing key) |
+| 6 | a night partly done: some export files were loaded, others refused or held (each says why) |
 | 4 | the warehouse is busy (another process holds it): try again later |
 | 5 | internal error, or a warehouse that fails its integrity check |
 """
@@ -24,6 +25,7 @@ class Exit(IntEnum):
     REFUSED = 3
     BUSY = 4
     INTERNAL = 5
+    PARTLY = 6
 
 
 class RunbackError(Exception):

@@ -33,6 +33,7 @@ from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.pipeline import Log, Options, ingest_file
 from runback.flows.query import freshness as overdue
 from runback.flows.warehouse import connect, connect_read_only, rows, sql
+from runback.schemas.file_status import FileStatus
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Night:
     cut: int | None = None
     listing: Path | None = None
     stale: str | None = None
+    scanned: bool = True  # the inbox was scanned (a scheduled night), not files named by a person
 
     @property
     def tonight(self) -> list[LoadResult]:
@@ -51,13 +53,19 @@ class Night:
 
     @property
     def problems(self) -> list[str]:
-        """Why the night is not well (empty when it is): an export refused or held, or none
-        applied while the newest is overdue."""
+        """Why the night is not well (empty when it is): an export refused or held, or, on a
+        scheduled night, none applied nor settling while the newest is overdue."""
         held = [r.file for r in self.tonight if r.status.needs_a_person]
         found = [f"{len(held)} export(s) refused or held: {', '.join(held[:5])}"] if held else []
-        if self.stale and not any(r.status.applied for r in self.tonight):
+        arrived = any(r.status.applied or r.status is FileStatus.WAITING for r in self.tonight)
+        if self.stale and self.scanned and not arrived:
             found.append(self.stale)
         return found
+
+    @property
+    def partly(self) -> bool:
+        """Some of tonight's files were applied and some need a person."""
+        return any(r.status.applied for r in self.tonight) and any(r.status.needs_a_person for r in self.tonight)
 
     @property
     def text(self) -> str:
@@ -211,6 +219,6 @@ def run(paths: list[Path] | None, db: Path, project: Path, options: Options = Op
             advance()
     analyse(db, project, log)
     cut = new_cut(results)
-    night = Night(results, cut, listings(db).get(cut), freshness(db, log))
+    night = Night(results, cut, listings(db).get(cut), freshness(db, log), scanned=not paths)
     log.debug("run summary:\n%s", night.text)
     return night

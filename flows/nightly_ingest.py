@@ -133,7 +133,8 @@ def nightly_ingest(
             night.check_export_time(entries, options)
             results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
             analyse_cuts(warehouse, folder)
-            done = Night(results, night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
+            found = (night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
+            done = Night(results, *found, scanned=where is None)
         get_run_logger().info("run summary:\n%s", done.text)
     if done.problems:
         raise NightNotWell(done)

@@ -83,6 +83,7 @@ class Trial:
     timezone: str | None = None
     redcap_url: str | None = None
     redcap_token_block: str | None = None
+    max_age_hours: float | None = None  # not from a file: the demo's simulated dates are years old
 
 
 TRIAL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -221,6 +222,9 @@ def _number(variable: str, default: float, unit: str, allow_zero: bool = False) 
 
 
 def max_age_hours() -> float:
+    found = _active.get()
+    if found and found.max_age_hours is not None:
+        return found.max_age_hours
     return _number("RUNBACK_MAX_AGE_HOURS", 36, "hours")
 
 
