@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import State
@@ -79,6 +79,14 @@ def publish(results: list[LoadResult], db: Path) -> Path | None:
         night.record(db, cut, "artifacts")
     cut = night.new_cut(results)
     listing = listings.get(cut)
+    if listing is not None:  # through the reports' web server when one publishes the blinded root
+        base = settings.reports_url()
+        create_link_artifact(
+            link=f"{base}/{summary.listing_path(cut)}" if base else listing.resolve().as_uri(),
+            link_text=listing.name,
+            key=settings.artifact_key("data-queries-listing"),
+            description=f"The open data queries of data cut {cut}, to send to the sites",
+        )
     create_markdown_artifact(
         markdown=summary.run_markdown(results, cut, night.queries(db, cut), str(listing) if listing else None),
         key=settings.artifact_key("nightly-ingest-summary"),
