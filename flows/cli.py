@@ -59,7 +59,7 @@ app = _App(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+    rich_markup_mode=None,  # click's plain help: flags without types, globs as written, names never cut
 )
 
 DbOption = typer.Option(None, "--db", help="Warehouse file (default: $RUNBACK_DB or data/runback.duckdb).")
@@ -168,15 +168,23 @@ def simulate(
 
 @app.command(long_work=True)
 def ingest(
-    paths: list[Path] = typer.Argument(None, help="Export files or folders (default: $RUNBACK_INBOX or data/inbox)."),
+    paths: list[Path] = typer.Argument(
+        None, metavar="[PATH]...", help="Export files or folders (default: $RUNBACK_INBOX or data/inbox)."
+    ),
     db: Path = DbOption,
     project: Path = typer.Option(
         None, help="Folder of the REDCap project files (default: the trial's, schemas/redcap)."
     ),
-    accept_dictionary: bool = typer.Option(False, help="Load exports whose new dictionary removes or retypes fields."),
-    accept_deletions: bool = typer.Option(False, help="Load snapshots that lack form rows the warehouse holds."),
+    accept_dictionary: bool = typer.Option(
+        False, "--accept-dictionary", help="Load exports whose new dictionary removes or retypes fields."
+    ),
+    accept_deletions: bool = typer.Option(
+        False, "--accept-deletions", help="Load the files named even though they lack form rows the warehouse holds."
+    ),
     accept_identifier_change: bool = typer.Option(
-        False, help="Load exports whose new dictionary stops marking a field as an identifier (its values are stored)."
+        False,
+        "--accept-identifier-change",
+        help="Load exports whose new dictionary stops marking a field as an identifier (its values are stored).",
     ),
     export_time: str = typer.Option(
         None,
@@ -492,9 +500,9 @@ def status(
     from runback.flows.warehouse import connect_read_only
 
     con = connect_read_only(_db(db))
-    files = con.execute(_status_sql("files")).df()
-    cuts = con.execute(_status_sql("cuts")).df()
-    queries = con.execute(_status_sql("quarantine"), {"applied": APPLIED}).df()
+    files = con.execute(_status_sql("files")).df().convert_dtypes()  # counts stay whole numbers beside a NULL
+    cuts = con.execute(_status_sql("cuts")).df().convert_dtypes()
+    queries = con.execute(_status_sql("quarantine"), {"applied": APPLIED}).df().convert_dtypes()
     typer.echo(f"warehouse: {_db(db)}")
     typer.echo(f"\ndata cuts ({len(cuts)}):")
     typer.echo(cuts.tail(10).to_string(index=False) if len(cuts) else "  none yet")
