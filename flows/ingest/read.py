@@ -121,7 +121,7 @@ def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise RefusedFile(
             path,
-            f"line {line} holds a NUL byte: this is a binary or damaged file, not a CSV export.",
+            f"line {line} holds a NUL byte: this is a binary file (or a damaged one), not a CSV export.",
             "Export 'CSV (raw data)' from REDCap again.",
         )
     bom = data.startswith(BOM)

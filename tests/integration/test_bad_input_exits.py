@@ -51,7 +51,7 @@ def test_a_nul_byte_anywhere_refuses_the_file(env, study):
     path = env / "inbox" / "RUNBACK_DATA_2014-02-01_0200.csv"
     path.write_bytes(text.encode()[:-10] + b"\x00" + text.encode()[-10:])
     result = _ingest(env / "w.duckdb", path)
-    assert result.exit_code == 3 and "NUL byte" in result.output
+    assert result.exit_code == 3 and "NUL byte" in result.output and "line 400" in result.output
 
 
 def test_a_dictionary_named_with_a_date_that_does_not_exist_refuses_the_export(env, study):
