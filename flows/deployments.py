@@ -35,6 +35,12 @@ from runback.flows.runs import server_configured
 from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+HEARTBEAT_S = 30
+"""Seconds between a deployment run's heartbeats; a run silent for three is marked Crashed."""
+SILENT_RUNS = "runback-crash-silent-runs"
+"""The server's automation that marks a runback run Crashed when its heartbeats stop (its
+machine lost): that frees its deployment's slot and its work pool's slot, which a run left
+Running holds (the deployment's for 5 minutes, the pool's for ever)."""
 REPORT_DESCRIPTION = (
     "Render a follow-up report: --param timepoint=week_8|month_6 [--param audience=open|closed] [--param data_cut=N]."
 )
@@ -57,12 +63,14 @@ def deployments(
     schedule = Interval(dt.timedelta(seconds=interval_s)) if interval_s else Cron(cron, timezone=timezone)
     parameters = {"trial": trial} if trial else {}
     tags = ["runback", *([f"trial:{trial}"] if trial else [])]
+    beating = {"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}}
     nightly = nightly_ingest.to_deployment(
         name=trial or "nightly",
         schedules=[schedule],
         parameters=parameters,
         concurrency_limit=ONE_AT_A_TIME,
         entrypoint_type=EntrypointType.MODULE_PATH,
+        job_variables=beating,
         description="Pull (if configured) and ingest the nightly REDCap export, analyse the new data cut.",
         tags=tags,
     )
@@ -71,6 +79,7 @@ def deployments(
         parameters=parameters,
         concurrency_limit=ONE_AT_A_TIME,
         entrypoint_type=EntrypointType.MODULE_PATH,
+        job_variables=beating,
         description=REPORT_DESCRIPTION,
         tags=tags,
     )
@@ -94,7 +103,35 @@ def deploy_trials(pool: str | None) -> list[str]:
             for deployment in deployments(settings.cron(), settings.timezone_name(), trial=name):
                 deployment.apply(work_pool_name=pool)
                 made.append(f"{deployment.flow_name}/{deployment.name}")
+    crash_silent_runs()
     return made
+
+
+def crash_silent_runs() -> None:
+    """Create, once per server, the automation `SILENT_RUNS`: a run of a runback deployment whose
+    heartbeat is not followed by another (or by its end) within three heartbeats is marked Crashed."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    ends = {f"prefect.flow-run.{s}" for s in ("Completed", "Failed", "Cancelled", "Crashed")}
+    with get_client(sync_client=True) as client:
+        if client.read_automations_by_name(SILENT_RUNS):
+            return
+        trigger = EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.heartbeat", *ends},
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={"prefect.resource.role": "tag", "prefect.resource.id": "prefect.tag.runback"},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=dt.timedelta(seconds=3 * HEARTBEAT_S),
+        )
+        message = "no heartbeat: its machine or worker was lost"
+        action = ChangeFlowRunState(state=StateType.CRASHED, message=message)
+        client.create_automation(AutomationCore(name=SILENT_RUNS, trigger=trigger, actions=[action]))
 
 
 def _need_server() -> None:
@@ -114,6 +151,7 @@ def serve_all(
     """Serve both deployments (of `trial`, if given) until interrupted (their schedule stays active afterwards)."""
     _need_server()
     publish_reports()
+    os.environ["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # the served runs' (no job variables)
     serve(*deployments(cron, timezone, interval_s, trial), pause_on_shutdown=False, limit=1)
 
 
