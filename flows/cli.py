@@ -364,6 +364,24 @@ def _report(request: dict) -> list[Path]:
 
 
 @app.command()
+def plan(
+    out: Path = typer.Option(None, help="Folder for the plan (default: $RUNBACK_OUT or out/)."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    trial: str = TrialOption,
+) -> None:
+    """Render the statistical analysis plan as declared (schemas/plan.py), to be signed.
+
+    The file is `runback_plan_<version>_<sha256>.html`: the plan's version and the hash of its
+    content, which every report names. The plan holds no data: it can be rendered, reviewed and
+    signed before any data are unblinded.
+    """
+    from runback.flows.report.plan import write_plan
+
+    for path in write_plan(out or settings.out_dir(), pdf):
+        typer.echo(path)
+
+
+@app.command()
 def lock(
     timepoint: Timepoint = typer.Option(..., help="week_8 or month_6: the timepoint whose analysis cut is declared."),
     data_cut: int = typer.Option(None, "--data-cut", help="Data cut to lock (default: the newest)."),

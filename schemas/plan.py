@@ -9,6 +9,7 @@ arm codes or blinded letters.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
@@ -222,3 +223,15 @@ def markdown() -> str:
         )
     lines += ["", f"Multiplicity: {MULTIPLICITY}", ""]
     return "\n".join(lines)
+
+
+VERSION = "1.0"
+"""The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
+SIGNED = {"1.0": "3f1f50415ed16342"}
+"""Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
+so a report never names a version whose content differs from what was signed."""
+
+
+def fingerprint() -> str:
+    """The SHA-256 of the plan's content (its Markdown), first 16 hex digits."""
+    return hashlib.sha256(markdown().encode("utf-8")).hexdigest()[:16]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from runback.flows.analyse import lock
 from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql, table_columns
+from runback.schemas import plan
 from runback.schemas.file_status import APPLIED
 from runback.schemas.study import DAG_COLUMN
 from runback.schemas.trial import (
@@ -73,6 +74,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
     params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice
     return {
         "title": TITLE,
+        "plan": {"version": plan.VERSION, "fingerprint": plan.fingerprint()},
         "audience": "open" if arms.pooled else "closed",
         "timepoint": timepoint,
         "timepoint_label": TIMEPOINT_LABELS[timepoint],

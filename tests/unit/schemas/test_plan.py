@@ -65,3 +65,8 @@ def test_holm_over_the_primary_family_only():
     assert out["role"].tolist() == ["primary", "secondary", "primary", "sensitivity"]
     assert out["p_adjusted"].tolist()[0] == 0.02 and out["p_adjusted"].tolist()[2] == 0.04
     assert out["p_adjusted"].isna().tolist() == [False, True, False, True]
+
+
+def test_the_plan_in_force_is_the_content_signed_under_its_version():
+    """Change the plan, and this fails until the plan gets a new version (plan.SIGNED)."""
+    assert plan.SIGNED[plan.VERSION] == plan.fingerprint()
