@@ -71,7 +71,10 @@ def chart_text(seen: dict) -> list[str]:
     for chart in seen["charts"]:
         svg = base64.b64decode(chart["src"].split(",", 1)[1]).decode()
         view = float(re.search(r'viewBox="0 0 ([\d.]+)', svg)[1])
-        for size in {float(s) for s in re.findall(r"font: (?:[a-z]+ )*([\d.]+)px", svg)}:
+        sizes = {float(s) for s in re.findall(r"font-size: ([\d.]+)px", svg)}
+        if not sizes:
+            found.append("a chart without text")
+        for size in sizes:
             shown = size * chart["width"] / view
             if not 0.8 * seen["body"] <= shown <= 1.1 * seen["body"]:
                 found.append(f"chart text at {shown:.1f} px, the body at {seen['body']:.0f} px")
@@ -127,6 +130,11 @@ def test_each_kind_says_its_look_and_opens_with_a_summary_and_contents(pages):
         sections = re.findall(r'<section id="([^"]+)"', html)
         contents = re.findall(r'<a href="#([^"]+)"', top)
         assert contents == [s for s in sections if s != "summary"], kind
+        assert "[suppressed" not in html, kind  # the closed report withholds nothing the open one shows
+        listing = re.search(
+            r'class="compact sae-listing">\s*<thead><tr><th scope="col">Participant</th><th scope="col">Arm', html
+        )
+        assert bool(listing) == ("closed" in kind), kind
 
 
 def test_no_raw_codes_and_no_primary_results_promised_where_there_are_none(pages):
