@@ -2,8 +2,8 @@
 and open, at week 8 and month 6, an interim look and the locked (FINAL) one, and the unblinded
 closed page. Nothing is wider than the screen (long hashes and file names wrap, a wide table
 scrolls inside its own box), no word is broken across lines, and each page opens with its
-summary and contents. Screenshots of every page are saved in the test's folder, and in
-$RUNBACK_SCREENSHOTS when it is set."""
+summary and contents; the folder's index fits a phone too. Screenshots of every page are saved
+in the test's folder, and in $RUNBACK_SCREENSHOTS when it is set."""
 
 from __future__ import annotations
 
@@ -152,8 +152,9 @@ def test_no_raw_codes_and_no_primary_results_promised_where_there_are_none(pages
 def test_no_page_is_wider_than_a_phone_and_no_word_breaks(pages, tmp_path):
     shots = [tmp_path] + ([Path(os.environ["RUNBACK_SCREENSHOTS"])] if os.environ.get("RUNBACK_SCREENSHOTS") else [])
     problems = []
+    index = pages["week_8_closed_locked"].with_name("index.html")  # the folder's list of reports
     with chromium(1280) as driver:
-        for kind, path in pages.items():
+        for kind, path in [*pages.items(), ("index", index)]:
             for width in WIDTHS:
                 found, _ = measure(driver, path, width)
                 problems += [f"{kind} at {width} px: {p}" for p in found]
@@ -161,4 +162,4 @@ def test_no_page_is_wider_than_a_phone_and_no_word_breaks(pages, tmp_path):
                     folder.mkdir(parents=True, exist_ok=True)
                     assert driver.save_screenshot(str(folder / f"{kind}_{width}px.png"))
     assert not problems, "\n".join(problems)
-    assert len(list(tmp_path.glob("*.png"))) == len(pages) * len(WIDTHS)
+    assert len(list(tmp_path.glob("*.png"))) == (len(pages) + 1) * len(WIDTHS)
