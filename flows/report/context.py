@@ -82,7 +82,7 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "cut": {
             "id": int(info["cut_id"]),
             "date": f"{info['export_time']:%Y-%m-%d %H:%M}",
-            "file": info["file_name"],
+            "file": withhold(info["file_name"])[0],  # a file's name is free text: it may name an arm
             "key": info["key_fingerprint"],
         },
         "blinded": arms.blinded,
