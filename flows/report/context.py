@@ -13,7 +13,7 @@ and turning a few hundred rows into frames and back cost more than the queries t
 
 from __future__ import annotations
 
-import math
+import re
 from dataclasses import dataclass, field
 
 from runback.flows.analyse import lock
@@ -21,6 +21,7 @@ from runback.flows.report.blinding import Arms, withhold
 from runback.flows.warehouse import sql, table_columns
 from runback.schemas import plan
 from runback.schemas.file_status import APPLIED
+from runback.schemas.plan import PRIMARY_TIMEPOINT
 from runback.schemas.study import DAG_COLUMN
 from runback.schemas.trial import (
     ADHERENT_MIN,
@@ -72,12 +73,13 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
     look = analysis_look(con, cut, timepoint)
     randomised = look["reach"]["randomised"]
     params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice
-    return {
+    built = {
         "title": TITLE,
         "plan": {"version": plan.VERSION, "fingerprint": plan.fingerprint()},
         "audience": "open" if arms.pooled else "closed",
         "timepoint": timepoint,
         "timepoint_label": TIMEPOINT_LABELS[timepoint],
+        "primary_timepoint": timepoint == PRIMARY_TIMEPOINT,
         "visits": [{"code": v, "label": VISIT_LABELS[v]} for v in visits],
         "cut": {
             "id": int(info["cut_id"]),
@@ -93,12 +95,12 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         "sources": [  # a file's name is free text: it may name an arm (withheld, never rewritten)
             r | {"file_name": withhold(r["file_name"])[0]} for r in _rows(con, "sources", cut=cut, applied=APPLIED)
         ],
-        "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits),
+        "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits, params),
         "table1": table1(_rows(con, "baseline", cut=cut), arms),
         **efficacy(con, cut, timepoint, arms, params),
         "adherence": _by_arm(_rows(con, "adherence", cut=cut), arms, ADHERENCE),
         "adverse_events": adverse_events(per_arm_events, arms, randomised),
-        "ae_listing": ae_listing(_rows(con, "adverse_event_listing", cut=cut), arms, per_arm_events),
+        "ae_listing": ae_listing(_rows(con, "adverse_event_listing", cut=cut), arms),
         "serious_adverse_events": serious_adverse_events(
             _rows(con, "serious_adverse_events", cut=cut), arms, per_arm_events, randomised
         ),
@@ -109,10 +111,32 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
             "queries": _rows(con, "data_quality", cut=cut),
         },
         "params": params,
-        "windows": _rows(con, "visits"),
+        "windows": [r | {"visit": VISIT_LABELS[r["visit"]]} for r in _rows(con, "visits")],
         "programme": {"supervised_planned": SUPERVISED_PLANNED, "adherent_min": ADHERENT_MIN},
         "conduct": conduct(con, cut, arms, visits),
         "sites": sites(con, cut, visits[-1]),
+    }
+    return built | {"summary": summary(built)}
+
+
+def summary(report: dict) -> dict:
+    """The few numbers a reader wants first, pooled over the arms (as the open report may show them):
+    recruitment, who has reached the timepoint, retention at its visit, adverse events, protocol
+    deviations, open data queries, and (a closed report at the primary timepoint) how many primary
+    results have a Holm-adjusted p below 0.05."""
+    conduct_ = report["conduct"]
+    retained = [a for a in (conduct_["retention"][-1]["arms"] if conduct_["retention"] else []) if a]
+    events = [r for r in report["adverse_events"] if r["dimension"] == "Any"]
+    primary = [p for c in report["contrasts"] if c["role"] == "primary" for p in c["pairs"] if p.get("status") == "ok"]
+    return {
+        "retained": sum(a["retained"] for a in retained),
+        "retention_randomised": sum(a["randomised"] for a in retained),
+        "events": sum(a["events"] for r in events for a in r["arms"] if a),
+        "serious": sum(a["events"] for a in report["serious_adverse_events"]["arms"] if a),
+        "deviations": sum(c["deviations"] for c in report["deviations"]["counts"]),
+        "queries_open": sum(q["queries"] for q in report["data_quality"]["queries"] if q["status"] != "resolved"),
+        "primary": len(primary),
+        "primary_below": sum(1 for p in primary if p.get("p_adjusted") is not None and p["p_adjusted"] < 0.05),
     }
 
 
@@ -233,7 +257,22 @@ def _by_arm(rows: Rows, arms: Arms, pool: Pool | None = None, randomised: int = 
     return [indexed.get(arm) for arm in arms.order]
 
 
-def consort(flow: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
+ANALYSED = re.compile(r"Analysis \(primary (?P<model>[^,]+), (?P<population>[^)]+)\): (?P<visit>\S+) (?P<param>\S+)")
+"""The analysed-population stages of the CONSORT flow (sql/analyse/consort_flow.sql), by visit and parameter code."""
+
+
+def _analysed(stage: str, labels: dict[str, str]) -> str:
+    """An analysed-population stage in words: the visit and parameter by their labels, and "primary"
+    only at the primary timepoint."""
+    m = ANALYSED.fullmatch(stage)
+    if m is None:
+        return stage
+    primary = "primary " if m["visit"] == PRIMARY_TIMEPOINT else ""
+    visit = VISIT_LABELS[m["visit"]].split(" (")[0].lower()
+    return f"Analysis at {visit} ({primary}{m['model']}, {m['population']}): {labels.get(m['param'], m['param'])}"
+
+
+def consort(flow: Rows, arms: Arms, visits: tuple[str, ...], params: Rows = ()) -> dict:
     """Top boxes (whole trial) and per-arm boxes by stage, for the timepoint's visits."""
     top = [
         {"stage": group[0]["stage"], "boxes": [{"box": r["box"], "n": r["n"]} for r in group]}
@@ -253,7 +292,9 @@ def consort(flow: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
             counts = {r["arm"]: r["n"] for r in rows}
             n = [int(sum(r["n"] for r in rows))] if arms.pooled else [int(counts.get(arm, 0)) for arm in arms.order]
             boxes.append({"box": box, "n": n})
-        per_arm.append({"stage": "Follow-up: " + label if stage.startswith("Follow-up") else stage, "boxes": boxes})
+        if stage.startswith("Follow-up"):
+            label = "Follow-up: " + label
+        per_arm.append({"stage": _analysed(label, {p["param"]: p["label"] for p in params}), "boxes": boxes})
     return {"top": top, "per_arm": per_arm}
 
 
@@ -426,86 +467,52 @@ def adverse_events(frame: Rows, arms: Arms, randomised: int) -> list[dict]:
     return sorted(rows, key=lambda r: order.get(r["dimension"], 9))
 
 
-LISTED_DIMENSIONS = {"severity": "Severity", "relatedness": "Relatedness"}
-"""Listing column -> the dimension of the per-arm table whose categories it shows."""
-SUPPRESSED = "[suppressed: one arm only]"
-
-
-def ae_listing(frame: Rows, arms: Arms, per_arm: Rows) -> dict:
-    """Every adverse event; the arm column only in an unblinded report.
-
-    Blinded: free text that names an arm or a programme is withheld, and a category that only one
-    arm has in the per-arm table beside it is suppressed in the listing (small-cell suppression:
-    with the table's counts it would tie the event to its arm). A closed blinded report lists the
-    serious events in the serious adverse event listing only: the two listings share onset day,
-    severity and relatedness, so rows of both would join, and the second has participant ids."""
-    rows = [dict(row) for row in frame]  # changed below
-    single = _single_arm_categories(per_arm) if arms.blinded and not arms.pooled else set()  # no per-arm table, open
-    serious_elsewhere = arms.blinded and not arms.pooled
-    if serious_elsewhere:
-        rows = [row for row in rows if not row["serious"]]
-    withheld = 0
-    for row in rows:
-        arm = row.pop("arm")
-        row["arm"] = None if arms.blinded else arms.short(arm)
-        if arms.blinded:
-            withheld += _blinded_row(row, single)
-    if arms.blinded:  # without the arm, order by what is shown only
+def ae_listing(frame: Rows, arms: Arms) -> dict:
+    """Every adverse event, serious ones first; by arm (its letter when blinded) in a closed report,
+    pooled in an open one. Blinded, free text that names an arm or a programme is withheld; nothing
+    else is: the open report, read by the same committee, shows every event's severity, seriousness
+    and relatedness (docs/blinding.md)."""
+    rows, withheld = _listed(frame, arms)
+    if arms.blinded:  # in the letters' order, not the warehouse's
         rows.sort(
             key=lambda r: (
                 r["serious"] is not True,
-                r["onset_day"] if r["onset_day"] is not None else math.inf,
+                r["onset_day"] is None,
+                r["onset_day"] or 0,
                 r["description"] or "",
+                r["arm"] or "",
             )
         )
-    return {
-        "rows": rows,
-        "withheld": withheld,
-        "suppressed": sorted(f"{d}: {c}" for d, c in single),
-        "serious_elsewhere": serious_elsewhere,
-    }
+    return {"rows": rows, "withheld": withheld}
 
 
-def _blinded_row(row: dict, single: set[tuple[str, str]]) -> bool:
-    """A listing row as a blinded report shows it: its description withheld when it names an arm,
-    and each category that only one arm has in the per-arm table suppressed; whether the
-    description was withheld."""
-    row["description"], hidden = withhold(row["description"])
-    for column, dimension in LISTED_DIMENSIONS.items():
-        if column in row and (dimension, row[column] or "Not recorded") in single:
-            row[column] = SUPPRESSED
-    if "serious" in row and ("Seriousness", "Serious" if row["serious"] else "Not serious") in single:
-        row["serious"] = SUPPRESSED
-    return hidden
+def _listed(frame: Rows, arms: Arms) -> tuple[Rows, int]:
+    """Listing rows as the report shows them: the arm as shown (none pooled), a description that
+    names an arm withheld when blinded; and how many were withheld."""
+    rows, withheld = [dict(row) for row in frame], 0  # changed below
+    for row in rows:
+        arm = row.pop("arm")
+        row["arm"] = None if arms.pooled or arm is None else arms.short(arm)
+        if arms.blinded:
+            row["description"], hidden = withhold(row["description"])
+            withheld += hidden
+    return rows, withheld
 
 
 def serious_adverse_events(frame: Rows, arms: Arms, per_arm: Rows, randomised: int) -> dict:
     """Serious adverse events: events and participants per arm (from the per-arm table), and a
-    listing with participant ids, dates and grading (closed reports only); the arm column only in
-    an unblinded report. Blinded, the listing is suppressed as the adverse event listing is (a
-    description naming an arm withheld, a category only one arm has suppressed), and when only
-    one arm has serious events, their descriptions are suppressed too."""
+    listing with participant ids, arm, dates and grading (closed reports only)."""
     serious = [r for r in per_arm if r["dimension"] == "Seriousness" and r["category"] == "Serious"]
     counts = _by_arm(serious, arms, EVENTS, randomised)
     if arms.pooled:
-        return {"arms": counts, "rows": None, "withheld": 0, "suppressed": False}
-    single = _single_arm_categories(per_arm) if arms.blinded else set()
-    one_arm = ("Seriousness", "Serious") in single
-    rows, withheld = [dict(row) for row in frame], 0  # changed below
-    for row in rows:
-        arm = row.pop("arm")
-        row["arm"] = None if arms.blinded else arms.short(arm)
-        if arms.blinded:
-            withheld += _blinded_row(row, single)
-        if one_arm:  # with the counts beside it, a description would be tied to that arm (small cells)
-            row["description"] = SUPPRESSED
-    return {"arms": counts, "rows": rows, "withheld": withheld, "suppressed": one_arm}
+        return {"arms": counts, "rows": None, "withheld": 0}
+    rows, withheld = _listed(frame, arms)
+    return {"arms": counts, "rows": rows, "withheld": withheld}
 
 
 def deviations(frame: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
     """Protocol deviations up to the timepoint's visits: deviations and participants by kind and
-    arm, and the listing (by kind and participant; closed reports only, the arm column only in an
-    unblinded one)."""
+    arm, and the listing (by kind and participant, with the arm as shown; closed reports only)."""
     frame = [r for r in frame if r["visit"] is None or r["visit"] in visits]
     counts = []
     for (_, kind), group in _groups(frame, "kind_sort", "kind"):
@@ -530,7 +537,7 @@ def deviations(frame: Rows, arms: Arms, visits: tuple[str, ...]) -> dict:
         rows.append(
             row
             | {
-                "arm": None if arms.blinded or arm is None else arms.short(arm),
+                "arm": None if arm is None else arms.short(arm),
                 "visit": VISIT_LABELS[row["visit"]].split(" (")[0] if row["visit"] else None,
             }
         )
@@ -542,11 +549,12 @@ def _participants(rows: Rows) -> int:
     return len({r["record_id"] for r in rows if r["record_id"] is not None})
 
 
-def _single_arm_categories(per_arm: Rows) -> set[tuple[str, str]]:
-    """(dimension, category) pairs with events in exactly one arm."""
-    with_events = [r for r in per_arm if r["events"] is not None and r["events"] > 0]
-    arms_of = {key: {r["arm"] for r in rows} - {None} for key, rows in _groups(with_events, "dimension", "category")}
-    return {key for key, found in arms_of.items() if len(found) == 1 and key[0] != "Any"}
+VISIT_CODE = re.compile(r"\b(" + "|".join(VISIT_LABELS) + r")\b")
+
+
+def _worded(note: str) -> str:
+    """A model's note with each visit by its label, not its code ("a week_8 value": "a week 8 value")."""
+    return VISIT_CODE.sub(lambda m: VISIT_LABELS[m[1]].split(" (")[0].lower(), note)
 
 
 def not_fitted(models: Rows) -> list[dict]:
@@ -555,7 +563,7 @@ def not_fitted(models: Rows) -> list[dict]:
     out = []
     for (model, population, note), group in _groups(missing, "model", "population", "note"):
         labels = list(dict.fromkeys(r["label"] for r in sorted(group, key=lambda r: r["param_sort"])))
-        out.append({"model": model, "population": population, "params": labels, "note": note})
+        out.append({"model": model, "population": population, "params": labels, "note": _worded(note)})
     return out
 
 

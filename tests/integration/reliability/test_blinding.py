@@ -590,50 +590,44 @@ def test_free_text_that_names_no_arm_is_shown_as_written(text):
     assert blinding.withhold(text) == (text, False)
 
 
-def test_serious_events_are_listed_once_and_suppressed_as_every_listing_is():
-    """In a closed blinded report the serious events are not in the adverse event listing (they
-    would join the serious event listing, which has participant ids), and the serious event
-    listing suppresses a category that only one arm has in the per-arm table, as the adverse
-    event listing does."""
+def test_the_closed_listings_withhold_nothing_the_open_listing_shows():
+    """The same committee reads the open and the closed report: the closed listings give each
+    event's arm letter and grading whole (a category of one arm only is not suppressed, since the
+    open listing shows it), and order by what they show, not by arm; free text naming an arm is
+    withheld in both."""
     from runback.flows.report import context
 
     per_arm = [
-        {
-            "dimension": dimension,
-            "category": category,
-            "arm": arm,
-            "events": events,
-            "participants": 1,
-            "category_sort": 0,
-        }
-        for dimension, category, arm, events in [
-            ("Severity", "Mild", "A", 3),
-            ("Severity", "Mild", "B", 2),
-            ("Severity", "Moderate", "A", 1),
-            ("Seriousness", "Serious", "A", 1),
-            ("Seriousness", "Serious", "B", 1),
-            ("Relatedness", "Probable", "B", 1),
-            ("Seriousness", "Not serious", "A", 3),
-            ("Seriousness", "Not serious", "B", 1),
-        ]
+        {"dimension": "Seriousness", "category": "Serious", "arm": arm, "events": 1, "participants": 1}
+        for arm in ("A", "B")
     ]
     columns = ("arm", "onset_day", "description", "severity", "serious", "relatedness")
     events = [
         dict(zip(columns, row, strict=True))
         for row in [
-            ("A", 56, "Dizziness during a session", "Moderate", True, "Possible"),
-            ("B", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
-            ("A", 3, "Shin pain", "Mild", False, "Unrelated"),
+            ("B", 56, "Dizziness during a session", "Moderate", True, "Possible"),
+            ("A", 20, "Upper respiratory tract infection", "Mild", True, "Probable"),
+            ("A", 3, "Shin pain in the lumbar stabilisation class", "Mild", False, "Unrelated"),
         ]
     ]
     arms = blinding.arms_for(True)
-    listing = context.ae_listing(events, arms, per_arm)
-    assert [r["description"] for r in listing["rows"]] == ["Shin pain"] and listing["serious_elsewhere"]
+    closed, pooled = context.ae_listing(events, arms), context.ae_listing(events, blinding.arms_for(True, pooled=True))
+    assert [(r["arm"], r["onset_day"], r["severity"]) for r in closed["rows"]] == [
+        ("Arm A", 20, "Mild"),
+        ("Arm B", 56, "Moderate"),
+        ("Arm A", 3, "Mild"),
+    ]
+    assert [r["arm"] for r in pooled["rows"]] == [None] * 3
+    for listing in (closed, pooled):
+        shown = [(r["severity"], r["relatedness"]) for r in listing["rows"]]
+        assert shown == [("Mild", "Probable"), ("Moderate", "Possible"), ("Mild", "Unrelated")]
+        assert listing["withheld"] == 1 and listing["rows"][2]["description"] != events[2]["description"]
     with_ids = [event | {"record_id": record} for event, record in zip(events, ["38", "12", "4"], strict=True)]
     serious = context.serious_adverse_events(with_ids[:2], arms, per_arm, 9)
-    by_id = {r["record_id"]: r for r in serious["rows"]}
-    assert by_id["38"]["severity"] == context.SUPPRESSED  # "Moderate" only in one arm's column of the table
-    assert by_id["12"]["relatedness"] == context.SUPPRESSED and by_id["12"]["severity"] == "Mild"
+    assert {r["record_id"]: (r["arm"], r["severity"]) for r in serious["rows"]} == {
+        "38": ("Arm B", "Moderate"),
+        "12": ("Arm A", "Mild"),
+    }
     key = allocation.Key({"LL": "A", "LE": "B", "LS": "C"}, "0" * 16, Path("allocation.key"))
-    unblinded = context.ae_listing(events, blinding.arms_for(False, key=key), per_arm)
+    unblinded = context.ae_listing(events, blinding.arms_for(False, key=key))
     assert len(unblinded["rows"]) == 3  # with the key, every event in one listing

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from runback.flows.report.blinding import arms_for
-from runback.flows.report.context import SUPPRESSED, _rows, deviations, serious_adverse_events
+from runback.flows.report.context import _rows, deviations, serious_adverse_events
 from tests.helpers import build_warehouse, randomised, session, visit
 
 ACTIONS = ("1", "2", "3", "4", "5", "unk", "nask", "asku", "na")
@@ -48,6 +48,13 @@ def warehouse(tmp_path_factory, study):
     return build_warehouse(tmp_path_factory.mktemp("deviations"), study, [night, changed])
 
 
+def _letters(db) -> dict[str, str]:
+    """Each participant's arm at the cut, as a blinded report shows it."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        query = "select record_id, 'Arm ' || arm from analysis.participants where data_cut = 2"
+        return dict(con.execute(query).fetchall())
+
+
 def _read(db, name: str):
     with duckdb.connect(str(db), read_only=True) as con:
         return _rows(con, name, cut=2)
@@ -71,7 +78,7 @@ def test_deviations_by_kind_and_participant(warehouse):
         2,
         2,
     )
-    assert all(d["arm"] is None for d in found["rows"])  # blinded: no arm in the listing
+    assert all(d["arm"] == _letters(warehouse)[d["record_id"]] for d in found["rows"])  # the arm, by its letter
 
 
 def test_serious_adverse_events_are_listed_with_participant_and_actions(warehouse):
@@ -79,6 +86,11 @@ def test_serious_adverse_events_are_listed_with_participant_and_actions(warehous
     found = serious_adverse_events(frame, arms_for(True), per_arm, randomised=3)
     listed = [(e["record_id"], e["onset_date"], e["onset_day"], e["relatedness"], e["actions"]) for e in found["rows"]]
     assert listed == [("1", "2014-01-20", 10, "Possible", "Exercise modified; Medical care sought")]
-    assert found["suppressed"] and found["rows"][0]["description"] == SUPPRESSED  # one arm only has serious events
-    assert found["rows"][0]["arm"] is None
+    # the only serious event, of one arm: shown whole, with its letter (the open report shows its grading too)
+    shown = found["rows"][0]
+    assert (shown["arm"], shown["description"], shown["severity"]) == (
+        _letters(warehouse)["1"],
+        "event 1.1",
+        "Moderate",
+    )
     assert sum(a["events"] for a in found["arms"] if a) == 1
