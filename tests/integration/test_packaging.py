@@ -1,24 +1,50 @@
-"""runback as a user installs it: a wheel (not editable) in a fresh virtual environment, run from
-a folder that has nothing to do with the checkout. Slow: it builds the wheel and runs the CLI."""
+"""runback as a user or an image installs it: the wheel (not editable) in a fresh virtual
+environment holding exactly the versions of requirements.lock, run from a folder that has nothing
+to do with the checkout; and the work pool templates of docs/containers.md. The installs are slow:
+the lock file's 122 packages come from the package index (about 2.5 minutes here)."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import venv
 import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCK = ROOT / "requirements.lock"
+FLOWS = {"nightly": "nightly-ingest", "adhoc": "followup-report"}
+"""The flow each deployment of prefect.yaml runs, by deployment name."""
 
 
 def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if "__pycache__" not in p.parts}
+
+
+def _pins() -> dict[str, str]:
+    """requirements.lock as {canonical name: version}; every line that is not a comment pins one."""
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^=\s;]+)", line).groups()
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a user's shell: none of our settings, no Prefect server, no PYTHON*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNBACK_", "PYTHON", "PREFECT_"))}
+    return env | {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +75,26 @@ def wheel(tmp_path_factory) -> Path:
     return found
 
 
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A fresh venv with what the Containerfile installs: requirements.lock, then the wheel, both
+    without dependencies (so nothing unpinned gets in). Its python."""
+    env_dir = tmp_path_factory.mktemp("venv")
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    lock = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "-r", str(LOCK)], capture_output=True, text=True
+    )
+    assert lock.returncode == 0, lock.stderr[-3000:]
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    return python
+
+
+def _site(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
 def test_the_wheel_holds_one_top_level_package_with_its_files(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if ".dist-info/" not in n}
@@ -64,35 +110,82 @@ def test_the_wheel_holds_one_top_level_package_with_its_files(wheel):
         assert wanted in names, wanted
 
 
+def test_the_lock_file_pins_every_runtime_requirement_to_a_version_it_allows():
+    pins = _pins()
+    assert len(pins) > 100  # the whole closure, not the direct requirements only
+    for text in importlib.metadata.requires("runback"):
+        wanted = Requirement(text)
+        if wanted.marker and not wanted.marker.evaluate({"extra": ""}):
+            continue  # the dev tools
+        name = canonicalize_name(wanted.name)
+        assert name in pins, f"{name} is not in requirements.lock"
+        assert wanted.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(wanted.specifier))
+
+
 @pytest.mark.slow
-def test_an_installed_wheel_runs_the_pipeline_from_any_folder(wheel, tmp_path):
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+def test_the_lock_file_installs_in_a_fresh_venv_and_holds_every_dependency_of_the_wheel(installed):
+    check = subprocess.run([installed, "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout  # names any dependency the lock file misses or pins wrong
+    frozen = subprocess.run(
+        [installed, "-m", "pip", "list", "--format=json"], check=True, capture_output=True, text=True
+    ).stdout
+    present = {canonicalize_name(p["name"]): p["version"] for p in json.loads(frozen)}
+    for tool in ("pip", "setuptools", "wheel"):
+        present.pop(tool, None)
+    assert present.pop("runback") == importlib.metadata.version("runback")
+    assert present == _pins()
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_resolves_every_deployment_entrypoint_with_prefects_loader(installed, tmp_path):
+    """Each entrypoint of prefect.yaml and of `deployments()` (served, or per trial), loaded by
+    Prefect's own loader in a process of its own, in a folder that is not the project: the flow comes
+    from the venv's site-packages, by import (Prefect's module-path form: no pull step, no copy)."""
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = _env(tmp_path)
+
+    def run(code: str, *args: str):
+        done = subprocess.run([installed, "-c", code, *args], cwd=work, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.splitlines()[-1])
+
+    served = run(
+        "import json; from runback.flows.deployments import deployments\n"
+        "print(json.dumps([[d.name, d.flow_name, d.entrypoint] for d in deployments() + deployments(trial='cai2017')]))"
     )
-    # the dependencies come from this interpreter's site-packages (no network needed), without
-    # processing its .pth files, so the checkout's editable install stays out of reach
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    declared = [[d["name"], FLOWS[d["name"]], d["entrypoint"]] for d in config["deployments"]]
+    assert config["pull"] == []  # nothing to copy, no folder to go to: the flows are imported
+    assert sorted(declared) == sorted(served[:2])  # prefect.yaml deploys what `runback serve` serves
+    assert len(served) == 4 and all(":" not in entrypoint for *_, entrypoint in served)
+
+    loader = (
+        "import json, sys; from prefect import Flow; from prefect.flows import load_flow_from_entrypoint\n"
+        "flow = load_flow_from_entrypoint(sys.argv[1], use_placeholder_flow=False)\n"
+        "print(json.dumps([isinstance(flow, Flow), flow.name, sys.modules[flow.fn.__module__].__file__]))"
+    )
+    site = str(_site(installed))
+    for _, flow_name, entrypoint in [*declared, *served]:
+        is_flow, name, source = run(loader, entrypoint)
+        assert is_flow and name == flow_name, entrypoint
+        assert source.startswith(site), source
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_runs_the_pipeline_from_any_folder(installed, tmp_path):
+    site = _site(installed)
     before = _files(site)
     work = tmp_path / "somewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNBACK_", "PYTHON"))}  # the defaults
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    runback = env_dir / "bin" / "runback"
+    env = _env(tmp_path)  # the defaults
+    runback = installed.parent / "runback"
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([runback, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600)
 
     located = subprocess.run(
-        [python, "-c", "import runback.flows; print(runback.flows.__file__)"],
+        [installed, "-c", "import runback.flows; print(runback.flows.__file__)"],
         cwd=work,
         env=env,
         capture_output=True,
