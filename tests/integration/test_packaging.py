@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -20,6 +21,9 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from prefect.server.schemas.actions import validate_base_job_template
+from prefect.utilities.templating import apply_values
+from prefect.workers.base import BaseJobConfiguration
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
@@ -120,6 +124,53 @@ def test_the_lock_file_pins_every_runtime_requirement_to_a_version_it_allows():
         name = canonicalize_name(wanted.name)
         assert name in pins, f"{name} is not in requirements.lock"
         assert wanted.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(wanted.specifier))
+
+
+def _image() -> dict[str, str]:
+    """What the Containerfile's final stage makes: its working folder, user id and build-stage copies."""
+    build, final = re.split(r"^FROM ", (ROOT / "Containerfile").read_text(), flags=re.M)[1:]
+    return {
+        "workdir": re.findall(r"^WORKDIR (\S+)$", final, flags=re.M)[-1],
+        "user": re.findall(r"^USER (\S+)$", final, flags=re.M)[-1],
+        "uid": re.search(r"useradd .*--uid (\d+)", final).group(1),
+        "final": final,
+        "copied": {w for line in re.findall(r"^COPY (.+) \S+$", build, flags=re.M) for w in line.split()},
+    }
+
+
+def test_the_containerfile_builds_the_wheel_from_every_package_folder_and_runs_it_as_a_user():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    image = _image()
+    folders = set(project["tool"]["setuptools"]["package-dir"].values())
+    assert image["copied"] == folders | {"pyproject.toml", project["project"]["readme"]}
+    context = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in context and {f"!{name}" for name in image["copied"] | {"requirements.lock"}} <= set(context)
+    assert image["user"] not in ("root", "0")
+    for step in ("--no-deps -r /tmp/requirements.lock", "--no-deps /tmp/dist/runback-*.whl", "pip check"):
+        assert step in image["final"], step
+
+
+@pytest.mark.parametrize("template", ["docker-pool.yaml", "kubernetes-pool.yaml"])
+def test_a_pool_template_runs_the_image_with_the_trials_data_mounted_at_its_working_folder(template):
+    """The job a worker makes from the template's defaults (Prefect's own templating, after the
+    check the server makes when the pool is created): runback's image of this version, as the
+    image's user, the data volume mounted on the folder flow runs start in, the trials inside it."""
+    base = yaml.safe_load((ROOT / "docs" / template).read_text())
+    validate_base_job_template(base)
+    job = apply_values(
+        base["job_configuration"], BaseJobConfiguration._get_base_config_defaults(base["variables"]["properties"])
+    )
+    image = _image()
+    if "job_manifest" in job:  # Kubernetes
+        pod = job["job_manifest"]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts, reference = [m["mountPath"] for m in container["volumeMounts"]], container["image"]
+        assert str(pod["securityContext"]["runAsUser"]) == image["uid"] and pod["securityContext"]["runAsNonRoot"]
+    else:  # Docker
+        mounts, reference = [volume.split(":")[1] for volume in job["volumes"]], job["image"]
+    assert reference.rsplit("/", 1)[-1] == f"runback:{importlib.metadata.version('runback')}"
+    assert image["workdir"] in mounts
+    assert Path(job["env"]["RUNBACK_TRIALS"]).is_relative_to(image["workdir"])
 
 
 @pytest.mark.slow
