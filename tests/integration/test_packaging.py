@@ -55,10 +55,23 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env | {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
+def _image() -> dict:
+    """What the Containerfile's final stage makes: its working folder, user id and build-stage copies."""
+    build, final = re.split(r"^FROM ", (ROOT / "Containerfile").read_text(), flags=re.M)[1:]
+    return {
+        "workdir": re.findall(r"^WORKDIR (\S+)$", final, flags=re.M)[-1],
+        "user": re.findall(r"^USER (\S+)$", final, flags=re.M)[-1],
+        "uid": re.search(r"useradd .*--uid (\d+)", final).group(1),
+        "final": final,
+        "copied": {w for line in re.findall(r"^COPY (.+) \S+$", build, flags=re.M) for w in line.split()},
+    }
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the checkout's files (what git tracks, and new files it does
-    not ignore): a `build/` folder left by an earlier build cannot slip stale files into it."""
+    """The wheel as the Containerfile's build stage builds it, from a copy of the files its COPY
+    lines name (what git tracks there, and new files it does not ignore): a `build/` folder left by
+    an earlier build cannot slip stale files into it."""
     out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source")
     listed = (
         subprocess.run(
@@ -70,8 +83,9 @@ def wheel(tmp_path_factory) -> Path:
         .stdout.decode()
         .split("\0")
     )
+    copied = _image()["copied"]
     for name in filter(None, listed):
-        if (ROOT / name).is_file():
+        if (ROOT / name).is_file() and name.split("/")[0] in copied:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
     subprocess.run(
@@ -126,18 +140,6 @@ def test_the_lock_file_pins_every_runtime_requirement_to_a_version_it_allows():
         name = canonicalize_name(wanted.name)
         assert name in pins, f"{name} is not in requirements.lock"
         assert wanted.specifier.contains(pins[name], prereleases=True), (name, pins[name], str(wanted.specifier))
-
-
-def _image() -> dict[str, str]:
-    """What the Containerfile's final stage makes: its working folder, user id and build-stage copies."""
-    build, final = re.split(r"^FROM ", (ROOT / "Containerfile").read_text(), flags=re.M)[1:]
-    return {
-        "workdir": re.findall(r"^WORKDIR (\S+)$", final, flags=re.M)[-1],
-        "user": re.findall(r"^USER (\S+)$", final, flags=re.M)[-1],
-        "uid": re.search(r"useradd .*--uid (\d+)", final).group(1),
-        "final": final,
-        "copied": {w for line in re.findall(r"^COPY (.+) \S+$", build, flags=re.M) for w in line.split()},
-    }
 
 
 def test_the_containerfile_builds_the_wheel_from_every_package_folder_and_runs_it_as_a_user():
