@@ -105,6 +105,8 @@ class Fit:
 
         estimate = float(vector @ self.params)
         se = float(np.sqrt(vector @ self.cov @ vector))
+        if not se > 0:  # no variance (an arm of one cluster): an estimate without inference
+            return Contrast(estimate, se, None, float("nan"), float("nan"), float("nan"))
         z = float(special.ndtri(0.5 + level / 2))
         p = float(2 * special.ndtr(-abs(estimate) / se))
         return Contrast(estimate, se, None, estimate - z * se, estimate + z * se, p)

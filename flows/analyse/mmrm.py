@@ -96,6 +96,8 @@ def t_contrast(estimate: float, se: float, df: float, level: float = 0.95) -> Co
     """A contrast with t inference on `df`: CI from Student's t quantile, two-sided p."""
     from scipy import special  # imported when a model is fitted, not when every fit is copied
 
+    if not se > 0:  # no variance: an estimate without inference
+        return Contrast(estimate, se, df, float("nan"), float("nan"), float("nan"))
     half = float(special.stdtrit(df, 0.5 + level / 2)) * se
     p = float(2 * special.stdtr(df, -abs(estimate) / se))
     return Contrast(estimate, se, df, estimate - half, estimate + half, p)

@@ -95,3 +95,18 @@ def test_rows_in_any_order_give_the_same_fit():
         one = fit(frame["y"].to_numpy(), _design(frame), frame["id"].to_numpy())
         other = fit(shuffled["y"].to_numpy(), _design(shuffled), shuffled["id"].to_numpy())
         np.testing.assert_allclose(one.params, other.params, rtol=1e-8)
+
+
+def test_a_contrast_without_variance_has_no_inference_rather_than_a_fault():
+    """An arm of one cluster can leave a contrast with no variance: its estimate stands, its CI and
+    p are not defined (shown as missing), and nothing divides by zero."""
+    import math
+
+    import numpy as np
+
+    from runback.flows.analyse.clustered import Fit
+    from runback.flows.analyse.mmrm import t_contrast
+
+    c = Fit(np.array([1.0, 2.0]), np.zeros((2, 2)), "").contrast(np.array([0.0, 1.0]))
+    assert c.estimate == 2.0 and math.isnan(c.p_value) and math.isnan(c.ci_low)
+    assert math.isnan(t_contrast(1.5, 0.0, 10.0).p_value)
