@@ -131,15 +131,10 @@ def analyse_cut(db: str, project: str, cut: int) -> dict[str, int]:
     finally:
         con.close()
     logger().info(
-        "analysis of data cut %s refreshed: %s; unchanged since the previous cut, so not computed again: "
-        "%s; updated for the visit windows closed since: %s; models fitted %d, copied from the previous "
-        "cut %d",
+        "analysis of data cut %s refreshed: %s; models fitted %d",
         cut,
         ", ".join(f"{t} {n}" for t, n in done.written.items()),
-        ", ".join(done.shared) or "none",
-        ", ".join(done.updated) or "none",
         done.fitted,
-        done.reused,
     )
     return done.written
 
