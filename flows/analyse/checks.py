@@ -50,21 +50,52 @@ def check(con, cut: int) -> None:
 
 
 def _table_failures(con, table: Table, cut: int) -> list[Failed]:
-    found = []
+    return _key(con, table, cut) + _nulls(con, table, cut) + _values(con, table, cut)
+
+
+def _key(con, table: Table, cut: int) -> list[Failed]:
     duplicated = _dicts(con.execute(sql("analyse/check_key", table=table.name), {"cut": cut, "key": list(table.key)}))
-    if duplicated:
-        found.append(Failed(table.name, f"key ({', '.join(table.key)}) not unique", duplicated))
-    parameters = {"cut": cut, "columns": list(table.not_null)}
-    nulls = _dicts(con.execute(sql("analyse/check_nulls", table=table.name), parameters))[0] if table.not_null else {}
-    for column in (c for c in table.not_null if nulls[c]):
-        offending = _dicts(con.execute(sql("analyse/check_not_null", table=table.name, column=column), {"cut": cut}))
-        found.append(Failed(table.name, f"{column} is null in {nulls[column]} rows", offending))
-    for column, accepted in table.accepted.items():
-        parameters = {"cut": cut, "accepted": list(accepted)}
-        other = _dicts(con.execute(sql("analyse/check_accepted", table=table.name, column=column), parameters))
-        if other:
-            found.append(Failed(table.name, f"{column} not one of {', '.join(accepted)}", other))
-    return found
+    return [Failed(table.name, f"key ({', '.join(table.key)}) not unique", duplicated)] if duplicated else []
+
+
+def _nulls(con, table: Table, cut: int) -> list[Failed]:
+    """The not-null columns counted in one statement; the rows fetched only for a column that fails."""
+    if not table.not_null:
+        return []
+    (counts,) = _dicts(
+        con.execute(sql("analyse/check_nulls", table=table.name), {"cut": cut, "columns": list(table.not_null)})
+    )
+    return [
+        Failed(
+            table.name,
+            f"{column} is null in {counts[column]} rows",
+            _dicts(con.execute(sql("analyse/check_not_null", table=table.name, column=column), {"cut": cut})),
+        )
+        for column in table.not_null
+        if counts[column]
+    ]
+
+
+def _values(con, table: Table, cut: int) -> list[Failed]:
+    """The values present in one statement; the rows fetched only for a column that fails."""
+    if not table.accepted:
+        return []
+    parameters = {"cut": cut, "columns": list(table.accepted)}
+    (present,) = _dicts(con.execute(sql("analyse/check_values", table=table.name), parameters))
+    return [
+        Failed(
+            table.name,
+            f"{column} not one of {', '.join(accepted)}",
+            _dicts(
+                con.execute(
+                    sql("analyse/check_accepted", table=table.name, column=column),
+                    {"cut": cut, "accepted": list(accepted)},
+                )
+            ),
+        )
+        for column, accepted in table.accepted.items()
+        if set(present[column] or ()) - {None} - set(accepted)
+    ]
 
 
 def _dicts(result) -> list[dict]:
