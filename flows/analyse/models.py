@@ -161,6 +161,7 @@ def fit_all(
     arms = tuple(arms) if arms is not None else tuple(sorted(participants["arm"].dropna().unique()))
     planned = plan_fits(outcomes, participants, arms, measured)
     rows = []
+    # limits the BLAS libraries loaded by now: scipy's own is (its modules import it at their top)
     with threadpool_limits(limits=1, user_api="blas"):
         for k, fit in enumerate(planned, start=1):
             rows += FITTERS[fit.model](fit.rows, arms, fit.timepoint, fit.population, fit.param)
