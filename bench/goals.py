@@ -6,7 +6,9 @@ the export; a new cut's analysis refresh at most 5 s at 20,000 participants and 
 For each size it simulates the trial (`simulate(participants=N, seed=1, nights=3)`, this tree's
 simulator: both codes read the same files) and measures, median of --runs:
 
-- floor: DuckDB `read_csv(all_varchar = true)` of the last night's export into a table on disk;
+- floor: DuckDB `read_csv(all_varchar = true)` of the last night's export into a table on disk,
+  once in each run, before the two codes' runs (so that the ratio below compares times taken
+  under the same load);
 - night: `runback ingest` of the last night's export, as a user runs it (a new process, no Prefect
   server), into a fresh copy of a warehouse holding the earlier nights (ingested and analysed by
   the same code), less the command's start-up (`runback --version`); `night_ratio` = night / floor;
@@ -14,7 +16,8 @@ simulator: both codes read the same files) and measures, median of --runs:
   loaded (`ingest_file`) but not analysed, twice in a new process, each on its own copy: the first
   (`cold_s`: the fitting libraries imported on the way, as in the night above) and the second
   (`refresh_s`: the refresh's own work, as bench/ingest.py measures it after a warm-up), which
-  the refresh goals are judged on. The earlier cut is analysed, so the old code may share tables
+  the refresh goals are judged on; `cpu_s` is the second's CPU time (every thread of the
+  process), less disturbed by other work on the machine. The earlier cut is analysed, so the old code may share tables
   and copy fits from it, as it did on a real night.
 
 Each code runs in its own processes, imported from its own folders: the older revision from a git
@@ -58,10 +61,10 @@ from runback.flows.warehouse import connect
 study, seconds = load_project(), []
 for db in sys.argv[2:]:
     with connect(Path(db)) as con:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         done = refresh_analysis(con, study, int(sys.argv[1]))
-        seconds.append(time.perf_counter() - start)
-print(json.dumps({"cold_s": seconds[0], "refresh_s": seconds[1], "fitted": done.fitted}))
+        seconds.append((time.perf_counter() - start, time.process_time() - cpu))
+print(json.dumps({"cold_s": seconds[0][0], "refresh_s": seconds[1][0], "cpu_s": seconds[1][1], "fitted": done.fitted}))
 """
 LOAD_CHILD = """
 import duckdb, sys
@@ -127,7 +130,6 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
     files = simulate(tmp / f"exports{participants}", participants=participants, seed=1, nights=3).files
     floor(files[-1], tmp)  # warm-up
     result = {"participants": participants, "file_mb": round(files[-1].stat().st_size / 1e6, 1)}
-    result["floor_s"] = statistics.median(floor(files[-1], tmp) for _ in range(runs))
     history, loaded, cut = {}, {}, {}
     for code in codes:
         history[code.name] = tmp / f"{code.name}-{participants}-history.duckdb"
@@ -136,9 +138,10 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
         shutil.copy(history[code.name], loaded[code.name])
         out = code.run(LOAD_CHILD, str(files[-1]), str(loaded[code.name]), env=env)
         cut[code.name] = json.loads(out.stdout.strip().splitlines()[-1])
-    times = {(code.name, what): [] for code in codes for what in ("startup", "night", "cold", "refresh")}
-    fitted = {}
+    times = {(code.name, what): [] for code in codes for what in ("startup", "night", "cold", "refresh", "cpu")}
+    fitted, floors = {}, []
     for _ in range(runs):
+        floors.append(floor(files[-1], tmp))
         for code in codes:
             db = tmp / "run.duckdb"
             times[code.name, "startup"].append(code.timed(CLI, "--version", env=env))
@@ -155,7 +158,9 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
             refreshed = json.loads(out.stdout.strip().splitlines()[-1])
             times[code.name, "cold"].append(refreshed["cold_s"])
             times[code.name, "refresh"].append(refreshed["refresh_s"])
+            times[code.name, "cpu"].append(refreshed["cpu_s"])
             fitted[code.name] = refreshed["fitted"]
+    result["floor_s"], result["floor_runs_s"] = statistics.median(floors), [round(t, 3) for t in floors]
     for code in codes:
         startup = statistics.median(times[code.name, "startup"])
         night = statistics.median(times[code.name, "night"]) - startup
@@ -165,6 +170,7 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
             "night_ratio": round(night / result["floor_s"], 2),
             "refresh_s": round(statistics.median(times[code.name, "refresh"]), 3),
             "cold_s": round(statistics.median(times[code.name, "cold"]), 3),
+            "refresh_cpu_s": round(statistics.median(times[code.name, "cpu"]), 3),
             "refresh_runs_s": [round(t, 3) for t in times[code.name, "refresh"]],
             "night_runs_s": [round(t - startup, 3) for t in times[code.name, "night"]],
             "fitted": fitted[code.name],
@@ -173,8 +179,8 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
 
 
 def report(results: list[dict], names: list[str]) -> None:
-    print("| participants | floor (s) | code | night (s) | night / floor | refresh (s) | first refresh (s) | goals |")
-    print("|---:|---:|---|---:|---:|---:|---:|---|")
+    print("| participants | floor (s) | code | night (s) | night / floor | refresh (s) | CPU (s) | first (s) | goals |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         for name in names:
             m = r[name]
@@ -184,7 +190,7 @@ def report(results: list[dict], names: list[str]) -> None:
                 goals.append(f"night <= {NIGHT_GOAL:g}x floor: {_met(m['night_ratio'], NIGHT_GOAL)}")
             print(
                 f"| {r['participants']} | {r['floor_s']:.2f} | {name} | {m['night_s']:.2f} | {m['night_ratio']:.2f} "
-                f"| {m['refresh_s']:.2f} | {m['cold_s']:.2f} | {'; '.join(goals)} |"
+                f"| {m['refresh_s']:.2f} | {m['refresh_cpu_s']:.2f} | {m['cold_s']:.2f} | {'; '.join(goals)} |"
             )
 
 
