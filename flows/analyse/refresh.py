@@ -143,8 +143,8 @@ def write_reference(con, study: Study) -> None:
         ),
     }
     if rows(con, "analyse/count_ref", table="t_quantiles")[0][0] != T_QUANTILE_MAX_DF:
-        # fixed, so written once: rewriting its 100,000 rows on every refresh took 0.4 s, and the
-        # goal a new cut's refresh <= 1 s at 84 participants with it (bench/goals.py)
+        # fixed, so written once (carries the goal: a new cut's refresh <= 1 s at 84 participants,
+        # bench/goals.py; rewriting its 100,000 rows took 0.4 s of every refresh)
         from scipy import special
 
         df = np.arange(1, T_QUANTILE_MAX_DF + 1)
