@@ -132,10 +132,7 @@ def main() -> None:
             print(f"data queries' statement ({name}): {median:.4f} s, {len(found[name]):,} rows")
         assert all(rows == found["now"] for rows in found.values()), "the statements give different rows"
     seconds, done = refresh_time(before, args.folder, cut, args.runs)
-    print(
-        f"refresh of the last night's cut: {seconds:.3f} s (shared: {', '.join(done.shared)}; "
-        f"updated: {', '.join(done.updated) or 'none'}; fits {done.fitted})"
-    )
+    print(f"refresh of the last night's cut: {seconds:.3f} s (fits {done.fitted})")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,8 @@ measures, in this process after a warm-up, median of --runs runs:
 - runback's phases: read (bytes -> text table, header check), validate (split + pandera + rules),
   load (one transaction into a fresh warehouse), analysis refresh (SQL tables and every model
   fitted; `fits` counts them), report render (both timepoints); and the per-arm summary query;
-- the analysis refresh of a next night whose export changes nothing a model reads (one adverse
-  event's description): the tables that read it computed, those that read the cut's date updated
-  for the windows closed since (`unchanged_updated`), the others shared with the previous cut
-  (`unchanged_shared`), no model fitted (`unchanged_fitted`);
+- the analysis refresh of a next night whose export changes one adverse event's description
+  (every table computed, every model fitted: `unchanged_fitted`);
 - peak memory (RSS) of one ingest, in a child process;
 - the whole `runback ingest` command (a new process, not tracked by a Prefect server) for a
   new night over the history (`--nights`), for no new export and for a file already seen, each
@@ -162,10 +160,8 @@ def refresh_new_cut(db: Path, study, cut: int, runs: int):
 
 
 def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
-    """The next night's export changes one adverse event's description, which no model reads: the
-    analysis refresh of its cut (the tables that read it and the data queries computed, those that
-    read the cut's date updated for the windows closed since, `unchanged_updated`, the others
-    shared with the previous cut, `unchanged_shared`; no model fitted)."""
+    """The next night's export changes one adverse event's description: the analysis refresh of its
+    cut (every table computed and every model fitted, as for any new cut)."""
     when = dt.datetime.strptime(path.stem.removeprefix("RUNBACK_DATA_"), "%Y-%m-%d_%H%M") + dt.timedelta(days=1)
     night = path.with_name(f"RUNBACK_DATA_{when:%Y-%m-%d_%H%M}.csv")
     with path.open(newline="", encoding="utf-8") as source, night.open("w", newline="", encoding="utf-8") as out:
@@ -181,13 +177,7 @@ def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
     assert loaded["status"] == "loaded", loaded
     cut = loaded["data_cut"]
     seconds, done = refresh_new_cut(db, study, cut, runs)
-    return {
-        "unchanged_analysis_s": seconds,
-        "unchanged_fitted": done.fitted,
-        "unchanged_reused": done.reused,
-        "unchanged_shared": len(done.shared),
-        "unchanged_updated": len(done.updated),
-    }
+    return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted}
 
 
 def peak_rss(path: Path, tmp: Path) -> float:
@@ -298,8 +288,6 @@ def main() -> None:
         "fits",
         "unchanged_analysis_s",
         "unchanged_fitted",
-        "unchanged_shared",
-        "unchanged_updated",
         "report_s",
         "summary_query_s",
         "peak_rss_mb",

@@ -63,7 +63,7 @@ def refitted(db: str, revision: str, cut: int | None, folder: Path) -> tuple[str
                 done = refresh.refresh_analysis(con, load_project(), cut)
         finally:
             refresh.models = ours
-        print(f"cut {cut} analysed again with the fitting code of {name}: {done.fitted} fits, {done.reused} copied")
+        print(f"cut {cut} analysed again with the fitting code of {name}: {done.fitted} fits")
         copies.append(str(copy))
     return copies[0], copies[1]
 

@@ -49,7 +49,6 @@ def mask_warehouse(db: Path, key_path: Path) -> str:
             _mask_dictionaries(con)
             for table in TABLES:
                 con.execute(warehouse.sql("warehouse/clear_analysis", table=table))
-            con.execute(warehouse.sql("warehouse/clear_cut_forms"))
             con.execute(warehouse.sql("ingest/record_key"), {"key_fingerprint": key.fingerprint, "file_id": None})
             con.execute(warehouse.sql("warehouse/stamp_cuts"), {"key_fingerprint": key.fingerprint})
             logged = {"what": "mask", "data_cut": None, "target": str(db), "key_fingerprint": key.fingerprint}

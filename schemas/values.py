@@ -7,10 +7,6 @@ vectorised in Arrow; a value that does not parse is NA (null), never an exceptio
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 import pandas as pd
 import pyarrow as arrow
 import pyarrow.compute as pc
@@ -49,36 +45,13 @@ _SAFE_INTEGER = 2.0**53
 """Whole numbers beyond this do not survive as numbers: they count as not a number."""
 
 
-_PARSED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("parsed", default=None)
-"""The columns parsed within `parsing_once`: (id of the column's values, kind) -> (values, parsed)."""
-
-
-@contextlib.contextmanager
-def parsing_once() -> Iterator[None]:
-    """Within it, `parse` of values parsed before (the same array: one frame's column, handed to
-    each check of its field and to the cross-form rules) gives what they parsed to then, instead
-    of parsing them again (parsing is value by value, so the index plays no part). The values
-    must not be changed meanwhile; what was parsed is kept until it ends."""
-    token = _PARSED.set({} if _PARSED.get() is None else _PARSED.get())
-    try:
-        yield
-    finally:
-        _PARSED.reset(token)
-
-
 def parse(values: pd.Series, kind: str) -> pd.Series:
     """Text -> numbers or timestamps for a kind; NA where the text does not parse (vectorised, in
-    Arrow). A date must exist: `2015-02-30` does not parse. The result must not be changed in
-    place (within `parsing_once`, other callers of the same values share it)."""
+    Arrow). A date must exist: `2015-02-30` does not parse."""
     if kind not in PATTERNS:
         return pd.Series(pd.NA, index=values.index, dtype="object")
-    kept, key = _PARSED.get(), (id(values.array), kind)
-    if kept is not None and key in kept and kept[key][0] is values.array:
-        return pd.Series(kept[key][1], index=values.index, copy=False)
     text = arrow.array(values.astype("str"), type=arrow.large_string(), from_pandas=True)
     parsed = parse_arrow(text, kind).to_numpy(zero_copy_only=False)
-    if kept is not None:  # kept with the values, so that their id cannot be another array's meanwhile
-        kept[key] = (values.array, parsed)
     return pd.Series(parsed, index=values.index, copy=False)
 
 

@@ -26,6 +26,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize, sparse, special
 
 from runback.flows.analyse.mmrm import Contrast
 
@@ -68,8 +69,6 @@ class Clusters:
 
     @functools.cached_property
     def indicator(self):
-        from scipy import sparse  # imported when a model is fitted, not when every fit is copied
-
         n = len(self.y)
         return sparse.csr_array((np.ones(n), np.arange(n), np.r_[self.starts, n]), shape=(len(self.sizes), n))
 
@@ -101,8 +100,6 @@ class Fit:
 
     def contrast(self, vector: np.ndarray, level: float = 0.95) -> Contrast:
         """c'beta with z inference (normal quantiles; `df` None), as statsmodels' `t_test` of these fits."""
-        from scipy import special  # imported when a model is fitted, not when every fit is copied
-
         estimate = float(vector @ self.params)
         se = float(np.sqrt(vector @ self.cov @ vector))
         if not se > 0:  # no variance (an arm of one cluster): an estimate without inference
@@ -161,8 +158,6 @@ def _exchangeable(c: Clusters, residual: np.ndarray, p: int) -> float:
 
 def mixed(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> MixedFit:
     """Random intercept per participant, REML; the fixed effects and statsmodels' covariance of them."""
-    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
-
     c = Clusters.of(y, x, groups)
     column_sums = c.column_sums
     upper = 1.0

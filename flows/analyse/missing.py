@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import optimize
 
 from runback.flows.analyse import mmrm
 
@@ -198,8 +199,6 @@ def tipping_delta(
 
     def margin(delta: float) -> float:
         return at(delta).p_value - ALPHA
-
-    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
 
     grid = np.linspace(0.0, limit, GRID + 1)
     for low, high in zip(grid[:-1], grid[1:], strict=True):  # the first crossing: far shifts re-reach p < ALPHA

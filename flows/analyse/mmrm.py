@@ -25,6 +25,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize, special
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,6 @@ class MmrmFit:
 
 def t_contrast(estimate: float, se: float, df: float, level: float = 0.95) -> Contrast:
     """A contrast with t inference on `df`: CI from Student's t quantile, two-sided p."""
-    from scipy import special  # imported when a model is fitted, not when every fit is copied
-
     if not se > 0:  # no variance: an estimate without inference
         return Contrast(estimate, se, df, float("nan"), float("nan"), float("nan"))
     half = float(special.stdtrit(df, 0.5 + level / 2)) * se
@@ -110,8 +109,6 @@ def fit(y: np.ndarray, x: np.ndarray, subject: np.ndarray, visit: np.ndarray, na
     k = int(visit.max()) + 1
     patterns = _patterns(y, x, np.asarray(subject), visit)
     start = _start(y, x, np.asarray(subject), visit, k)
-    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
-
     result = optimize.minimize(
         _criterion,
         start,

@@ -22,18 +22,16 @@ Each result carries the plan's role (primary, secondary, sensitivity) and, for t
 its Holm-adjusted p-value. Design matrices are built here with named columns rather than from
 formulas: the same models, without a formula parser's cost on every nightly fit. The input is
 prepared once (`plan_fits`): the rows of each population, timepoint and parameter as numpy columns
-(`Rows`), each with the digest that keys its fits; the models read those columns, the MMRM of one
-input is fitted once for both the MMRM rows and the delta-adjusted MI, and the ANCOVA is least
-squares as statsmodels' OLS computes it (its test oracle).
+(`Rows`); the models read those columns, the MMRM of one input is fitted once for both the MMRM
+rows and the delta-adjusted MI, and the ANCOVA is least squares as statsmodels' OLS computes it
+(its test oracle).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata, resources
 from itertools import combinations
 
 import numpy as np
@@ -66,24 +64,8 @@ COLUMNS = [
 ]
 MIN_PER_ARM = 3
 """Participants needed in every arm before a model is fitted."""
-FIT_INPUT = ("record_id", "arm", "visit", "step", "aval", "base", "sex")
-"""The columns of a fit's input rows that the models read (the populations are already applied)."""
 VISITS = tuple(VISIT_STEPS)
 """The assessment visits, in order: `Rows.visit` indexes them."""
-FITTING_CODE = {
-    "runback.flows.analyse": ("models.py", "mmrm.py", "clustered.py", "missing.py"),
-    "runback.schemas": ("plan.py", "trial.py"),
-}
-FITTING_LIBRARIES = ("numpy", "scipy", "pandas")
-CODE_VERSION = hashlib.sha256(
-    b"".join(
-        (resources.files(package) / name).read_bytes() for package, names in FITTING_CODE.items() for name in names
-    )
-    + " ".join(f"{library} {metadata.version(library)}" for library in FITTING_LIBRARIES).encode()
-).hexdigest()
-"""SHA-256 of the code that fits the models, of the plan and trial definitions and of the versions of
-the libraries the fits (and the input rows' digests) rest on: a change to any of them changes every
-fit's key, so no stored result outlives the code that computed it."""
 
 
 def pairs(arms: Sequence[str]) -> list[tuple[str, str]]:
@@ -101,12 +83,10 @@ def slope_terms(arms: Sequence[str]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Fits:
-    """The model results of a cut (rows in `COLUMNS` order, each with the `fit_hash` of its fit) and
-    how many fits were computed and how many were copied from the previous cut's results."""
+    """The model results of a cut (rows in `COLUMNS` order) and how many fits were computed."""
 
     results: pd.DataFrame
     fitted: int
-    reused: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,15 +134,13 @@ class Rows:
 
 @dataclass(frozen=True)
 class Planned:
-    """One fit of the plan: a model of one parameter in one population at one timepoint, its input
-    rows, and the key under which its results are stored (`fit_key`)."""
+    """One fit of the plan: a model of one parameter in one population at one timepoint, and its input rows."""
 
     model: str
     population: str
     timepoint: str
     param: str
     rows: Rows
-    key: str
 
 
 def fit_all(
@@ -170,36 +148,26 @@ def fit_all(
     participants: pd.DataFrame,
     arms: Sequence[str] | None = None,
     measured: Mapping[str, Sequence[str]] | None = None,
-    previous: pd.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Fits:
     """Every model of the plan for every timepoint, population and parameter.
 
     `arms`: the arms in their order (default: those of `participants`, sorted). `measured`: the
-    visits each parameter is measured at (default: every visit). `previous`: stored results of an
-    earlier cut (with `fit_hash`); a fit whose key is among them is copied, not refitted.
-    `progress(k, n)` is called after each of the n fits. The fits run on one BLAS thread: their
-    matrices are small (at most 17 columns), and on a shared two-core machine more BLAS threads made
-    the refresh three times slower, not faster."""
+    visits each parameter is measured at (default: every visit). `progress(k, n)` is called after
+    each of the n fits. The fits run on one BLAS thread: their matrices are small (at most 17
+    columns), and on a shared two-core machine more BLAS threads made the refresh three times
+    slower, not faster (carries the goal: a new cut's refresh <= 5 s at 20,000 participants,
+    bench/goals.py)."""
     arms = tuple(arms) if arms is not None else tuple(sorted(participants["arm"].dropna().unique()))
     planned = plan_fits(outcomes, participants, arms, measured)
-    stored = {} if previous is None else {key: rows for key, rows in previous.groupby("fit_hash", sort=False)}
-    rows, fitted = [], 0
+    rows = []
+    # limits the BLAS libraries loaded by now: scipy's own is (its modules import it at their top)
     with threadpool_limits(limits=1, user_api="blas"):
         for k, fit in enumerate(planned, start=1):
-            if fit.key in stored:
-                rows += stored[fit.key].to_dict("records")
-            else:
-                fitted += 1
-                fitter = FITTERS[fit.model]
-                rows += [
-                    row | {"fit_hash": fit.key}
-                    for row in fitter(fit.rows, arms, fit.timepoint, fit.population, fit.param)
-                ]
+            rows += FITTERS[fit.model](fit.rows, arms, fit.timepoint, fit.population, fit.param)
             if progress:
                 progress(k, len(planned))
-    results = pd.DataFrame(rows, columns=[*COLUMNS, "fit_hash"])
-    return Fits(with_roles(results), fitted, len(planned) - fitted)
+    return Fits(with_roles(pd.DataFrame(rows, columns=COLUMNS)), len(planned))
 
 
 def plan_fits(
@@ -208,7 +176,7 @@ def plan_fits(
     arms: tuple[str, ...],
     measured: Mapping[str, Sequence[str]] | None,
 ) -> list[Planned]:
-    """The fits of the plan in their order, each with its input rows and key.
+    """The fits of the plan in their order, each with its input rows.
 
     The rows are ordered by record id (as a number, then as text), parameter and step (as
     `sql/analyse/model_outcomes.sql` gives them); each population's rows of a timepoint and
@@ -237,7 +205,6 @@ def plan_fits(
         sexes=sex.labels,
         arms=arms,
     )
-    keyed = _Keyed(ids.texts(), arm.texts(), visit.texts(), sex.texts(), arranged(arm.codes), arranged(visit.codes))
     per_protocol = adherent[person] & arranged(outcomes["in_window"].fillna(False).to_numpy(bool))
     param = arranged(params.codes)
     of_param = {code: np.flatnonzero(param == code) for code in range(len(params.labels))}
@@ -252,10 +219,8 @@ def plan_fits(
                     continue
                 index = of_param.get(params.code(p.code), np.zeros(0, dtype=np.int64))
                 rows = data.take(index[included[index]])
-                digest = keyed.digest(rows, index[included[index]])
                 for model in _models(population, timepoint, p.code):
-                    key = fit_key(model, population, timepoint, p.code, arms, digest)
-                    planned.append(Planned(model, population, timepoint, p.code, rows, key))
+                    planned.append(Planned(model, population, timepoint, p.code, rows))
     return planned
 
 
@@ -295,60 +260,6 @@ class _Categories:
     def index_in(self, names: Sequence[str]) -> np.ndarray:
         """Each value's position in `names` (-1 when missing or not among them)."""
         return np.append(pd.Index(list(names)).get_indexer(self.labels), -1)[self.codes]
-
-    def texts(self) -> _Texts:
-        encoded = [str(label).encode() for label in self.labels]
-        return _Texts(np.array(encoded, dtype=object), np.array([len(e) for e in encoded], dtype=np.int64))
-
-
-@dataclass(frozen=True)
-class _Texts:
-    """A text column's distinct values (sorted) as UTF-8, and their lengths."""
-
-    encoded: np.ndarray
-    lengths: np.ndarray
-
-
-@dataclass(frozen=True)
-class _Keyed:
-    """The text columns of the fits' input rows (record id, arm, visit, sex) as `digest` reads them:
-    each column's values, and the rows' codes into them of the two that `Rows` codes otherwise."""
-
-    record_id: _Texts
-    arm: _Texts
-    visit: _Texts
-    sex: _Texts
-    arm_codes: np.ndarray
-    visit_codes: np.ndarray
-
-    def digest(self, rows: Rows, index: np.ndarray) -> str:
-        """SHA-256 of the `FIT_INPUT` columns of `rows` (the rows at `index`), in order: each text
-        column as its values present (sorted, UTF-8, with their lengths) and each row's position
-        among them (-1 when missing), each number column as its float64 bytes (one NaN for every
-        missing value). A function of these rows alone: the same rows give the same digest,
-        whatever else the data hold."""
-        h = hashlib.sha256()
-        columns = (
-            (self.record_id, rows.person),
-            (self.arm, self.arm_codes[index]),
-            (self.visit, self.visit_codes[index]),
-            (self.sex, rows.sex),
-        )
-        for texts, codes in columns:
-            present = np.flatnonzero(np.bincount(codes + 1, minlength=len(texts.lengths) + 1)[1:])
-            local = np.full(len(texts.lengths) + 1, -1, dtype=np.int8 if len(texts.lengths) < 127 else np.int32)
-            local[present + 1] = np.arange(len(present))
-            for part in (
-                texts.lengths[present].tobytes(),
-                b"".join(texts.encoded[present].tolist()),
-                local[codes + 1].tobytes(),
-            ):
-                h.update(len(part).to_bytes(8, "little") + part)
-        for values in (rows.step, rows.aval, rows.base):
-            missing = np.isnan(values)
-            part = (np.where(missing, np.nan, values) if missing.any() else values).tobytes()
-            h.update(len(part).to_bytes(8, "little") + part)
-        return h.hexdigest()
 
 
 def _floats(values: pd.Series) -> np.ndarray:
@@ -391,13 +302,6 @@ def _models(population: str, timepoint: str, param: str) -> list[str]:
         if timepoint == plan.PRIMARY_TIMEPOINT:
             models.append(plan.DELTA_MI)
     return models
-
-
-def fit_key(model: str, population: str, timepoint: str, param: str, arms: Sequence[str], rows: str) -> str:
-    """The key of a fit's results: SHA-256 of the code that fits it, the fit's specification and the
-    digest of its input rows (`FIT_INPUT` columns, in order). Equal keys give equal results."""
-    spec = "\x1f".join([CODE_VERSION, model, population, timepoint, param, *arms, rows])
-    return hashlib.sha256(spec.encode()).hexdigest()
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

@@ -378,8 +378,6 @@ def _insert_cut(
         "queries_hash": queries_hash(failures),
     }
     con.execute(sql("ingest/insert_data_cut"), params)
-    for form, content_hash in form_hashes.items():
-        con.execute(sql("ingest/insert_cut_form"), {"cut": cut, "form": form, "content_hash": content_hash})
 
 
 def _insert_failures(con, file_id: int, failures: pd.DataFrame) -> None:

@@ -24,7 +24,6 @@ from runback.schemas.dictionary_logic import check_logic
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
 from runback.schemas.form import KEY, schema_for, with_row_checks
 from runback.schemas.study import Study
-from runback.schemas.values import parsing_once
 
 
 @dataclass
@@ -69,15 +68,14 @@ def validate_export(split: SplitExport, study: Study, context: rules.Context) ->
     """Validate every form of an export, then apply the cross-form and cross-export rules."""
     found, notes = [split.problems], []
     frames = {form: part.rows for form, part in split.forms.items()}
-    with parsing_once():  # a column's values are parsed once for its type, range and date checks
-        with progress.stage("validating forms", total=len(split.forms)) as advance:
-            for form, rows in frames.items():
-                schema, said = model_for(study, form, list(rows.columns))
-                notes += said
-                found.append(validate_form(rows, schema, form))
-                advance()
-        found.append(check_logic(frames, study))
-        found.append(rules.check_all(frames, study, context))
+    with progress.stage("validating forms", total=len(split.forms)) as advance:
+        for form, rows in frames.items():
+            schema, said = model_for(study, form, list(rows.columns))
+            notes += said
+            found.append(validate_form(rows, schema, form))
+            advance()
+    found.append(check_logic(frames, study))
+    found.append(rules.check_all(frames, study, context))
     all_failures = (
         concat_failures(found).drop_duplicates().sort_values(["form", SOURCE_ROW, "column", "check"], kind="stable")
     )

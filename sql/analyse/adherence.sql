@@ -1,5 +1,5 @@
 -- analysis.adherence for a cut: one row per arm (sessions done, adherence, adherent participants).
-insert into analysis.adherence_rows
+insert into analysis.adherence
 with
 participants as (
     select * from analysis.participants where data_cut = $cut

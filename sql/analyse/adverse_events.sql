@@ -1,5 +1,5 @@
 -- analysis.adverse_events for a cut: per arm x dimension x category, events and participants with one.
-insert into analysis.adverse_events_rows
+insert into analysis.adverse_events
 with
 participants as (
     select record_id, arm from analysis.participants where data_cut = $cut

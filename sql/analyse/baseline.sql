@@ -1,5 +1,5 @@
 -- analysis.baseline for a cut: Table 1, one row per arm (and All) x baseline characteristic.
-insert into analysis.baseline_rows
+insert into analysis.baseline
 with
 participants as (
     select * from analysis.participants where data_cut = $cut

@@ -1,2 +1,2 @@
--- Removes the stored rows of one analysis table that a cut computed (no other cut shows them).
-delete from analysis.{{ table }}_rows where data_cut = $cut;
+-- Removes the rows of one analysis table of a cut (before the cut is analysed again).
+delete from analysis.{{ table }} where data_cut = $cut;

@@ -1,6 +1,6 @@
 -- analysis.data_queries for a cut: every quarantined row and every flag of the cut's export as a
 -- data query; status against the previous cut: new, open (seen before), resolved (gone now).
-insert into analysis.data_queries_rows
+insert into analysis.data_queries
 with
 cuts as (
     -- the cut and the one before it

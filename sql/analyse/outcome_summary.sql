@@ -1,7 +1,7 @@
 -- analysis.outcome_summary for a cut: per arm x visit x parameter, the value and the change from
 -- baseline (n, mean, SD, median, quartiles; change with its 95% t-interval). Floating-point
 -- aggregates run in record order, so a cut's numbers do not depend on how its rows are stored.
-insert into analysis.outcome_summary_rows
+insert into analysis.outcome_summary
 with
 outcomes as (
     select * from analysis.outcomes where data_cut = $cut

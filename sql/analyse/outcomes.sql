@@ -1,7 +1,7 @@
 -- analysis.outcomes for a cut: one row per participant x visit x parameter with a value (ADaM BDS-like).
 -- PSFS = mean of the scores whose activity is named; ODI = sum / (5 x sections answered) x 100, one
 -- decimal, missing when more than 2 of 10 sections are unanswered; KE_TORQUE = mean of the sides recorded.
-insert into analysis.outcomes_rows
+insert into analysis.outcomes
 with
 participants as (
     select record_id, arm, rand_date

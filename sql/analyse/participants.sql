@@ -1,5 +1,5 @@
 -- analysis.participants for a cut: one row per randomised participant (ADaM ADSL-like).
-insert into analysis.participants_rows
+insert into analysis.participants
 with
 randomisation as (
     select record_id, rand_date, rand_group

@@ -3,7 +3,7 @@
 -- and per protocol (adherent participants, assessment in its window). A change equal to the MCID counts:
 -- changes are compared with a tolerance of 1e-9 points, far below any recorded precision, so that an
 -- exact +2 computed in binary floating point as 1.9999999999999996 (PSFS means of thirds) is a response.
-insert into analysis.responders_rows
+insert into analysis.responders
 with
 outcomes as (
     select o.*, p.adherent

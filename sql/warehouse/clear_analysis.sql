@@ -1,3 +1,2 @@
 -- Empties analysis.{{ table }} of every cut (its rows are recomputed from the clean layer when a cut is analysed).
-delete from analysis.{{ table }}_rows;
-delete from analysis.cut_tables where table_name = '{{ table }}';
+delete from analysis.{{ table }};

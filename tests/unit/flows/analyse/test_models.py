@@ -1,5 +1,5 @@
 """The plan's models on numpy (flows/analyse/models.py) against statsmodels, the oracle: the ANCOVA's
-least squares, Holm's adjustment; and the fit key's digest of the input rows."""
+least squares, Holm's adjustment."""
 
 import numpy as np
 import pandas as pd
@@ -81,40 +81,3 @@ def test_ancova_with_too_few_participants_says_so():
 def test_holm_is_statsmodels_multipletests(p_values):
     expected = multipletests(p_values, method="holm")[1]
     np.testing.assert_array_equal(models.holm(np.array(p_values)), expected)
-
-
-def _keys(outcomes: pd.DataFrame) -> dict[tuple[str, str, str, str], str]:
-    participants = outcomes.drop_duplicates("record_id")[["record_id", "sex"]].assign(adherent=True)
-    planned = models.plan_fits(outcomes.drop(columns="sex"), participants, ARMS, None)
-    return {(f.model, f.population, f.timepoint, f.param): f.key for f in planned}
-
-
-def test_a_fit_key_reads_its_own_rows_alone():
-    frame = _trial(n=12)
-    other = frame.assign(param="ODI", aval=frame["aval"] * 2, base=frame["base"] * 2)
-    keys = _keys(pd.concat([frame, other], ignore_index=True))
-    psfs = {spec: key for spec, key in keys.items() if spec[3] == "PSFS"}
-    changed = other.copy()
-    changed.loc[3, "aval"] += 1  # another parameter's value
-    newcomer = other.iloc[[0]].assign(record_id="99")  # another parameter's participant
-    for outcomes in ([frame, changed], [frame, other, newcomer]):
-        again = _keys(pd.concat(outcomes, ignore_index=True))
-        assert {spec: again[spec] for spec in psfs} == psfs
-        assert any(again[spec] != key for spec, key in keys.items() if spec[3] == "ODI")
-
-
-@pytest.mark.parametrize(
-    ("column", "value"),
-    [("aval", 9.9), ("base", np.nan), ("arm", "B"), ("record_id", "13"), ("sex", "Other"), ("visit", "week_4")],
-)
-def test_any_changed_value_of_a_fit_changes_its_key(column, value):
-    frame = _trial(n=12)
-    keys = _keys(frame)
-    changed = frame.copy()
-    row = changed.index[(changed["visit"] == "week_8") & (changed["arm"] != value)][0]
-    changed.loc[row, column] = value
-    if column in ("record_id", "sex"):  # a participant's own values: every row of theirs
-        changed.loc[changed["record_id"] == frame.loc[row, "record_id"], column] = value
-    again = _keys(changed)
-    assert again.keys() == keys.keys()
-    assert all(again[spec] != key for spec, key in keys.items() if spec[1] == "ITT" and spec[3] == "PSFS")

@@ -1,5 +1,5 @@
-"""The one list of analysis tables is the warehouse's: every table is a view over its stored rows
-and has its `latest.*` view, and the warehouse holds no analysis table the list does not name."""
+"""The one list of analysis tables is the warehouse's: every table has its `latest.*` view, and the
+warehouse holds no analysis table the list does not name."""
 
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import connect
@@ -13,12 +13,7 @@ def test_the_list_names_every_analysis_table_and_view(tmp_path):
                 "from information_schema.tables where table_schema in ('analysis', 'latest')"
             ).fetchall()
         )
-    assert {n for n, kind in found.items() if n.startswith("analysis.") and kind == "VIEW"} == {
-        f"analysis.{t}" for t in TABLES
-    }
-    assert {n for n, kind in found.items() if n.startswith("analysis.") and kind != "VIEW"} == {
-        *(f"analysis.{t}_rows" for t in TABLES),
-        "analysis.cut_tables",
-    }
+    assert {n for n, kind in found.items() if n.startswith("analysis.")} == {f"analysis.{t}" for t in TABLES}
+    assert {kind for n, kind in found.items() if n.startswith("analysis.")} == {"BASE TABLE"}
     assert {n for n in found if n.startswith("latest.")} == {f"latest.{t}" for t in TABLES}
     assert TABLES[-1] == "model_results" and "model_results" not in SQL_TABLES

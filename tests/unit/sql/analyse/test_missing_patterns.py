@@ -1,37 +1,61 @@
 """analysis.missing_patterns (sql/analyse/missing_patterns.sql): each participant's visits as a pattern."""
 
-import duckdb
+import datetime as dt
 
-from tests.helpers import build_warehouse, randomised, visit
+from runback.flows.warehouse import sql
+from tests.unit.sql.analyse.memory import put
+
+RANDOMISED = dt.date(2014, 1, 10)
 
 
-def _nprs(record, event, date):
-    return visit(record, event, nprs_date=date, nprs_run="3", nprs_avg="2", nprs_complete="2")
+def _participant(record: str, arm: str) -> dict:
+    return {
+        "data_cut": 1,
+        "record_id": record,
+        "arm": arm,
+        "rand_date": RANDOMISED,
+        "supervised_done": 0,
+        "home_done": 0,
+        "adherence": 0.0,
+        "adherent": False,
+        "received_programme": False,
+        "status": "Ongoing",
+    }
 
 
-def test_patterns_by_arm_and_their_kind(tmp_path, study):
-    rows = [
-        randomised("1"),
-        _nprs("1", "week_4_arm_1", "2014-02-07"),
-        _nprs("1", "week_8_arm_1", "2014-03-07"),
-        randomised("2"),
-        _nprs("2", "week_8_arm_1", "2014-03-07"),
-        randomised("3"),
-        randomised("4", group="2"),
-        _nprs("4", "week_4_arm_1", "2014-02-07"),
-    ]
-    db = build_warehouse(tmp_path, study, [rows])
-    with duckdb.connect(str(db), read_only=True) as con:
-        found = con.execute(
-            "select arm, pattern, kind, participants from latest.missing_patterns where param = 'NPRS_RUN' "
-            "order by arm, pattern"
-        ).fetchall()
-        arm = dict(con.execute("select record_id, arm from latest.participants").fetchall())
-    assert sorted(found) == sorted(
-        [
-            (arm["4"], "XX.", "monotone", 1),
-            (arm["1"], "X..", "monotone", 1),
-            (arm["1"], "X.X", "intermittent", 1),
-            (arm["1"], "XXX", "complete", 1),
-        ]
+def _assessed(record: str, arm: str, *visits: str) -> list[dict]:
+    steps = {"baseline": 0, "week_4": 1, "week_8": 2, "month_3": 3}
+    common = {"data_cut": 1, "record_id": record, "arm": arm, "param": "NPRS_RUN", "aval": 3.0}
+    return [common | {"visit": v, "step": steps[v]} for v in visits]
+
+
+def test_patterns_by_arm_and_their_kind(warehouse):
+    cut_date = dt.datetime(2014, 6, 1, 2)  # month 3's window (to day 161) has not closed yet
+    put(
+        warehouse,
+        "meta.data_cuts",
+        [{"cut_id": 1, "file_id": 1, "export_time": cut_date, "clean_hash": "", "queries_hash": ""}],
     )
+    put(warehouse, "analysis.participants", [_participant("1", "A"), _participant("2", "A"), _participant("3", "A")])
+    put(warehouse, "analysis.participants", [_participant("4", "B"), _participant("5", "B")])
+    put(
+        warehouse,
+        "analysis.outcomes",
+        [
+            *_assessed("1", "A", "baseline", "week_4", "week_8"),
+            *_assessed("2", "A", "baseline", "week_8"),
+            *_assessed("3", "A", "baseline"),
+            *_assessed("4", "B", "baseline", "week_4"),
+        ],
+    )
+    warehouse.execute(sql("analyse/missing_patterns"), {"cut": 1})
+    found = warehouse.execute(
+        "select arm, pattern, kind, participants from analysis.missing_patterns where param = 'NPRS_RUN'"
+    ).fetchall()
+    assert sorted(found) == [
+        ("A", "X..", "monotone", 1),
+        ("A", "X.X", "intermittent", 1),
+        ("A", "XXX", "complete", 1),
+        ("B", "...", "none", 1),  # never assessed
+        ("B", "XX.", "monotone", 1),
+    ]
