@@ -1,5 +1,6 @@
 """Test set-up: a private Prefect home, the trial's study, and one Prefect test harness for the
-whole session (flows run against it; tasks use `.fn()`). Helpers are in `tests/helpers.py`."""
+whole session (the Prefect flows run against it; their steps are plain functions, called as
+they are). Helpers are in `tests/helpers.py`."""
 
 from __future__ import annotations
 
