@@ -28,8 +28,13 @@ def study() -> Study:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One Prefect test server for the session (about 10 s to start)."""
+    """One Prefect test server for the session (about 10 s to start). Prefect's logging is set up
+    here: its console handler keeps the stderr of the moment it is set up, which must not be that
+    of a command run through typer's test runner (closed when the command ends)."""
+    from prefect.logging.configuration import ensure_logging_setup
     from prefect.testing.utilities import prefect_test_harness
+
+    ensure_logging_setup()
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
