@@ -135,6 +135,31 @@ def build_warehouse(
     return db
 
 
+def ingest(path, db, project=None, *, scanned_in=None, conflict=None, settle_s: float = 0.0, **options):
+    """One export file ingested as a night ingests it (a LoadResult): `scanned_in`, `conflict` and
+    `settle_s` are the entry's (as a scan finds it), the rest the run's options (accept_*,
+    export_time, key; a key file's path may be a string)."""
+    from runback.flows.ingest.files import Entry
+    from runback.flows.ingest.pipeline import Options, ingest_file
+    from runback.flows.settings import PROJECT_DIR
+
+    if options.get("key") is not None:
+        options["key"] = Path(options["key"])
+    entry = Entry(Path(path), Path(scanned_in) if scanned_in else None, conflict, settle_s)
+    return ingest_file(entry, db, project or PROJECT_DIR, Options(**options))
+
+
+def scan(folder, db, project=None, **options) -> list:
+    """Every export of a folder ingested as a night finds them (oldest first, each entry as the
+    scan found it): their LoadResults."""
+    from runback.flows.ingest.files import find_exports
+    from runback.flows.ingest.pipeline import Options, ingest_file
+    from runback.flows.settings import PROJECT_DIR
+
+    found = find_exports([Path(folder)])
+    return [ingest_file(e, db, project or PROJECT_DIR, Options(**options)) for e in found]
+
+
 def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path, int]:
     """A simulated trial ingested night by night into `folder/w.duckdb`, analysed at its last cut."""
     from runback.flows.analyse.refresh import refresh_analysis
