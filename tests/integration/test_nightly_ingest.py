@@ -181,6 +181,26 @@ def test_a_night_with_a_refused_export_ends_failed_naming_the_file(trial, prefec
     assert all(s.is_completed() for f, s in files.items() if f != refused)
 
 
+def test_every_traceback_of_a_red_night_ends_in_the_refusal_naming_the_file(trial, prefect_harness):
+    """What the run's logs show on the server: each traceback Prefect logs (the file's task, the
+    flow) ends in runback's refusal naming the file, never in a fault of runback's code."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    sim, _, _, state = trial
+    (refused,) = [d["file"] for d in sim.defects if d["expect"] == "refuse"]
+    APILogWorker.drain_all(timeout=30)  # the run's logs reach the server in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    tracebacks = [log.message for log in logs if "Traceback (most recent call last)" in log.message]
+    assert len(tracebacks) >= 2  # the file's task and the flow
+    for text in tracebacks:
+        last = text.strip().splitlines()[-1]
+        assert last.startswith(("runback.flows.night.FileNotApplied: ", "runback.flows.night.NightNotWell: ")), text
+        assert refused in last
+
+
 def test_the_flows_outcome_can_be_stored(trial):
     _, _, results, state = trial
     kept = pickle.loads(pickle.dumps(state.result(raise_on_failure=False)))  # Prefect's results are pickled
