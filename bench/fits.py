@@ -69,7 +69,7 @@ def inputs(participants: int, folder: Path) -> dict:
     sim = simulate(folder / f"exports{participants}", participants=participants, seed=1, nights=3)
     db = folder / f"w{participants}.duckdb"
     db.unlink(missing_ok=True)
-    cut = ingest_file(str(sim.files[-1]), str(db), str(PROJECT_DIR))["data_cut"]
+    cut = ingest_file(str(sim.files[-1]), str(db), str(PROJECT_DIR)).data_cut
     with connect(db) as con:
         refresh_analysis(con, load_project(), cut)  # the analysis tables the fits read
         found = {

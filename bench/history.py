@@ -67,11 +67,11 @@ def build(folder: Path, participants: int, nights: int) -> tuple[Path, Path]:
         path = last.with_name(f"RUNBACK_DATA_{start + dt.timedelta(days=night):%Y-%m-%d_%H%M}.csv")
         path.write_text(out.getvalue(), encoding="utf-8")
         loaded = ingest_file(str(path), str(db), str(PROJECT_DIR))
-        assert loaded["status"] == "loaded", loaded
+        assert loaded.status == "loaded", loaded
         if night == nights - 1:
             with connect(db) as con:
-                refresh_analysis(con, load_project(), loaded["data_cut"])
-        print(f"night {night} of {nights}: data cut {loaded['data_cut']}", flush=True)
+                refresh_analysis(con, load_project(), loaded.data_cut)
+        print(f"night {night} of {nights}: data cut {loaded.data_cut}", flush=True)
     shutil.copy(db, before)
     return db, before
 

@@ -27,6 +27,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -43,12 +44,12 @@ os.environ.setdefault("RUNBACK_KEY", str(Path(tempfile.mkdtemp(prefix="runback-b
 import duckdb  # noqa: E402
 
 from runback.flows.analyse.refresh import refresh_analysis  # noqa: E402
-from runback.flows.followup_report import allocation_arms, draw, gather, render  # noqa: E402
 from runback.flows.ingest.pipeline import ingest_file  # noqa: E402
 from runback.flows.ingest.project import load_project  # noqa: E402
 from runback.flows.ingest.read import read_export  # noqa: E402
 from runback.flows.ingest.split import split_export  # noqa: E402
 from runback.flows.ingest.validate import validate_export  # noqa: E402
+from runback.flows.report.make import allocation_arms, draw, gather, render  # noqa: E402
 from runback.flows.settings import PROJECT_DIR  # noqa: E402
 from runback.flows.simulate import simulate  # noqa: E402
 from runback.flows.warehouse import connect  # noqa: E402
@@ -115,10 +116,11 @@ def measure(participants: int, runs: int, nights: int, tmp: Path, analysis_only:
     db = tmp / f"w{participants}.duckdb"
 
     def report():
-        arms = allocation_arms.fn(True, None, str(db))  # blinded: the warehouse holds the letters
+        # blinded: the warehouse holds the letters
+        arms = allocation_arms(True, None, str(db), "closed", logging.getLogger("runback"))
         for timepoint in ("week_8", "month_6"):
-            context = gather.fn(str(db), 1, timepoint, arms)
-            render.fn(context, draw.fn(str(db), context)[0])  # nothing kept: every chart drawn
+            context = gather(str(db), 1, timepoint, arms)
+            render(context, draw(str(db), context)[0])  # nothing kept: every chart drawn
 
     result["report_s"] = median_time(report, runs) / 2  # per report
     with duckdb.connect(str(db), read_only=True) as con:
@@ -174,8 +176,8 @@ def unchanged_night(path: Path, db: Path, study, runs: int) -> dict:
                 row[column], changed = row[column] + " (wording corrected)", True
             writer.writerow(row)
     loaded = ingest_file(str(night), str(db), str(PROJECT_DIR))
-    assert loaded["status"] == "loaded", loaded
-    cut = loaded["data_cut"]
+    assert loaded.status == "loaded", loaded
+    cut = loaded.data_cut
     seconds, done = refresh_new_cut(db, study, cut, runs)
     return {"unchanged_analysis_s": seconds, "unchanged_fitted": done.fitted}
 

@@ -80,6 +80,9 @@ class NightNotWell(Refused):
         self.night = night
         super().__init__("; ".join(night.problems), "See the run's summary: each file says why.")
 
+    def __reduce__(self):  # pickled as it was made (Prefect pickles a failed run's exception)
+        return type(self), (self.night,)
+
 
 class FileNotApplied(Refused):
     """A file that was refused or held tonight (recorded with its reason)."""
@@ -87,6 +90,9 @@ class FileNotApplied(Refused):
     def __init__(self, result: LoadResult):
         self.result = result
         super().__init__(f"{result.file} {result.status}: {result.message}")
+
+    def __reduce__(self):
+        return type(self), (self.result,)
 
 
 def pull(inbox: Path, log: Log) -> list[Path]:

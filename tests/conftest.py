@@ -1,5 +1,6 @@
 """Test set-up: a private Prefect home, the trial's study, and one Prefect test harness for the
-whole session (flows run against it; tasks use `.fn()`). Helpers are in `tests/helpers.py`."""
+whole session (the Prefect flows run against it; their steps are plain functions, called as
+they are). Helpers are in `tests/helpers.py`."""
 
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ def study() -> Study:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One Prefect test server for the session (about 10 s to start)."""
+    """One Prefect test server for the session (about 10 s to start). Prefect's logging is set up
+    here: its console handler keeps the stderr of the moment it is set up, which must not be that
+    of a command run through typer's test runner (closed when the command ends)."""
+    from prefect.logging.configuration import ensure_logging_setup
     from prefect.testing.utilities import prefect_test_harness
+
+    ensure_logging_setup()
 
     with prefect_test_harness(server_startup_timeout=120):
         yield

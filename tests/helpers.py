@@ -119,7 +119,7 @@ def build_warehouse(
     """A warehouse from nightly exports given as rows (one list per night; `header`: the export's
     columns, default the study's), analysed at the last cut."""
     from runback.flows.analyse.refresh import refresh_analysis
-    from runback.flows.nightly_ingest import ingest_export
+    from runback.flows.ingest.pipeline import ingest_file
     from runback.flows.settings import PROJECT_DIR
     from runback.flows.warehouse import connect
 
@@ -127,7 +127,7 @@ def build_warehouse(
     for i, rows in enumerate(nights):
         name = f"RUNBACK_DATA_2014-{i // 28 + 6:02d}-{i % 28 + 1:02d}_0200.csv"
         path = write_export(folder, name, study, rows, header=header)
-        ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+        ingest_file(path, db, PROJECT_DIR)
     if analyse:
         with connect(db) as con:
             cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
@@ -135,19 +135,44 @@ def build_warehouse(
     return db
 
 
+def ingest(path, db, project=None, *, scanned_in=None, conflict=None, settle_s: float = 0.0, **options):
+    """One export file ingested as a night ingests it (a LoadResult): `scanned_in`, `conflict` and
+    `settle_s` are the entry's (as a scan finds it), the rest the run's options (accept_*,
+    export_time, key; a key file's path may be a string)."""
+    from runback.flows.ingest.files import Entry
+    from runback.flows.ingest.pipeline import Options, ingest_file
+    from runback.flows.settings import PROJECT_DIR
+
+    if options.get("key") is not None:
+        options["key"] = Path(options["key"])
+    entry = Entry(Path(path), Path(scanned_in) if scanned_in else None, conflict, settle_s)
+    return ingest_file(entry, db, project or PROJECT_DIR, Options(**options))
+
+
+def scan(folder, db, project=None, **options) -> list:
+    """Every export of a folder ingested as a night finds them (oldest first, each entry as the
+    scan found it): their LoadResults."""
+    from runback.flows.ingest.files import find_exports
+    from runback.flows.ingest.pipeline import Options, ingest_file
+    from runback.flows.settings import PROJECT_DIR
+
+    found = find_exports([Path(folder)])
+    return [ingest_file(e, db, project or PROJECT_DIR, Options(**options)) for e in found]
+
+
 def simulated_warehouse(folder: Path, study: Study, **simulation) -> tuple[Path, int]:
     """A simulated trial ingested night by night into `folder/w.duckdb`, analysed at its last cut."""
     from runback.flows.analyse.refresh import refresh_analysis
+    from runback.flows.ingest.files import find_exports
     from runback.flows.ingest.pipeline import ingest_file
-    from runback.flows.nightly_ingest import find_exports
     from runback.flows.settings import PROJECT_DIR
     from runback.flows.simulate import simulate
     from runback.flows.warehouse import connect
 
     simulate(folder, **simulation)
     db = folder / "w.duckdb"
-    for path in (e["path"] for e in find_exports.fn([str(folder)])):
-        ingest_file(path, str(db), str(PROJECT_DIR))
+    for entry in find_exports([folder]):
+        ingest_file(entry, db, PROJECT_DIR)
     with connect(db) as con:
         cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
         refresh_analysis(con, study, cut)
@@ -206,13 +231,15 @@ ARM_LETTER = re.compile(r"\bArms? [ABC]\b|(?<![A-Za-z0-9])[ABC] (?:−|-|vs) [AB
 
 
 def report_html(db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed") -> str:
-    """The follow-up report's page as the flow's steps make it (blinded unless a key is given),
+    """The follow-up report's page as the report's steps make it (blinded unless a key is given),
     without writing it: its charts are the kept ones where the warehouse has them."""
-    from runback.flows.followup_report import allocation_arms, draw, gather, render
+    import logging
 
-    arms = allocation_arms.fn(key is None, str(key) if key else None, str(db), audience)
-    context = gather.fn(str(db), cut, timepoint, arms)
-    return render.fn(context, draw.fn(str(db), context)[0])
+    from runback.flows.report.make import allocation_arms, draw, gather, render
+
+    arms = allocation_arms(key is None, str(key) if key else None, str(db), audience, logging.getLogger("runback"))
+    context = gather(str(db), cut, timepoint, arms)
+    return render(context, draw(str(db), context)[0])
 
 
 def page_text(html: str) -> str:

@@ -128,7 +128,7 @@ def _load(con, file: ExportFile, data: bytes, known: load.Prior, db, project, ho
             ", ".join(sorted(set(masked) - set(ALLOCATION_FIELDS))),
         )
     used = dictionary_used(files, project, unblinded)
-    (log.warning if used["differs"] else log.debug)("%s: %s", file.name, describe_dictionary(used))
+    (log.warning if used["differs"] else log.info)("%s: %s", file.name, describe_dictionary(used))
     check_dictionary(known.dictionary, study, how.accept_dictionary, how.accept_identifiers, file.path)
     export = read_export(file, study, data)
     del data  # the parsed table holds what is needed; free the file's bytes

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runback.flows.cli import app
-from runback.flows.nightly_ingest import ingest_export
+from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.settings import PROJECT_DIR
 from tests.helpers import randomised, write_export
 
@@ -19,7 +19,7 @@ def warehouse(tmp_path, study):
     path = write_export(
         tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1"), randomised("2", nprs_run="x")]
     )
-    ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    ingest_file(path, db, PROJECT_DIR)
     return db
 
 

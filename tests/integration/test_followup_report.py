@@ -1,6 +1,7 @@
 """Follow-up reports of the simulated trial: every section with the warehouse's numbers, byte-for-
 byte reproducible, blinded unless asked otherwise, free text escaped."""
 
+import logging
 import os
 import re
 import shutil
@@ -11,13 +12,16 @@ import duckdb
 import pytest
 
 from runback.flows.analyse.refresh import refresh_analysis
-from runback.flows.followup_report import ReportError, allocation_arms, file_name
-from runback.flows.nightly_ingest import find_exports, ingest_export
+from runback.flows.ingest.files import find_exports
+from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.report.make import allocation_arms
+from runback.flows.report.render import ReportError, file_name
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.simulate import simulate
 from runback.flows.warehouse import connect
 from tests.helpers import build_warehouse, randomised, report_html, simulated_warehouse
 
+LOG = logging.getLogger("runback")
 SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
 SECTIONS = [
     "title",
@@ -118,17 +122,17 @@ def test_rendering_twice_gives_the_same_bytes(trial):
 def test_an_earlier_cut_reproduces_after_later_nights(tmp_path, study):
     folder = tmp_path / "exports"
     simulate(folder, participants=40, seed=9, nights=4)
-    nights = [e["path"] for e in find_exports.fn([str(folder)])]
+    nights = [e.path for e in find_exports([folder])]
     key = SESSION_KEY
     early = tmp_path / "early.duckdb"
     for path in nights[:2]:
-        ingest_export.fn(path, str(early), str(PROJECT_DIR))
+        ingest_file(path, early, PROJECT_DIR)
     with connect(early) as con:
         refresh_analysis(con, study, 2)
     before = _html(early, 2, "week_8", key)
     late = tmp_path / "late.duckdb"
     for path in nights:
-        ingest_export.fn(path, str(late), str(PROJECT_DIR))
+        ingest_file(path, late, PROJECT_DIR)
     with connect(late) as con:
         refresh_analysis(con, study, 4)
         refresh_analysis(con, study, 2)  # cut 2 analysed only now, after nights 3 and 4
@@ -171,7 +175,7 @@ def test_charts_of_a_blinded_report_name_no_arm(trial):
 def test_an_unblinded_report_needs_the_key_and_says_so(trial):
     db, cut, key = trial
     with pytest.raises(ReportError, match="allocation key"):
-        allocation_arms.fn(False, None, str(db))
+        allocation_arms(False, None, str(db), "closed", LOG)
     html = _html(db, cut, "week_8", key, blinded=False)
     assert html.count("UNBLINDED") >= 1 and "LL: Lower limb strengthening" in html
     assert file_name("week_8", cut, False) == f"runback_week_8_cut{cut}_closed_unblinded.html"
@@ -181,7 +185,7 @@ def test_an_unblinded_report_needs_the_key_and_says_so(trial):
 def test_an_open_report_is_never_unblinded(trial):
     db, _, key = trial
     with pytest.raises(ReportError, match="never unblinded"):
-        allocation_arms.fn(False, str(key), str(db), "open")
+        allocation_arms(False, str(key), str(db), "open", LOG)
 
 
 def test_free_text_is_escaped(tmp_path, study):
@@ -255,29 +259,63 @@ def test_the_report_loads_in_chromium_without_errors(trial, tmp_path):
 
 @pytest.mark.browser
 def test_pdf_is_printed_by_chromium(trial, tmp_path):
-    from runback.flows.followup_report import print_pdf
+    from runback.flows.report.make import print_pdf
 
     if not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed")
     db, cut, key = trial
     page = tmp_path / file_name("week_8", cut, True)
     page.write_text(_html(db, cut, "week_8", key), encoding="utf-8")
-    pdf = Path(print_pdf.fn(str(page)))
+    pdf = Path(print_pdf(str(page), LOG))
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
 
 
 def test_a_warehouse_an_older_runback_wrote_last_is_brought_up_to_date_by_a_report(tmp_path, study, caplog):
     """A report reads the warehouse before it writes its run: a warehouse from before the newest
     migration (here: before report audiences) is migrated first, not failed on."""
-    from runback.flows.followup_report import followup_report
+    from runback.flows.report import make
 
     db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
     with duckdb.connect(str(db)) as con:  # as runback wrote it before migration 0013
         con.execute("alter table meta.report_runs drop column audience")
         con.execute("delete from meta.schema_migrations where name = '0013_report_audience'")
     with caplog.at_level("INFO", logger="runback"):
-        path = followup_report.fn(timepoint="week_8", out_dir=str(tmp_path / "out"), db=str(db))
+        path, *_ = make.make(make.Request(timepoint="week_8", out_dir=str(tmp_path / "out"), db=str(db)))
     assert "the warehouse was brought up to date: 0013_report_audience" in caplog.text  # before it was read
     assert Path(path).exists()
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select audience from meta.report_runs").fetchall() == [("closed",)]
+
+
+def test_the_flow_renders_the_report_as_a_prefect_run_and_links_it(tmp_path, study, prefect_harness):
+    """The `followup-report` flow as Prefect runs it: the report written, logged and linked from the run."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from runback.flows.followup_report import followup_report
+
+    db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
+    state = followup_report(
+        timepoint="week_8", audience="open", out_dir=str(tmp_path / "out"), db=str(db), return_state=True
+    )
+    assert state.is_completed() and state.name == "Completed"
+    path = state.result()
+    assert path == tmp_path / "out" / file_name("week_8", 1, True, "open") and path.exists()
+    run = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run).name == "report week_8 open cut latest"
+        links = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run])))
+    assert [(a.key, a.data) for a in links] == [("followup-report", f"[{path.name}]({path.resolve().as_uri()})")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select file_name, audience from meta.report_runs").fetchall() == [(path.name, "open")]
+
+
+def test_the_flow_refuses_an_unknown_cut_with_a_failed_run(tmp_path, study, prefect_harness):
+    from runback.flows.followup_report import followup_report
+
+    db = build_warehouse(tmp_path, study, [[randomised("1")]], analyse=False)
+    state = followup_report(
+        timepoint="week_8", data_cut=7, out_dir=str(tmp_path / "out"), db=str(db), return_state=True
+    )
+    assert state.is_failed() and "there is no data cut 7 (the cuts are 1 to 1)" in state.message
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("runback_*"))

@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from runback.flows.cli import app
 from runback.flows.ingest import summary as artifacts
+from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.query import freshness
-from runback.flows.runs import outcome
+from runback.flows.settings import PROJECT_DIR
 from tests.helpers import randomised, write_export
 
 
@@ -31,7 +32,7 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness, m
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     rows[0]["nprs_run"] = "14"
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, rows)
-    outcome(nightly_ingest, paths=[str(path)], db=str(tmp_path / "w.duckdb"))
+    nightly_ingest(paths=[str(path)], db=str(tmp_path / "w.duckdb"))
     summary = _latest_artifact("nightly-ingest-summary")
     assert "RUNBACK_DATA_2014-02-01_0200.csv" in summary.data and "**New data cut:** 1" in summary.data
     assert "| nprs | 9 | 8 | 1 | 0 |" in summary.data
@@ -46,8 +47,12 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness, m
     listing = (tmp_path / "out" / "queries" / "data_queries_cut1.csv").read_text()
     assert listing.splitlines()[0].startswith("status,record_id,event,instance,form,field,value,check,reason")
     assert "new,1,baseline_arm_1,1,nprs,nprs_run,14,redcap_range" in listing
-    again = outcome(nightly_ingest, paths=[str(path)], db=str(tmp_path / "w.duckdb"))  # the file seen before
-    assert again[0]["repeat"] and "No new export." in _latest_artifact("nightly-ingest-summary").data
+    # the file seen before, nothing new while the export of 2014 is overdue: a red night, summary published
+    again = nightly_ingest(paths=[str(path)], db=str(tmp_path / "w.duckdb"), return_state=True)
+    assert (
+        again.result(raise_on_failure=False).night.results[0].repeat
+        and "No new export." in _latest_artifact("nightly-ingest-summary").data
+    )
 
 
 def test_markdown_of_a_run_without_new_exports():
@@ -56,12 +61,9 @@ def test_markdown_of_a_run_without_new_exports():
 
 
 def test_freshness_warns_when_the_newest_export_is_old(tmp_path, study):
-    from runback.flows.nightly_ingest import ingest_export
-    from runback.flows.settings import PROJECT_DIR
-
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
     db = tmp_path / "w.duckdb"
-    ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    ingest_file(path, db, PROJECT_DIR)
     with duckdb.connect(str(db), read_only=True) as con:
         assert freshness.stale(con, dt.datetime(2014, 2, 2, 8, 0), 36) is None
         warning = freshness.stale(con, dt.datetime(2014, 2, 3, 15, 0), 36)
@@ -83,13 +85,15 @@ def _last_run_state():
 
 def test_a_refused_export_turns_the_nightly_run_red_and_the_exit_code_non_zero(tmp_path, study, prefect_harness):
     good = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
-    results = outcome(nightly_ingest, paths=[str(good)], db=str(tmp_path / "w.duckdb"))
-    assert results[0]["status"] == "loaded" and _last_run_state().is_completed()
+    night = nightly_ingest(paths=[str(good)], db=str(tmp_path / "w.duckdb"))
+    assert night.results[0].status == "loaded" and _last_run_state().is_completed()
     labels = tmp_path / "RUNBACK_DATA_2014-02-02_0200.csv"
     labels.write_text("Record ID,Event Name\n1,Baseline\n")
-    results = outcome(nightly_ingest, paths=[str(labels)], db=str(tmp_path / "w.duckdb"))
+    state = nightly_ingest(paths=[str(labels)], db=str(tmp_path / "w.duckdb"), return_state=True)
+    results = state.result(raise_on_failure=False).night.results
     run = _last_run()
-    assert results[0]["status"] == "refused" and run.state.is_failed() and "1 export(s) refused" in run.state.message
+    assert run.id == state.state_details.flow_run_id
+    assert results[0].status == "refused" and run.state.is_failed() and "1 export(s) refused" in run.state.message
     assert run.name.startswith("nightly 20")  # named after its night, not a random name
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -104,15 +108,13 @@ def test_a_night_without_a_new_export_when_one_is_due_is_not_green(tmp_path, stu
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     db = tmp_path / "w.duckdb"
-    outcome(
-        nightly_ingest,
+    nightly_ingest(
         paths=[str(write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")]))],
         db=str(db),
     )
-    results = outcome(nightly_ingest, paths=[str(inbox)], db=str(db))  # an empty inbox, an overdue export
-    assert results == [] and "no export in" in caplog.text
-    state = _last_run_state()
-    assert state.is_failed() and "is the nightly export job running?" in state.message
+    state = nightly_ingest(paths=[str(inbox)], db=str(db), return_state=True)  # an empty inbox, an overdue export
+    assert state.result(raise_on_failure=False).night.results == [] and "no export in" in caplog.text
+    assert _last_run_state().is_failed() and "is the nightly export job running?" in state.message
 
 
 def test_serve_publishes_the_reports_folder_read_only_and_links_point_to_it(tmp_path, monkeypatch):
@@ -152,6 +154,6 @@ def test_the_report_link_points_to_the_published_folder(tmp_path, study, prefect
     monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("RUNBACK_REPORTS_URL", "https://reports.example/trial/")
     db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
-    path = outcome(followup_report, timepoint="week_8", db=str(db))
+    path = followup_report(timepoint="week_8", db=str(db))
     name = Path(path).name
     assert _latest_artifact("followup-report").data == f"[{name}](https://reports.example/trial/{name})"

@@ -125,6 +125,38 @@ def _open_report_from_the_ui(ui: str, run_id, name: str) -> None:
         assert driver.current_url.endswith(f"/{name}")
 
 
+def _a_refused_export_ends_the_night_failed_naming_it(root: Path, url: str) -> None:
+    """A labels export dropped in the inbox: the served nightly run ends Failed (not Crashed) with
+    the refusal as its state message, and each traceback in the run's logs, read through the API,
+    ends in runback's refusal naming the file, never in a fault of runback's code."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    name = "RUNBACK_DATA_2020-01-01_0200.csv"  # newer than the simulated nights: refused, not older
+    (root / "dropped").mkdir()  # not the inbox: the scheduled runs never see it
+    (root / "dropped" / name).write_text("Record ID,Event Name\n1,Baseline\n")
+    with _client(url) as client:
+        deployment = client.read_deployment_by_name("nightly-ingest/nightly")
+        run = client.create_flow_run_from_deployment(deployment.id, parameters={"paths": [str(root / "dropped")]})
+    ended = _wait(
+        lambda: [r for r in _runs(url, "nightly-ingest/nightly") if r.id == run.id and r.state.is_final()],
+        300,
+        "the nightly run with a refused export",
+    )[0]
+    assert ended.state.is_failed(), ended.state
+    assert name in ended.state.message and "NightNotWell" in ended.state.message, ended.state.message
+
+    def tracebacks():
+        with _client(url) as client:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+        found = [log.message for log in logs if "Traceback (most recent call last)" in log.message]
+        return found if len(found) >= 2 else None  # the file's task and the flow
+
+    for text in _wait(tracebacks, 60, "the red night's tracebacks in its logs"):
+        last = text.strip().splitlines()[-1]
+        assert last.startswith(("runback.flows.night.FileNotApplied: ", "runback.flows.night.NightNotWell: ")), text
+        assert name in last, text
+
+
 def test_served_deployments_run_on_schedule_and_on_demand(server):
     root, env, url = server
     simulate(root / "inbox", participants=30, seed=2, nights=3)
@@ -173,6 +205,9 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
         assert not [r for r in _runs(url, "nightly-ingest/nightly") if r.state.is_failed() or r.state.is_crashed()]
         for earlier, later in zip(finished, finished[1:]):
             assert earlier.end_time <= later.start_time, "two runs that write the warehouse overlapped"
+
+        # a refused export: the night ends Failed with the reason, every traceback ends in the refusal
+        _a_refused_export_ends_the_night_failed_naming_it(root, url)
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(60)
@@ -184,7 +219,8 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
 
     with duckdb.connect(str(root / "runback.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 3
-        assert con.execute("select count(*) from meta.source_files").fetchone()[0] == 3
+        files = con.execute("select status, count(*) from meta.source_files group by all order by all").fetchall()
+        assert files == [("loaded", 3), ("refused", 1)]  # each night once, and the refused export
 
 
 def test_a_refused_export_ends_the_night_failed_with_tracebacks_that_end_in_the_refusal(server, tmp_path):
@@ -207,7 +243,7 @@ def test_a_refused_export_ends_the_night_failed_with_tracebacks_that_end_in_the_
         text=True,
         timeout=300,
     )
-    assert run.returncode == 3, run.stdout + run.stderr
+    assert run.returncode == 6, run.stdout + run.stderr  # a night partly done: one loaded, one refused
     assert broken.name in run.stdout and "refused" in run.stdout
 
     with _client(url) as client:

@@ -45,7 +45,7 @@ def _ingest_all(folder, files, study) -> dict[str, list]:
     db = folder / "w.duckdb"
     for path in files:
         result = ingest_file(str(path), str(db), str(PROJECT_DIR))
-        assert result["status"] == "loaded", result
+        assert result.status == "loaded", result
     with connect(db) as con:
         refresh_analysis(con, study, con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0])
     return _layers(db)

@@ -23,7 +23,7 @@ import pytest
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.ingest.project import project_files, read_rows
 from runback.flows.settings import PROJECT_DIR
-from tests.helpers import ROOT, export_text, randomised, reshaped, session, visit
+from tests.helpers import ROOT, export_text, ingest, randomised, reshaped, session, visit
 
 NIGHT_1 = "RUNBACK_DATA_2014-03-01_0200.csv"
 NIGHT_2 = "RUNBACK_DATA_2014-03-02_0200.csv"
@@ -498,31 +498,31 @@ def test_bad_input(case, tmp_path, study):
     db = tmp_path / "w.duckdb"
     first = tmp_path / NIGHT_1
     first.write_bytes(text(study))
-    assert ingest_file(str(first), str(db), str(PROJECT_DIR))["data_cut"] == 1
+    assert ingest_file(str(first), str(db), str(PROJECT_DIR)).data_cut == 1
     second = tmp_path / (NIGHT_2 if case.id != "older-export" else "RUNBACK_DATA_2014-02-28_0200.csv")
     second.write_bytes(case.build(study) if case.id != "same-file-twice" else first.read_bytes())
     if case.dictionary:
         _write_dictionary(tmp_path, case.dictionary)
     target = first if case.id == "same-file-twice" else second
     project = case.project(tmp_path) if case.project else PROJECT_DIR
-    result = ingest_file(str(target), str(db), str(project), **case.accept)
+    result = ingest(target, db, project, **case.accept)
     with duckdb.connect(str(db), read_only=True) as con:
         cuts = con.execute("select count(*) from meta.data_cuts").fetchone()[0]
         if case.outcome in ("refuse", "record"):
-            assert case.expect in (result["status"] + " " + result["message"]), result
+            assert case.expect in (result.status + " " + result.message), result
             assert cuts == 1  # nothing of it loaded
         else:  # the same content as night 1 (another encoding, say) is applied and makes no new cut
-            assert result["status"] in (("loaded", "unchanged") if case.outcome == "load" else ("loaded",)), result
+            assert result.status in (("loaded", "unchanged") if case.outcome == "load" else ("loaded",)), result
             table = "quarantine.rows" if case.outcome == "quarantine" else "quarantine.flags"
             found = {
                 f"{f}.{c}:{k}"
                 for f, c, k in con.execute(
-                    f'select form, "column", "check" from {table} where file_id = $f', {"f": result["file_id"]}
+                    f'select form, "column", "check" from {table} where file_id = $f', {"f": result.file_id}
                 ).fetchall()
             }
             if case.outcome == "load":
                 assert not con.execute(
-                    "select count(*) from quarantine.rows where file_id = $f", {"f": result["file_id"]}
+                    "select count(*) from quarantine.rows where file_id = $f", {"f": result.file_id}
                 ).fetchone()[0]
             else:
                 assert case.expect in found, found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import re
 import secrets
@@ -24,14 +25,13 @@ from typer.testing import CliRunner
 
 from runback.flows import allocation
 from runback.flows.cli import app
-from runback.flows.followup_report import allocation_arms
-from runback.flows.ingest.pipeline import ingest_file
-from runback.flows.nightly_ingest import find_exports
+from runback.flows.ingest.files import find_exports
 from runback.flows.report import blinding
+from runback.flows.report.make import allocation_arms
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import connect
 from runback.schemas.trial import ARM_NAMES, ARM_ORDER, BLINDED_ARMS
-from tests.helpers import ARM_LETTER, chart_texts, page_text, randomised, report_html, write_export
+from tests.helpers import ARM_LETTER, chart_texts, ingest, page_text, randomised, report_html, write_export
 
 runner = CliRunner()
 TRUE_ARMS = re.compile(r"(?<![A-Za-z0-9_])(LL|LE|LS)(?![A-Za-z0-9_])")
@@ -66,8 +66,8 @@ def trial(tmp_path_factory):
     simulate(root / "exports", participants=60, seed=4, defects=True, nights=4)
     key = key_file(root / "keys", {"LL": "C", "LE": "A", "LS": "B"})
     db = root / "w.duckdb"
-    for entry in find_exports.fn([str(root / "exports")]):
-        ingest_file(entry["path"], str(db), str(PROJECT_DIR), key=str(key))
+    for entry in find_exports([root / "exports"]):
+        ingest(entry.path, db, key=key)
     with connect(db) as con:
         cut = con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0]
         refresh_analysis(con, load_project(), cut)
@@ -105,13 +105,13 @@ def test_a_hand_made_warehouse_is_blinded_too(tmp_path, study):
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 8)]
     rows.append(randomised("9", group="LS"))  # a typo that names an arm: withheld, not stored as written
     db = tmp_path / "w.duckdb"
-    result = ingest_file(
+    result = ingest(
         str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
         str(db),
         str(PROJECT_DIR),
         key=str(key),
     )
-    assert result["status"] == "loaded"
+    assert result.status == "loaded"
     text = warehouse_text(db)
     assert not TRUE_ARMS.search(text) and "[withheld]" in text
     with duckdb.connect(str(db), read_only=True) as con:
@@ -157,13 +157,13 @@ def test_a_hand_written_or_mistyped_key_is_refused_not_made(trial, tmp_path, stu
         assert not (root / "keys" / "alocation.key").exists()
     night = write_export(tmp_path, "RUNBACK_DATA_2016-12-01_0200.csv", study, [randomised("1")])
     with pytest.raises(allocation.KeyError_, match="is not this warehouse's"):
-        ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(forged))
+        ingest(str(night), str(db), PROJECT_DIR, key=str(forged))
 
 
 def test_the_key_is_kept_out_of_the_warehouses_folder(tmp_path, study):
     rows = [randomised("1")]
     with pytest.raises(allocation.KeyError_, match="lies in the warehouse's folder"):
-        ingest_file(
+        ingest(
             str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
             str(tmp_path / "w.duckdb"),
             str(PROJECT_DIR),
@@ -212,7 +212,7 @@ def test_the_not_fitted_note_names_the_model_and_lists_arms_in_letter_order(tmp_
     key = key_file(tmp_path / "keys", {"LL": "C", "LE": "A", "LS": "B"})
     rows = [randomised(str(i), group="1") for i in range(1, 5)] + [randomised("9", group="2")]
     db = tmp_path / "w.duckdb"
-    ingest_file(
+    ingest(
         str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
         str(db),
         str(PROJECT_DIR),
@@ -259,7 +259,7 @@ def test_free_text_naming_an_arm_is_withheld_whole_and_counted(tmp_path, study):
             }
         )
     db = tmp_path / "w.duckdb"
-    ingest_file(
+    ingest(
         str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
         str(db),
         str(PROJECT_DIR),
@@ -277,13 +277,13 @@ def test_free_text_naming_an_arm_is_withheld_whole_and_counted(tmp_path, study):
 
 
 def test_an_unblinded_report_is_logged_before_it_exists(trial, tmp_path):
-    from runback.flows.followup_report import write
+    from runback.flows.report.make import write
 
     db, cut, key, _ = trial
     import subprocess
     import sys
 
-    arms = allocation_arms.fn(False, str(key), str(db))
+    arms = allocation_arms(False, str(key), str(db), "closed", logging.getLogger("runback"))
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -294,17 +294,18 @@ def test_an_unblinded_report_is_logged_before_it_exists(trial, tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
+    page = ("<html>UNBLINDED</html>", tmp_path / "r.html", str(db), ("week_8", cut, "closed"))
     try:  # a running query or ingest holds the warehouse: the log row cannot be written
         assert holder.stdout.readline().strip() == "held"
         os.environ["RUNBACK_LOCK_TIMEOUT"] = "0.3"
         with pytest.raises(Exception, match="in use"):
-            write.fn("<html>UNBLINDED</html>", str(tmp_path), "r.html", str(db), "week_8", cut, arms)
+            write(*page, arms, {}, logging.getLogger("runback"))
     finally:
         os.environ.pop("RUNBACK_LOCK_TIMEOUT")
         holder.kill()
         holder.wait()
     assert not (tmp_path / "r.html").exists() and not list(tmp_path.glob("*.tmp"))
-    write.fn("<html>UNBLINDED</html>", str(tmp_path), "r.html", str(db), "week_8", cut, arms)
+    write(*page, arms, {}, logging.getLogger("runback"))
     with duckdb.connect(str(db), read_only=True) as con:
         logged = con.execute("select blinded, key_fingerprint from meta.report_runs where file_name = 'r.html'")
         logged = logged.fetchall()
@@ -480,14 +481,14 @@ def test_six_keys_give_the_same_report_after_relabelling(tmp_path, study, timepo
     from runback.flows.simulate import simulate
 
     simulate(tmp_path / "exports", participants=45, seed=8, nights=3)
-    exports = [e["path"] for e in find_exports.fn([str(tmp_path / "exports")])]
+    exports = [e.path for e in find_exports([tmp_path / "exports"])]
     blinded, unblinded = [], []
     for i, letters in enumerate(itertools.permutations(BLINDED_ARMS)):
         permutation = dict(zip(ARM_ORDER, letters, strict=True))
         key = key_file(tmp_path / f"keys{i}", permutation)
         db = tmp_path / f"w{i}" / "w.duckdb"
         for path in exports:
-            ingest_file(path, str(db), str(PROJECT_DIR), key=str(key))
+            ingest(path, str(db), PROJECT_DIR, key=str(key))
         with connect(db) as con:
             refresh_analysis(con, study, 3)
         page = report_html(db, 3, timepoint)
@@ -511,7 +512,7 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
     key = key_file(tmp_path / "keys", letters)
     rows = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]
     db = tmp_path / "w.duckdb"
-    ingest_file(
+    ingest(
         str(write_export(tmp_path, "RUNBACK_DATA_2014-03-01_0200.csv", study, rows)),
         str(db),
         str(PROJECT_DIR),
@@ -530,7 +531,7 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
     key.chmod(0o600)
     night = write_export(tmp_path, "RUNBACK_DATA_2014-03-02_0200.csv", study, [*rows, randomised("10")])
     with pytest.raises(allocation.KeyError_, match="holds the allocation unmasked"):
-        ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(key))
+        ingest(str(night), str(db), PROJECT_DIR, key=str(key))
     assert runner.invoke(app, ["key", "migrate", "--db", str(db)]).exit_code != 0  # refused without the key
     result = runner.invoke(app, ["key", "migrate", "--key", str(key), "--db", str(db)])
     assert result.exit_code == 0, result.output
@@ -542,7 +543,7 @@ def test_an_older_warehouse_is_masked_once_with_its_key(tmp_path, study):
         masked = dict(con.execute("select record_id, rand_group from clean.randomisation").fetchall())
         logged = con.execute("select what from meta.unblinding").fetchall()
     assert masked["1"] == "C" and masked["3"] == "B" and logged == [("mask",)]  # codes 2, 1 -> LE, LL
-    assert ingest_file(str(night), str(db), str(PROJECT_DIR), key=str(key))["status"] == "loaded"
+    assert ingest(str(night), str(db), PROJECT_DIR, key=str(key)).status == "loaded"
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ def test_sigkill_at_random_points(tmp_path):
     ingest_file(first, str(base), str(PROJECT_DIR))
     after = tmp_path / "after.duckdb"
     shutil.copy(base, after)
-    assert ingest_file(night, str(after), str(PROJECT_DIR))["status"] == "loaded"
+    assert ingest_file(night, str(after), str(PROJECT_DIR)).status == "loaded"
     states = {"before": warehouse_state(base), "after": warehouse_state(after)}
 
     rng = random.Random(20)
@@ -64,7 +64,7 @@ def test_sigkill_at_random_points(tmp_path):
             assert matched, f"trial {trial}: the warehouse is neither as before nor as after the file"
             outcomes.append(matched[0])
             result = ingest_file(night, str(db), str(PROJECT_DIR))  # the next ingest completes
-            assert result["status"] == "loaded" or result.get("repeat")
+            assert result.status == "loaded" or result.repeat
             assert warehouse_state(db) == states["after"]
     assert len(outcomes) == TRIALS and "before" in outcomes  # some kills landed before the commit
     print(f"{TRIALS} SIGKILL trials: {outcomes.count('before')} left it as before, {outcomes.count('after')} as after")

@@ -98,7 +98,7 @@ def test_a_warehouse_made_by_an_older_runback_takes_the_next_export(warehouse, t
         [randomised("1"), randomised("2", group="2"), randomised("3")],
     )
     result = ingest_file(str(night), str(warehouse), str(PROJECT_DIR))
-    assert result["status"] == "loaded", result["message"]
+    assert result.status == "loaded", result.message
 
 
 # -- names that forge logs and tables; exports through symlinks; values Stata cannot hold ----------------
@@ -106,9 +106,9 @@ def test_a_file_name_cannot_forge_a_log_line_or_a_table_column(warehouse, tmp_pa
     name = "RUNBACK_DATA_2014-03-02_0200 | loaded\n03:00 INFO all good.csv"
     path = write_export(tmp_path, name, study, [randomised("1"), randomised("2", group="2"), randomised("4")])
     result = ingest_file(str(path), str(warehouse), str(PROJECT_DIR))
-    assert "\n" not in result["file"] and "\\n" in result["file"]
+    assert "\n" not in result.file and "\\n" in result.file
     assert not any("\n03:00 INFO" in r.getMessage() for r in caplog.records)
-    markdown = summary.run_markdown([result], result["data_cut"], __import__("pandas").DataFrame())
+    markdown = summary.run_markdown([result], result.data_cut, __import__("pandas").DataFrame())
     row = next(line for line in markdown.splitlines() if "RUNBACK_DATA_2014-03-02" in line)
     assert row.count(" | ") == 6  # seven columns, the file name's bar escaped
 

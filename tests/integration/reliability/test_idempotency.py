@@ -8,8 +8,8 @@ import duckdb
 import pytest
 
 from runback.flows.analyse.refresh import refresh_analysis
+from runback.flows.ingest.files import find_exports
 from runback.flows.ingest.pipeline import ingest_file
-from runback.flows.nightly_ingest import find_exports
 from runback.flows.query.integrity import content_hash, problems
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.simulate import simulate
@@ -18,7 +18,7 @@ from runback.flows.warehouse import connect
 
 @pytest.mark.slow
 def test_orders_and_repeats_give_identical_content(tmp_path, study):
-    nights = [str(p) for p in simulate(tmp_path / "exports", participants=30, seed=12, defects=True, nights=5).files]
+    nights = list(simulate(tmp_path / "exports", participants=30, seed=12, defects=True, nights=5).files)
     plans = {  # runs, each a list of files handed to one ingest
         "one run, in order": [[0, 1, 2, 3, 4]],
         "one run, reversed": [[4, 3, 2, 1, 0]],
@@ -29,8 +29,8 @@ def test_orders_and_repeats_give_identical_content(tmp_path, study):
     for name, runs in plans.items():
         db = tmp_path / f"{name.replace(' ', '_').replace(',', '')}.duckdb"
         for run in runs:
-            for path in (e["path"] for e in find_exports.fn([nights[i] for i in run])):
-                ingest_file(path, str(db), str(PROJECT_DIR))
+            for entry in find_exports([nights[i] for i in run]):
+                ingest_file(entry, db, PROJECT_DIR)
         with connect(db) as con:
             refresh_analysis(con, study, con.execute("select max(cut_id) from meta.data_cuts").fetchone()[0])
         with duckdb.connect(str(db), read_only=True) as con:

@@ -17,12 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runback.flows.ingest.pipeline import ingest_file
-from runback.flows.nightly_ingest import find_exports, ingest_export
 from runback.flows.query.integrity import problems
-from runback.flows.runs import outcome
 from runback.flows.settings import PROJECT_DIR
-from tests.helpers import ROOT, randomised, session, visit, write_export
+from tests.helpers import ROOT, ingest, randomised, scan, session, visit, write_export
 
 NIGHT_1 = "RUNBACK_DATA_2014-03-01_0200.csv"
 NIGHT_2 = "RUNBACK_DATA_2014-03-02_0200.csv"
@@ -45,10 +42,6 @@ def changed(**values) -> list[dict]:
     night = rows()
     night[0] = night[0] | (values or {"nprs_avg": "3"})
     return night
-
-
-def ingest(path, db, **kw) -> dict:
-    return ingest_file(str(path), str(db), str(PROJECT_DIR), **kw)
 
 
 def clean_state(db: Path) -> list[tuple]:
@@ -78,7 +71,7 @@ def source_files(db: Path) -> list[tuple]:
 def loaded(tmp_path, study) -> Path:
     """A warehouse with one good night loaded."""
     db = tmp_path / "w.duckdb"
-    assert ingest(write_export(tmp_path, NIGHT_1, study, rows()), db)["status"] == "loaded"
+    assert ingest(write_export(tmp_path, NIGHT_1, study, rows()), db).status == "loaded"
     return db
 
 
@@ -97,11 +90,11 @@ def test_a_snapshot_cut_inside_a_records_rows_is_refused(loaded, tmp_path, study
     cut = tmp_path / NIGHT_2
     cut.write_text(_truncated(full, 2))  # record 1's baseline and week 4 rows, not its sessions
     result = ingest(cut, loaded)
-    assert result["status"] == "refused"
-    assert "8 form row(s) in the warehouse are missing from this snapshot (2 whole record(s)" in result["message"]
-    assert "session_log 1 programme_arm_1#1" in result["message"] and "--accept-deletions" in result["message"]
+    assert result.status == "refused"
+    assert "8 form row(s) in the warehouse are missing from this snapshot (2 whole record(s)" in result.message
+    assert "session_log 1 programme_arm_1#1" in result.message and "--accept-deletions" in result.message
     assert clean_state(loaded) == before
-    assert ingest(cut, loaded, accept_deletions=True)["status"] == "loaded"
+    assert ingest(cut, loaded, accept_deletions=True).status == "loaded"
     assert len(clean_state(loaded)) == len(before) - 8
 
 
@@ -109,17 +102,17 @@ def test_a_form_row_that_vanishes_is_a_deletion(loaded, tmp_path, study):
     night = changed()
     night[1] = visit("1", "week_4_arm_1")  # the week-4 NPRS emptied in REDCap
     result = ingest(write_export(tmp_path, NIGHT_2, study, night), loaded)
-    assert result["status"] == "refused" and "nprs 1 week_4_arm_1#1" in result["message"]
+    assert result.status == "refused" and "nprs 1 week_4_arm_1#1" in result.message
 
 
 def test_a_file_still_being_written_is_left_for_the_next_run(loaded, tmp_path, study):
     path = write_export(tmp_path, NIGHT_2, study, changed())
     result = ingest(path, loaded, settle_s=3600)
-    assert result["status"] == "waiting" and "still being written" in result["message"]
+    assert result.status == "waiting" and "still being written" in result.message
     assert [r[0] for r in source_files(loaded)] == [NIGHT_1]  # not recorded: read again next time
     old = path.stat().st_mtime - 7200
     os.utime(path, (old, old))
-    assert ingest(path, loaded, settle_s=3600)["status"] == "loaded"
+    assert ingest(path, loaded, settle_s=3600).status == "loaded"
 
 
 @pytest.mark.slow
@@ -143,7 +136,7 @@ def test_truncation_at_any_row_boundary_never_changes_the_clean_layer(tmp_path, 
         path = tmp_path / "RUNBACK_DATA_2016-12-31_0200.csv"
         path.write_text(_truncated(text, keep))
         result = ingest(path, db)
-        assert result["status"] in ("refused", "unchanged"), (keep, result["status"])
+        assert result.status in ("refused", "unchanged"), (keep, result.status)
         assert clean_state(db) == before, keep
 
 
@@ -151,22 +144,22 @@ def test_truncation_at_any_row_boundary_never_changes_the_clean_layer(tmp_path, 
 def test_an_export_named_in_the_future_is_refused_and_later_exports_still_apply(loaded, tmp_path, study):
     typo = write_export(tmp_path, "RUNBACK_DATA_2051-10-16_0200.csv", study, changed(nprs_avg="1"))
     result = ingest(typo, loaded)
-    assert result["status"] == "refused" and "later than now" in result["message"]
-    assert "--export-time" in result["message"]
-    assert ingest(write_export(tmp_path, NIGHT_2, study, changed()), loaded)["status"] == "loaded"
+    assert result.status == "refused" and "later than now" in result.message
+    assert "--export-time" in result.message
+    assert ingest(write_export(tmp_path, NIGHT_2, study, changed()), loaded).status == "loaded"
 
 
 def test_a_name_without_a_time_is_held_until_its_time_is_named(loaded, tmp_path, study):
     resend = write_export(tmp_path, "RUNBACK_DATA_resend.csv", study, changed())
     result = ingest(resend, loaded)
-    assert result["status"] == "held" and "carries no export time" in result["message"]
+    assert result.status == "held" and "carries no export time" in result.message
     again = ingest(resend, loaded, scanned_in=str(tmp_path))  # the next nightly scan
-    assert again["status"] == "held" and again["repeat"]
+    assert again.status == "held" and again.repeat
     assert [s for _, s, _ in source_files(loaded)] == ["loaded", "held"]
     import datetime as dt
 
     named = ingest(resend, loaded, export_time=dt.datetime(2014, 3, 2, 2, 0))
-    assert named["status"] == "loaded"
+    assert named.status == "loaded"
 
 
 def test_a_re_download_beside_its_original_holds_both(loaded, tmp_path, study):
@@ -174,18 +167,15 @@ def test_a_re_download_beside_its_original_holds_both(loaded, tmp_path, study):
     inbox.mkdir()
     write_export(inbox, NIGHT_2, study, changed())
     write_export(inbox, NIGHT_2.replace(".csv", " (1).csv"), study, changed(nprs_avg="2"))  # downloaded again
-    results = [
-        ingest_export.fn(e["path"], str(loaded), str(PROJECT_DIR), scanned_in=e["scanned_in"], conflict=e["conflict"])
-        for e in find_exports.fn([str(inbox)])
-    ]
-    assert [r["status"] for r in results] == ["held", "held"]
-    assert all("2 files claim the export time 2014-03-02 02:00" in r["message"] for r in results)
+    results = scan(inbox, loaded)
+    assert [r.status for r in results] == ["held", "held"]
+    assert all("2 files claim the export time 2014-03-02 02:00" in r.message for r in results)
 
 
 def test_an_export_with_the_time_of_an_applied_one_but_other_contents_is_held(loaded, tmp_path, study):
     copy = write_export(tmp_path, NIGHT_1.replace(".csv", " (1).csv"), study, changed())
     result = ingest(copy, loaded)
-    assert result["status"] == "held" and "same time (2014-03-01 02:00) was applied already" in result["message"]
+    assert result.status == "held" and "same time (2014-03-01 02:00) was applied already" in result.message
 
 
 @pytest.mark.parametrize(
@@ -199,7 +189,7 @@ def test_an_export_with_the_time_of_an_applied_one_but_other_contents_is_held(lo
 def test_times_are_read_in_the_sites_time_zone(loaded, tmp_path, study, monkeypatch, name, status, words):
     monkeypatch.setenv("RUNBACK_TIMEZONE", "Europe/London")
     result = ingest(write_export(tmp_path, name, study, changed()), loaded)
-    assert result["status"] == status and words in result["message"], result
+    assert result.status == status and words in result.message, result
 
 
 def test_around_the_autumn_change_exports_keep_their_order(tmp_path, study, monkeypatch):
@@ -207,7 +197,7 @@ def test_around_the_autumn_change_exports_keep_their_order(tmp_path, study, monk
     db = tmp_path / "w.duckdb"
     ingest(write_export(tmp_path, "RUNBACK_DATA_2015-10-25_0030.csv", study, rows()), db)
     later = write_export(tmp_path, "RUNBACK_DATA_2015-10-25_0230.csv", study, changed())
-    assert ingest(later, db)["status"] == "loaded"
+    assert ingest(later, db).status == "loaded"
 
 
 # -- a crash between the load and the analysis --------------------------------------------------------
@@ -220,15 +210,16 @@ def test_a_cut_left_unanalysed_is_reported_refused_for_export_and_analysed_by_th
 
     db = tmp_path / "w.duckdb"
     many = [randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 13)]
-    outcome(nightly_ingest, paths=[str(write_export(tmp_path, NIGHT_1, study, many))], db=str(db))
+    nightly_ingest(paths=[str(write_export(tmp_path, NIGHT_1, study, many))], db=str(db))
     many[0] = many[0] | {"nprs_avg": "2"}
     ingest(write_export(tmp_path, NIGHT_2, study, many), db)  # loaded, then the process "died"
     with connect_read_only(db) as con:
         assert "the newest data cut 2 is not analysed" in " ".join(problems(con))
     with pytest.raises(ExportError, match="newest data cut 2 is not analysed"):
         export_tables(db, tmp_path / "export", "csv")
-    results = outcome(nightly_ingest, paths=[str(tmp_path / NIGHT_2)], db=str(db))  # nothing new, but the cut
-    assert results[0]["repeat"]
+    # nothing new (and the export of 2014 overdue: a red night), but the cut is analysed
+    state = nightly_ingest(paths=[str(tmp_path / NIGHT_2)], db=str(db), return_state=True)
+    assert state.result(raise_on_failure=False).night.results[0].repeat
     with connect_read_only(db) as con:
         assert problems(con) == []
         assert con.execute("select max(data_cut) from latest.participants").fetchone()[0] == 2
@@ -257,21 +248,14 @@ def test_a_dictionary_that_stops_marking_identifiers_is_refused(loaded, tmp_path
     _dictionary_beside(tmp_path, unmark)
     path = write_export(tmp_path, NIGHT_2, study, changed())
     result = ingest(path, loaded, accept_dictionary=True)  # accepting a dictionary change is not enough
-    assert result["status"] == "refused"
-    assert "no longer marks email, nric, phone as identifier(s)" in result["message"]
+    assert result.status == "refused"
+    assert "no longer marks email, nric, phone as identifier(s)" in result.message
     with duckdb.connect(str(loaded), read_only=True) as con:
         columns = {r[0] for r in con.execute("describe clean.screening").fetchall()}
     assert not columns & {"nric", "phone", "email"}
 
 
 # -- inbox entries that are not exports -------------------------------------------------------------
-def _scan(inbox: Path, db: Path) -> list[dict]:
-    return [
-        ingest_export.fn(e["path"], str(db), str(PROJECT_DIR), scanned_in=e["scanned_in"], conflict=e["conflict"])
-        for e in find_exports.fn([str(inbox)])
-    ]
-
-
 def test_one_bad_entry_is_one_refusal_and_the_night_goes_on(loaded, tmp_path, study):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -285,19 +269,19 @@ def test_one_bad_entry_is_one_refusal_and_the_night_goes_on(loaded, tmp_path, st
     os.close(os.open(os.path.join(bytes(inbox), b"RUNBACK_DATA_2014-03-01_0305\xff.csv"), os.O_CREAT | os.O_WRONLY))
     (inbox / "RUNBACK_DATA_2014-03-01_0306\n2014 INFO forged.csv").write_text("record_id\n")
     write_export(inbox, NIGHT_2, study, changed())
-    results = _scan(inbox, loaded)
-    by_name = {r["file"]: r for r in results}
-    assert by_name[NIGHT_2]["status"] == "loaded"
-    refused = [r for r in results if r["file"] != NIGHT_2]
-    assert len(refused) == 7 and all(r["status"] == "refused" for r in refused), results
-    messages = " ".join(r["message"] for r in refused)
+    results = scan(inbox, loaded)
+    by_name = {r.file: r for r in results}
+    assert by_name[NIGHT_2].status == "loaded"
+    refused = [r for r in results if r.file != NIGHT_2]
+    assert len(refused) == 7 and all(r.status == "refused" for r in refused), results
+    messages = " ".join(r.message for r in refused)
     for words in ("is a folder", "not a regular file", "a symbolic link to nothing", "leads out of the inbox"):
         assert words in messages
     assert "s3cr3t" not in messages and "s3cr3t" not in str(source_files(loaded))
     names = [n for n, _, _ in source_files(loaded)]
     assert "RUNBACK_DATA_2014-03-01_0305\\xff.csv" in names and not any("\n" in n for n in names)
-    again = _scan(inbox, loaded)  # the next night: nothing is read or recorded again
-    assert all(r.get("repeat") for r in again if r["file"] != NIGHT_2)
+    again = scan(inbox, loaded)  # the next night: nothing is read or recorded again
+    assert all(r.repeat for r in again if r.file != NIGHT_2)
     assert len(source_files(loaded)) == len(names)
 
 
@@ -305,8 +289,8 @@ def test_a_header_cell_longer_than_a_block_is_a_refusal(loaded, tmp_path):
     path = tmp_path / NIGHT_2
     path.write_text("record_id," + "x" * 200_000 + "\n1,2\n")
     result = ingest(path, loaded)
-    assert result["status"] == "refused", result
-    assert "x" * 100 not in result["message"]
+    assert result.status == "refused", result
+    assert "x" * 100 not in result.message
 
 
 def test_the_catalogue_lists_every_inbox_case():
@@ -363,9 +347,9 @@ def test_misnamed_files_never_raise_and_never_apply_out_of_order(tmp_path, study
         db = tmp_path / "w.duckdb"
         shutil.copyfile(base, db)
         write_export(folder, path.name, study, changed(nprs_avg="2"))  # an older snapshot, any name
-        result = ingest_export.fn(str(path), str(db), str(PROJECT_DIR), scanned_in=str(folder))
-        assert result["status"] in ("loaded", "older", "held", "refused"), result
-        assert (clean_state(db) != tonight) == (result["status"] == "loaded") == evidence_of_newer(path.name), part
+        result = ingest(path, db, scanned_in=folder)
+        assert result.status in ("loaded", "older", "held", "refused"), result
+        assert (clean_state(db) != tonight) == (result.status == "loaded") == evidence_of_newer(path.name), part
         path.unlink()
 
     check()

@@ -19,7 +19,6 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.query.export import export_tables
-from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 
 
@@ -55,7 +54,7 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
     assert len(seeded) >= 24 * 6
     db, key = tmp_path / "w.duckdb", Path(os.environ["RUNBACK_KEY"])  # the session's key (tests/conftest.py)
     with caplog.at_level(logging.DEBUG):
-        outcome(nightly_ingest, paths=[str(tmp_path / "exports")], db=str(db))
+        nightly_ingest(paths=[str(tmp_path / "exports")], db=str(db))
         reports = [
             followup_report(timepoint=t, audience=a, blinded=b, key=str(key), out_dir=str(tmp_path / "out"), db=str(db))
             for t in ("week_8", "month_6")
@@ -66,7 +65,7 @@ def test_identifiers_reach_nothing_runback_writes(tmp_path, study, prefect_harne
         for path in export_tables(db, tmp_path / f"export-{fmt}", fmt):
             written[str(path)] = path.read_bytes().decode("utf-8", errors="ignore")
     for path in reports:
-        written[path] = Path(path).read_text(encoding="utf-8")
+        written[str(path)] = path.read_text(encoding="utf-8")
     out, err = capfd.readouterr()
     written["logs"] = caplog.text + out + err
     with get_client(sync_client=True) as client:

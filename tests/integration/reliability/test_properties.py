@@ -135,11 +135,11 @@ def test_mutations_load_whole_or_not_at_all(base, tmp_path_factory):
         with duckdb.connect(str(db), read_only=True) as con:
             assert problems(con) == []
             cuts = con.execute("select count(*) from meta.data_cuts").fetchone()[0]
-            if result["status"] == "refused":
+            if result.status == "refused":
                 assert cuts == 0
                 assert con.execute("select count(*) from quarantine.rows").fetchone()[0] == 0
             else:
-                for form, counts in result["forms"].items():
+                for form, counts in result.forms.items():
                     assert counts["rows_in"] == counts["loaded"] + counts["quarantined"], form
         db.unlink()
 

@@ -2,24 +2,33 @@
 for the timepoint, refused when wrong as the run is created), the schedule's defaults."""
 
 from pathlib import Path
-from typing import get_args
 
 from runback.flows.deployments import REPORT_DESCRIPTION, deployments
-from runback.flows.followup_report import Audience, Timepoint
-from runback.schemas.trial import TIMEPOINTS
+from runback.schemas.trial import AUDIENCES, TIMEPOINTS, Audience, Timepoint
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def _choices(schema, parameter: dict) -> list:
+    """A parameter's choices (the UI's dropdown): its own, or those of the type it refers to."""
+    if "$ref" in parameter:
+        parameter = schema.definitions[parameter["$ref"].removeprefix("#/definitions/")]
+    return parameter["enum"]
+
+
 def test_the_report_deployment_offers_the_timepoints_and_describes_its_parameters():
-    assert set(get_args(Timepoint)) == set(TIMEPOINTS)
+    assert {t.value for t in Timepoint} == set(TIMEPOINTS)
     nightly, adhoc = deployments()
-    timepoint = adhoc._parameter_openapi_schema.properties["timepoint"]  # what the deployment sends the server
-    assert set(timepoint["enum"]) == set(TIMEPOINTS)
+    schema = adhoc._parameter_openapi_schema  # what the deployment sends the server
+    timepoint = schema.properties["timepoint"]
+    assert set(_choices(schema, timepoint)) == set(TIMEPOINTS)
     assert "week_8 (baseline to week 8)" in timepoint.get("description", "")
     assert adhoc.enforce_parameter_schema
-    audience = adhoc._parameter_openapi_schema.properties["audience"]
-    assert set(audience["enum"]) == set(get_args(Audience)) == {"open", "closed"} and audience["default"] == "closed"
+    audience = schema.properties["audience"]
+    assert (
+        set(_choices(schema, audience)) == {a.value for a in Audience} == set(AUDIENCES) == {"open", "closed"}
+        and audience["default"] == "closed"
+    )
     assert "pooled over the arms" in audience.get("description", "")
     assert nightly.schedules and nightly.schedules[0].schedule.timezone == "Asia/Singapore"
 

@@ -88,17 +88,17 @@ def test_the_lock_command(warehouse):
 
 
 def test_a_report_says_whether_it_is_interim_or_final(warehouse, study):
-    from runback.flows.followup_report import locked_cut
+    from runback.flows.report.make import locked_cut
 
     month_6 = report_html(warehouse, 2, "month_6")
     assert 'data-look="interim"' in month_6 and "0 of 6 have reached month 6" in month_6
     assert "not adjusted for repeated looks" in month_6
     week_8 = report_html(warehouse, 2, "week_8")
     assert 'data-look="interim"' not in week_8 and "6 of 6 have reached week 8" in week_8
-    assert locked_cut.fn(str(warehouse), "week_8") is None
+    assert locked_cut(str(warehouse), "week_8") is None
     with connect(warehouse) as con:
         lock.lock(con, "week_8", 1, study=study)
-    assert locked_cut.fn(str(warehouse), "week_8") == 1
+    assert locked_cut(str(warehouse), "week_8") == 1
     final = report_html(warehouse, 1, "week_8")
     assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
     assert "no longer matches" not in final

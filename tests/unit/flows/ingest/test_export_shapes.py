@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runback.flows.cli import app
-from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.ingest.pipeline import Options, ingest_file
 from runback.flows.ingest.project import load_project, project_files, read_rows
 from runback.flows.ingest.read import ABSENT, PARTLY, PRESENT, RefusedFile, read_export
 from runback.flows.settings import PROJECT_DIR
@@ -38,7 +38,7 @@ def _rows():
 def _ingest(tmp_path, name, data, db="w.duckdb", project=PROJECT_DIR, **kw):
     path = tmp_path / name
     path.write_bytes(data)
-    return ingest_file(str(path), str(tmp_path / db), str(project), **kw)
+    return ingest_file(path, tmp_path / db, project, Options(**kw))
 
 
 def _one(db, query, params=None):
@@ -67,7 +67,7 @@ def test_missing_code_columns_may_be_present_absent_or_partly_present(tmp_path, 
         export = read_export(path, study)
         assert export.missing_code_columns == presence
         result = ingest_file(str(path), str(tmp_path / presence / "w.duckdb"), str(PROJECT_DIR))
-        assert result["status"] == "loaded", result
+        assert result.status == "loaded", result
         recorded = _one(tmp_path / presence / "w.duckdb", "select missing_code_columns from meta.file_inputs")
         assert recorded == [(presence,)]
     assert _found(tmp_path / ABSENT / "w.duckdb") == _found(tmp_path / PRESENT / "w.duckdb")
@@ -77,16 +77,16 @@ def test_a_snapshot_without_the_columns_keeps_the_earlier_missing_codes(tmp_path
     rows = _rows()
     rows[2] = rows[2] | {"excl_reason___unk": "1"}  # "why not enrolled" unknown, said in the UI export
     db = tmp_path / "w.duckdb"
-    assert _ingest(tmp_path, NIGHT_1, export_text(study, rows).encode())["data_cut"] == 1
+    assert _ingest(tmp_path, NIGHT_1, export_text(study, rows).encode()).data_cut == 1
     api = reshaped(export_text(study, rows).encode(), drop=missing_code_columns(study))
     second = _ingest(tmp_path, NIGHT_2, api)
-    assert second["status"] == "unchanged", second  # nothing changed: no new cut, nothing closed
+    assert second.status == "unchanged", second  # nothing changed: no new cut, nothing closed
     query = "select missing_codes, valid_from_cut from clean.screening where record_id = '3' and valid_to_cut is null"
     assert _one(db, query) == [('{"excl_reason": "UNK"}', 1)]
     # with the columns back, a changed missing code is a change
     rows[2] = rows[2] | {"excl_reason___unk": "0", "excl_reason___nask": "1"}
     third = _ingest(tmp_path, "RUNBACK_DATA_2014-03-03_0200.csv", export_text(study, rows).encode())
-    assert third["status"] == "loaded"
+    assert third.status == "loaded"
     assert _one(db, query) == [('{"excl_reason": "NASK"}', 2)]
 
 
@@ -106,7 +106,7 @@ def test_a_checkbox_written_as_one_column_of_codes_reads_as_its_columns(tmp_path
     (b / NIGHT_1).write_bytes(combined)
     assert read_export(b / NIGHT_1, study).combined_checkboxes == ("excl_reason",)
     for folder in (a, b):
-        assert ingest_file(str(folder / NIGHT_1), str(folder / "w.duckdb"), str(PROJECT_DIR))["status"] == "loaded"
+        assert ingest_file(str(folder / NIGHT_1), str(folder / "w.duckdb"), str(PROJECT_DIR)).status == "loaded"
     query = "select * exclude (file_id) from clean.screening order by record_id"
     assert _one(a / "w.duckdb", query) == _one(b / "w.duckdb", query)
 
@@ -116,7 +116,7 @@ def test_a_combined_checkbox_with_a_code_that_is_no_choice_is_refused(tmp_path, 
     columns = [c for c in study.export_columns() if c.startswith("excl_reason___")]
     bad = reshaped(ui, drop=columns[1:], rename={columns[0]: "excl_reason"}, add={"excl_reason": "1,7"})
     result = _ingest(tmp_path, NIGHT_1, bad)
-    assert result["status"] == "refused" and "holds 1 code(s) that are not choices" in result["message"]
+    assert result.status == "refused" and "holds 1 code(s) that are not choices" in result.message
 
 
 # -- 2. system columns never change which checks run; a newer dictionary decides the checks ---------------
@@ -133,7 +133,7 @@ def test_the_same_rows_are_flagged_and_quarantined_with_and_without_dag_and_surv
     with_system = reshaped(plain, add=SYSTEM)
     a = _ingest(tmp_path, NIGHT_1, plain, db="a.duckdb")
     b = _ingest(tmp_path, "RUNBACK_DATA_2014-03-01_0201.csv", with_system, db="b.duckdb")
-    assert a["forms"] == b["forms"]
+    assert a.forms == b.forms
     found = _found(tmp_path / "a.duckdb")
     assert found == _found(tmp_path / "b.duckdb")
     checks = {row[6] for row in found}
@@ -149,7 +149,7 @@ def test_a_newer_dictionarys_range_is_used_and_the_row_checks_still_run(tmp_path
     rows = _rows()
     rows[0]["psfs_score1"] = "11"  # allowed by the new dictionary, not by the project's
     result = _ingest(tmp_path, NIGHT_2, export_text(study, rows).encode())
-    assert result["status"] == "loaded"
+    assert result.status == "loaded"
     found = {row[6] for row in _found(tmp_path / "w.duckdb") if row[1] == "psfs"}
     assert found == {"hidden_with_value"}  # the dictionary's range is used, its branching logic still runs
 
@@ -177,10 +177,10 @@ def test_a_longitudinal_export_without_events_files_is_refused_naming_them(tmp_p
     for kind in ("dictionary", "missing_codes"):
         shutil.copy(project_files(PROJECT_DIR)[kind], folder)
     result = _ingest(tmp_path, NIGHT_1, export_text(study, _rows()).encode(), project=folder)
-    assert result["status"] == "refused"
+    assert result.status == "refused"
     for words in ("events file", "instrument designations", "Define my events", "content=formEventMapping"):
-        assert words in result["message"]
-    assert "not in the data dictionary" not in result["message"]
+        assert words in result.message
+    assert "not in the data dictionary" not in result.message
 
 
 # -- 4. blank dictionary rows; the log names the dictionary ------------------------------------------------
@@ -192,7 +192,7 @@ def test_blank_rows_in_a_dictionary_are_ignored_and_the_log_names_it(tmp_path, s
     assert load_project(folder) == study
     with caplog.at_level(logging.INFO, logger="runback"):
         result = _ingest(tmp_path, NIGHT_1, export_text(study, _rows()).encode(), project=folder)
-    assert result["status"] == "loaded"
+    assert result.status == "loaded"
     assert "RUNBACK_DataDictionary.csv (sha256 " in caplog.text
     sha = _one(tmp_path / "w.duckdb", "select dictionary_sha256 from meta.file_inputs")[0][0]
     import hashlib
@@ -214,7 +214,7 @@ def test_a_form_row_with_only_identifier_values_is_kept_without_them(tmp_path, s
     rows = [*_rows(), {"record_id": "9", "redcap_event_name": "baseline_arm_1", "first_name": "Wei", "nric": "S1"}]
     data = reshaped(export_text(study, rows).encode(), add={"redcap_data_access_group": "site_b"})
     result = _ingest(tmp_path, NIGHT_1, data)
-    assert result["forms"]["screening"]["rows_in"] == 4
+    assert result.forms["screening"]["rows_in"] == 4
     raw = _one(tmp_path / "w.duckdb", "select redcap_data_access_group from raw.screening where record_id = '9'")
     assert raw == [("site_b",)]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
@@ -245,7 +245,7 @@ def test_a_dated_dictionary_beside_the_export_is_said(tmp_path, study, caplog):
 
 def test_status_does_not_show_the_ingest_time_as_the_export_time_of_an_undated_file(tmp_path, study):
     result = _ingest(tmp_path, "RUNBACK_DATA_resend.csv", export_text(study, _rows()).encode())
-    assert result["status"] == "loaded"
+    assert result.status == "loaded"
     out = CliRunner().invoke(app, ["status", "--db", str(tmp_path / "w.duckdb")]).output
     assert "newest export: RUNBACK_DATA_resend.csv, export time unknown" in out
     assert "made" not in out.split("newest export:")[1].splitlines()[0]
@@ -265,4 +265,4 @@ def test_a_checkbox_both_combined_and_separate_is_refused(tmp_path, study):
     ui = export_text(study, _rows()).encode()
     both = reshaped(ui, add={"excl_reason": "1"})
     result = _ingest(tmp_path, NIGHT_1, both)
-    assert result["status"] == "refused" and "both one column of codes and separate columns" in result["message"]
+    assert result.status == "refused" and "both one column of codes and separate columns" in result.message

@@ -4,14 +4,14 @@ import duckdb
 import pytest
 
 from runback.flows.ingest import load
-from runback.flows.nightly_ingest import ingest_export
+from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import sql
 from tests.helpers import randomised, visit, write_export
 
 
 def _ingest(path, db):
-    return ingest_export.fn(str(path), str(db), str(PROJECT_DIR))
+    return ingest_file(path, db, PROJECT_DIR)
 
 
 def state(db) -> dict[str, list]:
@@ -35,7 +35,7 @@ def nights(tmp_path, study):
 def test_snapshots_become_validity_intervals(tmp_path, nights):
     db = tmp_path / "w.duckdb"
     results = [_ingest(p, db) for p in nights]
-    assert [r["data_cut"] for r in results] == [1, 2, 3]
+    assert [r.data_cut for r in results] == [1, 2, 3]
     with duckdb.connect(str(db), read_only=True) as con:
         history = con.execute(
             "select event, nprs_run, valid_from_cut, valid_to_cut from clean.nprs "
@@ -60,14 +60,14 @@ def test_the_same_file_twice_changes_nothing(tmp_path, nights):
     _ingest(nights[0], db)
     before = state(db)
     again = _ingest(nights[0], db)
-    assert again["repeat"] and state(db) == before
+    assert again.repeat and state(db) == before
 
 
 def test_an_older_export_is_recorded_and_does_not_roll_back(tmp_path, nights):
     db = tmp_path / "w.duckdb"
     _ingest(nights[1], db)
     result = _ingest(nights[0], db)
-    assert result["status"] == "older"
+    assert result.status == "older"
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 1
         assert con.execute("select count(*) from clean.nprs where valid_to_cut is null").fetchone()[0] == 3
@@ -78,7 +78,7 @@ def test_an_identical_export_under_a_new_name_makes_no_new_cut(tmp_path, study, 
     _ingest(nights[0], db)
     copy = tmp_path / "RUNBACK_DATA_2014-02-02_0200.csv"
     copy.write_bytes(nights[0].read_bytes() + b"\n")  # other bytes, same content
-    assert _ingest(copy, db)["status"] == "unchanged"
+    assert _ingest(copy, db).status == "unchanged"
 
 
 def test_a_load_that_fails_half_way_leaves_the_warehouse_as_it_was(tmp_path, nights, monkeypatch):
@@ -94,7 +94,7 @@ def test_a_load_that_fails_half_way_leaves_the_warehouse_as_it_was(tmp_path, nig
         _ingest(nights[1], db)
     assert state(db) == before
     monkeypatch.undo()
-    assert _ingest(nights[1], db)["data_cut"] == 2  # and the next ingest completes
+    assert _ingest(nights[1], db).data_cut == 2  # and the next ingest completes
 
 
 def test_a_refused_file_is_recorded_and_nothing_loads(tmp_path, study):
@@ -102,7 +102,7 @@ def test_a_refused_file_is_recorded_and_nothing_loads(tmp_path, study):
     bad = tmp_path / "RUNBACK_DATA_2014-02-01_0200.csv"
     bad.write_text("Record ID,Event Name\n1,Baseline\n")
     result = _ingest(bad, db)
-    assert result["status"] == "refused" and "labels export" in result["message"]
+    assert result.status == "refused" and "labels export" in result.message
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 0
         assert con.execute("select status from meta.source_files").fetchall() == [("refused",)]
@@ -114,7 +114,7 @@ def test_quarantined_row_keeps_its_last_valid_version(tmp_path, study):
     bad = write_export(tmp_path, "RUNBACK_DATA_2014-02-02_0200.csv", study, [randomised("1", nprs_run="14")])
     _ingest(good, db)
     result = _ingest(bad, db)
-    assert result["forms"]["nprs"] == {"rows_in": 1, "loaded": 0, "quarantined": 1, "flagged": 0}
+    assert result.forms["nprs"] == {"rows_in": 1, "loaded": 0, "quarantined": 1, "flagged": 0}
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select nprs_run from clean.nprs where valid_to_cut is null").fetchall() == [(6,)]
         assert con.execute('select "column", value from quarantine.rows').fetchall() == [("nprs_run", "14")]
@@ -125,5 +125,5 @@ def test_an_export_where_most_forms_have_no_rows_loads(tmp_path, study):
 
     path = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [session("1", 1), session("1", 2)])
     result = _ingest(path, tmp_path / "w.duckdb")
-    assert result["forms"]["session_log"] == {"rows_in": 2, "loaded": 2, "quarantined": 0, "flagged": 0}
-    assert result["forms"]["randomisation"]["rows_in"] == 0
+    assert result.forms["session_log"] == {"rows_in": 2, "loaded": 2, "quarantined": 0, "flagged": 0}
+    assert result.forms["randomisation"]["rows_in"] == 0

@@ -14,7 +14,6 @@ import pytest
 from runback.flows.ingest import redcap_api
 from runback.flows.ingest.read import read_export
 from runback.flows.nightly_ingest import nightly_ingest
-from runback.flows.runs import outcome
 from runback.flows.simulate import simulate
 from tests.helpers import SAMPLES
 from tests.redcap_stand_in import serve, tidier_project, trial_project
@@ -94,10 +93,10 @@ def test_a_classic_project_pulls_no_events_and_its_recorded_answers_ingest(tmp_p
 
     inbox = tmp_path / "inbox"
     result = ingest_file(str(inbox / pulled[0]), str(tmp_path / "w.duckdb"), str(inbox))
-    assert result["status"] == "loaded", result
+    assert result.status == "loaded", result
     data_rows = (inbox / pulled[0]).read_bytes().count(b"\n") - 1
-    assert result["rows"] == data_rows
-    for form, counts in result["forms"].items():
+    assert result.rows == data_rows
+    for form, counts in result.forms.items():
         assert counts["rows_in"] == counts["loaded"] + counts["quarantined"], form
 
 
@@ -276,8 +275,8 @@ def test_the_nightly_flow_pulls_then_ingests_and_never_logs_the_token(
     monkeypatch.setenv("RUNBACK_INBOX", str(tmp_path / "inbox"))
     db = tmp_path / "w.duckdb"
     with caplog.at_level(logging.DEBUG):
-        results = outcome(nightly_ingest, db=str(db))
-    assert [r["status"] for r in results] == ["loaded"]
+        night = nightly_ingest(db=str(db))
+    assert [r.status for r in night.results] == ["loaded"]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from clean.randomisation").fetchone()[0] > 0
         assert con.execute("select missing_code_columns from meta.file_inputs").fetchall() == [("absent",)]
@@ -286,7 +285,7 @@ def test_the_nightly_flow_pulls_then_ingests_and_never_logs_the_token(
 
     redcap.script(("status", 403, b"ERROR: You do not have permissions to use the API"))
     with pytest.raises(redcap_api.RedcapApiError):
-        outcome(nightly_ingest, db=str(db))
+        nightly_ingest(db=str(db))
     with duckdb.connect(str(db), read_only=True) as con:  # nothing more loaded
         assert con.execute("select count(*) from meta.source_files").fetchone()[0] == 1
     out, err = capfd.readouterr()

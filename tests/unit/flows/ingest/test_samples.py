@@ -11,7 +11,7 @@ import os
 import duckdb
 import pytest
 
-from runback.flows.nightly_ingest import ingest_export
+from runback.flows.ingest.pipeline import ingest_file
 from tests.helpers import SAMPLES
 
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="../shared/redcap-samples is absent")
@@ -111,20 +111,20 @@ def test_sample_project_ingests_with_row_conservation(tmp_path, case):
         project = _project_from_header(tmp_path, (SAMPLES / data).read_text())
     else:
         project = _project(tmp_path, files)
-    result = ingest_export.fn(str(SAMPLES / data), str(db), str(project))
-    assert result["status"] == "loaded"
+    result = ingest_file(SAMPLES / data, db, project)
+    assert result.status == "loaded"
     n_rows = len(list(csv.reader(io.StringIO((SAMPLES / data).read_text())))) - 1
     n_rows -= (SAMPLES / data).read_text().count("\n\n")  # a trailing blank line is not a row
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select rows from meta.source_files").fetchone()[0] == n_rows
-        for form, counts in result["forms"].items():
+        for form, counts in result.forms.items():
             assert counts["rows_in"] == counts["loaded"] + counts["quarantined"], form
             in_clean = con.execute(f"select count(*) from clean.{form}").fetchone()[0]
             held = con.execute(
                 "select count(distinct source_row) from quarantine.rows where form = $f", {"f": form}
             ).fetchone()[0]
             assert (in_clean, held) == (counts["loaded"], counts["quarantined"]), form
-        assert sum(c["loaded"] for c in result["forms"].values()) > 0
+        assert sum(c["loaded"] for c in result.forms.values()) > 0
 
 
 def test_a_bom_and_semicolon_copy_of_a_sample_reads_the_same(tmp_path):
@@ -136,9 +136,9 @@ def test_a_bom_and_semicolon_copy_of_a_sample_reads_the_same(tmp_path):
     csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
     copy.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode())
     project = _project(tmp_path, files)
-    a = ingest_export.fn(str(SAMPLES / data), str(tmp_path / "a.duckdb"), str(project))
-    b = ingest_export.fn(str(copy), str(tmp_path / "b.duckdb"), str(project))
-    assert a["forms"] == b["forms"]
+    a = ingest_file(SAMPLES / data, tmp_path / "a.duckdb", project)
+    b = ingest_file(copy, tmp_path / "b.duckdb", project)
+    assert a.forms == b.forms
     with duckdb.connect(str(tmp_path / "a.duckdb")) as x, duckdb.connect(str(tmp_path / "b.duckdb")) as y:
         q = "select * exclude (file_id) from clean.demographics order by record_id"
         assert x.execute(q).fetchall() == y.execute(q).fetchall()

@@ -5,6 +5,7 @@ and a kept chart is checked as a drawn one is."""
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import shutil
 import subprocess
@@ -14,15 +15,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runback.flows.followup_report import ReportError, allocation_arms, followup_report, gather
-from runback.flows.report import kept_charts
+from runback.flows.report import kept_charts, make
+from runback.flows.report.make import allocation_arms, gather
+from runback.flows.report.render import ReportError
 from tests.helpers import simulated_warehouse
 
+LOG = logging.getLogger("runback")
 SESSION_KEY = Path(os.environ["RUNBACK_KEY"])  # the key every test warehouse is masked with (conftest)
 RERUN = """
 import sys
-from runback.flows.followup_report import followup_report
-followup_report.fn(timepoint=sys.argv[1], db=sys.argv[2], out_dir=sys.argv[3])
+from runback.flows.report import make
+make.make(make.Request(timepoint=sys.argv[1], db=sys.argv[2], out_dir=sys.argv[3]))
 print("matplotlib" in sys.modules)
 """
 
@@ -34,6 +37,11 @@ def trial(tmp_path_factory, study):
     return db, cut, folder
 
 
+def _report(**request) -> Path:
+    """The report's page, made as a one-off `runback report` makes it."""
+    return make.make(make.Request(**request))[0]
+
+
 def _kept(db) -> dict[str, str | None]:
     with duckdb.connect(str(db), read_only=True) as con:
         return dict(con.execute("select chart_key, svg from meta.report_charts").fetchall())
@@ -41,9 +49,9 @@ def _kept(db) -> dict[str, str | None]:
 
 def test_a_rerun_shows_the_kept_charts_without_drawing_them(trial, tmp_path):
     db, cut, _ = trial
-    first = followup_report.fn(timepoint="week_8", db=str(db), out_dir=str(tmp_path / "first"))
+    first = _report(timepoint="week_8", db=str(db), out_dir=str(tmp_path / "first"))
     kept = _kept(db)
-    context = gather.fn(str(db), cut, "week_8", allocation_arms.fn(True, None, str(db)))
+    context = gather(str(db), cut, "week_8", allocation_arms(True, None, str(db), "closed", LOG))
     wanted = kept_charts.wanted(context)
     assert {c.key for c in wanted} <= set(kept) and len(wanted) == 5  # 3 outcomes, forest, recruitment
     assert all(kept[c.key].startswith("<?xml") for c in wanted if c.slot != "forest")
@@ -58,7 +66,7 @@ def test_a_rerun_shows_the_kept_charts_without_drawing_them(trial, tmp_path):
 
 def test_a_chart_whose_input_changed_is_drawn_again(trial):
     db, cut, _ = trial
-    context = gather.fn(str(db), cut, "month_6", allocation_arms.fn(True, None, str(db)))
+    context = gather(str(db), cut, "month_6", allocation_arms(True, None, str(db), "closed", LOG))
     changed = copy.deepcopy(context)
     visit = next(r for r in changed["outcomes"][0]["rows"] if r["step"] > 0)
     visit["arms"][1]["chg_mean"] += 0.01
@@ -75,10 +83,8 @@ def test_a_chart_whose_input_changed_is_drawn_again(trial):
 def test_an_unblinded_report_keeps_no_chart(trial, tmp_path):
     db, _, _ = trial
     before = _kept(db)
-    path = followup_report.fn(
-        timepoint="month_6", blinded=False, key=str(SESSION_KEY), db=str(db), out_dir=str(tmp_path)
-    )
-    assert path.endswith("_unblinded.html") and _kept(db) == before
+    path = _report(timepoint="month_6", blinded=False, key=str(SESSION_KEY), db=str(db), out_dir=str(tmp_path))
+    assert path.name.endswith("_unblinded.html") and _kept(db) == before
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +93,8 @@ def opened(trial, tmp_path_factory) -> tuple[Path, kept_charts.Chart]:
     db, cut, _ = trial
     reported = tmp_path_factory.mktemp("opened") / "w.duckdb"
     shutil.copy(db, reported)
-    followup_report.fn(timepoint="week_8", audience="open", db=str(reported), out_dir=str(reported.parent))
-    context = gather.fn(str(reported), cut, "week_8", allocation_arms.fn(True, None, str(reported), "open"))
+    _report(timepoint="week_8", audience="open", db=str(reported), out_dir=str(reported.parent))
+    context = gather(str(reported), cut, "week_8", allocation_arms(True, None, str(reported), "open", LOG))
     return reported, next(c for c in kept_charts.wanted(context) if c.slot == "recruitment")
 
 
@@ -114,5 +120,5 @@ def test_a_kept_chart_that_names_an_arm_is_refused(opened, tmp_path, edit, why):
         )
     kept = _kept(copy_db)
     with pytest.raises(ReportError, match=why):
-        followup_report.fn(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path / "again"))
+        _report(timepoint="week_8", audience="open", db=str(copy_db), out_dir=str(tmp_path / "again"))
     assert _kept(copy_db) == kept and not (tmp_path / "again").exists()  # refused: nothing written or kept

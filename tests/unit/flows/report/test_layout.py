@@ -4,6 +4,7 @@ tables scroll in their own box), and on paper (a running header, a confidentiali
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from runback.flows.followup_report import file_name, print_pdf
 from runback.flows.report.blinding import find_revealing
+from runback.flows.report.make import print_pdf
+from runback.flows.report.render import file_name
 from tests.helpers import ARM_LETTER, chromium, report_html, simulated_warehouse
 
 OUT = Path(__file__).resolve().parents[4] / "out"
@@ -85,7 +87,7 @@ def test_no_sideways_scroll_at_phone_and_desk_widths(pages, width, audience):
 def test_every_printed_page_has_the_running_header_and_its_number(pages, audience):
     if not shutil.which("chromium") or not shutil.which("pdftotext"):
         pytest.skip("Debian's chromium and poppler-utils are not installed")
-    pdf = Path(print_pdf.fn(str(pages["month_6", audience])))
+    pdf = Path(print_pdf(str(pages["month_6", audience]), logging.getLogger("runback")))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     pages_ = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
     assert len(pages_) >= 3
@@ -102,13 +104,13 @@ def test_every_printed_page_has_the_running_header_and_its_number(pages, audienc
 def test_the_folder_index_lists_every_report_rendered_with_its_audience(tmp_path, study):
     import duckdb
 
-    from runback.flows.followup_report import followup_report
+    from runback.flows.report import make
     from tests.helpers import build_warehouse, randomised
 
     db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
     out = tmp_path / "out"
     for timepoint, audience in (("week_8", "closed"), ("month_6", "closed"), ("month_6", "open")):
-        followup_report.fn(timepoint=timepoint, audience=audience, out_dir=str(out), db=str(db))
+        make.make(make.Request(timepoint=timepoint, audience=audience, out_dir=str(out), db=str(db)))
     index = (out / "index.html").read_text()
     assert index.count("<tr><td>") == 3 and 'href="runback_week_8_cut1_closed.html"' in index
     assert 'href="runback_month_6_cut1_open.html"' in index and "<td>open</td><td>blinded</td>" in index
