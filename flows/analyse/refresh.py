@@ -116,10 +116,18 @@ def write_reference(con, study: Study) -> None:
         ),
         "visits": pd.DataFrame(
             [
-                (e.unique_name, e.visit, VISIT_STEPS.get(e.visit), e.day_offset, *(e.window or (None, None)), i)
+                (
+                    e.unique_name,
+                    e.visit,
+                    VISIT_STEPS.get(e.visit),
+                    e.day_offset,
+                    *(e.window or (None, None)),
+                    i,
+                    e.visit in trial.TIMEPOINTS,
+                )
                 for i, e in enumerate(study.events)
             ],
-            columns=["event", "visit", "step", "day_offset", "window_low", "window_high", "sort"],
+            columns=["event", "visit", "step", "day_offset", "window_low", "window_high", "sort", "timepoint"],
         ),
         "params": pd.DataFrame(
             [(p.code, p.label, p.unit, p.source, p.better, p.mcid, p.code in PRIMARY, i) for i, p in enumerate(PARAMS)],

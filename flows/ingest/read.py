@@ -107,11 +107,16 @@ class ExportTable:
         return self.file.path
 
 
+def _utf16_without_bom(head: bytes) -> bool:
+    """ASCII text as UTF-16 writes it: every other byte NUL (little- or big-endian)."""
+    return len(head) >= 8 and any(head[i::2].count(0) >= 0.9 * len(head[i::2]) for i in (0, 1))
+
+
 def sniff(data: bytes, path: Path | str = "<bytes>") -> Dialect:
     """Detect the BOM and the delimiter from the header line; refuse what is not a CSV text."""
     if not data[:65536].strip(BOM + b" \t\r\n") and not data.strip(BOM + b" \t\r\n"):
         raise RefusedFile(path, "the file is empty.", "Export the data again from REDCap.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or 0 in data[:2]:  # a BOM, or ASCII as UTF-16 writes it
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(data[:128]):
         raise RefusedFile(
             path,
             "this is UTF-16 text (a spreadsheet's 'Unicode text'), not a UTF-8 CSV export.",

@@ -95,7 +95,7 @@ analysed as (
     cross join ref.visits as t
     cross join ref.params as r
     left join assessed_param as a on p.record_id = a.record_id and r.param = a.param
-    where t.visit in ('week_8', 'month_6') and r."primary"
+    where t.timepoint and r."primary"
 ),
 
 boxes as (

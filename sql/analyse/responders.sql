@@ -9,7 +9,7 @@ outcomes as (
     select o.*, p.adherent
     from analysis.outcomes as o
     inner join analysis.participants as p using (data_cut, record_id)
-    where o.data_cut = $cut and o.visit in ('week_8', 'month_6') and o.chg is not null
+    where o.data_cut = $cut and o.visit in (select visit from ref.visits where timepoint) and o.chg is not null
 ),
 
 populations as (

@@ -8,7 +8,7 @@ import pickle
 import duckdb
 import pytest
 
-from runback.flows.ingest.status import FileStatus
+from runback.schemas.file_status import FileStatus
 from runback.flows.night import NightNotWell
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.simulate import simulate

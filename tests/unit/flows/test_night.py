@@ -9,7 +9,7 @@ from runback.flows.errors import Refused
 from runback.flows.ingest.files import Entry
 from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.pipeline import Options
-from runback.flows.ingest.status import FileStatus
+from runback.schemas.file_status import FileStatus
 from tests.helpers import randomised, write_export
 
 STALE = "the newest export (RUNBACK_DATA_2014-02-01_0200.csv) is 61 h old, more than 36 h"

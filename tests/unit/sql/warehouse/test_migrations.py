@@ -22,7 +22,7 @@ def test_0021_gives_each_cut_the_rows_it_shared_and_drops_the_sharing():
     con.execute(adherence + "values (1, 'A', 3, 3, 2), (3, 'B', 4, 4, 1)")
     con.execute("insert into analysis.cut_tables values (1, 'adherence', 1, 'k', null), (2, 'adherence', 1, 'k', null)")
     con.execute("insert into analysis.cut_tables values (3, 'adherence', 3, 'j', null)")
-    assert migrate(con) == ["0021_analysis_tables_per_cut"]
+    assert migrate(con)[0] == "0021_analysis_tables_per_cut"  # and any later ones
     found = con.execute("select data_cut, arm, participants from analysis.adherence order by data_cut").fetchall()
     assert found == [(1, "A", 3), (2, "A", 3), (3, "B", 4)]
     kinds = dict(
