@@ -45,7 +45,7 @@ class Night:
     cut: int | None = None
     listing: Path | None = None
     stale: str | None = None
-    scanned: bool = True  # the inbox was scanned (a scheduled night), not files named by a person
+    scanned: bool = True  # a folder was scanned (the inbox: a scheduled night), not only files named by a person
 
     @property
     def tonight(self) -> list[LoadResult]:
@@ -55,7 +55,8 @@ class Night:
     def problems(self) -> list[str]:
         """Why the night is not well (empty when it is): an export refused or held, or, on a
         scheduled night, none applied nor settling while the newest is overdue."""
-        held = [r.file for r in self.tonight if r.status.needs_a_person]
+        named_or_new = self.tonight if self.scanned else self.results  # a file named is read again, whatever it was
+        held = [r.file for r in named_or_new if r.status.needs_a_person]
         found = [f"{len(held)} export(s) refused or held: {', '.join(held[:5])}"] if held else []
         arrived = any(r.status.applied or r.status is FileStatus.WAITING for r in self.tonight)
         if self.stale and self.scanned and not arrived:
@@ -212,6 +213,11 @@ def freshness(db: Path, log: Log) -> str | None:
     return warning
 
 
+def scanned(paths: list[Path] | None) -> bool:
+    """Whether a run scans a folder (the inbox, or a folder named), rather than only files named."""
+    return not paths or any(Path(p).is_dir() for p in paths)
+
+
 def run(paths: list[Path] | None, db: Path, project: Path, options: Options = Options()) -> Night:
     """The night's steps in order, in this process (a one-off command without a Prefect server)."""
     log = logging.getLogger("runback")
@@ -225,6 +231,6 @@ def run(paths: list[Path] | None, db: Path, project: Path, options: Options = Op
             advance()
     analyse(db, project, log)
     cut = new_cut(results)
-    night = Night(results, cut, listings(db).get(cut), freshness(db, log), scanned=not paths)
+    night = Night(results, cut, listings(db).get(cut), freshness(db, log), scanned=scanned(paths))
     log.debug("run summary:\n%s", night.text)
     return night

@@ -142,7 +142,7 @@ def nightly_ingest(
             results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
             analyse_cuts(warehouse, folder)
             found = (night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
-            done = Night(results, *found, scanned=where is None)
+            done = Night(results, *found, scanned=night.scanned(where))
         get_run_logger().info("run summary:\n%s", done.text)
     if done.problems:
         raise NightNotWell(done)

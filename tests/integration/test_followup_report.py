@@ -266,7 +266,7 @@ def test_pdf_is_printed_by_chromium(trial, tmp_path):
     db, cut, key = trial
     page = tmp_path / file_name("week_8", cut, True)
     page.write_text(_html(db, cut, "week_8", key), encoding="utf-8")
-    pdf = Path(print_pdf(str(page), LOG))
+    pdf = Path(print_pdf(str(page), str(db), cut, False, LOG))  # printed only, not recorded
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
 
 

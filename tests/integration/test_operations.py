@@ -38,7 +38,7 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness, m
     assert "| nprs | 9 | 8 | 1 | 0 |" in summary.data
     assert "### New" in summary.data and "redcap_range" in summary.data
     assert "| 1 | baseline_arm_1 | 1 | nprs | nprs_run | 14 | redcap_range |" in summary.data  # a query to act on
-    table = _latest_artifact("nightly-ingest-quarantine")
+    table = _latest_artifact("data-queries-cut-1")  # each analysed cut's own table of its new queries
     rows = __import__("json").loads(table.data)
     assert [(r["record_id"], r["form"], r["column"], r["value"], r["check"]) for r in rows] == [
         ("1", "nprs", "nprs_run", "14", "redcap_range")
@@ -47,12 +47,10 @@ def test_a_nightly_run_publishes_its_summary(tmp_path, study, prefect_harness, m
     listing = (tmp_path / "out" / "queries" / "data_queries_cut1.csv").read_text()
     assert listing.splitlines()[0].startswith("status,record_id,event,instance,form,field,value,check,reason")
     assert "new,1,baseline_arm_1,1,nprs,nprs_run,14,redcap_range" in listing
-    # the file seen before, nothing new while the export of 2014 is overdue: a red night, summary published
+    # the file named again: nothing new, the summary says so (a file named is no overdue night)
     again = nightly_ingest(paths=[str(path)], db=str(tmp_path / "w.duckdb"), return_state=True)
-    assert (
-        again.result(raise_on_failure=False).night.results[0].repeat
-        and "No new export." in _latest_artifact("nightly-ingest-summary").data
-    )
+    assert again.is_completed() and again.result().results[0].repeat
+    assert "No new export." in _latest_artifact("nightly-ingest-summary").data
 
 
 def test_markdown_of_a_run_without_new_exports():
@@ -117,31 +115,34 @@ def test_a_night_without_a_new_export_when_one_is_due_is_not_green(tmp_path, stu
     assert _last_run_state().is_failed() and "is the nightly export job running?" in state.message
 
 
-def test_serve_publishes_the_reports_folder_read_only_and_links_point_to_it(tmp_path, monkeypatch):
+def test_serve_publishes_nothing_the_warehouse_did_not_record(tmp_path, monkeypatch):
+    """The reports' web server of `runback serve` answers only for files the warehouse recorded
+    (tests/integration/test_published.py has the recorded ones): files put in the folder by hand,
+    whatever their names, are not published, and it is read-only."""
     import httpx
 
     from runback.flows.deployments import publish_reports
 
     monkeypatch.setenv("RUNBACK_OUT", str(tmp_path / "out"))
+    monkeypatch.setenv("RUNBACK_DB", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("RUNBACK_REPORTS_ADDRESS", "127.0.0.1:0")
     monkeypatch.setenv("RUNBACK_REPORTS_URL", "")  # unset, and restored after the test
-    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "queries").mkdir(parents=True)
     (tmp_path / "out" / "runback_week_8_cut1.html").write_text("<html>report</html>")
-    url = publish_reports()
-    assert url.startswith("http://127.0.0.1:") and os.environ["RUNBACK_REPORTS_URL"] == url
-    assert httpx.get(f"{url}/runback_week_8_cut1.html").text == "<html>report</html>"
-    assert httpx.post(f"{url}/runback_week_8_cut1.html", content=b"x").status_code == 405
-    assert httpx.get(f"{url}/../../etc/passwd").status_code == 404
     (tmp_path / "out" / "index.html").write_text("<html>index</html>")
     (tmp_path / "out" / "runback_week_8_cut1_closed_unblinded.html").write_text("<html>LL LE LS</html>")
-    (tmp_path / "out" / "queries").mkdir()
     (tmp_path / "out" / "queries" / "data_queries_cut1.csv").write_text("record_id\n7\n")
-    assert httpx.get(f"{url}/").text == "<html>index</html>"
+    url = publish_reports()
+    assert url.startswith("http://127.0.0.1:") and os.environ["RUNBACK_REPORTS_URL"] == url
+    assert httpx.post(f"{url}/runback_week_8_cut1.html", content=b"x").status_code == 405
     for hidden in (
+        "",
+        "runback_week_8_cut1.html",
         "runback_week_8_cut1_closed_unblinded.html",
         "queries/",
         "queries/data_queries_cut1.csv",
         "queries",
+        "../../etc/passwd",
         "runback_week_8_cut1_closed_unblinded.html%00.html",
     ):
         assert httpx.get(f"{url}/{hidden}").status_code == 404, hidden

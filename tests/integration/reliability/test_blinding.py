@@ -178,7 +178,7 @@ def test_cuts_and_reports_record_the_keys_fingerprint(trial, tmp_path):
     with duckdb.connect(str(db), read_only=True) as con:
         assert {r[0] for r in con.execute("select key_fingerprint from meta.data_cuts").fetchall()} == {fingerprint}
     html = report_html(db, cut, "week_8")
-    assert f"fingerprint {fingerprint}" in html
+    assert f'fingerprint <span class="hash">{fingerprint}</span>' in html
 
 
 # -- reports --------------------------------------------------------------------------------------------

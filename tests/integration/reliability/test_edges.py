@@ -113,7 +113,9 @@ def test_a_file_name_cannot_forge_a_log_line_or_a_table_column(warehouse, tmp_pa
     assert row.count(" | ") == 6  # seven columns, the file name's bar escaped
 
 
-def test_export_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_path, study):
+def test_export_never_writes_through_a_planted_symlink(tmp_path, study):
+    """A folder holding anything (here a symlink named like a table) is refused whole; a new folder
+    is written beside and renamed into place, so no write ever follows a link."""
     from tests.helpers import build_warehouse
 
     db = build_warehouse(tmp_path, study, [[randomised(str(i), group=str(i % 3 + 1)) for i in range(1, 10)]])
@@ -123,9 +125,10 @@ def test_export_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_pat
     victim.write_text("keep me")
     (out / "participants.csv").symlink_to(victim)
     result = runner.invoke(app, ["export", "--db", str(db), "--to", str(out)])
-    assert result.exit_code == 0, result.output
-    assert victim.read_text() == "keep me"
-    assert not (out / "participants.csv").is_symlink() and "record_id" in (out / "participants.csv").read_text()
+    assert result.exit_code == 3 and "not a new or empty folder" in result.output
+    assert victim.read_text() == "keep me" and (out / "participants.csv").is_symlink()
+    fresh = runner.invoke(app, ["export", "--db", str(db), "--to", str(tmp_path / "fresh")])
+    assert fresh.exit_code == 0 and "record_id" in (tmp_path / "fresh" / "participants.csv").read_text()
 
 
 def test_stata_keeps_what_follows_a_nul_byte():
