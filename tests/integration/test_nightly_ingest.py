@@ -8,10 +8,10 @@ import pickle
 import duckdb
 import pytest
 
-from runback.schemas.file_status import FileStatus
 from runback.flows.night import NightNotWell
 from runback.flows.nightly_ingest import nightly_ingest
 from runback.flows.simulate import simulate
+from runback.schemas.file_status import FileStatus
 from runback.schemas.study import KIND_CHECKBOX
 
 CHECKS = {  # defect kind -> the check that must catch it
