@@ -568,15 +568,18 @@ def _status_sql(name: str) -> str:
 @app.command()
 def check(db: Path = DbOption, trial: str = TrialOption) -> None:
     """Check the warehouse's integrity: every clean row traces to a loaded file and a data cut,
-    every cut to its file, row counts agree with the quarantine, and the newest cut is analysed.
-    Exit code 5 on a problem."""
-    from runback.flows.query.integrity import content_hash, problems
+    every cut to its file, row counts agree with the quarantine, the newest cut is analysed and
+    no lock is contradicted; names the cuts loaded but not analysed. Exit code 5 on a problem."""
+    from runback.flows.query.integrity import content_hash, problems, unanalysed
     from runback.flows.warehouse import connect_read_only
 
     con = connect_read_only(_db(db))
     found = problems(con)
     for problem in found:
         typer.echo(f"PROBLEM: {problem}")
+    if unanalysed(con):
+        waiting = ", ".join(map(str, unanalysed(con)))
+        typer.echo(f"data cuts loaded but not analysed: {waiting} (the next `runback ingest` analyses them)")
     typer.echo(f"content hash: {content_hash(con)}")
     if found:
         raise typer.Exit(Exit.INTERNAL)

@@ -36,12 +36,15 @@ def problems(con) -> list[str]:
                 "the content locked"
             )
     known = cuts(con)
-    if known.analysed:  # another REDCap project is never analysed
-        found += [
-            f"data cut {cut} was loaded but not analysed: the next `runback ingest` analyses it"
-            for cut in known.unanalysed
-        ]
+    if known.analysed and known.latest in known.unanalysed:  # another REDCap project is never analysed
+        found.append(f"data cut {known.latest} was loaded but not analysed: the next `runback ingest` analyses it")
     return found
+
+
+def unanalysed(con) -> tuple[int, ...]:
+    """The cuts loaded but not analysed (a night analyses them all; ingesting files one by one does not)."""
+    known = cuts(con)
+    return known.unanalysed if known.analysed else ()
 
 
 def content_hash(con) -> str:
