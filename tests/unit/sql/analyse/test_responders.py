@@ -35,3 +35,21 @@ def test_an_exact_mcid_change_of_thirds_counts(tmp_path, study):
         ).fetchone()
     assert chg["1"] < 2  # the floating-point tie the tolerance is for
     assert (n, responders) == (3, 2)
+
+
+def test_a_participant_without_a_change_is_neither_counted_nor_a_responder(tmp_path, study):
+    rows = [
+        randomised("1", **_psfs(["2", "2", "2"], "2014-01-09")),
+        visit("1", "week_8_arm_1", **_psfs(["4", "4", "4"], "2014-03-07")),  # +2: a response
+        randomised("2"),  # no baseline PSFS: no change at week 8
+        visit("2", "week_8_arm_1", **_psfs(["9", "9", "9"], "2014-03-07")),
+        randomised("3", **_psfs(["2", "2", "2"], "2014-01-09")),
+        visit("3", "week_8_arm_1", **_psfs(["2", "2", "2"], "2014-03-07")),  # no change
+    ]
+    db = build_warehouse(tmp_path, study, [rows])
+    with duckdb.connect(str(db), read_only=True) as con:
+        counted = con.execute(
+            "select population, n, responders, pct from latest.responders where param = 'PSFS' "
+            "and timepoint = 'week_8' order by population"
+        ).fetchall()
+    assert counted[0] == ("ITT", 2, 1, 50.0)

@@ -1,0 +1,155 @@
+"""Ingesting one file (`flows/ingest/pipeline.py`): the deletion guard and the order of exports."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from runback.flows.ingest import load
+from runback.flows.ingest.files import EntryHeld, ExportFile
+from runback.flows.ingest.pipeline import check_order, ingest_file
+from runback.flows.settings import PROJECT_DIR
+from tests.helpers import randomised, session, write_export
+
+NIGHT_ONE = [randomised("1"), session("1", 1), session("1", 2), randomised("2", group="2")]
+
+
+def _ingest(folder: Path, study, day: int, rows: list[dict], **options) -> dict:
+    path = write_export(folder, f"RUNBACK_DATA_2014-02-{day:02d}_0200.csv", study, rows)
+    result = ingest_file(str(path), str(folder / "w.duckdb"), str(PROJECT_DIR), **options)
+    return result if isinstance(result, dict) else vars(result)
+
+
+@pytest.fixture
+def loaded(tmp_path, study) -> Path:
+    """A warehouse holding night one: two participants, the first with two sessions."""
+    assert _ingest(tmp_path, study, 1, NIGHT_ONE)["status"] == load.LOADED
+    return tmp_path
+
+
+# -- the deletion guard ----------------------------------------------------------------------------
+def test_a_snapshot_without_one_repeat_instance_is_refused(loaded, study):
+    """Session 2 of record 1 is gone while session 1 stays: the instance is part of the key."""
+    result = _ingest(loaded, study, 2, [randomised("1"), session("1", 1), randomised("2", group="2")])
+    assert result["status"] == load.REFUSED
+    assert (
+        "1 form row(s) in the warehouse are missing from this snapshot (0 whole record(s) among them)"
+        in (result["message"])
+    )
+    assert "session_log 1 programme_arm_1#2." in result["message"]
+    assert "--accept-deletions" in result["message"]
+
+
+def test_a_snapshot_without_a_whole_record_names_it_as_one(loaded, study):
+    result = _ingest(loaded, study, 2, NIGHT_ONE[:3])
+    assert result["status"] == load.REFUSED
+    assert (
+        "3 form row(s) in the warehouse are missing from this snapshot (1 whole record(s) among them)"
+        in (result["message"])
+    )
+    assert (
+        "nprs 2 baseline_arm_1#1, randomisation 2 baseline_arm_1#1, screening 2 baseline_arm_1#1."
+        in (result["message"])
+    )
+
+
+def test_a_long_list_of_missing_rows_shows_eight_and_counts_the_rest(tmp_path, study):
+    people = [randomised(str(i)) for i in range(1, 5)]  # three form rows each
+    assert _ingest(tmp_path, study, 1, people)["status"] == load.LOADED
+    result = _ingest(tmp_path, study, 2, people[:1])
+    assert "9 form row(s)" in result["message"] and "(3 whole record(s) among them)" in result["message"]
+    assert result["message"].count("baseline_arm_1#1") == 8
+    assert "#1 and 1 more. A truncated" in result["message"]
+
+
+def test_exactly_eight_missing_rows_are_all_shown(tmp_path, study):
+    rows = [randomised("1")] + [session("1", i) for i in range(1, 10)]
+    assert _ingest(tmp_path, study, 1, rows)["status"] == load.LOADED
+    result = _ingest(tmp_path, study, 2, rows[:2])
+    assert "8 form row(s)" in result["message"] and "#9. A truncated" in result["message"]
+    assert "more" not in result["message"]
+
+
+def test_deletions_load_when_accepted(loaded, study):
+    result = _ingest(loaded, study, 2, NIGHT_ONE[:2], accept_deletions=True)
+    assert result["status"] == load.LOADED
+
+
+def test_a_row_deleted_on_purpose_is_not_missing_from_later_snapshots(loaded, study):
+    assert _ingest(loaded, study, 2, NIGHT_ONE[:2], accept_deletions=True)["status"] == load.LOADED
+    assert _ingest(loaded, study, 3, [*NIGHT_ONE[:2], session("1", 1, sess_rpe="7")])["status"] == load.LOADED
+
+
+def test_a_snapshot_holding_every_row_and_more_loads(loaded, study):
+    result = _ingest(loaded, study, 2, [*NIGHT_ONE, session("1", 3)])
+    assert result["status"] == load.LOADED
+
+
+def test_a_row_quarantined_for_its_place_is_not_missing(loaded, study):
+    """Session 1 twice (a duplicate key: both copies quarantined) is still in the snapshot."""
+    rows = [*NIGHT_ONE, session("1", 1, sess_rpe="6")]
+    result = _ingest(loaded, study, 2, rows)
+    assert result["status"] == load.LOADED and result["forms"]["session_log"]["quarantined"] == 2
+
+
+def test_a_record_whose_only_row_is_quarantined_is_not_a_whole_record_gone(loaded, study):
+    """Record 2 is still in the file (on a row without an instance): its rows are missing, not the record."""
+    stray = session("2", 1, redcap_repeat_instance="")
+    result = _ingest(loaded, study, 2, [*NIGHT_ONE[:3], stray])
+    assert result["status"] == load.REFUSED
+    assert (
+        "3 form row(s) in the warehouse are missing from this snapshot (0 whole record(s) among them)"
+        in (result["message"])
+    )
+
+
+# -- the order of exports --------------------------------------------------------------------------
+def test_an_export_older_than_the_latest_applied_one_is_not_applied(tmp_path, study):
+    """Exports of the 1st and the 3rd are applied; one of the 2nd, picked up late, is older than the latest."""
+    assert _ingest(tmp_path, study, 1, NIGHT_ONE)["status"] == load.LOADED
+    assert _ingest(tmp_path, study, 3, [*NIGHT_ONE, session("1", 3)])["status"] == load.LOADED
+    late = _ingest(tmp_path, study, 2, [*NIGHT_ONE, session("1", 4)])
+    assert late["status"] == load.OLDER and late["data_cut"] is None
+
+
+def test_an_export_as_new_as_the_latest_with_the_same_bytes_is_seen_before(loaded, study):
+    again = _ingest(loaded, study, 1, NIGHT_ONE)
+    assert again["status"] == load.LOADED and again["repeat"]
+
+
+A_TIME = dt.datetime(2014, 2, 1, 2, 0)
+
+
+def _prior(*applied: dt.datetime) -> load.Prior:
+    return load.Prior(None, max(applied, default=None), frozenset(applied), None)
+
+
+def _file(name: str = "RUNBACK_DATA_2014-02-01_0200.csv", when: dt.datetime | None = A_TIME) -> ExportFile:
+    return ExportFile(Path(name), "0" * 64, 10, when)
+
+
+def test_an_export_of_a_new_time_is_in_order():
+    check_order(_file(), _prior(A_TIME - dt.timedelta(days=1)), None)
+    check_order(_file(), _prior(), None)
+
+
+def test_an_export_claiming_the_time_of_an_applied_one_is_held():
+    with pytest.raises(EntryHeld, match=r"same time \(2014-02-01 02:00\) was applied already") as held:
+        check_order(_file(), _prior(A_TIME - dt.timedelta(days=1), A_TIME), None)
+    assert "--export-time" in held.value.advice
+
+
+def test_an_export_without_a_time_is_held_once_exports_are_applied():
+    check_order(_file("data.csv", None), _prior(), None)
+    with pytest.raises(EntryHeld, match="carries no export time"):
+        check_order(_file("data.csv", None), _prior(A_TIME), None)
+
+
+def test_an_export_another_file_claims_the_time_of_is_held():
+    with pytest.raises(EntryHeld, match="two files claim"):
+        check_order(_file(), _prior(), "two files claim it")
+
+
+def test_a_time_named_by_the_user_orders_the_file():
+    named = _file("data.csv", None).with_export_time(A_TIME)
+    check_order(named, _prior(A_TIME), "two files claim it")

@@ -1,0 +1,176 @@
+"""The allocation key and the masking at intake (`flows/allocation.py`): the warehouse never holds an arm."""
+
+import json
+import stat
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from runback.flows import allocation
+from runback.flows.allocation import WITHHELD, Key, KeyError_
+from runback.flows.ingest.pipeline import ingest_file
+from runback.flows.settings import PROJECT_DIR
+from tests.helpers import randomised, write_export
+
+LETTERS = {"LL": "C", "LE": "A", "LS": "B"}
+SECRET = "5" * 32
+
+
+def _write(path: Path, content: dict | str, mode: int = 0o600) -> Path:
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def _key(tmp_path, letters=LETTERS, secret=SECRET, mode=0o600) -> Path:
+    return _write(tmp_path / "allocation.key", {"arm_letters": letters, "secret": secret}, mode)
+
+
+# -- masking ---------------------------------------------------------------------------------------
+def test_each_allocation_code_becomes_its_letter_and_nothing_else_changes():
+    key = Key(LETTERS, "f", Path("k"))
+    table = pa.table({"record_id": ["1", "2", "3", "4"], "rand_group": ["1", "2", "3", " 2 "]})
+    masked = allocation.mask(table, key)
+    assert masked["rand_group"].to_pylist() == ["C", "A", "B", "A"]
+    assert masked["record_id"].to_pylist() == ["1", "2", "3", "4"]
+    assert masked.column_names == ["record_id", "rand_group"] and masked.schema == table.schema
+
+
+def test_a_value_that_is_not_a_code_is_withheld_and_a_blank_stays_blank():
+    key = Key(LETTERS, "f", Path("k"))
+    table = pa.table({"rand_group": ["LS", "", None, "4", "Lumbar stabilisation"]})
+    assert allocation.mask(table, key)["rand_group"].to_pylist() == [WITHHELD, "", None, WITHHELD, WITHHELD]
+
+
+def test_an_export_without_the_allocation_is_left_as_it_is():
+    table = pa.table({"record_id": ["1"], "nprs_run": ["1"]})
+    assert allocation.mask(table, Key(LETTERS, "f", Path("k"))).equals(table)
+
+
+def test_the_letters_follow_the_key():
+    assert Key(LETTERS, "f", Path("k")).letter_of_code() == {"1": "C", "2": "A", "3": "B"}
+    assert Key(LETTERS, "f", Path("k")).arm_of("B") == "LS"
+
+
+@pytest.mark.parametrize(
+    ("values", "holds"),
+    [(["", ""], False), (["", "2"], True), (["3", ""], True)],
+)
+def test_an_export_holds_an_allocation_when_any_value_is_given(values, holds):
+    assert allocation.holds_allocation(pa.table({"rand_group": values})) is holds
+
+
+def test_an_export_without_the_field_holds_no_allocation():
+    assert allocation.holds_allocation(pa.table({"nprs_run": ["1"]})) is False
+
+
+# -- the key file ----------------------------------------------------------------------------------
+def test_a_new_key_is_a_private_permutation_that_reads_back_the_same(tmp_path):
+    path = tmp_path / "keys" / "allocation.key"
+    made = allocation.new_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(made.letters) == ["LE", "LL", "LS"] and sorted(made.letters.values()) == ["A", "B", "C"]
+    assert len(json.loads(path.read_text())["secret"]) == 64
+    assert allocation.read_key(path) == made and len(made.fingerprint) == 16
+
+
+def test_a_new_key_never_overwrites_one(tmp_path):
+    path = _key(tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(KeyError_, match="already exists"):
+        allocation.new_key(path)
+    assert path.read_bytes() == before
+
+
+def test_the_first_key_is_the_one_already_there(tmp_path):
+    path = _key(tmp_path)
+    assert allocation.first_key(path) == allocation.read_key(path)
+    fresh = allocation.first_key(tmp_path / "other.key")
+    assert fresh == allocation.read_key(tmp_path / "other.key")
+
+
+def test_the_fingerprint_depends_on_the_letters_and_the_secret(tmp_path):
+    one = allocation.read_key(_key(tmp_path))
+    assert one.letters == LETTERS and one.path == tmp_path / "allocation.key"
+    assert allocation.read_key(_key(tmp_path)).fingerprint == one.fingerprint
+    assert allocation.read_key(_key(tmp_path, secret="6" * 32)).fingerprint != one.fingerprint
+    swapped = {"LL": "A", "LE": "C", "LS": "B"}
+    assert allocation.read_key(_key(tmp_path, letters=swapped)).fingerprint != one.fingerprint
+
+
+def test_a_missing_key_is_refused_without_making_one(tmp_path):
+    with pytest.raises(KeyError_, match="there is no allocation key") as refused:
+        allocation.read_key(tmp_path / "nothing.key")
+    assert "runback key new" in refused.value.advice
+    assert not (tmp_path / "nothing.key").exists()
+
+
+def test_an_unreadable_key_is_refused(tmp_path):
+    with pytest.raises(KeyError_, match="cannot read the allocation key"):
+        allocation.read_key(_write(tmp_path / "allocation.key", "{not json"))
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o610])
+def test_a_key_others_can_reach_is_refused(tmp_path, mode):
+    with pytest.raises(KeyError_, match=f"can be read by other users \\(mode {mode:o}\\)") as refused:
+        allocation.read_key(_key(tmp_path, mode=mode))
+    assert "chmod 600" in refused.value.advice
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        ["LL", "LE", "LS"],
+        {"arm_letters": ["A", "B", "C"], "secret": SECRET},
+        {"arm_letters": {"LL": "A", "LE": "B"}, "secret": SECRET},
+        {"arm_letters": {"LL": "A", "LE": "B", "XX": "C"}, "secret": SECRET},
+        {"arm_letters": {"LL": "A", "LE": "A", "LS": "B"}, "secret": SECRET},
+        {"arm_letters": {"LL": "A", "LE": "B", "LS": "D"}, "secret": SECRET},
+    ],
+    ids=["a-list", "letters-a-list", "an-arm-missing", "an-unknown-arm", "a-letter-twice", "an-unknown-letter"],
+)
+def test_a_key_that_is_not_a_permutation_is_refused(tmp_path, content):
+    with pytest.raises(KeyError_, match="is not a permutation of A, B, C over the arms"):
+        allocation.read_key(_write(tmp_path / "allocation.key", content))
+
+
+@pytest.mark.parametrize("secret", [None, 12345, "5" * 31])
+def test_a_key_without_a_long_secret_is_refused(tmp_path, secret):
+    with pytest.raises(KeyError_, match="made by an older runback") as refused:
+        allocation.read_key(_key(tmp_path, secret=secret))
+    assert "runback key migrate" in refused.value.advice
+
+
+def test_a_secret_of_32_characters_is_enough(tmp_path):
+    assert allocation.read_key(_key(tmp_path, secret="5" * 32)).letters == LETTERS
+
+
+def test_an_older_key_gets_a_secret_and_keeps_its_letters(tmp_path):
+    path = _write(tmp_path / "allocation.key", {"arm_letters": LETTERS}, 0o600)
+    upgraded = allocation.upgrade_key(path)
+    assert upgraded.letters == LETTERS and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(json.loads(path.read_text())["secret"]) == 64
+    assert not (tmp_path / ".allocation.key.new").exists()
+    assert allocation.upgrade_key(path) == upgraded  # a key with a secret stays as it is
+
+
+def test_a_key_in_the_warehouses_folder_is_refused(tmp_path):
+    (tmp_path / "keys").mkdir()
+    allocation.check_location(tmp_path / "keys" / "a.key", tmp_path / "w.duckdb")
+    with pytest.raises(KeyError_, match="lies in the warehouse's folder"):
+        allocation.check_location(tmp_path / "keys" / ".." / "a.key", tmp_path / "w.duckdb")
+
+
+def test_a_report_is_unblinded_only_with_the_warehouses_key(tmp_path, study):
+    key = allocation.new_key(tmp_path / "keys" / "allocation.key")
+    (tmp_path / "data").mkdir()
+    db = tmp_path / "data" / "w.duckdb"
+    export = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
+    ingest_file(str(export), str(db), str(PROJECT_DIR), key=str(key.path))
+    assert allocation.warehouse_key(key.path, db) == key
+    other = allocation.new_key(tmp_path / "keys" / "other.key")
+    with pytest.raises(KeyError_, match=f"is not the one the warehouse {db} was blinded with \\({key.fingerprint}\\)"):
+        allocation.warehouse_key(other.path, db)
+    with pytest.raises(KeyError_, match="lies in the warehouse's folder"):
+        allocation.warehouse_key(tmp_path / "data" / "k.key", db)
