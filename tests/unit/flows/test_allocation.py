@@ -11,6 +11,7 @@ from runback.flows import allocation
 from runback.flows.allocation import WITHHELD, Key, KeyError_
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.settings import PROJECT_DIR
+from runback.flows.warehouse import connect
 from tests.helpers import randomised, write_export
 
 LETTERS = {"LL": "C", "LE": "A", "LS": "B"}
@@ -66,6 +67,13 @@ def test_an_export_without_the_field_holds_no_allocation():
 
 
 # -- the key file ----------------------------------------------------------------------------------
+def _refused(check, *args) -> str:
+    """What a user reads when `check` refuses a key (it must)."""
+    with pytest.raises(KeyError_) as refused:
+        check(*args)
+    return str(refused.value)
+
+
 def test_a_new_key_is_a_private_permutation_that_reads_back_the_same(tmp_path):
     path = tmp_path / "keys" / "allocation.key"
     made = allocation.new_key(path)
@@ -75,11 +83,18 @@ def test_a_new_key_is_a_private_permutation_that_reads_back_the_same(tmp_path):
     assert allocation.read_key(path) == made and len(made.fingerprint) == 16
 
 
+def test_new_keys_are_drawn_at_random(tmp_path):
+    permutations = {tuple(allocation.new_key(tmp_path / f"{i}.key").letters.values()) for i in range(40)}
+    assert len(permutations) > 1  # one of six permutations 40 times over: a chance of 6 ** -39
+
+
 def test_a_new_key_never_overwrites_one(tmp_path):
     path = _key(tmp_path)
     before = path.read_bytes()
-    with pytest.raises(KeyError_, match="already exists"):
-        allocation.new_key(path)
+    assert _refused(allocation.new_key, path) == (
+        f"an allocation key already exists at {path}; it is kept (the letters must not change). "
+        "Use it as it is; a new key is only for a new warehouse."
+    )
     assert path.read_bytes() == before
 
 
@@ -97,25 +112,30 @@ def test_the_fingerprint_depends_on_the_letters_and_the_secret(tmp_path):
     assert allocation.read_key(_key(tmp_path, secret="6" * 32)).fingerprint != one.fingerprint
     swapped = {"LL": "A", "LE": "C", "LS": "B"}
     assert allocation.read_key(_key(tmp_path, letters=swapped)).fingerprint != one.fingerprint
+    assert one.fingerprint == "28379e5ab1db5675"  # as warehouses recorded it: a key must keep its fingerprint
 
 
 def test_a_missing_key_is_refused_without_making_one(tmp_path):
-    with pytest.raises(KeyError_, match="there is no allocation key") as refused:
-        allocation.read_key(tmp_path / "nothing.key")
-    assert "runback key new" in refused.value.advice
+    assert _refused(allocation.read_key, tmp_path / "nothing.key") == (
+        f"there is no allocation key at {tmp_path / 'nothing.key'}. Name the trial's key with --key or RUNBACK_KEY; "
+        "a new key is made only by `runback key new` (or the very first ingest of a randomisation)."
+    )
     assert not (tmp_path / "nothing.key").exists()
 
 
 def test_an_unreadable_key_is_refused(tmp_path):
-    with pytest.raises(KeyError_, match="cannot read the allocation key"):
-        allocation.read_key(_write(tmp_path / "allocation.key", "{not json"))
+    path = _write(tmp_path / "allocation.key", "{not json")
+    said = _refused(allocation.read_key, path)
+    assert said.startswith(f"cannot read the allocation key {path}: Expecting property name")
+    assert said.endswith(" Restore it from its backup.")
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o610])
 def test_a_key_others_can_reach_is_refused(tmp_path, mode):
-    with pytest.raises(KeyError_, match=f"can be read by other users \\(mode {mode:o}\\)") as refused:
-        allocation.read_key(_key(tmp_path, mode=mode))
-    assert "chmod 600" in refused.value.advice
+    path = _key(tmp_path, mode=mode)
+    assert _refused(allocation.read_key, path) == (
+        f"the allocation key {path} can be read by other users (mode {mode:o}). Make it private: chmod 600 {path}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,15 +151,20 @@ def test_a_key_others_can_reach_is_refused(tmp_path, mode):
     ids=["a-list", "letters-a-list", "an-arm-missing", "an-unknown-arm", "a-letter-twice", "an-unknown-letter"],
 )
 def test_a_key_that_is_not_a_permutation_is_refused(tmp_path, content):
-    with pytest.raises(KeyError_, match="is not a permutation of A, B, C over the arms"):
-        allocation.read_key(_write(tmp_path / "allocation.key", content))
+    path = _write(tmp_path / "allocation.key", content)
+    assert _refused(allocation.read_key, path) == (
+        f"the allocation key {path} is not a permutation of A, B, C over the arms. Restore the trial's key from its "
+        "backup."
+    )
 
 
 @pytest.mark.parametrize("secret", [None, 12345, "5" * 31])
 def test_a_key_without_a_long_secret_is_refused(tmp_path, secret):
-    with pytest.raises(KeyError_, match="made by an older runback") as refused:
-        allocation.read_key(_key(tmp_path, secret=secret))
-    assert "runback key migrate" in refused.value.advice
+    path = _key(tmp_path, secret=secret)
+    assert _refused(allocation.read_key, path) == (
+        f"the allocation key {path} was made by an older runback (it has no secret, so its fingerprint could be "
+        f"guessed). Upgrade it once with `runback key migrate --key {path}` (the letters stay the same)."
+    )
 
 
 def test_a_secret_of_32_characters_is_enough(tmp_path):
@@ -150,7 +175,9 @@ def test_an_older_key_gets_a_secret_and_keeps_its_letters(tmp_path):
     path = _write(tmp_path / "allocation.key", {"arm_letters": LETTERS}, 0o600)
     upgraded = allocation.upgrade_key(path)
     assert upgraded.letters == LETTERS and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["arm_letters"] == LETTERS
     assert len(json.loads(path.read_text())["secret"]) == 64
+    assert path.read_text().endswith("}\n") and "\n  " in path.read_text()
     assert not (tmp_path / ".allocation.key.new").exists()
     assert allocation.upgrade_key(path) == upgraded  # a key with a secret stays as it is
 
@@ -158,8 +185,11 @@ def test_an_older_key_gets_a_secret_and_keeps_its_letters(tmp_path):
 def test_a_key_in_the_warehouses_folder_is_refused(tmp_path):
     (tmp_path / "keys").mkdir()
     allocation.check_location(tmp_path / "keys" / "a.key", tmp_path / "w.duckdb")
-    with pytest.raises(KeyError_, match="lies in the warehouse's folder"):
-        allocation.check_location(tmp_path / "keys" / ".." / "a.key", tmp_path / "w.duckdb")
+    inside = tmp_path / "keys" / ".." / "a.key"
+    assert _refused(allocation.check_location, inside, tmp_path / "w.duckdb") == (
+        f"the allocation key {inside} lies in the warehouse's folder. Keep it elsewhere (RUNBACK_KEY, default "
+        "keys/allocation.key), away from blinded readers."
+    )
 
 
 def test_a_report_is_unblinded_only_with_the_warehouses_key(tmp_path, study):
@@ -170,7 +200,19 @@ def test_a_report_is_unblinded_only_with_the_warehouses_key(tmp_path, study):
     ingest_file(str(export), str(db), str(PROJECT_DIR), key=str(key.path))
     assert allocation.warehouse_key(key.path, db) == key
     other = allocation.new_key(tmp_path / "keys" / "other.key")
-    with pytest.raises(KeyError_, match=f"is not the one the warehouse {db} was blinded with \\({key.fingerprint}\\)"):
-        allocation.warehouse_key(other.path, db)
+    assert _refused(allocation.warehouse_key, other.path, db) == (
+        f"the allocation key {other.path} (fingerprint {other.fingerprint}) is not the one the warehouse {db} was "
+        f"blinded with ({key.fingerprint}). Name the trial's key."
+    )
     with pytest.raises(KeyError_, match="lies in the warehouse's folder"):
         allocation.warehouse_key(tmp_path / "data" / "k.key", db)
+
+
+def test_a_warehouse_without_a_key_yet_unblinds_nothing(tmp_path):
+    key = allocation.new_key(tmp_path / "keys" / "allocation.key")
+    (tmp_path / "data").mkdir()
+    connect(tmp_path / "data" / "w.duckdb").close()
+    assert _refused(allocation.warehouse_key, key.path, tmp_path / "data" / "w.duckdb") == (
+        f"the allocation key {key.path} (fingerprint {key.fingerprint}) is not the one the warehouse "
+        f"{tmp_path / 'data' / 'w.duckdb'} was blinded with (none yet). Name the trial's key."
+    )
