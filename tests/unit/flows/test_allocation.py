@@ -44,6 +44,14 @@ def test_a_value_that_is_not_a_code_is_withheld_and_a_blank_stays_blank():
     assert allocation.mask(table, key)["rand_group"].to_pylist() == [WITHHELD, "", None, WITHHELD, WITHHELD]
 
 
+def test_masking_keeps_the_columns_type_even_with_no_value_given():
+    key = Key(LETTERS, "f", Path("k"))
+    nothing = pa.table({"rand_group": pa.array([None, None], pa.string())})
+    assert allocation.mask(nothing, key).schema == nothing.schema
+    large = pa.table({"rand_group": pa.array(["1", None], pa.large_string())})
+    assert allocation.mask(large, key)["rand_group"].type == pa.large_string()
+
+
 def test_an_export_without_the_allocation_is_left_as_it_is():
     table = pa.table({"record_id": ["1"], "nprs_run": ["1"]})
     assert allocation.mask(table, Key(LETTERS, "f", Path("k"))).equals(table)
@@ -74,10 +82,16 @@ def _refused(check, *args) -> str:
     return str(refused.value)
 
 
+def _indented(path: Path) -> bool:
+    """The key file is JSON as a person reads it (two-space indents, a final newline)."""
+    text = path.read_text()
+    return text == json.dumps(json.loads(text), indent=2) + "\n"
+
+
 def test_a_new_key_is_a_private_permutation_that_reads_back_the_same(tmp_path):
-    path = tmp_path / "keys" / "allocation.key"
+    path = tmp_path / "keys" / "trial" / "allocation.key"
     made = allocation.new_key(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and _indented(path)
     assert sorted(made.letters) == ["LE", "LL", "LS"] and sorted(made.letters.values()) == ["A", "B", "C"]
     assert len(json.loads(path.read_text())["secret"]) == 64
     assert allocation.read_key(path) == made and len(made.fingerprint) == 16
@@ -177,7 +191,7 @@ def test_an_older_key_gets_a_secret_and_keeps_its_letters(tmp_path):
     assert upgraded.letters == LETTERS and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["arm_letters"] == LETTERS
     assert len(json.loads(path.read_text())["secret"]) == 64
-    assert path.read_text().endswith("}\n") and "\n  " in path.read_text()
+    assert _indented(path)
     assert not (tmp_path / ".allocation.key.new").exists()
     assert allocation.upgrade_key(path) == upgraded  # a key with a secret stays as it is
 

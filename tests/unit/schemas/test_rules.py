@@ -77,6 +77,13 @@ def test_a_date_after_the_day_of_the_export_is_held_back(study):
     assert rules.check_all(frames, study, rules.Context(None)).empty
 
 
+def test_a_date_after_the_export_is_held_back_beside_the_trials_rules(study):
+    """Only date fields are dates: a score of 6 is no date, whatever it would parse to."""
+    frames = _trial({"event": "week_8_arm_1", "nprs_date": "2014-03-01", "nprs_run": "6"})
+    found = rules.check_all(frames, study, rules.Context(dt.date(2014, 2, 28)))
+    assert _found(found) == [("nprs", 2, "1", "nprs_date", "date_after_export", QUARANTINE)]
+
+
 def test_without_screening_and_randomisation_only_the_export_date_is_checked(study):
     frames = {"randomisation": _randomisation(("1", "1", "2014-01-10"))}  # no screening form: no consent to check
     assert rules.check_all(frames, study, rules.Context(dt.date(2014, 2, 1))).empty

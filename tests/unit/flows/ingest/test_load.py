@@ -85,7 +85,13 @@ def test_an_export_older_than_the_latest_applied_one_is_not_applied(tmp_path, ni
         seen = load.prior(con, ExportFile.of(nights[0], nights[0].read_bytes()))
     february, april = dt.datetime(2014, 2, 1, 2, 0), dt.datetime(2014, 4, 1, 2, 0)
     assert known.latest_export_time == april and known.applied_times == {february, april}
-    assert known.earlier.status == "older" and seen.earlier.status == "loaded" and seen.earlier.data_cut == 1
+    assert known.earlier == load.LoadResult(
+        file=nights[1].name,
+        status="older",
+        file_id=3,
+        message="older than an export already loaded; not applied",
+    )
+    assert seen.earlier == load.LoadResult(file=nights[0].name, status="loaded", file_id=1, data_cut=1, message="")
     assert known.dictionary and {"name", "form"} <= set(known.dictionary[0])
     assert known.newer_export_loaded(dt.datetime(2014, 3, 31)) and not known.newer_export_loaded(april)
     assert not known.newer_export_loaded(None)

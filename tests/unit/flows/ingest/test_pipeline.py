@@ -92,6 +92,12 @@ def test_a_row_quarantined_for_its_place_is_not_missing(loaded, study):
     assert result["status"] == load.LOADED and result["forms"]["session_log"]["quarantined"] == 2
 
 
+def test_a_row_quarantined_for_an_instance_that_is_no_number_is_no_key(loaded, study):
+    rows = [*NIGHT_ONE, session("1", "x")]
+    result = _ingest(loaded, study, 2, rows)
+    assert result["status"] == load.LOADED and result["forms"]["session_log"]["quarantined"] == 1
+
+
 def test_a_record_whose_only_row_is_quarantined_is_not_a_whole_record_gone(loaded, study):
     """Record 2 is still in the file (on a row without an instance): its rows are missing, not the record."""
     stray = session("2", 1, redcap_repeat_instance="")

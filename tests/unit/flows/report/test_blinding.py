@@ -32,14 +32,19 @@ def test_unblinded_arms_are_named_through_the_key_in_the_protocols_order():
         "A": "LE: Lumbar extensor strengthening",
         "B": "LS: Lumbar stabilisation",
     }
-    assert not arms.blinded and arms.fingerprint == KEY.fingerprint and arms.codes == {"C": "LL", "A": "LE", "B": "LS"}
+    assert (
+        arms.blinded is False
+        and arms.fingerprint == KEY.fingerprint
+        and arms.codes == {"C": "LL", "A": "LE", "B": "LS"}
+    )
     assert arms.order == ["C", "A", "B"] and [arms.short(x) for x in arms.order] == ["LL", "LE", "LS"]
     assert arms.pairs() == [("A", "C"), ("B", "C"), ("B", "A")]  # LE - LL, LS - LL, LS - LE
 
 
 def test_an_unblinded_report_without_the_key_cannot_be_made():
-    with pytest.raises(ValueError, match="needs the allocation key"):
+    with pytest.raises(ValueError) as refused:
         arms_for(False)
+    assert str(refused.value) == "an unblinded report needs the allocation key"
 
 
 def test_an_open_report_pools_the_arms():
@@ -77,6 +82,7 @@ def test_the_revealing_terms_are_the_arms_names_and_the_programmes_words():
         ("pain in the lower limb", ["lower limb"]),
         ("Lumbar Stabilisation", ["lumbar stabilisation", "stabilisation"]),
         ("lumbarstabilisation", ["lumbar stabilisation", "stabilisation"]),
+        ("Lumbar stabili-sation", ["lumbar stabilisation", "stabilisation"]),
         ("core-stability", ["core stability"]),
         ("rand_group = 2", ["rand group"]),
         ("L\x00E and L\x1fS", ["LE", "LS"]),
