@@ -1,15 +1,17 @@
-"""Ingesting one file (`flows/ingest/pipeline.py`): the deletion guard and the order of exports."""
+"""Ingesting one file (`flows/ingest/pipeline.py`): the deletion guard, the order of exports, the allocation key."""
 
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from runback.flows import allocation
 from runback.flows.ingest import load
 from runback.flows.ingest.files import EntryHeld, ExportFile
 from runback.flows.ingest.pipeline import check_order, ingest_file
 from runback.flows.settings import PROJECT_DIR
-from tests.helpers import randomised, session, write_export
+from tests.helpers import randomised, screened, session, write_export
 
 NIGHT_ONE = [randomised("1"), session("1", 1), session("1", 2), randomised("2", group="2")]
 
@@ -167,3 +169,41 @@ def test_an_export_another_file_claims_the_time_of_is_held():
 def test_a_time_named_by_the_user_orders_the_file():
     named = _file("data.csv", None).with_export_time(A_TIME)
     check_order(named, _prior(A_TIME), "two files claim it")
+
+
+# -- the allocation key at intake ------------------------------------------------------------------
+def _allocation(db: Path) -> dict[str, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("select record_id, rand_group from clean.randomisation").fetchall())
+
+
+def test_the_first_randomisation_makes_the_key_and_only_letters_are_stored(tmp_path, study):
+    key = tmp_path / "keys" / "allocation.key"
+    assert _ingest(tmp_path, study, 1, [screened("1")], key=str(key))["status"] == load.LOADED
+    assert not key.exists()  # no allocation yet: no key
+    rows = [randomised("1", group="1"), randomised("2", group="3")]
+    assert _ingest(tmp_path, study, 2, rows, key=str(key))["status"] == load.LOADED
+    letters = allocation.read_key(key).letters
+    assert _allocation(tmp_path / "w.duckdb") == {"1": letters["LL"], "2": letters["LS"]}
+
+
+def test_a_key_made_beforehand_masks_the_first_randomisation(tmp_path, study):
+    key = allocation.new_key(tmp_path / "keys" / "allocation.key")
+    assert _ingest(tmp_path, study, 1, [randomised("1", group="2")], key=str(key.path))["status"] == load.LOADED
+    assert _allocation(tmp_path / "w.duckdb") == {"1": key.letters["LE"]}
+    assert allocation.warehouse_key(key.path, tmp_path / "w.duckdb") == key
+
+
+def test_a_key_that_is_not_the_warehouses_is_refused(tmp_path, study):
+    key = allocation.new_key(tmp_path / "keys" / "allocation.key")
+    assert _ingest(tmp_path, study, 1, [randomised("1")], key=str(key.path))["status"] == load.LOADED
+    other = allocation.new_key(tmp_path / "keys" / "other.key")
+    with pytest.raises(allocation.KeyError_) as refused:
+        _ingest(tmp_path, study, 2, [randomised("1"), randomised("2")], key=str(other.path))
+    assert str(refused.value) == (
+        f"the allocation key {other.path} (fingerprint {other.fingerprint}) is not this warehouse's (fingerprint "
+        f"{key.fingerprint}). Name the trial's key with --key or RUNBACK_KEY."
+    )
+    with pytest.raises(allocation.KeyError_, match="there is no allocation key"):
+        _ingest(tmp_path, study, 2, [randomised("1"), randomised("2")], key=str(tmp_path / "keys" / "typo.key"))
+    assert _allocation(tmp_path / "w.duckdb") == {"1": key.letters["LL"]}
