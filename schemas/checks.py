@@ -20,13 +20,11 @@ from runback.schemas.values import KIND_WORDS, bound, parse
 
 
 # -- value checks: usable as Field(<name>={...}) in every model --------------------------------
-@extensions.register_check_method(statistics=["kind", "missing"], supported_types=pd.Series)
 def redcap_type(values: pd.Series, *, kind: str, missing: tuple[str, ...]) -> pd.Series:
     """The value is blank, a missing-data code, or parses as the field's kind."""
     return (values == "") | values.isin(missing) | parse(values, kind).notna()
 
 
-@extensions.register_check_method(statistics=["kind", "min", "max"], supported_types=pd.Series)
 def redcap_range(values: pd.Series, *, kind: str, min: str, max: str) -> pd.Series:
     """A value that parses lies within [min, max] (blank, codes and unparsable values pass here)."""
     parsed = parse(values, kind)
@@ -39,22 +37,28 @@ def redcap_range(values: pd.Series, *, kind: str, min: str, max: str) -> pd.Seri
     return ok
 
 
-@extensions.register_check_method(statistics=["codes", "missing"], supported_types=pd.Series)
 def redcap_choice(values: pd.Series, *, codes: tuple[str, ...], missing: tuple[str, ...]) -> pd.Series:
     """The value is blank, a missing-data code or one of the field's codes."""
     return (values == "") | values.isin(codes) | values.isin(missing)
 
 
-@extensions.register_check_method(statistics=["missing"], supported_types=pd.Series)
 def redcap_required(values: pd.Series, *, missing: tuple[str, ...]) -> pd.Series:
     """A required field is not blank (a missing-data code counts as answered)."""
     return values != ""
 
 
-@extensions.register_check_method(statistics=["codes"], supported_types=pd.Series)
 def redcap_checkbox_codes(values: pd.Series, *, codes: tuple[str, ...]) -> pd.Series:
     """Documents a checkbox field's choice codes (the column names carry them; always true)."""
     return pd.Series(True, index=values.index)
+
+
+# Registered by a call, not as decorators: the checks stay plain functions, which mutation testing can
+# change (`make mutation`, docs/mutation.md).
+extensions.register_check_method(statistics=["kind", "missing"], supported_types=pd.Series)(redcap_type)
+extensions.register_check_method(statistics=["kind", "min", "max"], supported_types=pd.Series)(redcap_range)
+extensions.register_check_method(statistics=["codes", "missing"], supported_types=pd.Series)(redcap_choice)
+extensions.register_check_method(statistics=["missing"], supported_types=pd.Series)(redcap_required)
+extensions.register_check_method(statistics=["codes"], supported_types=pd.Series)(redcap_checkbox_codes)
 
 
 def sentence(check: str, stats: dict, values: pd.Series) -> pd.Series | str:

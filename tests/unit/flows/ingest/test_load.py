@@ -1,9 +1,12 @@
 """Loading exports: one transaction each, snapshots as validity intervals, nothing twice."""
 
+import datetime as dt
+
 import duckdb
 import pytest
 
 from runback.flows.ingest import load
+from runback.flows.ingest.files import ExportFile
 from runback.flows.ingest.pipeline import ingest_file
 from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import sql
@@ -71,6 +74,28 @@ def test_an_older_export_is_recorded_and_does_not_roll_back(tmp_path, nights):
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 1
         assert con.execute("select count(*) from clean.nprs where valid_to_cut is null").fetchone()[0] == 3
+
+
+def test_an_export_older_than_the_latest_applied_one_is_not_applied(tmp_path, nights):
+    """The exports of February and April are applied; March's, picked up late, is older than the latest."""
+    db = tmp_path / "w.duckdb"
+    assert [_ingest(p, db)["status"] for p in (nights[0], nights[2], nights[1])] == ["loaded", "loaded", "older"]
+    with duckdb.connect(str(db)) as con:
+        known = load.prior(con, ExportFile.of(nights[1], nights[1].read_bytes()))
+        seen = load.prior(con, ExportFile.of(nights[0], nights[0].read_bytes()))
+    february, april = dt.datetime(2014, 2, 1, 2, 0), dt.datetime(2014, 4, 1, 2, 0)
+    assert known.latest_export_time == april and known.applied_times == {february, april}
+    assert known.earlier == load.LoadResult(
+        file=nights[1].name,
+        status="older",
+        file_id=3,
+        message="older than an export already loaded; not applied",
+    )
+    assert seen.earlier == load.LoadResult(file=nights[0].name, status="loaded", file_id=1, data_cut=1, message="")
+    assert known.dictionary and {"name", "form"} <= set(known.dictionary[0])
+    assert known.newer_export_loaded(dt.datetime(2014, 3, 31)) and not known.newer_export_loaded(april)
+    assert not known.newer_export_loaded(None)
+    assert not load.Prior(None, None, frozenset(), None).newer_export_loaded(april)
 
 
 def test_an_identical_export_under_a_new_name_makes_no_new_cut(tmp_path, study, nights):

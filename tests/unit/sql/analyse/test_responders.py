@@ -50,3 +50,12 @@ def test_per_protocol_counts_adherent_participants_assessed_in_the_window(wareho
     put(warehouse, "analysis.participants", [_participant("1"), _participant("2", adherent=False), _participant("3")])
     put(warehouse, "analysis.outcomes", [*_psfs("1", 2.0, 5.0), *_psfs("2", 2.0, 5.0), *_psfs("3", 2.0, 5.0, False)])
     assert _responders(warehouse) == {"ITT": (3, 3), "Per protocol": (1, 1)}
+
+
+def test_a_participant_without_a_change_is_neither_counted_nor_a_responder(warehouse):
+    """Responders are counted among those with a change (a missing change is neither)."""
+    put(warehouse, "analysis.participants", [_participant("1"), _participant("2"), _participant("3")])
+    no_change = {"data_cut": 1, "record_id": "2", "arm": "A", "param": "PSFS", "visit": "week_8", "step": 2}
+    no_change |= {"aval": 9.0, "base": None, "chg": None, "in_window": True}
+    put(warehouse, "analysis.outcomes", [*_psfs("1", 2.0, 4.0), no_change, *_psfs("3", 2.0, 2.0)])
+    assert _responders(warehouse)["ITT"] == (2, 1)
