@@ -9,10 +9,8 @@ import pytest
 
 from runback.flows import allocation
 from runback.flows.allocation import WITHHELD, Key, KeyError_
-from runback.flows.ingest.pipeline import ingest_file
-from runback.flows.settings import PROJECT_DIR
 from runback.flows.warehouse import connect
-from tests.helpers import randomised, write_export
+from tests.helpers import ingest, randomised, write_export
 
 LETTERS = {"LL": "C", "LE": "A", "LS": "B"}
 SECRET = "5" * 32
@@ -211,7 +209,7 @@ def test_a_report_is_unblinded_only_with_the_warehouses_key(tmp_path, study):
     (tmp_path / "data").mkdir()
     db = tmp_path / "data" / "w.duckdb"
     export = write_export(tmp_path, "RUNBACK_DATA_2014-02-01_0200.csv", study, [randomised("1")])
-    ingest_file(str(export), str(db), str(PROJECT_DIR), key=str(key.path))
+    ingest(export, db, key=key.path)
     assert allocation.warehouse_key(key.path, db) == key
     other = allocation.new_key(tmp_path / "keys" / "other.key")
     assert _refused(allocation.warehouse_key, other.path, db) == (

@@ -79,7 +79,7 @@ def test_an_older_export_is_recorded_and_does_not_roll_back(tmp_path, nights):
 def test_an_export_older_than_the_latest_applied_one_is_not_applied(tmp_path, nights):
     """The exports of February and April are applied; March's, picked up late, is older than the latest."""
     db = tmp_path / "w.duckdb"
-    assert [_ingest(p, db)["status"] for p in (nights[0], nights[2], nights[1])] == ["loaded", "loaded", "older"]
+    assert [_ingest(p, db).status for p in (nights[0], nights[2], nights[1])] == ["loaded", "loaded", "older"]
     with duckdb.connect(str(db)) as con:
         known = load.prior(con, ExportFile.of(nights[1], nights[1].read_bytes()))
         seen = load.prior(con, ExportFile.of(nights[0], nights[0].read_bytes()))

@@ -77,7 +77,7 @@ def test_the_revealing_terms_are_the_arms_names_and_the_programmes_words():
     [
         ("seen in the LE class", ["LE"]),
         ("LL or LS", ["LL", "LS"]),
-        ("le class", []),  # a code is a whole word in capitals
+        ("le class", ["LE"]),  # a code is a word of its own, in any case (case is folded)
         ("ALLES", []),
         ("pain in the lower limb", ["lower limb"]),
         ("Lumbar Stabilisation", ["lumbar stabilisation", "stabilisation"]),
