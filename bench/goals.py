@@ -1,7 +1,9 @@
 """Benchmark: the performance goals, for an older revision of runback and this tree side by side in one run.
 
 The goals (issue 23): a new 20,000-participant night takes at most 4x DuckDB's own `read_csv` of
-the export; a new cut's analysis refresh at most 5 s at 20,000 participants and 1 s at 84.
+the export; a new cut's analysis refresh at most 5 s at 20,000 participants and 1 s at 84; a report
+rerun at most 2.5x `runback query "select 1"` (each a new process, no Prefect server; measured at
+84 participants, the report of week 8 rendered once before, then rerun).
 
 For each size it simulates the trial (`simulate(participants=N, seed=1, nights=3)`, this tree's
 simulator: both codes read the same files) and measures, median of --runs:
@@ -51,6 +53,8 @@ NIGHT_GOAL = 4.0
 """A new 20,000-participant night: at most this many times DuckDB's read_csv of the export."""
 REFRESH_GOALS = {84: 1.0, 20000: 5.0}
 """A new cut's analysis refresh: at most this many seconds, by participants."""
+REPORT_GOAL = 2.5
+"""A report rerun: at most this many times `runback query "select 1"`."""
 CLI = "import sys; from runback.flows.cli import main; sys.argv[0] = 'runback'; main()"
 REFRESH_CHILD = """
 import json, sys, time
@@ -175,7 +179,20 @@ def measure(participants: int, codes: list[Code], runs: int, tmp: Path, env: dic
             "night_runs_s": [round(t - startup, 3) for t in times[code.name, "night"]],
             "fitted": fitted[code.name],
         }
+        if participants <= 84:
+            result[code.name] |= report_rerun(code, history[code.name], runs, tmp, env)
     return result
+
+
+def report_rerun(code: Code, db: Path, runs: int, tmp: Path, env: dict) -> dict:
+    """`runback query "select 1"` and a rerun of the week-8 report (rendered once before), each a
+    new process, medians of `runs`, and their ratio."""
+    rerun = ["--quiet", "report", "--db", str(db), "--timepoint", "week_8", "--out", str(tmp / code.name)]
+    code.timed(CLI, *rerun, env=env)  # rendered once: a rerun shows what the first drew
+    query = [code.timed(CLI, "query", "--db", str(db), "select 1", env=env) for _ in range(runs)]
+    report_s = [code.timed(CLI, *rerun, env=env) for _ in range(runs)]
+    q, r = statistics.median(query), statistics.median(report_s)
+    return {"query_s": round(q, 3), "report_s": round(r, 3), "report_ratio": round(r / q, 2)}
 
 
 def report(results: list[dict], names: list[str]) -> None:
@@ -188,6 +205,8 @@ def report(results: list[dict], names: list[str]) -> None:
             goals = [f"refresh <= {goal:g} s: {_met(m['refresh_s'], goal)}"] if goal else []
             if r["participants"] >= 20000:
                 goals.append(f"night <= {NIGHT_GOAL:g}x floor: {_met(m['night_ratio'], NIGHT_GOAL)}")
+            if "report_ratio" in m:
+                goals.append(f"report rerun <= {REPORT_GOAL:g}x query: {_met(m['report_ratio'], REPORT_GOAL)}")
             print(
                 f"| {r['participants']} | {r['floor_s']:.2f} | {name} | {m['night_s']:.2f} | {m['night_ratio']:.2f} "
                 f"| {m['refresh_s']:.2f} | {m['refresh_cpu_s']:.2f} | {m['cold_s']:.2f} | {'; '.join(goals)} |"

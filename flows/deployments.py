@@ -56,14 +56,16 @@ def deployments(
     timezone: str = DEFAULT_TIMEZONE,
     interval_s: float | None = None,
     trial: str | None = None,
+    pooled: bool = False,
 ):
     """The two deployments: `nightly-ingest/nightly` and `followup-report/adhoc`, or for a trial
     `nightly-ingest/<trial>` and `followup-report/<trial>`, whose runs take the trial's settings.
-    `interval_s` replaces the cron schedule (for tests and demos)."""
+    `interval_s` replaces the cron schedule (for tests and demos). `pooled` ones (run by a work
+    pool's workers) beat through job variables; served ones through `serve_all`'s environment."""
     schedule = Interval(dt.timedelta(seconds=interval_s)) if interval_s else Cron(cron, timezone=timezone)
     parameters = {"trial": trial} if trial else {}
     tags = ["runback", *([f"trial:{trial}"] if trial else [])]
-    beating = {"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}}
+    beating = {"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}} if pooled else None
     nightly = nightly_ingest.to_deployment(
         name=trial or "nightly",
         schedules=[schedule],
@@ -100,7 +102,7 @@ def deploy_trials(pool: str | None) -> list[str]:
     made = []
     for name in names:
         with settings.use_trial(name):
-            for deployment in deployments(settings.cron(), settings.timezone_name(), trial=name):
+            for deployment in deployments(settings.cron(), settings.timezone_name(), trial=name, pooled=bool(pool)):
                 deployment.apply(work_pool_name=pool)
                 made.append(f"{deployment.flow_name}/{deployment.name}")
     crash_silent_runs()
