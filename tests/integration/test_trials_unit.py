@@ -399,6 +399,16 @@ def _loaded(url: str, run_id, name: str) -> bool:
     return any(t.name == f"ingest {name}" and t.state and t.state.is_completed() for t in _task_runs(url, run_id))
 
 
+def _opens(path: str) -> bool:
+    import duckdb
+
+    try:
+        duckdb.connect(path, read_only=True).close()
+    except duckdb.IOException:
+        return False
+    return True
+
+
 def _published(unit: Unit, trial: str) -> list[str]:
     """What the trial's warehouse lacks: a loaded cut not analysed, an analysed cut without its
     listing or artifacts recorded, a recorded listing not on disk or not as written, an artifact
@@ -407,29 +417,29 @@ def _published(unit: Unit, trial: str) -> list[str]:
 
     import duckdb
 
-    from runback.flows.warehouse import sql
+    from runback.flows.cuts import cuts as known_cuts
 
     lacking = []
     folder = unit.root / trial / "out" / "queries"
-    with duckdb.connect(str(unit.root / trial / "warehouse" / "runback.duckdb"), read_only=True) as con:
+    path = str(unit.root / trial / "warehouse" / "runback.duckdb")
+    # a killed run's process may hold the file for a moment more while it dies
+    _wait(lambda: _opens(path), 60, f"{trial}'s warehouse to be free", every=0.5)
+    with duckdb.connect(path, read_only=True) as con:
         cuts = [c for (c,) in con.execute("select cut_id from meta.data_cuts order by 1").fetchall()]
-        unanalysed = [c for (c,) in con.execute(sql("analyse/unanalysed_cuts")).fetchall()]
+        unanalysed = list(known_cuts(con).unanalysed)
         analysed = [
             c for (c,) in con.execute("select distinct data_cut from analysis.participants order by 1").fetchall()
         ]
-        outputs = {
-            (c, w): (f, h)
-            for c, w, f, h in con.execute("select cut_id, what, file_name, sha256 from meta.cut_outputs").fetchall()
-        }
+        outputs = set(con.execute("select cut_id, what from meta.cut_outputs").fetchall())
+        files = dict(con.execute("select data_cut, [path, sha256] from meta.outputs where kind = 'listing'").fetchall())
     lacking += [f"cut {c} loaded, not analysed" for c in unanalysed]
     for cut in analysed:
         for what in ("listing", "artifacts"):
             if (cut, what) not in outputs:
                 lacking.append(f"cut {cut}: no {what} recorded")
-        name, sha256 = outputs.get((cut, "listing"), (None, None))
-        if name and (
-            not (folder / name).is_file() or hashlib.sha256((folder / name).read_bytes()).hexdigest() != sha256
-        ):
+        name, sha256 = files.get(cut, (None, None))  # a cut without open queries has no listing file
+        root = folder.parent
+        if name and (not (root / name).is_file() or hashlib.sha256((root / name).read_bytes()).hexdigest() != sha256):
             lacking.append(f"cut {cut}: listing {name} missing or changed")
         key = f"data-queries-cut-{cut}-{trial}"
         if not _artifact_keys(unit.server.url, key=key):
