@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from runback.flows.errors import Refused
 from runback.flows.ingest.files import (
+    FUTURE_TOLERANCE,
     READ_CHUNK,
     EntryHeld,
     EntryRefused,
@@ -19,6 +21,7 @@ from runback.flows.ingest.files import (
     check_export_time,
     entry_of,
     export_time,
+    find_exports,
     in_export_order,
     read_settled,
     safe_name,
@@ -273,3 +276,57 @@ def test_a_time_in_the_future_is_refused_beyond_ten_minutes_of_skew():
 def test_a_time_named_by_the_user_is_not_checked():
     file = ExportFile(Path("R_DATA_2014-02-30_0200.csv"), "", 0, None).with_export_time(NOW)
     check_export_time(file, LONDON, NOW)
+
+
+# -- an export time named on the command line, and what a scan finds -------------------------------------
+SINGAPORE = ZoneInfo("Asia/Singapore")
+NOW = dt.datetime(2014, 3, 1, 12, 0)
+
+
+def _named(name: str, when: dt.datetime) -> ExportFile:
+    return ExportFile.of(Path(name), b"x").with_export_time(when)
+
+
+def test_a_named_export_time_up_to_the_tolerance_ahead_is_taken():
+    check_export_time(_named("export.csv", NOW + FUTURE_TOLERANCE), SINGAPORE, NOW)
+    check_export_time(_named("RUNBACK_DATA_2014-03-01_0200.csv", dt.datetime(2014, 3, 1, 2, 0)), SINGAPORE, NOW)
+    check_export_time(_named("RUNBACK_DATA_2014-02-30_0200.csv", dt.datetime(2014, 3, 1, 2, 0)), SINGAPORE, NOW)
+
+
+def test_a_named_export_time_in_the_future_is_refused_whole():
+    with pytest.raises(EntryRefused) as refused:
+        check_export_time(_named("export.csv", NOW + FUTURE_TOLERANCE + dt.timedelta(minutes=1)), SINGAPORE, NOW)
+    assert str(refused.value) == (
+        "export.csv: --export-time 2014-03-01 12:11 is later than now (2014-03-01 12:00, site time). "
+        "Give the time the export was made, as YYYY-MM-DD HH:MM in the site's time zone."
+    )
+
+
+def test_a_named_export_time_that_contradicts_the_name_is_refused_whole():
+    with pytest.raises(EntryRefused) as refused:
+        check_export_time(_named("RUNBACK_DATA_2014-02-01_0200.csv", dt.datetime(2014, 2, 1, 3, 0)), SINGAPORE, NOW)
+    assert str(refused.value) == (
+        "RUNBACK_DATA_2014-02-01_0200.csv: --export-time 2014-02-01 03:00 contradicts the time in its name "
+        "(2014-02-01 02:00). Rename the file with its real export time, or give the time its name says."
+    )
+
+
+def test_a_scan_settles_its_entries_and_a_file_named_is_read_as_it_is(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("RUNBACK_DATA_2014-02-02_0200.csv", "RUNBACK_DATA_2014-02-01_0200.csv", "notes.txt"):
+        (inbox / name).write_text("x")
+    named = tmp_path / "other.csv"
+    named.write_text("y")
+    found = find_exports([inbox, named], settle_s=60.0)
+    assert [(e.path.name, e.scanned_in, e.conflict, e.settle_s) for e in found] == [
+        ("RUNBACK_DATA_2014-02-01_0200.csv", inbox, None, 60.0),
+        ("RUNBACK_DATA_2014-02-02_0200.csv", inbox, None, 60.0),
+        ("other.csv", None, None, 0.0),
+    ]
+    with pytest.raises(Refused) as missing:
+        find_exports([tmp_path / "absent"])
+    assert (
+        str(missing.value)
+        == f"no such file or folder: {tmp_path / 'absent'} Name an export file or a folder of exports."
+    )
