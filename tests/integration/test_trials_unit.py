@@ -17,7 +17,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.helpers import free_port as _free_port
+from tests.helpers import wait_for as _wait
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -38,22 +40,6 @@ NIGHTS = 4
 """Nights 1-2 are in the inbox for the first runs; 3 and 4 arrive later (kept aside until then)."""
 POOL = "trials-unit"
 LEASE_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _postgres_bin() -> Path | None:
