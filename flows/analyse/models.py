@@ -585,25 +585,7 @@ def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, popu
     except (ValueError, np.linalg.LinAlgError) as err:
         return _not_fitted(base, terms, f"could not be fitted: {err}", at)
     counts = {"n_obs": len(at), "n_participants": at.participants()}
-    rows = []
-    for term in terms:
-        c = result.contrast(contrast(term, names, arms[0]))
-        rows.append(
-            base
-            | {
-                "term": term,
-                "estimate": c.estimate,
-                "std_error": c.std_error,
-                "df": c.df,
-                "ci_low": c.ci_low,
-                "ci_high": c.ci_high,
-                "p_value": c.p_value,
-                **counts,
-                "status": "ok",
-                "note": "",
-            }
-        )
-    return rows
+    return _contrast_rows(result, terms, names, arms[0], base | counts, "")
 
 
 @dataclass(frozen=True)
@@ -662,25 +644,18 @@ def longitudinal(
     except (ValueError, np.linalg.LinAlgError) as err:
         return _not_fitted(base, terms, f"could not be fitted: {err}", rows)
     counts = {"n_obs": len(rows), "n_participants": rows.participants()}
-    results = []
+    return _contrast_rows(result, terms, names, arms[0], base | counts, result.note)
+
+
+def _contrast_rows(result, terms, names: list[str], first: str, base: dict, note: str) -> list[dict]:
+    """One result row per contrast term of a fitted model (its estimate, SE, df, CI and p)."""
+    rows = []
     for term in terms:
-        c = result.contrast(contrast(term, names, arms[0]))
-        results.append(
-            base
-            | counts
-            | {
-                "term": term,
-                "estimate": c.estimate,
-                "std_error": c.std_error,
-                "df": c.df,
-                "ci_low": c.ci_low,
-                "ci_high": c.ci_high,
-                "p_value": c.p_value,
-                "status": "ok",
-                "note": result.note,
-            }
-        )
-    return results
+        c = result.contrast(contrast(term, names, first))
+        fields = {"estimate": c.estimate, "std_error": c.std_error, "df": c.df, "ci_low": c.ci_low}
+        fields |= {"ci_high": c.ci_high, "p_value": c.p_value, "status": "ok", "note": note}
+        rows.append(base | {"term": term} | fields)
+    return rows
 
 
 def contrast(term: str, params: list[str], first: str) -> np.ndarray:
