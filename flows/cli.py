@@ -610,6 +610,26 @@ def serve(
 
 
 @app.command()
+def publish(trial: str = typer.Option(None, "--trial", metavar="NAME", help="Only this trial.")) -> None:
+    """Publish the reports, read-only, over HTTP on $RUNBACK_REPORTS_ADDRESS (default
+    127.0.0.1:8765) until interrupted: the files each warehouse recorded in its blinded root (blinded
+    reports, their PDFs, data-query listings) and an index. Every trial of the trials folder is
+    published under /NAME/ (with --trial, only that one); without trial files, the environment's
+    set-up at /.
+
+    For a work pool's set-up, where no `runback serve` publishes them: set RUNBACK_REPORTS_URL to
+    this server's address where the flows run, and the links their runs leave open in a browser.
+    """
+    from runback.flows import published
+
+    running = published.server(published.sites(trial))
+    shown = ", ".join(f"/{name}/" if name else "/" for name in running.RequestHandlerClass.sites)
+    typer.echo(f"publishing {shown} on {published.url_of(running)} (Ctrl-C stops)")
+    with running:
+        running.serve_forever()
+
+
+@app.command()
 def deploy(
     pool: str = typer.Option(None, "--pool", metavar="NAME", help="The work pool whose workers run them."),
 ) -> None:

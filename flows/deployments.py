@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType
 from prefect.schedules import Cron, Interval
 
-from runback.flows import outputs, settings
-from runback.flows.errors import Refused, RunbackError
+from runback.flows import published, settings
+from runback.flows.errors import Refused
 from runback.flows.followup_report import followup_report
 from runback.flows.nightly_ingest import nightly_ingest
-from runback.flows.report import make
 from runback.flows.runs import server_configured
 from runback.flows.settings import DEFAULT_CRON, DEFAULT_TIMEZONE
 
@@ -152,78 +147,17 @@ def serve_all(
 ) -> None:
     """Serve both deployments (of `trial`, if given) until interrupted (their schedule stays active afterwards)."""
     _need_server()
-    publish_reports()
+    publish_reports(trial)
     os.environ["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # the served runs' (no job variables)
     serve(*deployments(cron, timezone, interval_s, trial), pause_on_shutdown=False, limit=1)
 
 
-class _Published(BaseHTTPRequestHandler):
-    """GET and HEAD of the files the warehouse recorded in the blinded root (`meta.outputs`: blinded
-    reports, their PDFs, data-query listings) and of the root's index, each only while the file there
-    is a regular file with the recorded SHA-256, reached through no link (outputs.published_bytes).
-    Nothing else: no unblinded report (they live in another root and are never recorded there), no
-    folder listing, no file that merely carries a report's name; no log lines on stderr per request."""
-
-    db: Path
-    root: Path
-    TYPES = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf", ".csv": "text/csv; charset=utf-8"}
-
-    def do_GET(self):  # noqa: N802 - the http.server naming
-        body = self._body()
-        if body is not None:
-            self.wfile.write(body)
-
-    def do_HEAD(self):  # noqa: N802
-        self._body()
-
-    def _body(self) -> bytes | None:
-        relative = unquote(urlsplit(self.path).path).lstrip("/") or "index.html"
-        try:
-            if relative == "index.html":  # made now from the records: it lists exactly what is served
-                data = make.index_html(self.db, self.root)
-            else:
-                found = {o["path"]: o["sha256"] for o in outputs.recorded(self.db) if o["kind"] != "index"}
-                data = outputs.published_bytes(self.root, relative, found[relative]) if relative in found else None
-        except RunbackError:  # the warehouse is busy or gone: nothing is published meanwhile
-            data = None
-        if data is None:
-            self.send_error(404)
-            return None
-        self.send_response(200)
-        self.send_header("Content-Type", self.TYPES.get(Path(relative).suffix, "application/octet-stream"))
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.end_headers()
-        return data
-
-    def do_PUT(self):  # noqa: N802
-        self.send_error(405)
-
-    do_POST = do_DELETE = do_PATCH = do_PUT  # noqa: N815
-
-    def log_message(self, format, *args):  # noqa: A002
-        return
-
-
-def publish_reports() -> str:
-    """Serve the reports folder over HTTP, read-only, from this process (a thread), so that the
-    report links of the Prefect UI open; RUNBACK_REPORTS_URL is set for the flow runs when it was
-    not (an address another web server publishes the folder on)."""
-    if settings.reports_url():
-        return settings.reports_url()
-    folder = settings.out_dir().resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    host, port = settings.reports_address()
-    handler = type("Published", (_Published,), {"db": settings.db_path().resolve(), "root": folder})
-    try:
-        server = ThreadingHTTPServer((host, port), handler)
-    except OSError as err:
-        raise Refused(
-            f"cannot publish the reports on {host}:{port}: {err.strerror}.",
-            "Set RUNBACK_REPORTS_ADDRESS to a free HOST:PORT, or RUNBACK_REPORTS_URL to the web server "
-            "that publishes the reports folder.",
-        ) from None
-    threading.Thread(target=server.serve_forever, daemon=True, name="runback-reports").start()
-    url = f"http://{host}:{server.server_address[1]}"
-    os.environ["RUNBACK_REPORTS_URL"] = url
-    return url
+def publish_reports(trial: str | None = None) -> str:
+    """Publish the reports folder (the trial's, under `/<trial>/`) from a thread of this process, so
+    that the report links of the Prefect UI open; RUNBACK_REPORTS_URL is set for the flow runs when
+    it was not (the address of another web server publishing the folder, e.g. `runback publish`)."""
+    if not os.environ.get("RUNBACK_REPORTS_URL", "").strip():
+        os.environ["RUNBACK_REPORTS_URL"] = published.in_thread(
+            published.sites(trial) if trial else {"": published.site()}
+        )
+    return os.environ["RUNBACK_REPORTS_URL"].strip().rstrip("/")

@@ -265,12 +265,15 @@ def cron() -> str:
 
 
 def reports_url() -> str | None:
-    """The base URL that report links point to (a web server publishing RUNBACK_OUT), if any."""
-    return os.environ.get("RUNBACK_REPORTS_URL", "").strip().rstrip("/") or None
+    """The base URL of the links to published outputs, if any: RUNBACK_REPORTS_URL (the reports' web
+    server, flows/published.py), under `/<trial>` for a trial's."""
+    base = os.environ.get("RUNBACK_REPORTS_URL", "").strip().rstrip("/")
+    trial = trial_name()
+    return (f"{base}/{trial}" if trial else base) if base else None
 
 
 def reports_address() -> tuple[str, int]:
-    """Host and port on which `runback serve` publishes the reports folder (read-only)."""
+    """Host and port on which `runback serve` or `runback publish` publishes the reports (read-only)."""
     text = os.environ.get("RUNBACK_REPORTS_ADDRESS", "").strip() or "127.0.0.1:8765"
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:

@@ -1,20 +1,19 @@
 """What the reports' web server publishes: the files the warehouse recorded in the blinded root, as
-recorded, and nothing else (`flows/outputs.py`, `deployments._Published`). A copy, a hard link or a
+recorded, and nothing else (`flows/outputs.py`, `flows/published.py`). A copy, a hard link or a
 symlink of an unblinded report under a report's name, a folder named like a report, a link to a
 folder, a recorded file edited since: each is answered 404; the index lists only what is served."""
 
 import os
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
-from runback.flows import settings
-from runback.flows.deployments import _Published
+from runback.flows import published, settings
 from runback.flows.ingest.pipeline import Options
 from runback.flows.night import run
+from runback.flows.published import Site
 from runback.flows.report import make
 from runback.flows.simulate import simulate
 
@@ -35,8 +34,7 @@ def trial(tmp_path_factory):
 @pytest.fixture
 def served(trial):
     db, out, *_ = trial
-    handler = type("Published", (_Published,), {"db": db, "root": out.resolve()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = published.server({"": Site(db, out.resolve())}, ("127.0.0.1", 0))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -134,3 +132,24 @@ def test_serving_needs_nothing_but_the_warehouse_records(trial):
         assert stray.name not in Path(out / "index.html").read_text()
     finally:
         stray.unlink()
+
+
+def test_one_server_publishes_each_trial_under_its_name_and_only_its_own(trial, tmp_path):
+    """`runback publish` for a trials unit: trial `a`'s files under /a/, none under /b/ (another
+    trial's root, whose warehouse does not exist yet), nothing at /; /a redirects to its index."""
+    db, out, blinded, _ = trial
+    server = published.server(
+        {"a": Site(db, out.resolve()), "b": Site(tmp_path / "b.duckdb", tmp_path / "b")}, ("127.0.0.1", 0)
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = published.url_of(server)
+    try:
+        assert httpx.get(f"{url}/a/{blinded.name}").content == blinded.read_bytes()
+        assert blinded.name in httpx.get(f"{url}/a/").text
+        moved = httpx.get(f"{url}/a")
+        assert moved.status_code == 301 and moved.headers["location"] == "/a/"
+        for hidden in (f"/b/{blinded.name}", "/b/", f"/{blinded.name}", "/", f"/c/{blinded.name}"):
+            assert httpx.get(url + hidden).status_code == 404, hidden
+    finally:
+        server.shutdown()
+        server.server_close()
