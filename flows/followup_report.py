@@ -26,22 +26,24 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.states import Completed, State
 
 from runback.flows import settings
 from runback.flows.report import make
-from runback.flows.runs import warehouse_slot
+from runback.flows.runs import run_name, warehouse_slot
 from runback.schemas.trial import Audience, Timepoint
 
 
 @task(cache_policy=NO_CACHE)
-def make_report(request: make.Request) -> list[Path]:
+def make_report(request: make.Request) -> State:  # data: the files written
     """The report asked for: its HTML file (logged and written in one step), its PDF when asked,
     and the folder's index."""
-    return make.make(request, get_run_logger())
+    paths = make.make(request, get_run_logger())
+    return Completed(data=paths, message=", ".join(p.name for p in paths))
 
 
 @task(cache_policy=NO_CACHE)
-def publish_links(paths: list[Path]) -> None:
+def publish_links(paths: list[Path]) -> State:
     """A link artifact to each file of the report (HTML, and PDF when printed): through
     RUNBACK_REPORTS_URL (set by `runback serve`, which publishes the reports folder), so that the
     link opens from the Prefect UI; a file:// link when no web server publishes the file (none is
@@ -54,13 +56,14 @@ def publish_links(paths: list[Path]) -> None:
         create_link_artifact(
             link=link, link_text=path.name, key=key, description="The follow-up report rendered by this run"
         )
+    return Completed(message=f"{len(paths)} link(s) to {base or 'this machine (file://)'}")
 
 
 def _report_name() -> str:
     """A flow run named after what it renders: `report cai2017 month_6 closed cut 9` (`latest` without a cut)."""
     p = flow_run.parameters
     what = [p.get("trial"), p.get("timepoint", "month_6"), p.get("audience", "closed")]
-    return " ".join(["report", *filter(None, what), "cut", str(p.get("data_cut") or "latest")])
+    return run_name(" ".join(["report", *filter(None, what), "cut", str(p.get("data_cut") or "latest")]))
 
 
 @flow(name="followup-report", flow_run_name=_report_name)
@@ -94,9 +97,9 @@ def followup_report(
     request = make.Request(str(timepoint), str(audience), data_cut, blinded, key, out_dir, pdf, db)
     with settings.use_trial(trial):
         with warehouse_slot():
-            paths = make_report(request)
+            paths = make_report(request).result()
         publish_links(paths)
-    return paths[0]
+    return Completed(data=paths[0], message=f"wrote {paths[0].name}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,6 +68,13 @@ class Night:
     def partly(self) -> bool:
         """Some of tonight's files were applied and some need a person."""
         return any(r.status.applied for r in self.tonight) and any(r.status.needs_a_person for r in self.tonight)
+
+    @property
+    def headline(self) -> str:
+        """The night in one line: how many of tonight's files ended how, and the new data cut."""
+        counts = Counter(str(r.status) for r in self.tonight)
+        files = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no new export"
+        return files + (f"; data cut {self.cut}" if self.cut else "")
 
     @property
     def text(self) -> str:
@@ -202,9 +210,15 @@ def _published(con, cut: int, what: str) -> None:
     con.execute(sql("analyse/record_cut_output"), {"cut": cut, "what": what})
 
 
-def freshness(db: Path, log: Log) -> str | None:
-    """A warning when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h)."""
-    if not db.exists():
+def settling(results: list[LoadResult]) -> bool:
+    """Whether one of tonight's files is still settling: an export arrived, the next run loads it."""
+    return any(r.status is FileStatus.WAITING for r in run_summary.tonight(results))
+
+
+def freshness(db: Path, log: Log, settling: bool = False) -> str | None:
+    """A warning when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h),
+    unless an export is `settling` (it has arrived)."""
+    if settling or not db.exists():
         return None
     with connect_read_only(db) as con:
         warning = overdue.stale(con, settings.site_now(), settings.max_age_hours())
@@ -231,6 +245,6 @@ def run(paths: list[Path] | None, db: Path, project: Path, options: Options = Op
             advance()
     analyse(db, project, log)
     cut = new_cut(results)
-    night = Night(results, cut, listings(db).get(cut), freshness(db, log), scanned=scanned(paths))
+    night = Night(results, cut, listings(db).get(cut), freshness(db, log, settling(results)), scanned=scanned(paths))
     log.debug("run summary:\n%s", night.text)
     return night

@@ -11,6 +11,8 @@ Run     on its schedule (`runback serve`, or a work pool with prefect.yaml), or
         `runback ingest [--db PATH] PATH...` with PREFECT_API_URL set (without it, the CLI runs
         the same steps in its own process: flows/night.py).
 
+Every step is a task whose state's message says what it did (the log reads `Finished in state
+Completed('loaded: 412 rows, data cut 3')`, never a bare state); its value is the state's result.
 Each export file is a task named after it: loaded, unchanged or older it ends Completed; refused
 or held it ends Failed with its reason, and the next file goes on. A night that needs a person (a
 file refused or held, or nothing applied while the newest export is overdue) ends Failed, with
@@ -26,7 +28,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from prefect.states import State
+from prefect.states import Completed, State
 
 from runback.flows import night, settings
 from runback.flows.ingest import summary
@@ -34,38 +36,48 @@ from runback.flows.ingest.files import Entry
 from runback.flows.ingest.load import LoadResult
 from runback.flows.ingest.pipeline import Options, ingest_file
 from runback.flows.night import FileNotApplied, Night, NightNotWell
-from runback.flows.runs import warehouse_slot
+from runback.flows.runs import run_name, warehouse_slot
+
+
+def _said(value, message: str) -> State:
+    """A step's result with what it did as its state's message: the run's log and graph say it
+    (`Finished in state Completed('3 export files')`), never a bare state."""
+    return Completed(data=value, message=message)
 
 
 @task(cache_policy=NO_CACHE)
-def pull_from_redcap() -> list[Path]:
+def pull_from_redcap() -> State:  # data: the files pulled
     """Pull tonight's export from the REDCap API into the inbox, when the API is configured."""
-    return night.pull(settings.inbox_dir(), get_run_logger())
+    pulled = night.pull(settings.inbox_dir(), get_run_logger())
+    return _said(pulled, f"{len(pulled)} file(s) pulled from the REDCap API")
 
 
 @task(cache_policy=NO_CACHE)
-def find_exports(paths: list[Path] | None, pulled: list[Path]) -> list[Entry]:
+def find_exports(paths: list[Path] | None, pulled: list[Path]) -> State:  # data: list[Entry]
     """The files to ingest, oldest export first: those named, or the inbox's."""
-    return night.find(paths, pulled, get_run_logger())
+    found = night.find(paths, pulled, get_run_logger())
+    return _said(found, f"{len(found)} export file(s)")
 
 
 @task(cache_policy=NO_CACHE, task_run_name="ingest {entry.path.name}")
-def ingest_export(entry: Entry, db: Path, project: Path, options: Options) -> LoadResult:
+def ingest_export(entry: Entry, db: Path, project: Path, options: Options) -> State:  # data: LoadResult
     """Read, split, validate and load one export file; Failed when it is refused or held tonight."""
     result = ingest_file(entry, db, project, options, get_run_logger())
     if result.status.needs_a_person and not result.repeat:
         raise FileNotApplied(result)
-    return result
+    done = f"{result.status}: {result.rows or 0} rows" if result.status.applied else f"{result.status}"
+    return _said(result, done + (f", data cut {result.data_cut}" if result.data_cut else ""))
 
 
 @task(cache_policy=NO_CACHE)
-def analyse_cuts(db: Path, project: Path) -> list[int]:
+def analyse_cuts(db: Path, project: Path) -> State:  # data: the cuts analysed
     """Refresh the analysis of every data cut not analysed yet (tonight's, or one a lost run left)."""
-    return night.analyse(db, project, get_run_logger())
+    done = night.analyse(db, project, get_run_logger())
+    return _said(done, f"analysed data cut(s) {', '.join(map(str, done))}" if done else "no cut left to analyse")
 
 
 @task(cache_policy=NO_CACHE)
-def publish(results: list[LoadResult], db: Path) -> Path | None:
+def publish(results: list[LoadResult], db: Path) -> State:  # data: the listing of tonight's cut, or None
     """The listing of open data queries of every analysed cut without one (a CSV for the sites),
     the artifacts of every analysed cut without them (a table of its new data queries), and the
     run's summary artifact: tonight's files, form rows and queries. The listing of tonight's cut."""
@@ -92,20 +104,24 @@ def publish(results: list[LoadResult], db: Path) -> Path | None:
         key=settings.artifact_key("nightly-ingest-summary"),
         description="Tonight's files, form rows, the new cut, its data queries",
     )
-    return listing
+    return _said(listing, f"published data cut {cut}" if cut else "no new data cut: the summary only")
 
 
 @task(cache_policy=NO_CACHE)
-def check_freshness(db: Path) -> str | None:
-    """Warn when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h)."""
-    return night.freshness(db, get_run_logger())
+def check_freshness(db: Path, settling: bool) -> State:  # data: the warning, or None
+    """Warn when the newest export seen is older than RUNBACK_MAX_AGE_HOURS (default 36 h), unless
+    an export is `settling` (it arrived; the next run loads it)."""
+    stale = night.freshness(db, get_run_logger(), settling)
+    return _said(stale, stale or "the newest export is fresh")
 
 
 def _night_name() -> str:
-    """A flow run named after its trial and night, in the trial's time zone: `nightly cai2017 2016-03-01 02:00 +08`."""
+    """A flow run named after its trial and night, in the trial's time zone: `nightly cai2017
+    2016-03-01 02:00 +08` (its scheduled time: known when the run is created)."""
     trial = flow_run.parameters.get("trial")
     with settings.use_trial(trial):
-        return " ".join(["nightly", *([trial] if trial else []), settings.site_time()])
+        when = settings.site_time(flow_run.scheduled_start_time)
+        return run_name(" ".join(["nightly", *([trial] if trial else []), when]))
 
 
 @flow(name="nightly-ingest", flow_run_name=_night_name)
@@ -137,16 +153,17 @@ def nightly_ingest(
             key=key,
         )
         with warehouse_slot():
-            entries = find_exports(where, [] if where else pull_from_redcap())
+            entries = find_exports(where, [] if where else pull_from_redcap().result()).result()
             night.check_export_time(entries, options)
             results = [_result(ingest_export(e, warehouse, folder, options, return_state=True)) for e in entries]
-            analyse_cuts(warehouse, folder)
-            found = (night.new_cut(results), publish(results, warehouse), check_freshness(warehouse))
-            done = Night(results, *found, scanned=night.scanned(where))
+            analyse_cuts(warehouse, folder).result()
+            listing = publish(results, warehouse).result()
+            stale = check_freshness(warehouse, night.settling(results)).result()
+            done = Night(results, night.new_cut(results), listing, stale, scanned=night.scanned(where))
         get_run_logger().info("run summary:\n%s", done.text)
     if done.problems:
         raise NightNotWell(done)
-    return done
+    return _said(done, done.headline)
 
 
 def _result(state: State) -> LoadResult:

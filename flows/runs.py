@@ -89,3 +89,15 @@ def warehouse_slot():
             with contextlib.suppress(ObjectAlreadyExists):
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
     return concurrency(name, occupy=1, lease_duration=LEASE_S, strict=True)
+
+
+def run_name(made: str) -> str:
+    """The flow run's name: the one it was created with when that is already in the flow's own
+    form (same first word: `prefect deployment run ... --flow-run-name 'report week_8 open'`, or
+    `runback`'s own runs), so the name printed at creation stays the run's name; else `made`.
+    (Prefect 3.9 names a run created without a name at random and has no deployment-level name
+    template, PrefectHQ/prefect#20267: such a run gets `made` when it starts.)"""
+    from prefect.runtime import flow_run
+
+    given = flow_run.name or ""
+    return given if given.split(" ", 1)[0] == made.split(" ", 1)[0] else made

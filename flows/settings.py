@@ -281,9 +281,9 @@ def reports_address() -> tuple[str, int]:
     return host, int(port)
 
 
-def site_time() -> str:
-    """Now in the trial site's time zone, for a person: `2016-03-01 02:00 +08`."""
-    return dt.datetime.now(timezone()).strftime("%Y-%m-%d %H:%M %Z")
+def site_time(when: dt.datetime | None = None) -> str:
+    """A moment (default now) in the trial site's time zone, for a person: `2016-03-01 02:00 +08`."""
+    return (when or dt.datetime.now(dt.UTC)).astimezone(timezone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def artifact_key(name: str) -> str:

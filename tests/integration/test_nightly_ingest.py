@@ -207,3 +207,20 @@ def test_the_flows_outcome_can_be_stored(trial):
     assert kept.night.results == list(results.values())
     assert all(isinstance(r.status, FileStatus) for r in kept.night.results)
     assert str(kept) == str(state.result(raise_on_failure=False))
+
+
+def test_every_step_says_what_it_did_and_no_state_line_is_bare(trial, prefect_harness):
+    """The run's log as the server keeps it: each of runback's steps ends with what it did as its
+    state's message (`Finished in state Completed('loaded: ...')`), never a bare `Completed()`."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    *_, state = trial
+    APILogWorker.drain_all(timeout=30)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    finished = [log.message for log in logs if log.message.startswith("Finished in state")]
+    assert len(finished) >= 5, finished  # pull, find, the files, analyse, publish, freshness
+    assert not [line for line in finished if line.endswith("()")], finished
+    assert any(line.startswith("Finished in state Completed('loaded: ") for line in finished), finished

@@ -4,9 +4,11 @@ Prefect CLI and its link opened from the Prefect UI in Chromium, two nightly run
 must not overlap, and a schedule that outlives serve."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -160,14 +162,21 @@ def test_served_deployments_run_on_schedule_and_on_demand(server):
         assert (root / "runback.duckdb").exists()
 
         # the ad-hoc report, through the Prefect CLI, with parameters
+        # named at creation (as the README says): the name printed is the run's name, to the end
         command = [BIN / "prefect", "deployment", "run", "followup-report/adhoc", "--param", "timepoint=week_8"]
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        named = "report week_8 for the DMC meeting"
+        result = subprocess.run(
+            [*command, "--flow-run-name", named], env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stdout + result.stderr
-        _wait(
+        assert f"Created flow run '{named}'" in result.stdout, result.stdout
+        done = _wait(
             lambda: [r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed()],
             240,
             "the ad-hoc report run",
         )
+        assert [r.name for r in done] == [named]
+        assert done[0].state.message.startswith("wrote runback_week_8_cut"), done[0].state.message
         reports = list((root / "out").glob("runback_week_8_cut*.html"))
         assert reports and "Arm A" in reports[0].read_text()
         report_run = next(r for r in _runs(url, "followup-report/adhoc") if r.state.is_completed())
@@ -246,3 +255,48 @@ def test_a_refused_export_ends_the_night_failed_with_tracebacks_that_end_in_the_
         last = [line for line in text.splitlines() if line.strip()][-1]
         assert last.startswith("runback.flows."), last  # runback's own refusal, not a fault of its code
         assert broken.name in last and ("NightNotWell" in last or "FileNotApplied" in last), last
+
+
+def test_a_file_dropped_during_the_settle_time_waits_for_the_next_run(server, tmp_path):
+    """The usual ad-hoc action: an export dropped in the inbox and a run started at once. The file
+    is younger than the settle time: the run on the server is not red (no "no export" failure), its
+    file task says `waiting`, and the next run, once the file has settled, loads it."""
+    import duckdb
+
+    _, env, url = server
+    simulate(tmp_path / "exports", participants=12, seed=4, nights=1)
+    (export,) = (tmp_path / "exports").glob("RUNBACK_DATA_*.csv")
+    inbox, db = tmp_path / "inbox", tmp_path / "settle.duckdb"
+    inbox.mkdir()
+    night = env | {
+        "RUNBACK_INBOX": str(inbox),
+        "RUNBACK_DB": str(db),
+        "RUNBACK_SETTLE_SECONDS": "600",
+        "RUNBACK_MAX_AGE_HOURS": "36",  # the freshness check as in production: a first night has no export yet
+        "RUNBACK_KEY": str(tmp_path / "keys" / "allocation.key"),
+    }
+
+    def ingest():
+        done = subprocess.run([BIN / "runback", "ingest"], env=night, capture_output=True, text=True, timeout=300)
+        with _client(url) as client:
+            ran = [r for r in client.read_flow_runs(limit=50) if r.parameters.get("db") == str(db)]
+        return done, max(ran, key=lambda r: r.created)
+
+    dropped = inbox / export.name
+    shutil.copy(export, dropped)  # written now: younger than the settle time
+    first, run = ingest()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert run.state.is_completed(), f"{run.state.type}: {run.state.message}"
+    assert "no export" not in first.stdout + first.stderr + (run.state.message or "")
+    assert "waiting" in first.stdout, first.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from meta.data_cuts").fetchone()[0] == 0
+
+    settled = time.time() - 601
+    os.utime(dropped, (settled, settled))  # the settle time has passed since it was written
+    second, run = ingest()
+    assert run.state.is_completed(), f"{run.state.type}: {run.state.message}"
+    assert second.returncode in (0, 1), second.stdout + second.stderr  # 1: loaded, with new data queries
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded = con.execute("select file_name, status from meta.source_files").fetchall()
+    assert loaded == [(export.name, "loaded")], loaded

@@ -5,7 +5,9 @@ Prefect's API client and the trials' warehouses.
 
 1. The two trials' nightly runs overlap, each holding only its own warehouse limit; their run
    names, artifact keys and output folders name their trial.
-2. A worker is killed (SIGKILL, with its flow-run process) mid-run of one trial, and the server is
+2. Every link artifact a night and a report run leave opens over HTTP (200), through the reports'
+   web server `runback publish` (each trial under /<trial>/), and again after it restarts.
+3. A worker is killed (SIGKILL, with its flow-run process) mid-run of one trial, and the server is
    restarted mid-run of the other: the other trial's runs complete, the killed trial's next run
    completes, and every analysed cut of both warehouses has its listing and artifacts.
 """
@@ -157,14 +159,28 @@ class Unit:
 
     def __init__(self, server: Server, root: Path):
         self.server, self.root = server, root
+        port = _free_port()
         self.env = {
             **server.env,
             "RUNBACK_TRIALS": str(root / "trials"),
             "RUNBACK_SETTLE_SECONDS": "0",  # the simulated exports are complete when written
             "RUNBACK_MAX_AGE_HOURS": "1000000",  # simulated exports are years old: no night is overdue
             "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "RUNBACK_REPORTS_ADDRESS": f"127.0.0.1:{port}",
+            "RUNBACK_REPORTS_URL": f"http://127.0.0.1:{port}",  # what the workers' runs link to
         }
         self.workers: list[subprocess.Popen] = []
+        self.publisher: subprocess.Popen | None = None
+
+    def publish(self) -> None:
+        """(Re)start `runback publish`, the reports' web server of every trial, and wait until it answers."""
+        if self.publisher is not None:
+            _end(self.publisher, signal.SIGTERM)
+        log = open(self.root / "publish.log", "a")  # noqa: SIM115 - the process writes it
+        self.publisher = subprocess.Popen([*RUNBACK, "publish"], env=self.env, cwd=self.root, stdout=log, stderr=log)
+        log.close()
+        base = self.env["RUNBACK_REPORTS_URL"]
+        _wait(lambda: _answers(f"{base}/alpha/"), 60, "runback publish")  # 404 before alpha's first night
 
     def run(self, *command, timeout: float = 300) -> str:
         done = subprocess.run(
@@ -227,19 +243,28 @@ def unit(server, tmp_path_factory):
     deployed = unit.run(*RUNBACK, "deploy", "--pool", POOL).split()
     assert sorted(deployed) == sorted(f"{flow}/{t}" for flow in ("nightly-ingest", "followup-report") for t in TRIALS)
     try:
+        unit.publish()
         unit.start_worker()
         unit.start_worker()
         yield unit
     finally:
-        for worker in unit.workers:
-            if worker.poll() is None:
-                _end(worker, signal.SIGTERM)
+        for process in [*unit.workers, unit.publisher]:
+            if process is not None and process.poll() is None:
+                _end(process, signal.SIGTERM)
 
 
-def _start(url: str, deployment: str):
-    """A flow run of the deployment, created now: its id."""
+def _answers(link: str) -> bool:
+    try:
+        return httpx.get(link, timeout=5).status_code in (200, 404)
+    except httpx.HTTPError:
+        return False
+
+
+def _start(url: str, deployment: str, **parameters):
+    """A flow run of the deployment, created now (with these parameters): its id."""
     with _client(url) as client:
-        return client.create_flow_run_from_deployment(client.read_deployment_by_name(deployment).id).id
+        found = client.read_deployment_by_name(deployment)
+        return client.create_flow_run_from_deployment(found.id, parameters={**found.parameters, **parameters}).id
 
 
 def _run(url: str, run_id):
@@ -342,6 +367,37 @@ def test_two_trials_runs_overlap_each_in_its_own_limit_names_keys_and_folders(un
         listings = sorted(p.name for p in (unit.root / trial / "out" / "queries").glob("*.csv"))
         assert listings, f"no listing in {trial}'s output folder"
     assert alpha.name != beta.name and not keys["alpha"] & keys["beta"]
+
+
+def _links(url: str, run_id) -> list[str]:
+    """The targets of the link artifacts of a flow run (its tasks' included): Prefect stores a
+    link artifact as a markdown artifact that is exactly one link."""
+    import re
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    where = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    with _client(url) as client:
+        found = client.read_artifacts(artifact_filter=where)
+    links = [re.fullmatch(r"\[[^\]\n]*\]\((\S+)\)", a.data) for a in found if isinstance(a.data, str)]
+    return [link.group(1) for link in links if link]
+
+
+def test_every_link_a_night_and_a_report_leave_opens_over_http(unit, first_nights):
+    url, base = unit.server.url, unit.env["RUNBACK_REPORTS_URL"]
+    runs, _ = first_nights
+    report = _final(url, _start(url, "followup-report/alpha", timepoint="week_8", pdf=True), 300)
+    assert report.state.is_completed(), f"{report.state.type} {report.state.message}"
+    links = {run.name: _links(url, run.id) for run in [*runs.values(), report]}
+    print("\nlinks:", *(f"{name}: {found}" for name, found in links.items()), sep="\n  ")
+    assert sorted(link.rsplit(".", 1)[-1] for link in links[report.name]) == ["html", "pdf"], links[report.name]
+    for trial, run in runs.items():  # the night's listing of open data queries
+        assert any(link.startswith(f"{base}/{trial}/queries/") for link in links[run.name]), links[run.name]
+    everything = [link for found in links.values() for link in found]
+    assert all(link.startswith(base) for link in everything), everything
+    assert all(httpx.get(link, timeout=30).status_code == 200 for link in everything), everything
+    unit.publish()  # a restart of the web server: the links of earlier runs still open
+    assert all(httpx.get(link, timeout=30).status_code == 200 for link in everything), everything
 
 
 def _flow_run_processes(run_id) -> list[int]:
