@@ -177,7 +177,9 @@ class Unit:
         if self.publisher is not None:
             _end(self.publisher, signal.SIGTERM)
         log = open(self.root / "publish.log", "a")  # noqa: SIM115 - the process writes it
-        self.publisher = subprocess.Popen([*RUNBACK, "publish"], env=self.env, cwd=self.root, stdout=log, stderr=log)
+        self.publisher = subprocess.Popen(
+            [*RUNBACK, "publish"], env=self.env, cwd=self.root, stdout=log, stderr=log, start_new_session=True
+        )
         log.close()
         base = self.env["RUNBACK_REPORTS_URL"]
         _wait(lambda: _answers(f"{base}/alpha/"), 60, "runback publish")  # 404 before alpha's first night
