@@ -16,6 +16,7 @@ from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
 ITT = "ITT"
 PER_PROTOCOL = "Per protocol"
+OBSERVED_CASES = "Observed cases"
 PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE = "primary", "secondary", "sensitivity"
 ROLES = (PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE)
 

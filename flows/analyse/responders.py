@@ -12,7 +12,9 @@ and the relative risk with the log interval (CONSORT 17b).
   When both arms respond completely RR = 1 with a zero-width interval.
 
 `tests/unit/flows/analyse/fixtures/make_responders_reference.R` computes both in base R
-(prop.test's Wilson intervals); the tests compare to 1e-12.
+(prop.test's Wilson intervals); the tests compare to 1e-12. `comparisons()` gives the rows of
+`analysis.responder_comparisons`: every pair of arms, later minus (or over) earlier, as the models
+compare them (`models.pairs`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
+
+from runback.flows.analyse.models import pairs
+
+COLUMNS = ("timepoint", "param", "population", "term", "risk_difference", "rd_ci_low", "rd_ci_high")
+COLUMNS += ("relative_risk", "rr_ci_low", "rr_ci_high")
 
 
 @dataclass(frozen=True)
@@ -62,3 +70,19 @@ def relative_risk(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> Co
     se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
     z = stats.norm.isf((1 - level) / 2)
     return Comparison(float(ratio), float(ratio * np.exp(-z * se)), float(ratio * np.exp(z * se)))
+
+
+def comparisons(counts: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Per timepoint, parameter and population of `counts` (analysis.responders rows: arm, n,
+    responders), both comparisons for every pair of `arms` of which each has a row."""
+    out = []
+    for (timepoint, param, population), group in counts.groupby(["timepoint", "param", "population"], sort=True):
+        by_arm = {row.arm: (int(row.responders), int(row.n)) for row in group.itertuples()}
+        for later, earlier in pairs([arm for arm in arms if arm in by_arm]):
+            table = (*by_arm[later], *by_arm[earlier])
+            difference, ratio = risk_difference(*table), relative_risk(*table)
+            out.append(
+                (timepoint, param, population, f"{later} - {earlier}", difference.estimate, difference.ci_low)
+                + (difference.ci_high, ratio.estimate, ratio.ci_low, ratio.ci_high)
+            )
+    return pd.DataFrame(out, columns=list(COLUMNS))
