@@ -2,7 +2,8 @@
 -- change from baseline reaches the MCID in the better direction. Populations: ITT (every randomised
 -- participant due at the timepoint's visit: its window closed by the cut's date, or assessed; one
 -- without a change there is a non-responder), observed cases (those with a change; a sensitivity
--- analysis) and per protocol (adherent participants with a change assessed in its window).
+-- analysis) and per protocol (adherent participants with a change assessed in its window). A
+-- parameter counts at a visit where it has a value in the cut (as in missing_patterns.sql).
 -- A change equal to the MCID counts: changes are compared with a tolerance of 1e-9 points, far
 -- below any recorded precision, so that an exact +2 computed in binary floating point as
 -- 1.9999999999999996 (PSFS means of thirds) is a response.
@@ -19,6 +20,10 @@ outcomes as (
 
 assessed as (
     select distinct record_id, visit from outcomes
+),
+
+measured as (
+    select distinct param, visit from outcomes
 ),
 
 due as (
@@ -39,7 +44,8 @@ changes as (
         o.chg is not null as observed,
         coalesce(case when r.better = 'lower' then -o.chg else o.chg end >= r.mcid - 1e-9, false) as responded
     from due as d
-    cross join ref.params as r
+    inner join measured as m on d.visit = m.visit
+    inner join ref.params as r on m.param = r.param
     left join outcomes as o on d.record_id = o.record_id and d.visit = o.visit and r.param = o.param
     where r.mcid is not null
 ),

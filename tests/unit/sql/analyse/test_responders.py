@@ -84,3 +84,5 @@ def test_a_participant_past_the_window_is_due_and_one_inside_it_is_not(warehouse
     put(warehouse, "analysis.participants", participants)
     put(warehouse, "analysis.outcomes", _psfs("3", 2.0, 6.0))  # assessed early: due
     assert _responders(warehouse, observed=True)["ITT"] == (2, 1, 1)
+    # a parameter without a value at the visit in the cut is not measured there: no non-responders
+    assert warehouse.execute("select count(*) from analysis.responders where param != 'PSFS'").fetchone() == (0,)
