@@ -413,7 +413,7 @@ def lock(
         )
     typer.echo(
         f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
-        f"reached; content {done.content_hash})"
+        f"reached; content {done.content_hash}; runback {done.runback_version}, results {done.results_hash})"
     )
 
 

@@ -191,7 +191,8 @@ def sites(con, cut: int, visit: str) -> dict | None:
 
 
 def analysis_look(con, cut: int, timepoint: str) -> dict:
-    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock."""
+    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock (with
+    the runback version now, and, for the locked cut, whether its results are still those locked)."""
     seen = lock.reach(con, cut, timepoint)
     found = lock.locked(con, timepoint)
     visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
@@ -209,6 +210,10 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
             "reached": found.reached,
             "randomised": found.randomised,
             "verified": lock.verify(con, found),
+            "runback_version": found.runback_version,
+            "results_hash": found.results_hash,
+            "version_now": lock.version(),
+            "same_results": lock.same_results(con, found) if found.data_cut == cut else None,
         },
     }
 
