@@ -70,7 +70,7 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
         for table in SQL_TABLES:
             con.execute(sql(f"analyse/{table}"), {"cut": cut})
         arms = [row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})]
-        compared = responders.comparisons(con.execute(sql("analyse/responder_counts"), {"cut": cut}).df(), arms)
+        compared = responders.comparisons(rows(con, "analyse/responder_counts", {"cut": cut}), arms)
         _insert(
             con, "responder_comparisons_rows", compared.assign(data_cut=cut), "analyse/insert_responder_comparisons"
         )
