@@ -133,3 +133,8 @@ def test_a_lock_records_the_runback_version_and_its_results(warehouse, study):
         assert lock.verify(con, done) and not lock.same_results(con, done)
     changed = page_text(report_html(warehouse, 2, "week_8"))
     assert "The cut's results now differ from the results locked" in changed
+    with connect(warehouse) as con:  # a lock made before locks recorded them
+        con.execute("update meta.analysis_locks set runback_version = null, results_hash = null")
+    earlier = page_text(report_html(warehouse, 2, "week_8"))
+    assert "The lock did not record the runback version or the results" in earlier
+    assert "This report was made by runback" not in earlier and "results now differ" not in earlier
