@@ -392,8 +392,9 @@ def lock(
 ) -> None:
     """Lock the analysis cut of a timepoint (database lock), once and for good.
 
-    Records the cut with the content hash of its analysis input in `meta.analysis_locks`; the
-    final report of the timepoint then uses that cut and says so. Refused while randomised
+    Records the cut with the content hash of its analysis input, the runback version and the hash
+    of its results in `meta.analysis_locks`; the final report of the timepoint then uses that cut
+    and says so (and says when another runback version makes it, or its results differ). Refused while randomised
     participants are still inside the timepoint's window, unless forced with a reason, and
     refused when the timepoint is already locked. Examples:
 
@@ -413,7 +414,7 @@ def lock(
         )
     typer.echo(
         f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
-        f"reached; content {done.content_hash})"
+        f"reached; content {done.content_hash}; runback {done.runback_version}, results {done.results_hash})"
     )
 
 

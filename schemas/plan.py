@@ -16,6 +16,7 @@ from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
 
 ITT = "ITT"
 PER_PROTOCOL = "Per protocol"
+OBSERVED_CASES = "Observed cases"
 PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE = "primary", "secondary", "sensitivity"
 ROLES = (PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE)
 
@@ -163,6 +164,14 @@ MULTIPLICITY = (
     "Holm across the primary family: the primary MMRM contrasts at week 8 of both primary outcomes "
     "(every pair of arms, so 2 x 3 = 6 p-values), family-wise error 5%. Every other p-value is nominal."
 )
+RESPONDERS = (
+    f"participants whose change from baseline reaches the MCID in the better direction, per outcome with an MCID and "
+    f"timepoint. {ITT}: every randomised participant due at the timepoint's visit (its window closed by the data "
+    f"cut's date, or assessed), one without a change there counted as a non-responder (the primary responder "
+    f"rule); sensitivity: {OBSERVED_CASES} (participants with a change) and {PER_PROTOCOL} (adherent participants "
+    f"with a change assessed in its window). Every pair of arms compared by the risk difference with Newcombe's "
+    f"hybrid score 95% CI and the relative risk with the log 95% CI; no p-value."
+)
 MULTIPLICITY_METHOD = "holm"
 ALPHA = 0.05
 
@@ -222,12 +231,13 @@ def markdown() -> str:
             f"{a.description} | {a.inference} |"
         )
     lines += ["", f"Multiplicity: {MULTIPLICITY}", ""]
+    lines += [f"Responders: {RESPONDERS}", ""]
     return "\n".join(lines)
 
 
-VERSION = "1.0"
+VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "516b588c8791f705"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 

@@ -4,17 +4,21 @@ A cut in which not every randomised participant has passed a timepoint's visit (
 by the cut's date, or they were assessed at it) is an *interim* look at that timepoint: its report
 says "n of N have reached week 8" and its p-values are nominal. `lock()` declares the analysis cut
 of a timepoint once (`runback lock`): recorded in `meta.analysis_locks` with the content hash of
-the cut's analysis input, never changed afterwards, and refused while participants are still
-inside the window unless forced with a reason. The final report of a timepoint uses its locked cut.
+the cut's analysis input, the runback version that locked it and the hash of its results (every
+analysis table's rows of the cut), never changed afterwards, and refused while participants are
+still inside the window unless forced with a reason. The final report of a timepoint uses its
+locked cut, and says when it is made by another runback version or its results differ from those locked.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 
+from runback.flows.analyse.tables import TABLES
 from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
-from runback.flows.hashing import table_hash
+from runback.flows.hashing import hashes_hash, table_hash
 from runback.flows.warehouse import rows, sql, table_columns, transaction
 from runback.schemas.trial import TIMEPOINTS
 
@@ -44,6 +48,8 @@ class Lock:
     randomised: int
     forced: bool
     reason: str | None
+    runback_version: str | None = None  # None: locked before locks recorded it
+    results_hash: str | None = None
 
 
 def reach(con, cut: int, timepoint: str) -> Reach:
@@ -58,6 +64,27 @@ def content_hash(con, cut: int) -> str:
     return table_hash(con, "analyse/lock_input", {"cut": cut})
 
 
+def version() -> str:
+    """The runback version running now, as a lock records it."""
+    return metadata.version("runback")
+
+
+def results_parts(con, cut: int) -> dict[str, str]:
+    """The content hash of each analysis table's rows of the cut (its data queries without their
+    history, which depends on the cuts loaded before), by table."""
+    parts = {
+        f"analysis.{t}": table_hash(con, "query/current_analysis_content", {"cut": cut}, table=t)
+        for t in TABLES
+        if t != "data_queries"
+    }
+    return parts | {"analysis.data_queries": table_hash(con, "query/current_queries_content", {"cut": cut})}
+
+
+def results_hash(con, cut: int) -> str:
+    """SHA-256 of the cut's analysis results: equal when the same input is analysed by the same code."""
+    return hashes_hash(results_parts(con, cut))
+
+
 def locked(con, timepoint: str) -> Lock | None:
     """The lock of a timepoint, if there is one (none in a warehouse not yet migrated to locks)."""
     if not table_columns(con, "meta", "analysis_locks"):
@@ -65,8 +92,10 @@ def locked(con, timepoint: str) -> Lock | None:
     found = rows(con, "analyse/lock_of", {"timepoint": timepoint})
     if not found:
         return None
-    timepoint_, cut, digest, clean, reached, randomised, forced, reason, _ = found[0]
-    return Lock(timepoint_, int(cut), digest, clean, int(reached), int(randomised), bool(forced), reason)
+    timepoint_, cut, digest, clean, reached, randomised, forced, reason, _, software, results = found[0]
+    return Lock(
+        timepoint_, int(cut), digest, clean, int(reached), int(randomised), bool(forced), reason, software, results
+    )
 
 
 def lock(
@@ -109,6 +138,8 @@ def lock(
         seen.randomised,
         force,
         reason.strip() if force and reason else None,
+        version(),
+        results_hash(con, cut_id),
     )
     with transaction(con):
         con.execute(
@@ -122,6 +153,8 @@ def lock(
                 "randomised": result.randomised,
                 "forced": result.forced,
                 "reason": result.reason,
+                "runback_version": result.runback_version,
+                "results_hash": result.results_hash,
             },
         )
     return result
@@ -130,3 +163,8 @@ def lock(
 def verify(con, lock_: Lock) -> bool:
     """Whether the locked cut's analysis input still has the content that was locked."""
     return content_hash(con, lock_.data_cut) == lock_.content_hash
+
+
+def same_results(con, lock_: Lock) -> bool | None:
+    """Whether the locked cut's results are those locked (None: the lock did not record them)."""
+    return None if lock_.results_hash is None else results_hash(con, lock_.data_cut) == lock_.results_hash

@@ -2,7 +2,8 @@
 
 `refresh_analysis(con, study, cut)` recomputes, in one transaction, the reference tables (`ref.*`,
 from the study definition and `schemas/trial.py`), every `analysis.*` table's rows of that cut
-(`sql/analyse/<table>.sql`, in dependency order) and `analysis.model_results` (`models.py`), then
+(`sql/analyse/<table>.sql`, in dependency order), `analysis.responder_comparisons` (`responders.py`)
+and `analysis.model_results` (`models.py`), then
 checks them against what each table declares (`tables.py`, `checks.py`). A cut's analysis depends
 only on the clean layer as of the cut (and on which visit windows its date has closed), so
 recomputing it later gives the same rows. `latest.*` views show the newest cut analysed.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from runback.flows.analyse import checks, models
+from runback.flows.analyse import checks, models, responders
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
 from runback.schemas import trial
@@ -68,10 +69,15 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
             con.execute(sql("analyse/clear_cut", table=table), {"cut": cut})
         for table in SQL_TABLES:
             con.execute(sql(f"analyse/{table}"), {"cut": cut})
+        arms = [row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})]
+        compared = responders.comparisons(rows(con, "analyse/responder_counts", {"cut": cut}), arms)
+        _insert(
+            con, "responder_comparisons_rows", compared.assign(data_cut=cut), "analyse/insert_responder_comparisons"
+        )
         fits = models.fit_all(
             _arrow_frame(con, "analyse/model_outcomes", cut),
             _arrow_frame(con, "analyse/model_participants", cut),
-            [row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})],
+            arms,
             measured_visits(study),
             progress,
         )

@@ -12,15 +12,25 @@ and the relative risk with the log interval (CONSORT 17b).
   When both arms respond completely RR = 1 with a zero-width interval.
 
 `tests/unit/flows/analyse/fixtures/make_responders_reference.R` computes both in base R
-(prop.test's Wilson intervals); the tests compare to 1e-12.
+(prop.test's Wilson intervals); the tests compare to 1e-12. `comparisons()` gives the rows of
+`analysis.responder_comparisons`: every pair of arms, later minus (or over) earlier, as the models
+compare them (`models.pairs`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
 
 import numpy as np
+import pandas as pd
 from scipy import stats
+
+from runback.flows.analyse.models import pairs
+
+COLUMNS = ("timepoint", "param", "population", "term", "risk_difference", "rd_ci_low", "rd_ci_high")
+COLUMNS += ("relative_risk", "rr_ci_low", "rr_ci_high")
 
 
 @dataclass(frozen=True)
@@ -33,9 +43,15 @@ class Comparison:
     ci_high: float | None
 
 
+@cache
+def _z(level: float) -> float:
+    """The normal quantile of a two-sided interval (scipy's takes 0.1 ms, a refresh asks it hundreds of times)."""
+    return float(stats.norm.isf((1 - level) / 2))
+
+
 def wilson(responders: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval for a proportion (no continuity correction)."""
-    z = stats.norm.isf((1 - level) / 2)
+    z = _z(level)
     p = responders / n
     centre, half = 2 * n * p + z**2, z * np.sqrt(z**2 + 4 * n * p * (1 - p))
     return float((centre - half) / (2 * (n + z**2))), float((centre + half) / (2 * (n + z**2)))
@@ -60,5 +76,22 @@ def relative_risk(x1: int, n1: int, x2: int, n2: int, level: float = 0.95) -> Co
     a1, m1, a2, m2 = x1 + half, n1 + 2 * half, x2 + half, n2 + 2 * half
     ratio = (a1 / m1) / (a2 / m2)
     se = np.sqrt(1 / a1 - 1 / m1 + 1 / a2 - 1 / m2)
-    z = stats.norm.isf((1 - level) / 2)
+    z = _z(level)
     return Comparison(float(ratio), float(ratio * np.exp(-z * se)), float(ratio * np.exp(z * se)))
+
+
+def comparisons(counts: list[tuple], arms: list[str]) -> pd.DataFrame:
+    """Per timepoint, parameter and population of `counts` (analysis.responders rows: timepoint,
+    param, population, arm, n, responders, in that order), both comparisons for every pair of
+    `arms` of which each has a row."""
+    out = []
+    for group, found in groupby(sorted(counts), key=lambda row: row[:3]):
+        by_arm = {arm: (int(responders), int(n)) for *_, arm, n, responders in found}
+        for later, earlier in pairs([arm for arm in arms if arm in by_arm]):
+            difference = risk_difference(*by_arm[later], *by_arm[earlier])
+            ratio = relative_risk(*by_arm[later], *by_arm[earlier])
+            out.append(
+                (*group, f"{later} - {earlier}", difference.estimate, difference.ci_low, difference.ci_high)
+                + (ratio.estimate, ratio.ci_low, ratio.ci_high)
+            )
+    return pd.DataFrame(out, columns=list(COLUMNS))

@@ -24,6 +24,7 @@ class Table:
     key: tuple[str, ...]
     not_null: tuple[str, ...] = ()
     accepted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    in_sql: bool = True  # computed by `sql/analyse/<name>.sql`; else in Python, after them
 
 
 ARMS = tuple(BLINDED_ARMS)
@@ -32,6 +33,7 @@ VISITS = tuple(VISIT_STEPS)
 STEPS = tuple(str(step) for step in VISIT_STEPS.values())
 PARAM_CODES = tuple(p.code for p in PARAMS)
 POPULATIONS = (plan.ITT, plan.PER_PROTOCOL)
+RESPONDER_POPULATIONS = (plan.ITT, plan.OBSERVED_CASES, plan.PER_PROTOCOL)
 
 DECLARED = (
     Table("participants", ("record_id",), accepted={"arm": ARMS}),
@@ -63,13 +65,20 @@ DECLARED = (
     Table(
         "responders",
         ("timepoint", "param", "arm", "population"),
-        ("pct",),  # of n >= 1
-        {"timepoint": tuple(TIMEPOINTS), "param": PARAM_CODES, "arm": ARMS, "population": POPULATIONS},
+        ("pct", "observed"),  # of n >= 1
+        {"timepoint": tuple(TIMEPOINTS), "param": PARAM_CODES, "arm": ARMS, "population": RESPONDER_POPULATIONS},
     ),
     Table(
         "data_queries",
         ("query_id",),
         accepted={"action": ("quarantine", "flag"), "status": ("new", "open", "resolved")},
+    ),
+    Table(
+        "responder_comparisons",
+        ("timepoint", "param", "population", "term"),
+        ("risk_difference", "rd_ci_low", "rd_ci_high"),  # both arms have participants due
+        {"timepoint": tuple(TIMEPOINTS), "param": PARAM_CODES, "population": RESPONDER_POPULATIONS},
+        in_sql=False,
     ),
     Table(
         "model_results",
@@ -84,13 +93,14 @@ DECLARED = (
             "status": ("ok", "not fitted"),
             "role": plan.ROLES,
         },
+        in_sql=False,
     ),
 )
 """Every analysis.* table of a data cut, in the order they are computed (each reads only those
-before it); `model_results` is fitted in Python (`flows/analyse/models.py`), the others computed in
-SQL (`sql/analyse/<table>.sql`)."""
+before it); `responder_comparisons` (`flows/analyse/responders.py`) and `model_results`
+(`flows/analyse/models.py`) are computed in Python, the others in SQL (`sql/analyse/<table>.sql`)."""
 
 TABLES = tuple(t.name for t in DECLARED)
 """Every analysis.* table of a data cut, in the order they are computed."""
-SQL_TABLES = TABLES[:-1]
+SQL_TABLES = tuple(t.name for t in DECLARED if t.in_sql)
 """analysis.* tables computed in SQL (`sql/analyse/<table>.sql`), in the order they depend on each other."""

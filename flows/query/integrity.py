@@ -8,7 +8,6 @@ ingesting the same exports in any order, with repeats, gives the same warehouse.
 from __future__ import annotations
 
 from runback.flows.analyse import lock
-from runback.flows.analyse.tables import TABLES
 from runback.flows.cuts import cuts
 from runback.flows.hashing import hashes_hash, table_hash
 from runback.flows.warehouse import form_tables, rows
@@ -53,9 +52,5 @@ def content_hash(con) -> str:
     parts = {f"clean.{f}": table_hash(con, "query/current_clean_content", form=f) for f in form_tables(con, "clean")}
     analysed = cuts(con).analysed
     if analysed:
-        newest = {"cut": analysed[-1]}
-        for t in TABLES:
-            if t != "data_queries":
-                parts[f"analysis.{t}"] = table_hash(con, "query/current_analysis_content", newest, table=t)
-        parts["analysis.data_queries"] = table_hash(con, "query/current_queries_content", newest)
+        parts |= lock.results_parts(con, analysed[-1])
     return hashes_hash(parts)

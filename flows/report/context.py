@@ -152,7 +152,11 @@ def efficacy(con, cut: int, timepoint: str, arms: Arms, params: Rows) -> dict:
         "contrasts": contrasts(models, arms, visits[-1]),
         "not_assessed": not_assessed(models, params),
         "slopes": slopes([r for r in models if r["model"] in ("GEE", "Mixed model")], arms),
-        "responders": responders(_rows(con, "responders", cut=cut, timepoint=timepoint), arms),
+        "responders": responders(
+            _rows(con, "responders", cut=cut, timepoint=timepoint),
+            _rows(con, "responder_comparisons", cut=cut, timepoint=timepoint),
+            arms,
+        ),
         "not_fitted": not_fitted(models),
     }
 
@@ -187,7 +191,8 @@ def sites(con, cut: int, visit: str) -> dict | None:
 
 
 def analysis_look(con, cut: int, timepoint: str) -> dict:
-    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock."""
+    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock (with
+    the runback version now, and, for the locked cut, whether its results are still those locked)."""
     seen = lock.reach(con, cut, timepoint)
     found = lock.locked(con, timepoint)
     visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
@@ -205,6 +210,10 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
             "reached": found.reached,
             "randomised": found.randomised,
             "verified": lock.verify(con, found),
+            "runback_version": found.runback_version,
+            "results_hash": found.results_hash,
+            "version_now": lock.version(),
+            "same_results": lock.same_results(con, found) if found.data_cut == cut else None,
         },
     }
 
@@ -442,21 +451,42 @@ def slopes(longitudinal: Rows, arms: Arms) -> list[dict]:
     return out
 
 
-def responders(frame: Rows, arms: Arms) -> list[dict]:
+def responders(frame: Rows, compared: Rows, arms: Arms) -> list[dict]:
+    """Responders per outcome and population by arm, with the risk difference and relative risk of
+    each pair of arms shown (oriented as shown)."""
+    comparisons = {key: _by_term(rows) for key, rows in _groups(compared, "param_sort", "population")}
     out = []
-    for (_, population), rows in _groups(frame, "param_sort", "population"):
-        first = rows[0]
+    for key, rows in _groups(frame, "param_sort", "population"):
+        first, terms = rows[0], comparisons.get(key, {})
         out.append(
             {
                 "label": first["label"],
                 "mcid": first["mcid"],
                 "better": first["better"],
-                "population": population,
+                "population": key[1],
                 "arms": _by_arm(rows, arms),
+                "pairs": [_compared(terms, a, b) for a, b in arms.pairs()],
             }
         )
     out.sort(key=lambda r: r["population"] != "ITT")
     return out
+
+
+def _compared(terms: dict[str, dict], first: str, second: str) -> dict | None:
+    """The responder comparison of `first` against `second`, from the stored pair in either order."""
+    if (direct := terms.get(f"{first} - {second}")) is not None:
+        return direct
+    if (row := terms.get(f"{second} - {first}")) is None:
+        return None
+    difference = {"risk_difference": _neg(row["risk_difference"]), "rd_ci_low": _neg(row["rd_ci_high"])}
+    difference["rd_ci_high"] = _neg(row["rd_ci_low"])
+    ratio = {"relative_risk": _inverse(row["relative_risk"]), "rr_ci_low": _inverse(row["rr_ci_high"])}
+    ratio["rr_ci_high"] = _inverse(row["rr_ci_low"])
+    return row | difference | ratio
+
+
+def _inverse(value):
+    return None if value is None or value == 0 else 1 / value
 
 
 def adverse_events(frame: Rows, arms: Arms, randomised: int) -> list[dict]:

@@ -10,7 +10,7 @@ from runback.flows.analyse import lock
 from runback.flows.cli import app
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect
-from tests.helpers import build_warehouse, randomised, report_html, visit
+from tests.helpers import build_warehouse, page_text, randomised, report_html, visit
 
 runner = CliRunner()
 
@@ -103,3 +103,38 @@ def test_a_report_says_whether_it_is_interim_or_final(warehouse, study):
     assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
     assert "no longer matches" not in final
     assert "the final analysis of this timepoint uses data cut 1" in report_html(warehouse, 2, "week_8")
+
+
+def test_a_lock_records_the_runback_version_and_its_results(warehouse, study):
+    """The lock records the version and the results' hash, which re-analysing the same input with
+    the same code keeps; the final report shows both, and says so when another version makes it
+    (as when the warehouse holds a lock another version wrote) or the results differ from those locked."""
+    from importlib import metadata
+
+    from runback.flows.analyse.refresh import refresh_analysis
+
+    now = metadata.version("runback")
+    with connect(warehouse) as con:
+        done = lock.lock(con, "week_8")
+        assert (done.runback_version, done.results_hash) == (now, lock.results_hash(con, 2))
+        assert lock.locked(con, "week_8") == done
+        refresh_analysis(con, study, 2)
+        assert lock.same_results(con, done)
+    final = page_text(report_html(warehouse, 2, "week_8"))
+    assert f"Locked by runback {now}, results SHA-256" in final and done.results_hash in final
+    assert "This report was made by runback" not in final and "results now differ" not in final
+    with connect(warehouse) as con:
+        con.execute("update meta.analysis_locks set runback_version = '0.0.9' where timepoint = 'week_8'")
+    other = page_text(report_html(warehouse, 2, "week_8"))
+    assert f"This report was made by runback {now}, not by runback 0.0.9, the version that locked the cut" in other
+    assert "results now differ" not in other
+    with connect(warehouse) as con:
+        con.execute("update analysis.responders set responders = 0 where data_cut = 2")
+        assert lock.verify(con, done) and not lock.same_results(con, done)
+    changed = page_text(report_html(warehouse, 2, "week_8"))
+    assert "The cut's results now differ from the results locked" in changed
+    with connect(warehouse) as con:  # a lock made before locks recorded them
+        con.execute("update meta.analysis_locks set runback_version = null, results_hash = null")
+    earlier = page_text(report_html(warehouse, 2, "week_8"))
+    assert "The lock did not record the runback version or the results" in earlier
+    assert "This report was made by runback" not in earlier and "results now differ" not in earlier

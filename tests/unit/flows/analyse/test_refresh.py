@@ -155,14 +155,45 @@ def test_consort_boxes_add_up(analysed):
 
 
 def test_responders_reach_the_mcid_in_the_better_direction(analysed):
+    """Observed cases count those with a change; ITT every participant due (as analysis.missing_data
+    expects them), the others non-responders."""
     outcomes = _df(analysed, "select * from latest.outcomes where visit = 'month_6' and param = 'NPRS_RUN'")
-    row = _df(
+    found = _df(
         analysed,
-        "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' "
-        "and arm = 'A' and population = 'ITT'",
-    ).iloc[0]
+        "select * from latest.responders where timepoint = 'month_6' and param = 'NPRS_RUN' and arm = 'A'",
+    ).set_index("population")
     ll = outcomes[(outcomes["arm"] == "A") & outcomes["chg"].notna()]
-    assert (row["n"], row["responders"]) == (len(ll), (ll["chg"] <= -2).sum())
+    observed = found.loc["Observed cases"]
+    assert (observed["n"], observed["observed"], observed["responders"]) == (len(ll), len(ll), (ll["chg"] <= -2).sum())
+    itt = found.loc["ITT"]
+    (due,) = analysed.execute(
+        "select expected from latest.missing_data where arm = 'A' and visit = 'month_6'"
+    ).fetchone()
+    assert (itt["n"], itt["observed"], itt["responders"]) == (due, len(ll), observed["responders"])
+    assert itt["n"] > itt["observed"]  # some participants due have no change: counted as non-responders
+
+
+def test_responder_comparisons_are_those_of_the_counts(analysed):
+    """Every pair of arms, later minus earlier in ref.arms order, per timepoint, parameter and
+    population, as `responders.py` computes them from the stored counts."""
+    from runback.flows.analyse import responders
+
+    counts = _df(analysed, "select * from latest.responders")
+    stored = _df(analysed, "select * from latest.responder_comparisons")
+    assert len(stored) == 3 * len(counts.groupby(["timepoint", "param", "population"]))
+    for row in stored.itertuples():
+        later, earlier = row.term.split(" - ")
+        assert earlier < later  # the letters' order is ref.arms'
+        group = counts[(counts["timepoint"] == row.timepoint) & (counts["param"] == row.param)]
+        group = group[group["population"] == row.population].set_index("arm")
+        table = (*group.loc[later, ["responders", "n"]], *group.loc[earlier, ["responders", "n"]])
+        difference, ratio = responders.risk_difference(*table), responders.relative_risk(*table)
+        assert (row.risk_difference, row.rd_ci_low, row.rd_ci_high) == pytest.approx(
+            (difference.estimate, difference.ci_low, difference.ci_high), abs=1e-15
+        )
+        assert (row.relative_risk, row.rr_ci_low, row.rr_ci_high) == pytest.approx(
+            (ratio.estimate, ratio.ci_low, ratio.ci_high), rel=1e-15
+        )
 
 
 def test_missing_data_and_adherence(analysed):
