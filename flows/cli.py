@@ -1,4 +1,4 @@
-"""The `runback` command line: simulate, ingest, report, lock, query, export, status, check, key, serve, demo.
+"""The `runback` command line: simulate, ingest, report, look, lock, query, export, status, check, key, serve, demo.
 
 Every command's `--help` is its docstring. Errors a user can act on are `RunbackError`s, turned
 into one line on stderr and their exit code here, in one place (`_App.command`); the exit codes
@@ -306,6 +306,9 @@ def report(
     key: Path = UnblindedKeyOption,
     out: Path = typer.Option(None, help="Folder for the report (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    dmc_reason: str = typer.Option(
+        None, "--dmc-reason", help="Why the DMC asks p-values at a cut that is not a planned look (recorded)."
+    ),
     db: Path = DbOption,
     trial: str = TrialOption,
 ) -> None:
@@ -317,12 +320,16 @@ def report(
     warehouse holds blinded letters only, so a closed report shows Arm A/B/C without any key.
     --unblinded --key FILE shows the arms, with the warehouse's own key only, and is logged before
     the file is written. The file is `out/runback_<timepoint>_cut<id>_<audience>[_unblinded].html`;
-    the same cut and options always give the same bytes. Examples:
+    the same cut and options always give the same bytes. A closed report shows between-arm
+    p-values only at a planned look (`runback look`) or the final analysis (`runback lock`); at any
+    other cut its estimates are descriptive unless the data monitoring committee asks with
+    --dmc-reason TEXT, recorded with the report and shown in it. Examples:
 
         runback report --timepoint week_8
         runback report --timepoint week_8 --audience open
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
+        runback report --timepoint week_8 --data-cut 5 --dmc-reason "safety signal in the SAE listing"
     """
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
@@ -341,6 +348,7 @@ def report(
         "out_dir": str(out) if out else None,
         "pdf": pdf,
         "db": str(_db(db)),
+        "dmc_reason": dmc_reason,
     }
     for path in _report(request):
         typer.echo(path)
@@ -402,12 +410,9 @@ def lock(
     """
     from runback.flows.analyse.lock import lock as lock_cut
     from runback.flows.ingest.project import load_project
-    from runback.flows.warehouse import NoWarehouse, connect
+    from runback.flows.warehouse import connect
 
-    path = _db(db)
-    if not path.exists():
-        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
-    with connect(path) as con:
+    with connect(_existing(db)) as con:
         done = lock_cut(
             con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.project_dir())
         )
@@ -415,6 +420,45 @@ def lock(
         f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
         f"reached; content {done.content_hash})"
     )
+
+
+@app.command()
+def look(
+    timepoint: Timepoint = typer.Option(..., help="The plan's primary timepoint (week_8), whose interim look it is."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut of the look (default: the newest)."),
+    db: Path = DbOption,
+    trial: str = TrialOption,
+) -> None:
+    """Record a data cut as the next planned interim look of the analysis plan, once.
+
+    Records the cut in `meta.analysis_looks` with the information fraction it observed
+    (participants with a primary outcome at the timepoint over the plan's planned total); its
+    closed report then shows the group-sequential boundary beside the primary test. Refused when
+    the plan has no interim look left, when the timepoint is locked (the lock is the final look),
+    or when the cut is not after the last look. Example:
+
+        runback look --timepoint week_8 --data-cut 12
+    """
+    from runback.flows.analyse.lock import record_look
+    from runback.flows.ingest.project import load_project
+    from runback.flows.warehouse import connect
+
+    with connect(_existing(db)) as con:
+        done = record_look(con, timepoint.value, data_cut, study=load_project(settings.project_dir()))
+    typer.echo(
+        f"{done.timepoint} interim look {done.look} at data cut {done.data_cut}: information fraction "
+        f"{done.fraction:.3f} ({done.evaluable} of {done.planned_total}; planned {done.planned_fraction:g})"
+    )
+
+
+def _existing(db: Path | None) -> Path:
+    """The warehouse file, refused when there is none (a command that writes never makes one)."""
+    from runback.flows.warehouse import NoWarehouse
+
+    path = _db(db)
+    if not path.exists():
+        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
+    return path
 
 
 key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)
