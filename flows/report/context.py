@@ -272,18 +272,19 @@ def sequential(con, look: dict, timepoint: str, arms: Arms) -> dict:
         {"alpha": level, "bounds": looks.boundaries(fractions, level)}
         for level in looks.levels(weights, plan.TRANSITIONS, plan.LOOKS.alpha)
     ]
+    labels = {p.code: p.label for p in PARAMS}
     out = {"looks": taken, "levels": levels, "alpha": plan.LOOKS.alpha, "spending": plan.LOOKS.spending}
     if arms.blinded:
         pairs = [
             {"pair": f"{arms.short(a)} − {arms.short(b)}", "z": [results[-1].get((param, a, b)) for param in PRIMARY]}
             for a, b in arms.pairs()
         ]
-        return out | {"pairs": pairs, "outcomes": list(PRIMARY), "tested": None, "success": None}
+        return out | {"pairs": pairs, "outcomes": [labels[p] for p in PRIMARY], "tested": None, "success": None}
     letter = {code: letter for letter, code in arms.codes.items()}
     z = {h.name: [_oriented_z(r, h, letter) for r in results] for h in plan.HYPOTHESES}
     tested = looks.graphical(weights, plan.TRANSITIONS, z, fractions, plan.LOOKS.alpha)
     named = {h.name: h for h in plan.HYPOTHESES}
-    rows = [{"hypothesis": named[t.name], "result": t} for t in tested]
+    rows = [{"hypothesis": named[t.name], "outcome": labels[named[t.name].outcome], "result": t} for t in tested]
     success = any(t.rejected for t in tested if t.name in plan.SUCCESS)
     return out | {"pairs": None, "tested": rows, "success": success, "rule": plan.SUCCESS}
 
