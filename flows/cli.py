@@ -375,6 +375,13 @@ def _report(request: dict) -> list[Path]:
 def plan(
     out: Path = typer.Option(None, help="Folder for the plan (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    effect: float = typer.Option(
+        None, "--effect", help="Sample size instead: the difference in means at the primary timepoint."
+    ),
+    sd: float = typer.Option(1.0, "--sd", help="With --effect: the outcome's SD at the primary timepoint."),
+    correlation: float = typer.Option(0.0, "--correlation", help="With --effect: its correlation with baseline."),
+    dropout: float = typer.Option(0.10, "--dropout", help="With --effect: share randomised without the outcome."),
+    alpha: float = typer.Option(None, "--alpha", help="With --effect: one-sided alpha (default: the plan's)."),
     trial: str = TrialOption,
 ) -> None:
     """Render the statistical analysis plan as declared (schemas/plan.py), to be signed.
@@ -382,11 +389,41 @@ def plan(
     The file is `runback_plan_<version>_<sha256>.html`: the plan's version and the hash of its
     content, which every report names. The plan holds no data: it can be rendered, reviewed and
     signed before any data are unblinded.
+
+    With --effect, recompute a sample size instead (docs/sample-size.md): the power of one pair
+    of arms with the recruitment target randomised, and the participants to randomise for 80% and
+    90% power, with the plan's looks and alpha spending. Example:
+
+        runback plan --effect 0.526 --sd 1.22 --correlation 0.6 --dropout 0.1
     """
+    if effect is not None:
+        typer.echo(_sample_size(effect, sd, correlation, dropout, alpha))
+        return
     from runback.flows.report.plan import write_plan
 
     for path in write_plan(out or settings.out_dir(), pdf):
         typer.echo(path)
+
+
+def _sample_size(effect: float, sd: float, correlation: float, dropout: float, alpha: float | None) -> str:
+    """The power and sample size of one pair of arms under the plan's looks (looks.Assumptions)."""
+    from runback.flows.analyse.looks import Assumptions
+    from runback.schemas.plan import LOOKS
+    from runback.schemas.trial import ARMS, RECRUITMENT
+
+    if sd <= 0 or not 0 <= correlation < 1 or not 0 <= dropout < 1 or effect == 0:
+        raise Refused(
+            "the assumptions are out of range.", "--effect not 0, --sd > 0, 0 <= --correlation, --dropout < 1."
+        )
+    fractions = (*LOOKS.interim, 1.0)
+    found = Assumptions(effect, sd, correlation, alpha or LOOKS.alpha, dropout, fractions, len(ARMS))
+    return (
+        f"difference {effect:g}, SD {sd:g}, correlation with baseline {correlation:g} (adjusted SD "
+        f"{found.adjusted_sd:.3f}), dropout {dropout:g}, one-sided alpha {found.alpha:g}, looks at "
+        f"{', '.join(f'{t:g}' for t in fractions)}, {len(ARMS)} arms 1:1\n"
+        f"power with {RECRUITMENT.target} randomised: {found.power(RECRUITMENT.target):.3f}\n"
+        f"randomised for power 0.80: {found.required(0.2)}; for power 0.90: {found.required(0.1)}"
+    )
 
 
 @app.command()
