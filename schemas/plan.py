@@ -320,9 +320,9 @@ def _sequential_markdown() -> list[str]:
     return lines
 
 
-VERSION = "1.0"
+VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "7fdee5e5798ca823"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 
