@@ -71,7 +71,7 @@ def make(request: Request, log: Log = logging.getLogger("runback")) -> list[Path
     html = render(context, shown)
     folder = request.out_dir or str(default_out_dir())
     name = file_name(request.timepoint, cut, request.blinded, request.audience)
-    path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience, reason), arms, drawn, log)
+    path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience), arms, drawn, log, reason)
     printed = [print_pdf(path, db, cut, request.blinded, log)] if request.pdf else []
     write_index(db, folder)
     return [Path(path), *map(Path, printed)]
@@ -191,7 +191,14 @@ def _chart_texts(charts: dict) -> list[str]:
 
 
 def write(
-    html: str, path: Path, db: str, what: tuple[str, int, str, str | None], arms: blinding.Arms, drawn: dict, log: Log
+    html: str,
+    path: Path,
+    db: str,
+    what: tuple[str, int, str],
+    arms: blinding.Arms,
+    drawn: dict,
+    log: Log,
+    dmc_reason: str | None = None,
 ) -> str:
     """Log the report in meta.report_runs and write it. A blinded report goes to the blinded root
     in one step with its records (its row, its new charts, its `meta.outputs` row): if the rows
@@ -199,7 +206,7 @@ def write(
     (outputs.py): its row is committed first, then it is written to a private file there, so it
     never exists unlogged nor readable by others, and a failure leaves no partial file. The row
     holds the reason the data monitoring committee gave for p-values at an unplanned cut, if any."""
-    timepoint, cut, audience, dmc_reason = what
+    timepoint, cut, audience = what
     data = html.encode("utf-8")
     params = {
         "timepoint": timepoint,
