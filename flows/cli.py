@@ -435,7 +435,7 @@ def lock(
     db: Path = DbOption,
     trial: str = TrialOption,
 ) -> None:
-    """Lock the analysis cut of a timepoint (database lock), once and for good.
+    """Lock the analysis cut of a timepoint (database lock), once and for good: its final look.
 
     Records the cut with the content hash of its analysis input in `meta.analysis_locks`; the
     final report of the timepoint then uses that cut and says so. Refused while randomised

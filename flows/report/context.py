@@ -4,7 +4,9 @@ must show it (Arm A/B/C when blinded, one pooled column in an open report).
 
 Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut,
 but for the pooled cells of an open report, which add up the per-arm rows (`Pool`: counts summed,
-shares of the sums, participant-weighted means), and the counts of protocol deviations by kind.
+shares of the sums, participant-weighted means), the counts of protocol deviations by kind, and
+(at a planned look or the final analysis) the group-sequential boundaries and the decision of the
+plan's primary hypotheses, from the primary contrasts' t (`flows/analyse/looks.py`).
 
 The queries' results are small (tens to hundreds of rows), so they are read as lists of dicts
 (`_rows`) and grouped in Python (`_groups`), without pandas: a report does not need to import it,

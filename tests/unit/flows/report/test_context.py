@@ -11,9 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from runback.flows.analyse import lock, looks
 from runback.flows.analyse.refresh import refresh_analysis
+from runback.flows.cli import app
 from runback.flows.report import make
 from runback.flows.warehouse import connect
 from runback.schemas import plan
@@ -56,7 +58,8 @@ def test_an_unplanned_cut_shows_no_p_value_unless_the_dmc_asks_with_a_reason(db,
     assert P_VALUE.search(_section(asked, "contrasts")) and P_VALUE.search(_section(asked, "slopes"))
     assert "Holm:" in _section(asked, "contrasts")
     assert "data monitoring committee asked between-arm p-values (imbalance in serious adverse events)" in asked
-    make.make(make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason=" why "))
+    args = ["report", "--timepoint", "week_8", "--data-cut", "3", "--db", str(db), "--out", str(tmp_path / "out")]
+    assert CliRunner().invoke(app, [*args, "--dmc-reason", " why "]).exit_code == 0
     with pytest.raises(make.ReportError, match="reason is blank"):
         make.make(make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason="  "))
     with duckdb.connect(str(db), read_only=True) as con:
