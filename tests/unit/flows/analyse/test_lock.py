@@ -142,11 +142,10 @@ def test_an_interim_look_is_recorded_once_in_the_plans_order(warehouse, study):
 
 
 def test_no_look_after_the_lock_and_the_look_command(warehouse, study):
-    result = runner.invoke(app, ["look", "--timepoint", "week_8", "--data-cut", "2", "--db", str(warehouse)])
-    assert result.exit_code == 0
-    assert "week_8 interim look 1 at data cut 2: information fraction 0.060 (5 of 84; planned 0.5)" in result.output
+    result = runner.invoke(app, ["look", "--timepoint", "week_8", "--data-cut", "1", "--db", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "week_8 interim look 1 at data cut 1: information fraction 0.048 (4 of 84; planned 0.5)" in result.output
     with connect(warehouse) as con:
-        con.execute("delete from meta.analysis_looks")
         lock.lock(con, "week_8")
         with pytest.raises(Refused, match="already locked at data cut 2: the final analysis was its last look"):
             lock.record_look(con, "week_8")
