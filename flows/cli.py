@@ -1,4 +1,4 @@
-"""The `runback` command line: simulate, ingest, report, lock, query, export, status, check, key, serve, demo.
+"""The `runback` command line: simulate, ingest, report, look, lock, query, export, status, check, key, serve, demo.
 
 Every command's `--help` is its docstring. Errors a user can act on are `RunbackError`s, turned
 into one line on stderr and their exit code here, in one place (`_App.command`); the exit codes
@@ -306,6 +306,9 @@ def report(
     key: Path = UnblindedKeyOption,
     out: Path = typer.Option(None, help="Folder for the report (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    dmc_reason: str = typer.Option(
+        None, "--dmc-reason", help="Why the DMC asks p-values at a cut that is not a planned look (recorded)."
+    ),
     db: Path = DbOption,
     trial: str = TrialOption,
 ) -> None:
@@ -317,12 +320,16 @@ def report(
     warehouse holds blinded letters only, so a closed report shows Arm A/B/C without any key.
     --unblinded --key FILE shows the arms, with the warehouse's own key only, and is logged before
     the file is written. The file is `out/runback_<timepoint>_cut<id>_<audience>[_unblinded].html`;
-    the same cut and options always give the same bytes. Examples:
+    the same cut and options always give the same bytes. A closed report shows between-arm
+    p-values only at a planned look (`runback look`) or the final analysis (`runback lock`); at any
+    other cut its estimates are descriptive unless the data monitoring committee asks with
+    --dmc-reason TEXT, recorded with the report and shown in it. Examples:
 
         runback report --timepoint week_8
         runback report --timepoint week_8 --audience open
         runback report --timepoint month_6 --data-cut 3 --pdf
         runback report --timepoint month_6 --unblinded --key /secure/allocation.key
+        runback report --timepoint week_8 --data-cut 5 --dmc-reason "safety signal in the SAE listing"
     """
     if unblinded and key is None:
         raise Refused("an unblinded report needs the allocation key.", "Run it as --unblinded --key FILE.")
@@ -341,6 +348,7 @@ def report(
         "out_dir": str(out) if out else None,
         "pdf": pdf,
         "db": str(_db(db)),
+        "dmc_reason": dmc_reason,
     }
     for path in _report(request):
         typer.echo(path)
@@ -367,6 +375,13 @@ def _report(request: dict) -> list[Path]:
 def plan(
     out: Path = typer.Option(None, help="Folder for the plan (default: $RUNBACK_OUT or out/)."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print a PDF with headless Chromium."),
+    effect: float = typer.Option(
+        None, "--effect", help="Sample size instead: the difference in means at the primary timepoint."
+    ),
+    sd: float = typer.Option(1.0, "--sd", help="With --effect: the outcome's SD at the primary timepoint."),
+    correlation: float = typer.Option(0.0, "--correlation", help="With --effect: its correlation with baseline."),
+    dropout: float = typer.Option(0.10, "--dropout", help="With --effect: share randomised without the outcome."),
+    alpha: float = typer.Option(None, "--alpha", help="With --effect: one-sided alpha (default: the plan's)."),
     trial: str = TrialOption,
 ) -> None:
     """Render the statistical analysis plan as declared (schemas/plan.py), to be signed.
@@ -374,11 +389,41 @@ def plan(
     The file is `runback_plan_<version>_<sha256>.html`: the plan's version and the hash of its
     content, which every report names. The plan holds no data: it can be rendered, reviewed and
     signed before any data are unblinded.
+
+    With --effect, recompute a sample size instead (docs/sample-size.md): the power of one pair
+    of arms with the recruitment target randomised, and the participants to randomise for 80% and
+    90% power, with the plan's looks and alpha spending. Example:
+
+        runback plan --effect 0.526 --sd 1.22 --correlation 0.6 --dropout 0.1
     """
+    if effect is not None:
+        typer.echo(_sample_size(effect, sd, correlation, dropout, alpha))
+        return
     from runback.flows.report.plan import write_plan
 
     for path in write_plan(out or settings.out_dir(), pdf):
         typer.echo(path)
+
+
+def _sample_size(effect: float, sd: float, correlation: float, dropout: float, alpha: float | None) -> str:
+    """The power and sample size of one pair of arms under the plan's looks (looks.Assumptions)."""
+    from runback.flows.analyse.looks import Assumptions
+    from runback.schemas.plan import LOOKS
+    from runback.schemas.trial import ARMS, RECRUITMENT
+
+    if sd <= 0 or not 0 <= correlation < 1 or not 0 <= dropout < 1 or effect == 0:
+        raise Refused(
+            "the assumptions are out of range.", "--effect not 0, --sd > 0, 0 <= --correlation, --dropout < 1."
+        )
+    fractions = (*LOOKS.interim, 1.0)
+    found = Assumptions(effect, sd, correlation, alpha or LOOKS.alpha, dropout, fractions, len(ARMS))
+    return (
+        f"difference {effect:g}, SD {sd:g}, correlation with baseline {correlation:g} (adjusted SD "
+        f"{found.adjusted_sd:.3f}), dropout {dropout:g}, one-sided alpha {found.alpha:g}, looks at "
+        f"{', '.join(f'{t:g}' for t in fractions)}, {len(ARMS)} arms 1:1\n"
+        f"power with {RECRUITMENT.target} randomised: {found.power(RECRUITMENT.target):.3f}\n"
+        f"randomised for power 0.80: {found.required(0.2)}; for power 0.90: {found.required(0.1)}"
+    )
 
 
 @app.command()
@@ -390,7 +435,7 @@ def lock(
     db: Path = DbOption,
     trial: str = TrialOption,
 ) -> None:
-    """Lock the analysis cut of a timepoint (database lock), once and for good.
+    """Lock the analysis cut of a timepoint (database lock), once and for good: its final look.
 
     Records the cut with the content hash of its analysis input, the runback version and the hash
     of its results in `meta.analysis_locks`; the final report of the timepoint then uses that cut
@@ -403,12 +448,9 @@ def lock(
     """
     from runback.flows.analyse.lock import lock as lock_cut
     from runback.flows.ingest.project import load_project
-    from runback.flows.warehouse import NoWarehouse, connect
+    from runback.flows.warehouse import connect
 
-    path = _db(db)
-    if not path.exists():
-        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
-    with connect(path) as con:
+    with connect(_existing(db)) as con:
         done = lock_cut(
             con, timepoint.value, data_cut, force=force, reason=reason, study=load_project(settings.project_dir())
         )
@@ -416,6 +458,45 @@ def lock(
         f"{done.timepoint} locked at data cut {done.data_cut} ({done.reached} of {done.randomised} "
         f"reached; content {done.content_hash}; runback {done.runback_version}, results {done.results_hash})"
     )
+
+
+@app.command()
+def look(
+    timepoint: Timepoint = typer.Option(..., help="The plan's primary timepoint (week_8), whose interim look it is."),
+    data_cut: int = typer.Option(None, "--data-cut", help="Data cut of the look (default: the newest)."),
+    db: Path = DbOption,
+    trial: str = TrialOption,
+) -> None:
+    """Record a data cut as the next planned interim look of the analysis plan, once.
+
+    Records the cut in `meta.analysis_looks` with the information fraction it observed
+    (participants with a primary outcome at the timepoint over the plan's planned total); its
+    closed report then shows the group-sequential boundary beside the primary test. Refused when
+    the plan has no interim look left, when the timepoint is locked (the lock is the final look),
+    or when the cut is not after the last look. Example:
+
+        runback look --timepoint week_8 --data-cut 12
+    """
+    from runback.flows.analyse.lock import record_look
+    from runback.flows.ingest.project import load_project
+    from runback.flows.warehouse import connect
+
+    with connect(_existing(db)) as con:
+        done = record_look(con, timepoint.value, data_cut, study=load_project(settings.project_dir()))
+    typer.echo(
+        f"{done.timepoint} interim look {done.look} at data cut {done.data_cut}: information fraction "
+        f"{done.fraction:.3f} ({done.evaluable} of {done.planned_total}; planned {done.planned_fraction:g})"
+    )
+
+
+def _existing(db: Path | None) -> Path:
+    """The warehouse file, refused when there is none (a command that writes never makes one)."""
+    from runback.flows.warehouse import NoWarehouse
+
+    path = _db(db)
+    if not path.exists():
+        raise NoWarehouse(f"there is no warehouse at {path}.", "Run `runback ingest` first, or name it with --db.")
+    return path
 
 
 key_app = _App(help="The allocation key: which blinded letter stands for which arm.", no_args_is_help=True)

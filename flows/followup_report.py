@@ -8,7 +8,7 @@ Writes  one self-contained HTML file `runback_<timepoint>_cut<id>_<audience>[_un
         folder's `index.html`, and a link artifact to each file.
 Run     `prefect deployment run 'followup-report/adhoc' --param timepoint=month_6 --param audience=open`,
         or `runback report --timepoint month_6 [--audience open|closed] [--data-cut 3]
-        [--unblinded --key FILE] [--pdf]` with PREFECT_API_URL set (without it, the CLI makes the
+        [--unblinded --key FILE] [--pdf] [--dmc-reason TEXT]` with PREFECT_API_URL set (without it, the CLI makes the
         same report in its own process: flows/report/make.py).
 
 Two audiences (docs/blinding.md): the open report (the trial steering committee, the open session
@@ -77,6 +77,7 @@ def followup_report(
     pdf: bool = False,
     db: str | None = None,
     trial: str | None = None,
+    dmc_reason: str | None = None,
 ) -> Path:
     """Render the follow-up report of a data cut at week_8 or month_6 (default: the timepoint's
     locked cut, `runback lock`, else the newest).
@@ -93,8 +94,10 @@ def followup_report(
         pdf: Also print the report to PDF with headless Chromium.
         db: The warehouse file; empty for RUNBACK_DB.
         trial: The trial whose settings the run takes (its trial file, docs/trials.md).
+        dmc_reason: Why the data monitoring committee asks between-arm p-values at a cut that
+            is not a planned look (recorded with the report and shown in it); empty otherwise.
     """
-    request = make.Request(str(timepoint), str(audience), data_cut, blinded, key, out_dir, pdf, db)
+    request = make.Request(str(timepoint), str(audience), data_cut, blinded, key, out_dir, pdf, db, dmc_reason)
     with settings.use_trial(trial):
         with warehouse_slot():
             paths = make_report(request).result()

@@ -2,9 +2,10 @@
 multiplicity and sensitivity analyses. `flows/analyse/models.py` fits what is declared here and
 marks each result with its role; docs/analysis.md restates it and a test checks that the two agree.
 
-Arms are never named here: every analysis compares every pair of arms present in the data
+The analyses never name arms: every analysis compares every pair of arms present in the data
 (later minus earlier in the order of `ref.arms`), so the plan holds whether the warehouse stores
-arm codes or blinded letters.
+arm codes or blinded letters. Only the primary hypotheses name arms (the trial's own hypothesis),
+so the decision they give is stated with the allocation key (flows/analyse/looks.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from runback.schemas.trial import PARAMS, PRIMARY, TIMEPOINTS
+from runback.schemas.trial import ARM_NAMES, ARM_ORDER, PARAMS, PRIMARY, RECRUITMENT, REFERENCE_ARM, TIMEPOINTS
 
 ITT = "ITT"
 PER_PROTOCOL = "Per protocol"
@@ -161,8 +162,11 @@ ANALYSES = (
 )
 
 MULTIPLICITY = (
-    "Holm across the primary family: the primary MMRM contrasts at week 8 of both primary outcomes "
-    "(every pair of arms, so 2 x 3 = 6 p-values), family-wise error 5%. Every other p-value is nominal."
+    "The primary hypotheses below are tested by their graph and group-sequential boundaries, which alone "
+    "decide. Beside them the report gives the Holm-adjusted p-values of the six two-sided primary contrasts "
+    "(every pair of arms at week 8, both primary outcomes) as a summary; they decide nothing. Every other "
+    "p-value is nominal, and shown only at a planned look, at the final analysis of a locked timepoint, or "
+    "when the data monitoring committee asks with a recorded reason."
 )
 RESPONDERS = (
     f"participants whose change from baseline reaches the MCID in the better direction, per outcome with an MCID and "
@@ -174,6 +178,60 @@ RESPONDERS = (
 )
 MULTIPLICITY_METHOD = "holm"
 ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Looks:
+    """The planned looks at the primary timepoint: the interim looks' information fractions (the
+    final analysis, the timepoint's lock, is the last look at fraction 1), how information is
+    measured, and the alpha-spending function with its one-sided alpha."""
+
+    timepoint: str
+    interim: tuple[float, ...]
+    total: int
+    spending: str
+    alpha: float
+    sided: int
+
+    @property
+    def count(self) -> int:
+        """K: the planned looks, the final analysis included."""
+        return len(self.interim) + 1
+
+
+LOOKS = Looks(PRIMARY_TIMEPOINT, (0.5,), RECRUITMENT.target, "Lan-DeMets O'Brien-Fleming type", 0.025, 1)
+INFORMATION = (
+    "participants with a value of a primary outcome at week 8 in the look's data cut, over the planned total "
+    f"of {LOOKS.total} randomised"
+)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One hypothesis of the primary family, one-sided: on `outcome` at the primary timepoint,
+    `better` is better than `than` (in the outcome's better direction); `weight` is its initial
+    share of alpha."""
+
+    name: str
+    outcome: str
+    better: str
+    than: str
+    weight: float
+
+
+_LUMBAR = tuple(a for a in ARM_ORDER if a != REFERENCE_ARM)
+HYPOTHESES = tuple(
+    Hypothesis(f"H{i + 1}", outcome, REFERENCE_ARM, other, 0.5 if outcome == PRIMARY[0] else 0.0)
+    for i, (outcome, other) in enumerate((o, a) for o in PRIMARY for a in _LUMBAR)
+)
+"""The trial's hypothesis (Cai 2017): lower limb strengthening (LL) better than each lumbar
+programme (LE, LS), in function (PSFS) and in pain during running (NPRS_RUN)."""
+TRANSITIONS = {("H1", "H3"): 1.0, ("H2", "H4"): 1.0, ("H3", "H2"): 1.0, ("H4", "H1"): 1.0}
+"""The graph's edges (Bretz et al. 2009): the alpha of a rejected hypothesis passes on along them.
+Each pair of arms starts with half of alpha on PSFS; PSFS then pain for the same pair (a fixed
+sequence); a pair whose two hypotheses are rejected passes its alpha to the other pair's PSFS."""
+SUCCESS = ("H1", "H2")
+"""The success rule: the trial succeeds when any of these is rejected."""
 
 
 def role(model: str, population: str, param: str, timepoint: str, visit: str | None) -> str | None:
@@ -232,12 +290,49 @@ def markdown() -> str:
         )
     lines += ["", f"Multiplicity: {MULTIPLICITY}", ""]
     lines += [f"Responders: {RESPONDERS}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _sequential_markdown())
+
+
+def _sequential_markdown() -> list[str]:
+    """The planned looks, the primary hypotheses, their testing strategy and the success rule."""
+    looks = ", ".join(f"an interim look at information fraction {t:g}" for t in LOOKS.interim)
+    names = {h.name: f"{h.better} better than {h.than} in `{h.outcome}`" for h in HYPOTHESES}
+    lines = [
+        f"Planned looks at {LOOKS.timepoint}: {looks}, and the final analysis (the timepoint's lock) at "
+        f"fraction 1; K = {LOOKS.count}. Information: {INFORMATION}. Alpha spending: {LOOKS.spending} "
+        f"(Lan & DeMets 1983), one-sided alpha {LOOKS.alpha:g}, efficacy boundaries only (non-binding: no "
+        "futility boundary), computed for the fractions observed at the looks actually recorded.",
+        "",
+        "| hypothesis | one-sided, at week 8 | initial weight | its alpha passes to |",
+        "|---|---|---:|---|",
+    ]
+    for h in HYPOTHESES:
+        to = ", ".join(f"{b} ({w:g})" for (a, b), w in TRANSITIONS.items() if a == h.name) or "none"
+        lines.append(
+            f"| {h.name} | {names[h.name]} ({ARM_NAMES[h.better]} vs {ARM_NAMES[h.than]}) | {h.weight:g} | {to} |"
+        )
+    lines += [
+        "",
+        "Testing strategy: the graphical procedure of Bretz et al. (2009) with group-sequential boundaries, "
+        "as Maurer & Bretz (2013): at each look every hypothesis not yet rejected is tested at the boundary "
+        "of its local alpha (its weight times alpha) for the fractions observed; a rejected hypothesis passes "
+        "its alpha on along the graph, and the others are tested again at their new local alpha, at this look "
+        "and the earlier ones, until none more is rejected. Each test is the primary MMRM's contrast, its t "
+        "(Satterthwaite df) turned into the z of the same one-sided p-value, positive when the first arm is "
+        "better.",
+        "",
+        f"Success rule: the trial succeeds when {' or '.join(SUCCESS)} is rejected "
+        f"({'; '.join(names[n] for n in SUCCESS)}); any other hypothesis rejected is a further claim. At an "
+        "interim look, success is the guidance to stop for efficacy that the data monitoring committee weighs; "
+        "otherwise the trial continues to the next look.",
+        "",
+    ]
+    return lines
 
 
 VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "516b588c8791f705"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "2daea61b98694a2d"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 

@@ -230,7 +230,9 @@ ARM_LETTER = re.compile(r"\bArms? [ABC]\b|(?<![A-Za-z0-9])[ABC] (?:−|-|vs) [AB
 """An arm named by its letter: "Arm B", a pair "C − A", a cell tagged with its arm."""
 
 
-def report_html(db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed") -> str:
+def report_html(
+    db: Path, cut: int, timepoint: str, key: Path | None = None, audience: str = "closed", dmc_reason: str | None = None
+) -> str:
     """The follow-up report's page as the report's steps make it (blinded unless a key is given),
     without writing it: its charts are the kept ones where the warehouse has them."""
     import logging
@@ -238,7 +240,7 @@ def report_html(db: Path, cut: int, timepoint: str, key: Path | None = None, aud
     from runback.flows.report.make import allocation_arms, draw, gather, render
 
     arms = allocation_arms(key is None, str(key) if key else None, str(db), audience, logging.getLogger("runback"))
-    context = gather(str(db), cut, timepoint, arms)
+    context = gather(str(db), cut, timepoint, arms, dmc_reason)
     return render(context, draw(str(db), context)[0])
 
 

@@ -1,13 +1,16 @@
-"""Interim looks and database lock.
+"""Planned looks and database lock.
 
-A cut in which not every randomised participant has passed a timepoint's visit (its window closed
-by the cut's date, or they were assessed at it) is an *interim* look at that timepoint: its report
-says "n of N have reached week 8" and its p-values are nominal. `lock()` declares the analysis cut
-of a timepoint once (`runback lock`): recorded in `meta.analysis_locks` with the content hash of
-the cut's analysis input, the runback version that locked it and the hash of its results (every
-analysis table's rows of the cut), never changed afterwards, and refused while participants are
-still inside the window unless forced with a reason. The final report of a timepoint uses its
-locked cut, and says when it is made by another runback version or its results differ from those locked.
+`record_look()` records a cut as the next planned interim look of the plan's primary timepoint
+(`runback look`, schemas/plan.py LOOKS) with the information fraction it observed, in
+`meta.analysis_looks`; `lock()` declares the analysis cut of a timepoint once (`runback lock`):
+the final look, recorded in `meta.analysis_locks` with the content hash of the cut's analysis
+input, the runback version that locked it and the hash of its results (every analysis table's rows of
+the cut), never changed afterwards, and refused while participants are still inside the window
+unless forced with a reason. The final report of a timepoint uses its locked cut, and says when it is made by another runback
+version or its results differ from those locked. Every other cut
+is unplanned: its report says so and shows no between-arm p-value (flows/report/context.py).
+`reach()` counts who has passed a timepoint's visit (its window closed by the cut's date, or
+assessed at it), which a report states and a lock checks.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
 from runback.flows.hashing import hashes_hash, table_hash
 from runback.flows.warehouse import rows, sql, table_columns, transaction
-from runback.schemas.trial import TIMEPOINTS
+from runback.schemas import plan
+from runback.schemas.trial import PRIMARY, TIMEPOINTS
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,20 @@ class Lock:
     reason: str | None
     runback_version: str | None = None  # None: locked before locks recorded it
     results_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Look:
+    """A planned interim look taken: its number k, cut, and the information it observed."""
+
+    timepoint: str
+    look: int
+    data_cut: int
+    evaluable: int
+    planned_total: int
+    fraction: float
+    planned_fraction: float
+    content_hash: str
 
 
 def reach(con, cut: int, timepoint: str) -> Reach:
@@ -98,6 +116,98 @@ def locked(con, timepoint: str) -> Lock | None:
     )
 
 
+def looks(con, timepoint: str) -> list[Look]:
+    """The planned interim looks taken at a timepoint, in order (none before the table exists)."""
+    if not table_columns(con, "meta", "analysis_looks"):
+        return []
+    return [Look(timepoint, *row) for row in rows(con, "analyse/looks_of", {"timepoint": timepoint})]
+
+
+def record_look(con, timepoint: str, cut: int | None = None, study=None) -> Look:
+    """Record a cut (default: the newest) as the next planned interim look of the timepoint, with
+    the information fraction it observed; refused when the plan has no interim look left there,
+    when the timepoint is locked, or when the cut is not after the last look."""
+    taken = looks(con, timepoint)
+    _check_look_left(con, timepoint, taken)
+    cut_id = _analysed_cut(con, cut, study)
+    if taken and cut_id <= taken[-1].data_cut:
+        raise Refused(
+            f"data cut {cut_id} is not after data cut {taken[-1].data_cut}, interim look {taken[-1].look}.",
+            "A look is a later cut than the looks before it.",
+        )
+    (evaluable,) = rows(
+        con, "analyse/evaluable", {"cut": cut_id, "visit": TIMEPOINTS[timepoint][-1], "params": list(PRIMARY)}
+    )[0]
+    fraction = evaluable / plan.LOOKS.total
+    if fraction >= 1 or (taken and fraction <= taken[-1].fraction) or fraction <= 0:
+        raise Refused(
+            f"data cut {cut_id} has an information fraction of {fraction:.3f} ({evaluable} of {plan.LOOKS.total}), "
+            "not between the last look's and 1.",
+            "An interim look needs more information than the last look and less than the final analysis "
+            "(`runback lock`).",
+        )
+    found = Look(
+        timepoint,
+        len(taken) + 1,
+        cut_id,
+        int(evaluable),
+        plan.LOOKS.total,
+        fraction,
+        plan.LOOKS.interim[len(taken)],
+        content_hash(con, cut_id),
+    )
+    with transaction(con):
+        con.execute(
+            sql("analyse/insert_look"),
+            {
+                "timepoint": timepoint,
+                "look": found.look,
+                "cut": cut_id,
+                "evaluable": found.evaluable,
+                "planned_total": found.planned_total,
+                "fraction": found.fraction,
+                "planned_fraction": found.planned_fraction,
+                "content_hash": found.content_hash,
+            },
+        )
+    return found
+
+
+def _check_look_left(con, timepoint: str, taken: list[Look]) -> None:
+    """Refused unless the plan has an interim look left at the timepoint and it is not locked."""
+    if timepoint != plan.LOOKS.timepoint:
+        raise Refused(
+            f"the analysis plan has no interim look at {timepoint}.",
+            f"Interim looks are planned at {plan.LOOKS.timepoint} only; the final analysis is `runback lock`.",
+        )
+    existing = locked(con, timepoint)
+    if existing:
+        raise Refused(
+            f"{timepoint} is already locked at data cut {existing.data_cut}: the final analysis was its last look.",
+            "A look is recorded before the lock.",
+        )
+    if len(taken) >= len(plan.LOOKS.interim):
+        raise Refused(
+            f"the analysis plan's {len(plan.LOOKS.interim)} interim look(s) at {timepoint} have been taken "
+            f"(the last at data cut {taken[-1].data_cut}).",
+            "The next look is the final analysis: `runback lock`.",
+        )
+
+
+def _analysed_cut(con, cut: int | None, study):
+    """The cut asked for (default: the newest), analysed first when it never was and the study
+    definition is given, refused otherwise."""
+    known = cuts(con)
+    cut_id = known.chosen(cut)
+    if not known.is_analysed(cut_id):
+        if study is None:
+            known.chosen_analysed(cut_id)  # refused: the cut is not analysed
+        from runback.flows.analyse.refresh import refresh_analysis
+
+        refresh_analysis(con, study, cut_id)
+    return int(cut_id)
+
+
 def lock(
     con, timepoint: str, cut: int | None = None, force: bool = False, reason: str | None = None, study=None
 ) -> Lock:
@@ -111,15 +221,14 @@ def lock(
             f"{timepoint} is already locked at data cut {existing.data_cut} (content {existing.content_hash[:12]}).",
             "A lock is never changed; report on another cut with `runback report --data-cut N`.",
         )
-    known = cuts(con)
-    cut_id = known.chosen(cut)
+    cut_id = _analysed_cut(con, cut, study)
+    taken = looks(con, timepoint)
+    if taken and cut_id <= taken[-1].data_cut:
+        raise Refused(
+            f"data cut {cut_id} is not after data cut {taken[-1].data_cut}, interim look {taken[-1].look}.",
+            "The final analysis is a later cut than the interim looks.",
+        )
     (clean_hash,) = rows(con, "analyse/clean_hash", {"cut": cut_id})[0]
-    if not known.is_analysed(cut_id):
-        if study is None:
-            known.chosen_analysed(cut_id)  # refused: the cut is not analysed
-        from runback.flows.analyse.refresh import refresh_analysis
-
-        refresh_analysis(con, study, cut_id)
     seen = reach(con, cut_id, timepoint)
     if force and not (reason or "").strip():
         raise Refused("a forced lock needs a reason.", "Add --reason TEXT (it is recorded with the lock).")

@@ -235,3 +235,83 @@ class Assumptions:
         analysis itself is a look at fraction 1 whatever its SE, so that it spends what is left."""
         final = randomised / self.arms * (1 - self.dropout) / (2 * self.adjusted_sd**2)
         return float(1 / std_error**2 / final)
+
+
+@dataclass(frozen=True)
+class Tested:
+    """One hypothesis of a graphical procedure after a look: its local alpha (at its rejection, or
+    what it holds at the end), the boundary of that alpha at the last look (None when it holds no
+    alpha), its z at the last look, and whether it is rejected."""
+
+    name: str
+    alpha: float
+    boundary: Boundary | None
+    z: float | None
+    rejected: bool
+
+
+Graph = dict[tuple[str, str], float]
+
+
+def passed_on(weights: dict[str, float], graph: Graph, rejected: str) -> tuple[dict[str, float], Graph]:
+    """The weights and graph once `rejected` is rejected (Bretz et al., Stat Med 2009;28:586-604,
+    algorithm 1): its weight passes along its edges, and the edges through it join up."""
+    left = [h for h in weights if h != rejected]
+    edge = lambda a, b: graph.get((a, b), 0.0)  # noqa: E731 - a lookup with a default
+    new_weights = {h: weights[h] + weights[rejected] * edge(rejected, h) for h in left}
+    new_graph = {}
+    for a in left:
+        loop = edge(a, rejected) * edge(rejected, a)
+        for b in left:
+            if a != b and loop < 1:
+                through = (edge(a, b) + edge(a, rejected) * edge(rejected, b)) / (1 - loop)
+                if through > 0:
+                    new_graph[(a, b)] = through
+    return new_weights, new_graph
+
+
+def _bounds(fractions: tuple[float, ...], alpha: float) -> tuple[Boundary, ...] | None:
+    """One-sided boundaries at the fractions for a local alpha (None without alpha)."""
+    return boundaries(fractions, alpha) if alpha > 1e-12 else None
+
+
+def graphical(
+    weights: dict[str, float],
+    graph: Graph,
+    z: dict[str, list[float | None]],
+    fractions: tuple[float, ...],
+    alpha: float,
+) -> list[Tested]:
+    """A graphical procedure with group-sequential boundaries (Maurer & Bretz, Stat Biopharm Res
+    2013;5:311-20): each hypothesis not yet rejected is rejected when its z at any look so far
+    (`z[h][k]` at `fractions[k]`, None where it was not computed) reaches the one-sided boundary of
+    its local alpha (weight x alpha) at that look; its alpha then passes on and the others are
+    tested again, until none more is rejected. Hypotheses are tested in the order given."""
+    local, rejected_at = dict(weights), {}
+    while True:
+        found = next((h for h in local if _crosses(z[h], fractions, local[h] * alpha)), None)
+        if found is None:
+            break
+        rejected_at[found] = local[found] * alpha
+        local, graph = passed_on(local, graph, found)
+    out = []
+    for h in weights:
+        level = rejected_at.get(h, local.get(h, 0.0) * alpha)
+        bounds = _bounds(fractions, level)
+        out.append(Tested(h, level, bounds[-1] if bounds else None, z[h][-1], h in rejected_at))
+    return out
+
+
+def _crosses(z: list[float | None], fractions: tuple[float, ...], alpha: float) -> bool:
+    bounds = _bounds(fractions[: len(z)], alpha)
+    return bounds is not None and any(v is not None and v >= b.critical for v, b in zip(z, bounds, strict=True))
+
+
+def levels(weights: dict[str, float], graph: Graph, alpha: float) -> list[float]:
+    """Every local alpha a hypothesis can hold in the graph, whichever others are rejected (largest first)."""
+    found, states = set(), [(dict(weights), dict(graph))]
+    while states:
+        w, g = states.pop()
+        found |= {round(v * alpha, 15) for v in w.values() if v > 1e-12}
+        states += [passed_on(w, g, h) for h in w]
+    return sorted(found, reverse=True)

@@ -4,7 +4,9 @@ must show it (Arm A/B/C when blinded, one pooled column in an open report).
 
 Nothing here computes a statistic: every number comes from the `analysis.*` tables of the cut,
 but for the pooled cells of an open report, which add up the per-arm rows (`Pool`: counts summed,
-shares of the sums, participant-weighted means), and the counts of protocol deviations by kind.
+shares of the sums, participant-weighted means), the counts of protocol deviations by kind, and
+(at a planned look or the final analysis) the group-sequential boundaries and the decision of the
+plan's primary hypotheses, from the primary contrasts' t (`flows/analyse/looks.py`).
 
 The queries' results are small (tens to hundreds of rows), so they are read as lists of dicts
 (`_rows`) and grouped in Python (`_groups`), without pandas: a report does not need to import it,
@@ -25,6 +27,8 @@ from runback.schemas.plan import PRIMARY_TIMEPOINT
 from runback.schemas.study import DAG_COLUMN
 from runback.schemas.trial import (
     ADHERENT_MIN,
+    PARAMS,
+    PRIMARY,
     RECRUITMENT,
     SUPERVISED_PLANNED,
     TIMEPOINT_LABELS,
@@ -65,14 +69,18 @@ def _groups(rows: Rows, *keys: str, sort: bool = True) -> list[tuple[tuple, Rows
     return sorted(groups.items(), key=lambda item: item[0]) if sort else list(groups.items())
 
 
-def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
+def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = None) -> dict:
     """Everything a report shows, for one cut and timepoint: by arm (a closed report), or with the
-    arms pooled and no efficacy (an open report, `arms.pooled`)."""
+    arms pooled and no efficacy (an open report, `arms.pooled`). At a cut that is neither a planned
+    look nor the final analysis, the between-arm estimates are descriptive (no p-value) unless the
+    data monitoring committee asked with a reason (`dmc_reason`)."""
     visits = TIMEPOINTS[timepoint]
     info = _rows(con, "cut", cut=cut)[0]
     look = analysis_look(con, cut, timepoint)
+    inferential = look["status"]["kind"] != UNPLANNED or bool(dmc_reason)
     randomised = look["reach"]["randomised"]
     params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice
+    by_arm = efficacy(con, cut, timepoint, arms, params)
     built = {
         "title": TITLE,
         "plan": {"version": plan.VERSION, "fingerprint": plan.fingerprint()},
@@ -89,6 +97,8 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         },
         "blinded": arms.blinded,
         **look,
+        "dmc_reason": dmc_reason,
+        "inferential": inferential,
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
         "key_fingerprint": arms.fingerprint,
@@ -97,7 +107,8 @@ def build(con, cut: int, timepoint: str, arms: Arms) -> dict:
         ],
         "consort": consort(_rows(con, "consort_flow", cut=cut), arms, visits, params),
         "table1": table1(_rows(con, "baseline", cut=cut), arms),
-        **efficacy(con, cut, timepoint, arms, params),
+        **(by_arm if inferential else descriptive(by_arm)),
+        "sequential": sequential(con, look, timepoint, arms) if not arms.pooled and look["status"]["looks"] else None,
         "adherence": _by_arm(_rows(con, "adherence", cut=cut), arms, ADHERENCE),
         "adverse_events": adverse_events(per_arm_events, arms, randomised),
         "ae_listing": ae_listing(_rows(con, "adverse_event_listing", cut=cut), arms),
@@ -123,7 +134,7 @@ def summary(report: dict) -> dict:
     """The few numbers a reader wants first, pooled over the arms (as the open report may show them):
     recruitment, who has reached the timepoint, retention at its visit, adverse events, protocol
     deviations, open data queries, and (a closed report at the primary timepoint) how many primary
-    results have a Holm-adjusted p below 0.05."""
+    results were fitted."""
     conduct_ = report["conduct"]
     retained = [a for a in (conduct_["retention"][-1]["arms"] if conduct_["retention"] else []) if a]
     events = [r for r in report["adverse_events"] if r["dimension"] == "Any"]
@@ -136,7 +147,6 @@ def summary(report: dict) -> dict:
         "deviations": sum(c["deviations"] for c in report["deviations"]["counts"]),
         "queries_open": sum(q["queries"] for q in report["data_quality"]["queries"] if q["status"] != "resolved"),
         "primary": len(primary),
-        "primary_below": sum(1 for p in primary if p.get("p_adjusted") is not None and p["p_adjusted"] < 0.05),
     }
 
 
@@ -190,14 +200,20 @@ def sites(con, cut: int, visit: str) -> dict | None:
     return {"visit": VISIT_LABELS[visit].split(" (")[0], "rows": found} if len(found) > 1 else None
 
 
+FINAL, PLANNED, UNPLANNED = "final", "planned", "unplanned"
+"""The one status of a report's cut at its timepoint: the final analysis (the lock), a planned
+interim look, or an unplanned cut."""
+
+
 def analysis_look(con, cut: int, timepoint: str) -> dict:
-    """Interim or final: how many have reached the timepoint's visit, and the timepoint's lock (with
+    """The report's one status (`status`: its kind, its words, and the looks whose boundaries it
+    shows, none at an unplanned cut), how many have reached the timepoint's visit, and the lock (with
     the runback version now, and, for the locked cut, whether its results are still those locked)."""
     seen = lock.reach(con, cut, timepoint)
     found = lock.locked(con, timepoint)
     visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
     return {
-        "interim": seen.interim,
+        "status": status(cut, timepoint, found, lock.looks(con, timepoint)),
         "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": visit},
         "lock": None
         if found is None
@@ -216,6 +232,95 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
             "same_results": lock.same_results(con, found) if found.data_cut == cut else None,
         },
     }
+
+
+def status(cut: int, timepoint: str, found: lock.Lock | None, taken: list[lock.Look]) -> dict:
+    """The status of the cut at the timepoint, and the looks up to it (their cuts and information
+    fractions, the final analysis at 1) when it is a planned look or the final analysis of the
+    plan's primary timepoint."""
+    planned = timepoint == plan.LOOKS.timepoint
+    count = plan.LOOKS.count if planned else 1
+    if found is not None and found.data_cut == cut:
+        looks = [{"look": t.look, "cut": t.data_cut, "fraction": t.fraction} for t in taken]
+        looks = [*looks, {"look": len(taken) + 1, "cut": cut, "fraction": 1.0}] if planned else []
+        forced = found.forced and found.reached < found.randomised
+        words = "final analysis" + (", locked before every participant had reached it" if forced else "")
+        return {"kind": FINAL, "label": words, "look": len(taken) + 1, "count": count, "looks": looks}
+    if (k := next((t.look for t in taken if t.data_cut == cut), None)) is not None:
+        looks = [{"look": t.look, "cut": t.data_cut, "fraction": t.fraction} for t in taken[:k]]
+        return {
+            "kind": PLANNED,
+            "label": f"planned interim look {k} of {count}",
+            "look": k,
+            "count": count,
+            "looks": looks,
+        }
+    return {"kind": UNPLANNED, "label": "unplanned cut: not a planned look", "look": None, "count": count, "looks": []}
+
+
+def descriptive(found: dict) -> dict:
+    """The by-arm efficacy of a cut that is not a planned look: its estimates and CIs, no p-value
+    (nor the tipping delta, which is where a p-value crosses 0.05)."""
+    hidden = {"p_value": None, "p_adjusted": None, "tipping": None}
+    return found | {
+        "contrasts": [c | {"pairs": [p | hidden for p in c["pairs"]]} for c in found["contrasts"]],
+        "slopes": [s | {"pairs": [p | hidden for p in s["pairs"]]} for s in found["slopes"]],
+    }
+
+
+def sequential(con, look: dict, timepoint: str, arms: Arms) -> dict:
+    """The group-sequential test of the primary hypotheses at a planned look or the final
+    analysis: the boundaries for the information observed at the looks so far, and (unblinded) each
+    hypothesis's z, its local alpha and boundary, and the decision the plan's success rule gives;
+    blinded, each pair of letters' z and the boundary at every local alpha the graph can give."""
+    from runback.flows.analyse import looks  # scipy: only for a report at a look
+
+    taken = look["status"]["looks"]
+    fractions = tuple(t["fraction"] for t in taken)
+    results = [_primary_z(con, t["cut"], timepoint) for t in taken]
+    weights = {h.name: h.weight for h in plan.HYPOTHESES}
+    levels = [
+        {"alpha": level, "bounds": looks.boundaries(fractions, level)}
+        for level in looks.levels(weights, plan.TRANSITIONS, plan.LOOKS.alpha)
+    ]
+    labels = {p.code: p.label for p in PARAMS}
+    out = {"looks": taken, "levels": levels, "alpha": plan.LOOKS.alpha, "spending": plan.LOOKS.spending}
+    if arms.blinded:
+        pairs = [
+            {"pair": f"{arms.short(a)} − {arms.short(b)}", "z": [results[-1].get((param, a, b)) for param in PRIMARY]}
+            for a, b in arms.pairs()
+        ]
+        return out | {"pairs": pairs, "outcomes": [labels[p] for p in PRIMARY], "tested": None, "success": None}
+    letter = {code: letter for letter, code in arms.codes.items()}
+    z = {h.name: [_oriented_z(r, h, letter) for r in results] for h in plan.HYPOTHESES}
+    tested = looks.graphical(weights, plan.TRANSITIONS, z, fractions, plan.LOOKS.alpha)
+    named = {h.name: h for h in plan.HYPOTHESES}
+    rows = [{"hypothesis": named[t.name], "outcome": labels[named[t.name].outcome], "result": t} for t in tested]
+    success = any(t.rejected for t in tested if t.name in plan.SUCCESS)
+    return out | {"pairs": None, "tested": rows, "success": success, "rule": plan.SUCCESS}
+
+
+def _primary_z(con, cut: int, timepoint: str) -> dict[tuple[str, str, str], float]:
+    """The z of each primary contrast of a cut by (outcome, first letter, second letter), first
+    minus second, from its t on Satterthwaite df (the same one-sided p-value)."""
+    from runback.flows.analyse.looks import z_of_t
+
+    out = {}
+    for row in _rows(con, "model_results", cut=cut, timepoint=timepoint):
+        first, sep, second = row["term"].partition(" - ")
+        if row["role"] == plan.PRIMARY_ROLE and sep and row["status"] == "ok" and row["std_error"]:
+            z = z_of_t(row["estimate"] / row["std_error"], row["df"])
+            out[(row["param"], first, second)], out[(row["param"], second, first)] = z, -z
+    return out
+
+
+def _oriented_z(found: dict, hypothesis: plan.Hypothesis, letter: dict[str, str]) -> float | None:
+    """A hypothesis's z at a look: positive when its first arm is better in the outcome's direction."""
+    z = found.get((hypothesis.outcome, letter[hypothesis.better], letter[hypothesis.than]))
+    return None if z is None else z * (1 if _HIGHER[hypothesis.outcome] else -1)
+
+
+_HIGHER = {p.code: p.better == "higher" for p in PARAMS}
 
 
 @dataclass(frozen=True)

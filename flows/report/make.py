@@ -44,9 +44,13 @@ class Request:
     out_dir: str | None = None
     pdf: bool = False
     db: str | None = None
+    dmc_reason: str | None = None
 
     def check(self) -> None:
-        """A timepoint or audience that is not one of the trial's is refused."""
+        """A timepoint or audience that is not one of the trial's is refused, and so is a blank
+        reason of the data monitoring committee."""
+        if self.dmc_reason is not None and not self.dmc_reason.strip():
+            raise ReportError("the data monitoring committee's reason is blank.", "Give it as --dmc-reason TEXT.")
         if self.timepoint not in TIMEPOINTS:
             raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {self.timepoint!r}")
         if self.audience not in AUDIENCES:
@@ -60,13 +64,14 @@ def make(request: Request, log: Log = logging.getLogger("runback")) -> list[Path
     cut = request.data_cut if request.data_cut is not None else locked_cut(db, request.timepoint)
     cut = resolve_cut(db, cut, log)
     arms = allocation_arms(request.blinded, request.key, db, request.audience, log)
-    context = gather(db, cut, request.timepoint, arms)
+    reason = request.dmc_reason.strip() if request.dmc_reason else None
+    context = gather(db, cut, request.timepoint, arms, reason)
     check_lock(context, request.timepoint, cut)
     shown, drawn = draw(db, context)
     html = render(context, shown)
     folder = request.out_dir or str(default_out_dir())
     name = file_name(request.timepoint, cut, request.blinded, request.audience)
-    path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience), arms, drawn, log)
+    path = write(html, Path(folder) / name, db, (request.timepoint, cut, request.audience), arms, drawn, log, reason)
     printed = [print_pdf(path, db, cut, request.blinded, log)] if request.pdf else []
     write_index(db, folder)
     return [Path(path), *map(Path, printed)]
@@ -141,10 +146,10 @@ def allocation_arms(blinded: bool, key: str | None, db: str, audience: str, log:
     return blinding.arms_for(False, found)
 
 
-def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms) -> dict:
+def gather(db: str, cut: int, timepoint: str, arms: blinding.Arms, dmc_reason: str | None = None) -> dict:
     """Every number of the report, from the warehouse, with arms as the report shows them."""
     with connect_read_only(Path(db)) as con:
-        return report_context.build(con, cut, timepoint, arms)
+        return report_context.build(con, cut, timepoint, arms, dmc_reason)
 
 
 def draw(db: str, context: dict) -> tuple[dict, dict]:
@@ -186,13 +191,21 @@ def _chart_texts(charts: dict) -> list[str]:
 
 
 def write(
-    html: str, path: Path, db: str, what: tuple[str, int, str], arms: blinding.Arms, drawn: dict, log: Log
+    html: str,
+    path: Path,
+    db: str,
+    what: tuple[str, int, str],
+    arms: blinding.Arms,
+    drawn: dict,
+    log: Log,
+    dmc_reason: str | None = None,
 ) -> str:
     """Log the report in meta.report_runs and write it. A blinded report goes to the blinded root
     in one step with its records (its row, its new charts, its `meta.outputs` row): if the rows
     cannot be written, neither is the file. An unblinded report goes to the unblinded root
     (outputs.py): its row is committed first, then it is written to a private file there, so it
-    never exists unlogged nor readable by others, and a failure leaves no partial file."""
+    never exists unlogged nor readable by others, and a failure leaves no partial file. The row
+    holds the reason the data monitoring committee gave for p-values at an unplanned cut, if any."""
     timepoint, cut, audience = what
     data = html.encode("utf-8")
     params = {
@@ -203,6 +216,7 @@ def write(
         "file_name": path.name,
         "sha256": outputs.sha256(data),
         "key_fingerprint": arms.fingerprint,
+        "dmc_reason": dmc_reason,
     }
     if arms.blinded:
 

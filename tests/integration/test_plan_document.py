@@ -21,3 +21,13 @@ def test_the_plan_is_rendered_with_its_version_hash_and_sign_off(tmp_path):
     assert "<table>" in page  # the plan's tables are tables, not Markdown text
     again = runner.invoke(app, ["plan", "--out", str(tmp_path)])
     assert again.exit_code == 0 and path.read_text() == page  # the same plan, the same bytes
+
+
+def test_the_plan_command_recomputes_a_row_of_the_sample_size_table():
+    # docs/sample-size.md: PSFS, LL - LS, 0.526 (Cai 2017), SD 1.22, rho 0.60 -> 0.464 with 84, 186 for 80%
+    result = runner.invoke(app, ["plan", "--effect", "0.526", "--sd", "1.22", "--correlation", "0.6"])
+    assert result.exit_code == 0, result.output
+    assert "power with 84 randomised: 0.464" in result.output
+    assert "randomised for power 0.80: 186;" in result.output and "looks at 0.5, 1" in result.output
+    refused = runner.invoke(app, ["plan", "--effect", "0.5", "--sd", "0"])
+    assert refused.exit_code == 3 and "out of range" in refused.output

@@ -6,7 +6,10 @@ import re
 import duckdb
 import pytest
 
+from runback.flows.analyse.lock import lock
 from runback.flows.report.render import pval
+from runback.flows.warehouse import connect
+from runback.schemas.trial import TIMEPOINTS
 from tests.helpers import report_html, simulated_warehouse
 
 
@@ -14,6 +17,9 @@ from tests.helpers import report_html, simulated_warehouse
 def trial(tmp_path_factory, study):
     folder = tmp_path_factory.mktemp("trial")
     db, cut = simulated_warehouse(folder, study, participants=84, seed=5, nights=3)
+    with connect(db) as con:  # the final analysis: a cut that is not a planned look shows no p-value
+        for timepoint in TIMEPOINTS:
+            lock(con, timepoint, cut, force=True, reason="the final analysis")
     return db, cut
 
 

@@ -1,5 +1,5 @@
 """Every kind of report as a committee member reads it, on a phone (390 px) and a desk screen: closed
-and open, at week 8 and month 6, an interim look and the locked (FINAL) one, and the unblinded
+and open, at week 8 and month 6, an unplanned cut and the locked (FINAL) one, and the unblinded
 closed page. Nothing is wider than the screen (long hashes and file names wrap, a wide table
 scrolls inside its own box), no word is broken across lines, and each page opens with its
 summary and contents; the folder's index fits a phone too. Screenshots of every page are saved
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEPOINTS = ("week_8", "month_6")
 AUDIENCES = ("closed", "open")
-LOOKS = ("interim", "locked")
+LOOKS = ("unplanned", "locked")
 WIDTHS = (390, 1280)
 
 # Elements wider than the screen, unless inside a box that scrolls (or clips) on its own, which must
@@ -97,7 +97,7 @@ def measure(driver, path: Path, width: int) -> tuple[list[str], dict]:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """Every report kind of one small simulated trial at two sites: its name -> its page. The interim
+    """Every report kind of one small simulated trial at two sites: its name -> its page. The unplanned
     reports are of the middle night's cut, made before any lock; then both timepoints are locked at
     the newest cut (forced where not everyone has reached them), whose reports are FINAL."""
     root = tmp_path_factory.mktemp("report_layout")
@@ -106,7 +106,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     found = {}
     with settings.use_trial(settings.Trial("", db, exports, root / "out", key)):
         run([exports], db, settings.PROJECT_DIR, Options(key=key))
-        for look, cut in (("interim", 2), ("locked", 3)):
+        for look, cut in (("unplanned", 2), ("locked", 3)):
             if look == "locked":
                 with connect(db) as con:
                     for timepoint in TIMEPOINTS:
@@ -124,7 +124,8 @@ def test_each_kind_says_its_look_and_opens_with_a_summary_and_contents(pages):
     for kind, path in pages.items():
         html = path.read_text()
         assert ('data-look="final"' in html) == kind.endswith(("locked", "unblinded")), kind
-        assert ('data-look="interim"' in html) == kind.endswith("interim"), kind
+        assert ('data-look="unplanned"' in html) == kind.endswith("unplanned"), kind
+        assert len(re.findall("data-look=", html)) == 1, kind
         top = html[: html.index('<section id="consort"')]
         assert 'id="summary"' in top and 'id="contents"' in top, kind
         sections = re.findall(r'<section id="([^"]+)"', html)
@@ -142,9 +143,11 @@ def test_no_raw_codes_and_no_primary_results_promised_where_there_are_none(pages
         html = re.sub(r"<style>.*?</style>", "", path.read_text(), flags=re.S)
         text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
         assert not re.search(r"\b(week_4|week_8|month_3|month_6|NPRS_RUN)\b", text), kind
-        primary = ("Holm", "primary results", "primary MMRM", "primary family")
+        primary = ("Holm", "primary results", "primary MMRM", "primary hypotheses", "group-sequential")
         if kind.startswith("month_6"):  # week 8 is the one primary timepoint
             assert not [p for p in primary if p in text] and '<span class="tag">primary' not in html, kind
+        elif "closed" in kind and "unplanned" in kind:  # descriptive: no test, so nothing of the primary test
+            assert "primary MMRM" in text and "Descriptive:" in text and "Holm: p" not in text, kind
         elif "closed" in kind:
             assert all(p in text for p in primary), kind
 

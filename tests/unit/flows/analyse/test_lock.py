@@ -1,6 +1,9 @@
-"""Interim looks and database lock (`flows/analyse/lock.py`, `runback lock`): a cut in which not
-everyone has passed a timepoint is an interim look; a lock is recorded once, with its content hash,
-and refused while participants are inside the window unless forced with a reason."""
+"""Planned looks and database lock (`flows/analyse/lock.py`, `runback look`, `runback lock`): an
+interim look is recorded in the plan's order with its information fraction; a lock is recorded
+once, with its content hash, and refused while participants are inside the window unless forced
+with a reason; a report has one status (planned look, unplanned cut or final analysis)."""
+
+import re
 
 import duckdb
 import pytest
@@ -10,6 +13,7 @@ from runback.flows.analyse import lock
 from runback.flows.cli import app
 from runback.flows.errors import Refused
 from runback.flows.warehouse import connect
+from runback.schemas import plan
 from tests.helpers import build_warehouse, page_text, randomised, report_html, visit
 
 runner = CliRunner()
@@ -87,22 +91,21 @@ def test_the_lock_command(warehouse):
     assert result.exit_code == 3 and not (warehouse.parent / "none.duckdb").exists()
 
 
-def test_a_report_says_whether_it_is_interim_or_final(warehouse, study):
+def test_a_report_has_one_status_unplanned_or_final(warehouse, study):
     from runback.flows.report.make import locked_cut
 
     month_6 = report_html(warehouse, 2, "month_6")
-    assert 'data-look="interim"' in month_6 and "0 of 6 have reached month 6" in month_6
-    assert "not adjusted for repeated looks" in month_6
+    assert _statuses(month_6) == ["unplanned"] and "0 of 6 have reached month 6" in month_6
     week_8 = report_html(warehouse, 2, "week_8")
-    assert 'data-look="interim"' not in week_8 and "6 of 6 have reached week 8" in week_8
+    assert _statuses(week_8) == ["unplanned"] and "6 of 6 have reached week 8" in week_8
     assert locked_cut(str(warehouse), "week_8") is None
     with connect(warehouse) as con:
         lock.lock(con, "week_8", 1, study=study)
     assert locked_cut(str(warehouse), "week_8") == 1
     final = report_html(warehouse, 1, "week_8")
-    assert 'data-look="final"' in final and "data cut 1 is the locked analysis cut" in final
+    assert _statuses(final) == ["final"] and "data cut 1 is the locked analysis cut" in final
     assert "no longer matches" not in final
-    assert "the final analysis of this timepoint uses data cut 1" in report_html(warehouse, 2, "week_8")
+    assert "The final analysis of this timepoint uses data cut 1" in report_html(warehouse, 2, "week_8")
 
 
 def test_a_lock_records_the_runback_version_and_its_results(warehouse, study):
@@ -138,3 +141,48 @@ def test_a_lock_records_the_runback_version_and_its_results(warehouse, study):
     earlier = page_text(report_html(warehouse, 2, "week_8"))
     assert "The lock did not record the runback version or the results" in earlier
     assert "This report was made by runback" not in earlier and "results now differ" not in earlier
+
+
+def test_a_forced_locks_report_says_final_and_never_interim(warehouse, study):
+    with connect(warehouse) as con:
+        lock.lock(con, "month_6", 2, force=True, reason="DMC request", study=study)
+    for audience in ("closed", "open"):
+        html = report_html(warehouse, 2, "month_6", audience=audience)
+        assert _statuses(html) == ["final"], audience
+        assert "locked before every participant had reached it (0 of 6): DMC request" in html
+        assert "interim" not in page_text(html).lower(), audience
+        assert "unplanned" not in page_text(html).lower(), audience
+
+
+def _statuses(html: str) -> list[str]:
+    return re.findall(r'data-look="([^"]+)"', html)
+
+
+def test_an_interim_look_is_recorded_once_in_the_plans_order(warehouse, study):
+    with connect(warehouse) as con:
+        with pytest.raises(Refused, match="no interim look at month_6"):
+            lock.record_look(con, "month_6")
+        with pytest.raises(Refused, match="cut 1 has not been analysed"):
+            lock.record_look(con, "week_8", 1)
+        first = lock.record_look(con, "week_8", 1, study=study)
+        assert (first.look, first.data_cut, first.evaluable, first.planned_total) == (1, 1, 4, plan.LOOKS.total)
+        assert first.fraction == pytest.approx(4 / plan.LOOKS.total) and first.planned_fraction == plan.LOOKS.interim[0]
+        assert lock.looks(con, "week_8") == [first]
+        with pytest.raises(Refused, match="interim look\\(s\\) at week_8 have been taken"):
+            lock.record_look(con, "week_8", 2)
+        with pytest.raises(Refused, match="not after data cut 1, interim look 1"):
+            lock.lock(con, "week_8", 1)
+        lock.lock(con, "week_8", 2)
+        assert con.execute("select count(*) from meta.analysis_looks").fetchone()[0] == 1
+
+
+def test_no_look_after_the_lock_and_the_look_command(warehouse, study):
+    result = runner.invoke(app, ["look", "--timepoint", "week_8", "--data-cut", "1", "--db", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    assert "week_8 interim look 1 at data cut 1: information fraction 0.048 (4 of 84; planned 0.5)" in result.output
+    with connect(warehouse) as con:
+        lock.lock(con, "week_8")
+        with pytest.raises(Refused, match="already locked at data cut 2: the final analysis was its last look"):
+            lock.record_look(con, "week_8")
+    result = runner.invoke(app, ["look", "--timepoint", "week_8", "--db", str(warehouse.parent / "none.duckdb")])
+    assert result.exit_code == 3 and not (warehouse.parent / "none.duckdb").exists()

@@ -22,10 +22,15 @@ def _fractions(text: str) -> tuple[float, ...]:
     return tuple(float(x) for x in text.split("/"))
 
 
-@pytest.mark.parametrize(("fractions", "sided"), sorted(set(zip(BOUNDARIES.fractions, BOUNDARIES.sided))))
-def test_boundaries_match_rpact(fractions, sided):
-    reference = BOUNDARIES[(BOUNDARIES.fractions == fractions) & (BOUNDARIES.sided == sided)]
-    bounds = looks.boundaries(_fractions(fractions), reference.alpha.iloc[0], sided)
+@pytest.mark.parametrize(
+    ("fractions", "sided", "alpha"), sorted(set(zip(BOUNDARIES.fractions, BOUNDARIES.sided, BOUNDARIES.alpha)))
+)
+def test_boundaries_match_rpact(fractions, sided, alpha):
+    """Planned and observed fractions, and the local alphas of the primary hypotheses' graph."""
+    reference = BOUNDARIES[
+        (BOUNDARIES.fractions == fractions) & (BOUNDARIES.sided == sided) & (BOUNDARIES.alpha == alpha)
+    ]
+    bounds = looks.boundaries(_fractions(fractions), alpha, sided)
     critical = np.array([b.critical for b in bounds])
     nominal = np.array([b.nominal for b in bounds])
     # rpact solves each look to a tolerance in probability: beyond z = 4.5 (a look spending under
@@ -113,3 +118,48 @@ def test_the_information_fraction_of_a_look_is_its_information_over_the_planned_
     assert assumptions.fraction(final_se, 84) == pytest.approx(1.0, rel=1e-12)
     assert assumptions.fraction(final_se * np.sqrt(2), 84) == pytest.approx(0.5, rel=1e-12)
     assert assumptions.adjusted_sd == pytest.approx(1.2 * 0.8)
+
+
+def _one_look(z: dict[str, float], weights: dict[str, float], graph: dict, alpha: float = 0.025) -> set[str]:
+    found = looks.graphical(weights, graph, {h: [v] for h, v in z.items()}, (1.0,), alpha)
+    return {t.name for t in found if t.rejected}
+
+
+@pytest.mark.parametrize("p", [(0.01, 0.02), (0.012, 0.03), (0.02, 0.024), (0.013, 0.02), (0.001, 0.2)])
+def test_the_holm_graph_at_one_look_is_holm(p):
+    """Two hypotheses, half of alpha each, all of it passed to the other (Bretz et al. 2009, Holm)."""
+    z = {"a": stats.norm.isf(p[0]), "b": stats.norm.isf(p[1])}
+    rejected = _one_look(z, {"a": 0.5, "b": 0.5}, {("a", "b"): 1.0, ("b", "a"): 1.0})
+    low, high = sorted(p)
+    first = "a" if p[0] < p[1] else "b"
+    holm = set() if low > 0.0125 else {"a", "b"} if high <= 0.025 else {first}
+    assert rejected == holm
+
+
+def test_the_plans_graph_passes_alpha_from_function_to_pain_and_then_to_the_other_pair():
+    from runback.schemas import plan
+
+    weights = {h.name: h.weight for h in plan.HYPOTHESES}
+    assert looks.levels(weights, plan.TRANSITIONS, 0.025) == [0.025, 0.0125]
+    w, g = looks.passed_on(weights, plan.TRANSITIONS, "H1")
+    assert w == {"H2": 0.5, "H3": 0.5, "H4": 0.0} and g[("H3", "H2")] == 1.0 and g[("H4", "H3")] == 1.0
+    w, _ = looks.passed_on(w, g, "H3")
+    assert w == {"H2": 1.0, "H4": 0.0}
+    at = {p: stats.norm.isf(p) for p in (0.001, 0.02, 0.3)}
+    # H1 at 0.0125, then H3 at 0.0125 (p 0.001), then H2 at the whole 0.025 (p 0.02), not H4 (p 0.3)
+    z = {"H1": at[0.001], "H2": at[0.02], "H3": at[0.001], "H4": at[0.3]}
+    assert _one_look(z, weights, plan.TRANSITIONS) == {"H1", "H2", "H3"}
+    assert _one_look(z | {"H3": at[0.02]}, weights, plan.TRANSITIONS) == {"H1"}  # H3 at 0.0125 fails
+
+
+def test_a_hypothesis_is_rejected_at_the_look_whose_boundary_it_crosses():
+    weights, graph = {"a": 1.0}, {}
+    bounds = looks.boundaries((0.4, 1.0), 0.025)
+    crossed_early = looks.graphical(weights, graph, {"a": [bounds[0].critical + 0.01, 0.0]}, (0.4, 1.0), 0.025)
+    assert crossed_early[0].rejected and crossed_early[0].boundary == bounds[1]
+    late = looks.graphical(
+        weights, graph, {"a": [bounds[0].critical - 0.01, bounds[1].critical - 0.01]}, (0.4, 1.0), 0.025
+    )
+    assert not late[0].rejected
+    no_alpha = looks.graphical({"a": 0.0}, graph, {"a": [9.0]}, (1.0,), 0.025)[0]
+    assert not no_alpha.rejected and no_alpha.boundary is None and no_alpha.alpha == 0

@@ -1,0 +1,127 @@
+"""A report's one status and what it allows (flows/report/context.py): at a cut that is not a
+planned look its between-arm estimates are descriptive unless the data monitoring committee asks
+with a reason, which is recorded; at a planned look or the final analysis the closed report shows
+the group-sequential boundaries for the information observed beside the primary test, and the
+decision of the plan's rule when it is unblinded."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from runback.flows.analyse import lock, looks
+from runback.flows.analyse.refresh import refresh_analysis
+from runback.flows.cli import app
+from runback.flows.report import make
+from runback.flows.warehouse import connect
+from runback.schemas import plan
+from tests.helpers import report_html, simulated_warehouse
+
+P_VALUE = re.compile(r"\bp [=<] \d")
+
+
+@pytest.fixture(scope="module")
+def trial(tmp_path_factory, study):
+    """36 simulated participants, three cuts: cut 2 in the middle of follow-up, cut 3 at its end."""
+    db, _ = simulated_warehouse(tmp_path_factory.mktemp("trial"), study, participants=36, seed=5, nights=3)
+    with connect(db) as con:
+        refresh_analysis(con, study, 2)
+    return db
+
+
+@pytest.fixture
+def db(trial, tmp_path):
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(trial, copy)
+    return copy
+
+
+KEY = Path(os.environ["RUNBACK_KEY"])
+
+
+def _section(html: str, name: str) -> str:
+    return html.split(f'<section id="{name}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_an_unplanned_cut_shows_no_p_value_unless_the_dmc_asks_with_a_reason(db, tmp_path):
+    html = report_html(db, 3, "week_8")
+    assert re.findall(r'data-look="([^"]+)"', html) == ["unplanned"]
+    contrasts, slopes = _section(html, "contrasts"), _section(html, "slopes")
+    assert 'data-descriptive="true"' in contrasts and "[" in contrasts  # estimates and CIs are there
+    assert not P_VALUE.search(contrasts) and not P_VALUE.search(slopes) and "Holm:" not in contrasts
+    assert "tipping:" not in contrasts and 'id="boundaries"' not in html
+    asked = report_html(db, 3, "week_8", dmc_reason="imbalance in serious adverse events")
+    assert P_VALUE.search(_section(asked, "contrasts")) and P_VALUE.search(_section(asked, "slopes"))
+    assert "Holm:" in _section(asked, "contrasts")
+    assert "data monitoring committee asked between-arm p-values (imbalance in serious adverse events)" in asked
+    args = ["report", "--timepoint", "week_8", "--data-cut", "3", "--db", str(db), "--out", str(tmp_path / "out")]
+    assert CliRunner().invoke(app, [*args, "--dmc-reason", " why "]).exit_code == 0
+    with pytest.raises(make.ReportError, match="reason is blank"):
+        make.make(make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason="  "))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select data_cut, dmc_reason from meta.report_runs").fetchall() == [(3, "why")]
+
+
+def _look(db, study) -> float:
+    with connect(db) as con:
+        return lock.record_look(con, "week_8", 2, study=study).fraction
+
+
+def _rows(html: str) -> dict[str, list[str]]:
+    table = html.split('data-model="sequential"', 1)[1].split("</table>", 1)[0]
+    found = re.findall(r'<tr data-(?:hypothesis|pair)="([^"]+)"[^>]*>(.*?)</tr>', table, flags=re.S)
+    return {name: re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", cells) for name, cells in found}
+
+
+def test_a_planned_looks_unblinded_report_shows_each_hypothesis_boundary_and_the_decision(db, study):
+    fraction = _look(db, study)
+    assert 0 < fraction < 1
+    html = report_html(db, 2, "week_8", KEY)
+    assert re.findall(r'data-look="([^"]+)"', html) == ["planned"]
+    assert f"PLANNED INTERIM LOOK 1 of {plan.LOOKS.count}" in html and P_VALUE.search(_section(html, "contrasts"))
+    rows = _rows(html)
+    assert list(rows) == [h.name for h in plan.HYPOTHESES]
+    rejected = []
+    for name, (_, _, z, alpha, *rest) in rows.items():
+        if rest[0] == "no alpha yet":
+            assert float(alpha) == 0 and rest[1] == "no"
+            continue
+        critical, nominal, spent, decided = rest
+        bound = looks.boundaries((fraction,), float(alpha))[0]
+        assert (critical, nominal, spent) == (
+            f"{bound.critical:.3f}",
+            f"{bound.nominal:.3g}",
+            f"{bound.alpha_spent:.3g}",
+        )
+        assert decided == ("yes" if float(z.replace("−", "-")) >= bound.critical else "no")
+        rejected += [name] * (decided == "yes")
+    success = bool(set(rejected) & set(plan.SUCCESS))
+    assert f'<p class="decision" data-success="{str(success).lower()}">' in html
+
+
+def test_a_planned_looks_blinded_report_shows_the_boundaries_per_pair_of_letters(db, study):
+    fraction = _look(db, study)
+    html = report_html(db, 2, "week_8")
+    rows = _rows(html)
+    assert list(rows) == ["Arm B − Arm A", "Arm C − Arm A", "Arm C − Arm B"]
+    for cells in rows.values():
+        for level, cell in zip((0.025, 0.0125), cells[3:], strict=True):
+            assert cell.startswith(f"{looks.boundaries((fraction,), level)[0].critical:.3f} (nominal p")
+    assert "H1" not in html and "data-success" not in html
+    assert "stated with the allocation, in the unblinded closed report" in html
+
+
+def test_the_final_analysis_spends_what_is_left_after_the_looks_recorded(db, study):
+    fraction = _look(db, study)
+    with connect(db) as con:
+        lock.lock(con, "week_8", 3, force=True, reason="end of follow-up", study=study)
+    html = report_html(db, 3, "week_8", KEY)
+    assert re.findall(r'data-look="([^"]+)"', html) == ["final"] and "interim look" not in html.lower()
+    assert f"look 1 at data cut 2, information fraction {fraction:.3f}; look 2 at data cut 3" in html
+    for _, _, _, alpha, critical, *_ in _rows(html).values():
+        if critical != "no alpha yet":
+            assert critical == f"{looks.boundaries((fraction, 1.0), float(alpha))[-1].critical:.3f}"
