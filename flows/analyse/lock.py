@@ -6,9 +6,9 @@
 the final look, recorded in `meta.analysis_locks` with the content hash of the cut's analysis
 input, the runback version that locked it and the hash of its results (every analysis table's rows of
 the cut), never changed afterwards, and refused while participants are still inside the window
-unless forced with a reason. The final report of a timepoint uses its locked cut, and says when it is made by another runback
-version or its results differ from those locked. Every other cut
-is unplanned: its report says so and shows no between-arm p-value (flows/report/context.py).
+unless forced with a reason. The final report of a timepoint uses its locked cut, and says when
+it is made by another runback version or its results differ from those locked. Every other cut is
+unplanned: its report says so and shows no between-arm p-value (flows/report/context.py).
 `reach()` counts who has passed a timepoint's visit (its window closed by the cut's date, or
 assessed at it), which a report states and a lock checks.
 """
