@@ -40,6 +40,8 @@ REQUIRED_FORMS = (
     "physical_tests",
     "session_log",
     "adverse_event",
+    "running_status",
+    "co_intervention",
     "study_end",
 )
 T_QUANTILE_MAX_DF = 100_000
