@@ -107,8 +107,7 @@ def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
 
 def write_reference(con, study: Study) -> None:
     """ref.*: arms, visits, parameters, choice labels, checkbox columns, the plan's strategies for
-    intercurrent events, settings, and (when the
-    warehouse does not hold them yet) the t quantiles.
+    intercurrent events, settings, and (when the warehouse does not hold them yet) the t quantiles.
 
     The arms are the blinded letters the warehouse holds (the allocation is masked at intake);
     which arm a letter is, only the allocation key says."""
