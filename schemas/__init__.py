@@ -14,6 +14,8 @@ from importlib import import_module
 _MODELS = {
     "screening": ("screening", "Screening"),
     "study_end": ("study_end", "StudyEnd"),
+    "running_status": ("running_status", "RunningStatus"),
+    "co_intervention": ("co_intervention", "CoIntervention"),
 }
 """The forms with row checks, by REDCap form name: (module, class of their row checks)."""
 

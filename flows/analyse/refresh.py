@@ -20,7 +20,7 @@ import pandas as pd
 from runback.flows.analyse import checks, models, responders
 from runback.flows.analyse.tables import SQL_TABLES, TABLES
 from runback.flows.warehouse import rows, sql, transaction
-from runback.schemas import trial
+from runback.schemas import plan, trial
 from runback.schemas.study import KIND_CHECKBOX, KIND_CHOICE, Study
 from runback.schemas.trial import (
     ADHERENT_MIN,
@@ -41,6 +41,8 @@ REQUIRED_FORMS = (
     "physical_tests",
     "session_log",
     "adverse_event",
+    "running_status",
+    "co_intervention",
     "study_end",
 )
 T_QUANTILE_MAX_DF = 100_000
@@ -110,8 +112,8 @@ def measured_visits(study: Study) -> dict[str, tuple[str, ...]]:
 
 
 def write_reference(con, study: Study) -> None:
-    """ref.*: arms, visits, parameters, choice labels, checkbox columns, settings, and (when the
-    warehouse does not hold them yet) the t quantiles.
+    """ref.*: arms, visits, parameters, choice labels, checkbox columns, the plan's strategies for
+    intercurrent events, settings, and (when the warehouse does not hold them yet) the t quantiles.
 
     The arms are the blinded letters the warehouse holds (the allocation is masked at intake);
     which arm a letter is, only the allocation key says."""
@@ -151,6 +153,14 @@ def write_reference(con, study: Study) -> None:
                 for column, code in study.field_columns(f).items()
             ],
             columns=["field", "column", "code", "label"],
+        ),
+        "strategies": pd.DataFrame(
+            [
+                (e.outcome, trial.PARAM_FORMS[e.outcome], event, strategy, strategy in plan.SETS_ASIDE)
+                for e in plan.ESTIMANDS
+                for event, strategy in e.intercurrent_events
+            ],
+            columns=["param", "form", "intercurrent_event", "strategy", "sets_aside"],
         ),
         "settings": pd.DataFrame(
             [("supervised_planned", SUPERVISED_PLANNED), ("adherent_min", ADHERENT_MIN)], columns=["name", "value"]

@@ -38,6 +38,16 @@ RESPONDER_POPULATIONS = (plan.ITT, plan.OBSERVED_CASES, plan.PER_PROTOCOL)
 DECLARED = (
     Table("participants", ("record_id",), accepted={"arm": ARMS}),
     Table(
+        "intercurrent_events",
+        ("record_id", "intercurrent_event", "kind"),
+        accepted={"arm": ARMS, "intercurrent_event": (plan.CO_INTERVENTION, plan.STOPPED_RUNNING)},
+    ),
+    Table(
+        "set_aside",
+        ("record_id", "visit", "param"),
+        accepted={"arm": ARMS, "visit": VISITS, "step": STEPS, "param": PARAM_CODES, "strategy": plan.SETS_ASIDE},
+    ),
+    Table(
         "outcomes",
         ("record_id", "visit", "param"),
         accepted={"arm": ARMS, "visit": VISITS, "step": STEPS, "param": PARAM_CODES},

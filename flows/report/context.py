@@ -109,6 +109,7 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
         "table1": table1(_rows(con, "baseline", cut=cut), arms),
         **(by_arm if inferential else descriptive(by_arm)),
         "sequential": sequential(con, look, timepoint, arms) if not arms.pooled and look["status"]["looks"] else None,
+        "intercurrent": intercurrent(con, cut, timepoint, arms),
         "adherence": _by_arm(_rows(con, "adherence", cut=cut), arms, ADHERENCE),
         "adverse_events": adverse_events(per_arm_events, arms, randomised),
         "ae_listing": ae_listing(_rows(con, "adverse_event_listing", cut=cut), arms),
@@ -168,6 +169,27 @@ def efficacy(con, cut: int, timepoint: str, arms: Arms, params: Rows) -> dict:
             arms,
         ),
         "not_fitted": not_fitted(models),
+    }
+
+
+def intercurrent(con, cut: int, timepoint: str, arms: Arms) -> dict:
+    """The intercurrent events met and the assessments up to the timepoint their estimands set aside,
+    by arm, in the plan's order of the events; none in an open report (co-interventions by arm are
+    never shown there: docs/blinding.md)."""
+    if arms.pooled:
+        return {"events": [], "set_aside": []}
+    order = [e.code for e in plan.INTERCURRENT_EVENTS]
+    labels = {e.code: e.description for e in plan.INTERCURRENT_EVENTS}
+    events = _groups(_rows(con, "intercurrent_events", cut=cut), "intercurrent_event", "kind", sort=False)
+    return {
+        "events": [
+            {"event": labels[event], "kind": kind, "cells": _by_arm(rows, arms)}
+            for (event, kind), rows in sorted(events, key=lambda group: order.index(group[0][0]))
+        ],
+        "set_aside": [
+            {"label": rows[0]["label"], "cells": _by_arm(rows, arms)}
+            for _, rows in _groups(_rows(con, "set_aside", cut=cut, timepoint=timepoint), "sort")
+        ],
     }
 
 

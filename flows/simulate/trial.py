@@ -24,7 +24,7 @@ import pandas as pd
 
 from runback.flows.ingest.project import load_project, project_files, read_rows
 from runback.flows.settings import PROJECT_DIR
-from runback.flows.simulate import days, entry, forms, outcomes, people, schedule, sessions
+from runback.flows.simulate import days, entry, forms, intercurrent, outcomes, people, schedule, sessions
 from runback.flows.simulate.defects import MANIFEST_FILE, DefectPlan, ExtraRow, plan_defects
 from runback.flows.simulate.export import HAND, RAW, data_file_name, dictionary_file_name, labels_dialect, write_export
 from runback.flows.simulate.table import FormRows, Overlay, TrialTable
@@ -43,6 +43,7 @@ STAGES = (
     "corrections",
     "defects",
     "sites",
+    "intercurrent",
 )
 """One random stream per stage; a new stage goes last, so the earlier streams stay as they were."""
 
@@ -175,6 +176,8 @@ def _forms(
         *outcomes.outcome_forms(rng["outcomes"], study, timeline, arm),
         *sessions.session_forms(rng["sessions"], timeline),
         *sessions.adverse_event_forms(rng["sessions"], timeline),
+        *intercurrent.running_status_forms(rng["intercurrent"], timeline),
+        *intercurrent.co_intervention_forms(rng["intercurrent"], timeline),
     ]
 
 

@@ -54,6 +54,18 @@ assessed_param as (
     group by record_id, param
 ),
 
+set_aside as (
+    -- per participant x parameter: the first follow-up step whose value an estimand's strategy set aside
+    select record_id, param, min(step) as first_set_aside
+    from analysis.set_aside
+    where data_cut = $cut
+    group by record_id, param
+),
+
+first_visit as (
+    select window_high from ref.visits where step = 1
+),
+
 follow_up as (
     select
         p.record_id,
@@ -78,7 +90,9 @@ follow_up as (
 
 analysed as (
     -- the populations of the primary analysis (MMRM, ITT) of each primary outcome at each timepoint:
-    -- a baseline value, the stratum, and a value at a post-baseline visit up to the timepoint's visit
+    -- a baseline value, the stratum, and a value (not set aside) at a post-baseline visit up to the
+    -- timepoint's visit; everyone else is not analysed, for the first reason that applies
+    -- (schemas/plan.py NOT_ANALYSED)
     select
         p.record_id,
         p.arm,
@@ -87,14 +101,24 @@ analysed as (
         r.param,
         r.sort as param_sort,
         case
-            when not coalesce(a.has_baseline, false) or p.sex is null then 'Not analysed: no baseline value or stratum'
+            when not coalesce(a.has_baseline, false) then 'Not analysed: no baseline value'
+            when p.sex is null then 'Not analysed: no stratum (sex)'
             when a.first_follow_up <= t.step then 'Analysed'
+            when s.first_set_aside <= t.step then 'Not analysed: stopped running before any follow-up value'
+            when
+                p.status in ('Withdrew consent', 'Lost to follow-up', 'Excluded after randomisation')
+                and a.first_follow_up is null
+                then 'Not analysed: left the study before any follow-up value'
+            when
+                not window_closed(p.rand_date, (select window_high from first_visit), (select cut_date from cut))
+                then 'Not analysed: no follow-up visit due yet'
             else 'Not analysed: no follow-up value'
         end as box
     from participants as p
     cross join ref.visits as t
     cross join ref.params as r
     left join assessed_param as a on p.record_id = a.record_id and r.param = a.param
+    left join set_aside as s on p.record_id = s.record_id and r.param = s.param
     where t.timepoint and r."primary"
 ),
 

@@ -1,6 +1,7 @@
 -- analysis.outcomes for a cut: one row per participant x visit x parameter with a value (ADaM BDS-like).
 -- PSFS = mean of the scores whose activity is named; ODI = sum / (5 x sections answered) x 100, one
 -- decimal, missing when more than 2 of 10 sections are unanswered; KE_TORQUE = mean of the sides recorded.
+-- Values an estimand's strategy sets aside (analysis.set_aside) are left out.
 insert into analysis.outcomes
 with
 participants as (
@@ -42,6 +43,10 @@ physical_tests as (
     select * from clean.physical_tests where valid_at(valid_from_cut, valid_to_cut, $cut)
 ),
 
+set_aside as (
+    select record_id, visit, param from analysis.set_aside where data_cut = $cut
+),
+
 values_long as (
     select record_id, event, nprs_date as adt, 'NPRS_RUN' as param, nprs_run::double as aval from nprs
     union all
@@ -70,6 +75,7 @@ visits as (
     from values_long as l
     inner join participants as p using (record_id)
     inner join ref.visits as v using (event)
+    anti join set_aside as s on l.record_id = s.record_id and v.visit = s.visit and l.param = s.param
     where l.aval is not null and v.step is not null
 ),
 

@@ -67,3 +67,21 @@ def test_a_participant_who_did_not_complete_needs_a_reason():
         end_reason___99=["0", "0", "0", "0", "1"],
         end_reason___unk=["0", "0", "0", "0", "0"],
     ) == [True, True, True, False, True]
+
+
+def test_running_cannot_have_stopped_after_the_visit_that_reports_it():
+    assert _passes(
+        "running_status",
+        "stopped_before_the_assessment",
+        run_date=["2014-03-07", "2014-03-07", "2014-03-07", "2014-03-07"],
+        run_stop_date=["2014-02-20", "2014-03-07", "2014-03-08", ""],
+    ) == [True, True, False, True]
+
+
+def test_a_co_intervention_cannot_stop_before_it_starts():
+    assert _passes(
+        "co_intervention",
+        "stops_after_it_starts",
+        cointv_start=["2014-02-01", "2014-02-01", "2014-02-01"],
+        cointv_stop=["2014-02-10", "", "2014-01-31"],
+    ) == [True, True, False]

@@ -18,11 +18,15 @@ def test_docs_restate_the_plan():
     assert section.group(1) == plan.markdown()
 
 
-def test_every_primary_outcome_has_an_estimand_and_a_primary_analysis():
-    assert {e.outcome for e in plan.ESTIMANDS} == set(PRIMARY)
+def test_every_primary_and_key_secondary_outcome_has_an_estimand_and_a_primary_analysis():
+    assert [e.outcome for e in plan.ESTIMANDS] == [p.code for p in PARAMS if p.code in PRIMARY + plan.KEY_SECONDARY]
+    strategies = {plan.TREATMENT_POLICY, plan.HYPOTHETICAL, plan.COMPOSITE, plan.WHILE_ON_TREATMENT}
     for estimand in plan.ESTIMANDS:
         assert estimand.population and estimand.variable and estimand.summary_measure
-        assert all(event and strategy for event, strategy in estimand.intercurrent_events)
+        # a strategy (one of ICH E9(R1)'s) for every intercurrent event the trial meets, and nothing else:
+        # the missing-data assumption is declared apart (plan.MISSING_DATA)
+        assert [event for event, _ in estimand.intercurrent_events] == [e.code for e in plan.INTERCURRENT_EVENTS]
+        assert {strategy for _, strategy in estimand.intercurrent_events} <= strategies
     primary = [a for a in plan.ANALYSES if a.role == plan.PRIMARY_ROLE]
     assert len(primary) == 1 and set(primary[0].params) == set(PRIMARY)
     assert primary[0].timepoints == (plan.PRIMARY_TIMEPOINT,) and plan.PRIMARY_TIMEPOINT in TIMEPOINTS

@@ -19,12 +19,15 @@ def test_trial_forms_events_and_windows(study):
         "physical_tests",
         "session_log",
         "adverse_event",
+        "running_status",
+        "co_intervention",
         "study_end",
     ]
     assert study.event_map["week_8_arm_1"].window == (49, 63)
     assert study.event_map["baseline_arm_1"].window == (-14, 0)
     assert study.event_map["month_6_arm_1"].visit == "month_6"
-    assert study.forms_in_event("week_4_arm_1") == ("nprs", "psfs")
+    assert study.forms_in_event("week_4_arm_1") == ("nprs", "psfs", "running_status", "co_intervention")
+    assert study.repeats("week_4_arm_1", "co_intervention") is True
     assert study.repeats("programme_arm_1", "session_log") is True
     assert study.repeats("baseline_arm_1", "nprs") is False
 

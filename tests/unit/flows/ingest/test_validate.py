@@ -108,3 +108,47 @@ def test_an_export_of_sessions_only_validates(tmp_path, study):
     checked = _validate(tmp_path, study, [session("1", 1), session("1", 2)])
     assert checked.failures.empty and len(checked.valid["session_log"]) == 2
     assert checked.valid["randomisation"].empty
+
+
+def test_intercurrent_event_forms_load_good_rows_and_quarantine_bad_ones(tmp_path, study):
+    def running(record, **values):
+        return visit(record, "week_8_arm_1", run_date="2014-03-07", running_status_complete="2", **values)
+
+    def treatment(record, instance, **values):
+        return visit(
+            record,
+            "week_8_arm_1",
+            redcap_repeat_instrument="co_intervention",
+            redcap_repeat_instance=str(instance),
+            cointv_start="2014-02-01",
+            co_intervention_complete="2",
+            **values,
+        )
+
+    checked = _validate(
+        tmp_path,
+        study,
+        [
+            randomised("1"),
+            running("1", run_still="0", run_stop_date="2014-02-20", run_stop_reason="1"),
+            treatment("1", 1, cointv_type="1", cointv_stop="2014-02-10"),
+            randomised("2"),
+            running("2", run_still="0", run_stop_date="2014-03-20", run_stop_reason="2"),  # after the visit
+            treatment("2", 1, cointv_type="7"),  # not a choice
+            treatment("2", 2, cointv_type="2", cointv_stop="2014-01-20"),  # stops before it starts
+            randomised("3"),
+            running("3", run_still="0"),  # stopped, but no date nor reason
+        ],
+    )
+    assert set(checked.valid["running_status"]["record_id"]) == {"1"}
+    assert set(checked.valid["co_intervention"]["record_id"]) == {"1"}
+    found = _found(checked)
+    assert ("running_status", "2", "run_stop_date", "stopped_before_the_assessment", "quarantine") in found
+    assert ("co_intervention", "2", "cointv_type", "redcap_choice", "quarantine") in found
+    assert ("co_intervention", "2", "cointv_stop", "stops_after_it_starts", "quarantine") in found
+    assert ("running_status", "3", "run_stop_date", "redcap_required", "quarantine") in found
+    reasons = checked.failures.set_index(["record_id", "column"])["reason"]
+    assert (
+        reasons[("2", "run_stop_date")]
+        == "the date running stopped is after the date of the assessment that reports it"
+    )

@@ -68,10 +68,11 @@ def test_rows_are_ordered_by_record_event_instrument_instance(last, study):
 
 
 def test_repeat_instances_count_from_one(last):
+    """REDCap numbers the instances of a repeating instrument within its record and event."""
     seen = {}
     for r in last.rows:
         if r["redcap_repeat_instrument"]:
-            seen.setdefault((r["record_id"], r["redcap_repeat_instrument"]), []).append(
+            seen.setdefault((r["record_id"], r["redcap_event_name"], r["redcap_repeat_instrument"]), []).append(
                 int(r["redcap_repeat_instance"])
             )
     assert seen and all(v == list(range(1, len(v) + 1)) for v in seen.values())

@@ -104,3 +104,21 @@ def test_some_adverse_events_with_free_text(large_last, large):
     assert any("\n" in r["ae_desc"] for r in events)
     assert sum(r["ae_serious"] == "1" for r in events) < 0.1 * len(events)
     assert all(any(r[f"ae_action___{c}"] == "1" for c in "12345") for r in events)
+
+
+def test_some_stop_running_and_some_take_other_treatment_for_back_pain(large_last, large):
+    status = [r for r in large_last.rows if r["run_date"]]
+    stopped: dict[str, set[tuple[str, str]]] = {}
+    for r in status:
+        if r["run_still"] == "0":
+            assert r["run_stop_date"] <= r["run_date"] and r["run_stop_reason"] in ("1", "2", "99")
+            stopped.setdefault(r["record_id"], set()).add((r["run_stop_date"], r["run_stop_reason"]))
+        else:
+            assert r["run_still"] == "1" and not r["run_stop_date"]
+    assert 0.04 <= len(stopped) / large.participants <= 0.12
+    assert all(len(dates) == 1 for dates in stopped.values())  # the same date and reason at every later visit
+    treatments = [r for r in large_last.rows if r["redcap_repeat_instrument"] == "co_intervention"]
+    people = {r["record_id"] for r in treatments}
+    assert 0.2 <= len(people) / large.participants <= 0.4
+    assert {r["cointv_type"] for r in treatments} == {"1", "2", "3", "4", "99"}
+    assert all(not r["cointv_stop"] or r["cointv_start"] <= r["cointv_stop"] for r in treatments)
