@@ -6,18 +6,16 @@ completed data set with the ANCOVA of the plan (value ~ arm + baseline + sex, OL
 results with Rubin's rules (Barnard-Rubin df). Under MNAR imputed values are shifted, and the
 *tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes.
 
-Two versions live here while the refresh is rewritten:
-
-- `impute` and `tipping_delta` (what `models.delta_mi_rows` calls today): IMPUTATIONS draws with
-  Sigma at its REML estimate, every participant without a final value imputed, the arm with the
-  higher MAR mean lowered.
-- The stable analysis (`Imputer`, `sensitivity`, `grid`): proper imputation (Sigma and beta drawn
-  from their approximate posterior for every imputation); only values that were due by the cut and
-  are missing imputed (`Visits` holds only due participants); the arm the MAR estimate favours in
-  the outcome's better direction made worse, by a shift counted in MCIDs; imputations drawn in
-  rounds until every tipping delta's Monte-Carlo error (delete-a-group jackknife over the
-  imputations) is under MC_BOUND, the error and the imputations used reported with the delta; and a
-  two-dimensional grid of p-values over both arms' shifts.
+- Proper imputation (`Imputer`): Sigma and beta drawn from their approximate posterior for every
+  imputation, then each missing value given the participant's observed values.
+- Only values that were due by the cut and are missing are imputed (`Visits` holds only the
+  participants due at the timepoint's visit): a value not yet due does not exist yet.
+- The arm the MAR estimate favours, in the outcome's better direction, is made worse by delta MCIDs
+  (`sensitivity`); imputations are drawn in rounds until every tipping delta's Monte-Carlo error
+  (delete-a-group jackknife over the imputations) is under the plan's bound
+  (`plan.TIPPING_MC_BOUND`), and the error and the imputations used are reported with the delta.
+- A two-dimensional tipping grid (`grid`): the contrast with each arm's imputed values made worse by
+  each of the plan's shifts (`plan.TIPPING_GRID_MCID`).
 
 Which arm is shifted follows from the data and the outcome's direction, not from the arms' order,
 so the analysis is the same whichever letters the allocation key gave the arms; a result that is
@@ -28,16 +26,16 @@ reproducible.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
 
 from runback.flows.analyse import mmrm
+from runback.schemas import plan
 
-IMPUTATIONS = 50
 SEED = 20171201
-ALPHA = 0.05
+ALPHA = plan.ALPHA
 GRID = 80
 """Steps over [0, limit] in which the first change of conclusion is bracketed."""
 
@@ -68,50 +66,6 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
     df = df_complete if lam < 1e-12 else df_old * df_obs / (df_old + df_obs)
     return mmrm.t_contrast(q, float(np.sqrt(t)), float(df), 1 - ALPHA)
-
-
-def impute(
-    fit: mmrm.MmrmFit,
-    person: np.ndarray,
-    visit: np.ndarray,
-    aval: np.ndarray,
-    design: np.ndarray,
-    final: int,
-    rng: np.random.Generator,
-    draws: int,
-) -> np.ndarray:
-    """Draws (draws x participants) of the final-visit value of participants without one.
-
-    The rows are every participant's (`person`, visit index `visit`, `aval` NaN where missing, one
-    row at the final visit for everyone, last; a participant's rows together) with `design` their
-    MMRM design rows. The means are drawn as fitted values, X beta* with beta* ~ N(beta, Phi),
-    through the symmetric square root of X Phi X': the same draws whatever the design's coding of
-    the arms (which arm is first). Each value is then drawn given the participant's earlier values;
-    participants observed at the same visits share the regression on them, so they are drawn
-    together."""
-    lacking = person[(visit == final) & np.isnan(aval)]
-    needed = np.flatnonzero(np.isin(person, lacking))
-    x = design[needed]
-    u, singular, _ = np.linalg.svd(x @ np.linalg.cholesky(fit.cov_beta), full_matrices=False)
-    noise = ((rng.standard_normal((draws, len(x))) @ u) * singular) @ u.T  # U S U' is the root, O(n p^2)
-    means = x @ fit.beta + noise
-    person = person[needed]
-    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, int)
-    seen_counts = np.diff(np.r_[starts, len(person)]) - 1  # every row but the final one is observed
-    visits, values = visit[needed], aval[needed]
-    keys = np.add.reduceat(np.where(visits == final, 0, 2**visits), starts) if len(person) else starts
-    shocks = rng.standard_normal((len(starts), draws))  # participant by participant, as drawn one by one
-    out = np.zeros((draws, len(starts)))
-    for key in np.unique(keys):
-        members = np.flatnonzero(keys == key)
-        o = np.flatnonzero([(int(key) >> v) & 1 for v in range(final)])
-        seen = starts[members][:, None] + np.arange(len(o))
-        last = starts[members] + seen_counts[members]
-        s_oo, s_fo = fit.sigma[np.ix_(o, o)], fit.sigma[final, o]
-        weight = np.linalg.solve(s_oo, s_fo) if len(o) else np.zeros(0)
-        mean = means[:, last] + (values[seen] - means[:, seen]) @ weight
-        out[:, members] = mean + np.sqrt(fit.sigma[final, final] - s_fo @ weight) * shocks[members].T
-    return out
 
 
 def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int) -> np.ndarray:
@@ -177,50 +131,18 @@ class Ancovas:
         return at
 
 
-def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray) -> Pooled:
-    """The contrast of the ANCOVA over every completed data set, imputed values shifted by `shift`."""
-    return Ancovas.of(replace(completed, imputed=completed.imputed + shift)).pooled(vector)
-
-
-def tipping_delta(
-    ancovas: Ancovas, vector: np.ndarray, later: str, earlier: str, limit: float
-) -> tuple[str, float | None]:
-    """The arm shifted, and the smallest (negative) shift of its imputed values that changes whether
-    p < ALPHA: the arm the MAR estimate of `later - earlier` favours is lowered towards the other.
-    The shift is None when the MAR result is not significant or nothing within `limit` tips it."""
-    completed = ancovas.completed
-    missing_arms = completed.arm[~completed.observed]
-    mar = ancovas.pooled(vector)
-    favoured = later if mar.estimate > 0 else earlier
-    shifted = (missing_arms == favoured).astype(float)
-    if mar.p_value >= ALPHA or not shifted.any():
-        return favoured, None
-    at = ancovas.shifted(vector, shifted)
-
-    def margin(delta: float) -> float:
-        return at(delta).p_value - ALPHA
-
-    grid = np.linspace(0.0, limit, GRID + 1)
-    for low, high in zip(grid[:-1], grid[1:], strict=True):  # the first crossing: far shifts re-reach p < ALPHA
-        if margin(high) >= 0:
-            return favoured, -float(optimize.brentq(margin, low, high, xtol=1e-6))
-    return favoured, None
-
-
-# -- A stable sensitivity analysis: proper imputation, only due values, MC error of the tipping delta --
-
 START = 100
 """Imputations of the first round."""
 MOST = 5000
 """Imputations at most: the tipping delta's Monte-Carlo error is reported whether or not it is under
 the bound by then."""
-MC_BOUND = 0.01
-"""The bound on the Monte-Carlo error (SE) of each tipping delta, in MCID units (0.02 points for PSFS
-and NPRS): imputations are added until every tipping delta's jackknife MC error is under it."""
+MC_BOUND = plan.TIPPING_MC_BOUND
+"""The plan's bound on the Monte-Carlo error (SE) of each tipping delta, in MCID units: imputations
+are added until every tipping delta's jackknife MC error is under it."""
 GROUPS = 50
 """Delete-a-group jackknife over this many groups of imputations (fewer when there are fewer)."""
-GRID_MCID = tuple(np.arange(0, 9) * 0.25)
-"""The two-dimensional tipping grid: each arm's imputed values made worse by 0 to 2 MCID."""
+GRID_MCID = plan.TIPPING_GRID_MCID
+"""The two-dimensional tipping grid: each arm's imputed values made worse by these MCIDs."""
 
 
 @dataclass(frozen=True)
@@ -342,8 +264,6 @@ def _tip(at: Callable[..., Pooled], limit: float, near: float | None = None, kee
     def margin(delta: float) -> float:
         return -start * (at(delta, keep).p_value - ALPHA)  # negative until the conclusion changes
 
-    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
-
     step = limit / GRID
     grid = np.linspace(0.0, limit, GRID + 1) if near is None else near + step * np.array([-1, 1, -4, 4, -16, 16])
     pairs = zip(grid[:-1], grid[1:], strict=True) if near is None else zip(grid[::2], grid[1::2], strict=True)
@@ -417,13 +337,13 @@ def sensitivity(
         imputed = np.vstack([imputed, imputer.draw(min(MOST, max(2 * m, wanted)) - m)])
 
 
-def grid(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float) -> np.ndarray:
-    """The two-dimensional tipping grid of one pair: p-values (len(GRID_MCID) x len(GRID_MCID)) with
-    the later arm's imputed values made worse by GRID_MCID[i] MCID and the earlier arm's by
-    GRID_MCID[j] MCID."""
+def grid(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float) -> list[list[Pooled]]:
+    """The two-dimensional tipping grid of one pair (later, earlier): the pooled contrast
+    (len(GRID_MCID) x len(GRID_MCID)) with the later arm's imputed values made worse by GRID_MCID[i]
+    MCID and the earlier arm's by GRID_MCID[j] MCID."""
     completed_ = ancovas.completed
     vector = pair_vector(*pair, completed_.x.shape[1])
     missing_arms = completed_.arm[~completed_.observed]
     directions = np.stack([better * mcid * (missing_arms == arm) for arm in pair])
     at = ancovas.shifted(vector, directions)
-    return np.array([[at(np.array([a, b])).p_value for b in GRID_MCID] for a in GRID_MCID])
+    return [[at(np.array([a, b])) for b in GRID_MCID] for a in GRID_MCID]
