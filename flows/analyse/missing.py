@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import special
 
 from runback.flows.analyse import mmrm
 from runback.schemas import plan
@@ -60,12 +60,20 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     when the imputations do not differ, i.e. nothing was imputed)."""
     m = len(estimates)
     q, u, b = float(np.mean(estimates)), float(np.mean(variances)), float(np.var(estimates, ddof=1))
-    t = u + (1 + 1 / m) * b
-    lam = (1 + 1 / m) * b / t
-    df_old = (m - 1) / lam**2 if lam > 0 else np.inf
-    df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
-    df = df_complete if lam < 1e-12 else df_old * df_obs / (df_old + df_obs)
+    t, df = _total_and_df(u, b, m, df_complete)
     return mmrm.t_contrast(q, float(np.sqrt(t)), float(df), 1 - ALPHA)
+
+
+def _total_and_df(u, b, m, df_complete: float):
+    """Rubin's total variance and Barnard-Rubin df from the mean within-imputation variance `u`,
+    the between-imputation variance `b` and the imputations `m` (numbers or arrays alike)."""
+    t = u + (1 + 1 / m) * b
+    lam = np.asarray((1 + 1 / m) * b / t, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df_old = np.where(lam > 0, (m - 1) / lam**2, np.inf)
+        df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+        df = np.where(lam < 1e-12, df_complete, df_old * df_obs / (df_old + df_obs))
+    return t, df
 
 
 def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int) -> np.ndarray:
@@ -256,33 +264,88 @@ def pair_vector(later: int, earlier: int, width: int) -> np.ndarray:
     return vector
 
 
-def _tip(at: Callable[..., Pooled], limit: float, near: float | None = None, keep: slice | np.ndarray = slice(None)):
-    """The smallest delta in [0, limit] at which `at(delta, keep)` changes whether p < ALPHA (None
-    if none does); with `near`, the crossing closest to it."""
-    start = np.sign(at(0.0, keep).p_value - ALPHA)
+def _p_values(ancovas: Ancovas, vector: np.ndarray, direction: np.ndarray, groups: np.ndarray | None = None):
+    """p of the contrast `vector` pooled by Rubin's rules, with the imputed values moved by delta x
+    `direction`, as a function of delta (an array); with `groups` (each draw's group, 0..G-1), the
+    p of the draws outside each group, one delta per group (the delete-a-group jackknife).
+    As in `Ancovas.shifted`, each draw's estimate moves by -delta s and its residual sum of squares
+    is r - 2 delta c + delta^2 l; the sums Rubin's rules need over a set of draws are then a few
+    numbers per set, so every group and every delta costs a few array operations, not a search
+    over the draws."""
+    completed_ = ancovas.completed
+    x = completed_.x
+    d = np.zeros(len(x))
+    d[~completed_.observed] = direction
+    g = ancovas.xtx_inv @ (x.T @ d)
+    h = d - x @ g
+    spread = float(vector @ ancovas.xtx_inv @ vector) / ancovas.df
+    estimate = vector @ ancovas.beta
+    centre = float(np.mean(estimate))
+    e = estimate - centre  # centred, so that the sum of squares loses no digits
 
-    def margin(delta: float) -> float:
-        return -start * (at(delta, keep).p_value - ALPHA)  # negative until the conclusion changes
+    def kept(values: np.ndarray) -> np.ndarray:
+        total = np.sum(values)
+        return total if groups is None else total - np.bincount(groups, values, minlength=groups.max() + 1)
 
-    step = limit / GRID
-    grid = np.linspace(0.0, limit, GRID + 1) if near is None else near + step * np.array([-1, 1, -4, 4, -16, 16])
-    pairs = zip(grid[:-1], grid[1:], strict=True) if near is None else zip(grid[::2], grid[1::2], strict=True)
-    for low, high in pairs:
-        low = max(low, 0.0)
-        if margin(low) < 0 < margin(high):
-            return float(optimize.brentq(margin, low, high, xtol=1e-8))
-    return None
+    n = kept(np.ones(len(e)))
+    e1, e2, r, c = kept(e), kept(e**2), kept(ancovas.squares), kept(h @ ancovas.residual)
+    b = (e2 - e1**2 / n) / (n - 1)  # a shift moves every draw's estimate alike: b does not change
+    slope, length = float(vector @ g), float(h @ h)
+
+    def at(delta: np.ndarray) -> np.ndarray:
+        u = (r - 2 * delta * c + n * delta**2 * length) / n * spread
+        t, df = _total_and_df(u, b, n, ancovas.df)
+        return 2 * special.stdtr(df, -np.abs(centre + e1 / n - slope * delta) / np.sqrt(t))
+
+    return at
 
 
-def _jackknife(at: Callable[..., Pooled], m: int, limit: float, delta: float) -> float | None:
-    """The delete-a-group jackknife SE of the tipping delta over the m imputations (None when a
-    group's delta is not found)."""
-    groups = np.array_split(np.arange(m), min(GROUPS, m))
-    deltas = [_tip(at, limit, delta, np.setdiff1d(np.arange(m), g)) for g in groups]
-    if any(d is None for d in deltas):
+def _crossing(margin: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Where `margin` (negative at `low`, positive at `high`, elementwise) crosses zero, by bisection
+    to 1e-10 of the bracket."""
+    for _ in range(34):
+        middle = (low + high) / 2
+        below = margin(middle) < 0
+        low, high = np.where(below, middle, low), np.where(below, high, middle)
+    return (low + high) / 2
+
+
+def _tip(p: Callable[[np.ndarray], np.ndarray], limit: float) -> float | None:
+    """The smallest delta in [0, limit] at which p changes whether p < ALPHA (None if none does):
+    the first of GRID steps in which it changes, then bisection."""
+    start = np.sign(p(np.zeros(1))[0] - ALPHA)
+
+    def margin(delta: np.ndarray) -> np.ndarray:
+        return -start * (p(delta) - ALPHA)  # negative until the conclusion changes
+
+    grid = np.linspace(0.0, limit, GRID + 1)
+    signs = margin(grid)
+    changes = np.flatnonzero((signs[:-1] < 0) & (signs[1:] > 0))  # the first: far shifts re-reach p < ALPHA
+    if not len(changes):
         return None
-    g = len(groups)
-    return float(np.sqrt((g - 1) / g * np.sum((np.asarray(deltas) - np.mean(deltas)) ** 2)))
+    i = changes[0]
+    return float(_crossing(margin, grid[i : i + 1], grid[i + 1 : i + 2])[0])
+
+
+def _jackknife(p: Callable[[np.ndarray], np.ndarray], groups: int, limit: float, delta: float) -> float | None:
+    """The delete-a-group jackknife SE of the tipping delta (`p`: each group's p-values, as
+    `_p_values` gives them): each group's delta is the crossing nearest the full delta, within 1, 4
+    or 16 of `_tip`'s steps (None when a group's is not found)."""
+    start = np.sign(p(np.zeros(groups)) - ALPHA)
+
+    def margin(d: np.ndarray) -> np.ndarray:
+        return -start * (p(d) - ALPHA)
+
+    low, high, found = np.zeros(groups), np.zeros(groups), np.zeros(groups, bool)
+    for steps in (1, 4, 16):
+        a = np.maximum(delta - steps * limit / GRID, 0.0) * np.ones(groups)
+        b = (delta + steps * limit / GRID) * np.ones(groups)
+        new = ~found & (margin(a) < 0) & (margin(b) > 0)
+        low, high, found = np.where(new, a, low), np.where(new, b, high), found | new
+    if not found.all():
+        return None
+    deltas = _crossing(margin, low, high)
+    return float(np.sqrt((groups - 1) / groups * np.sum((deltas - np.mean(deltas)) ** 2)))
 
 
 def _pair(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float, limit: float) -> Tipping:
@@ -296,9 +359,10 @@ def _pair(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float, lim
     imputations, imputed = len(completed_.imputed), int(direction.astype(bool).sum())
     if mar.p_value >= ALPHA or not imputed:
         return Tipping(later, earlier, mar, favoured, None, None, imputations, imputed)
-    at = ancovas.shifted(vector, -direction)  # delta moves the imputed values by delta x direction
-    delta = _tip(at, limit)
-    error = _jackknife(at, imputations, limit, delta) if delta is not None else None
+    delta = _tip(_p_values(ancovas, vector, -direction), limit)  # imputed values moved by delta x direction
+    groups = np.arange(imputations) * min(GROUPS, imputations) // imputations  # GROUPS groups of consecutive draws
+    at = _p_values(ancovas, vector, -direction, groups)
+    error = _jackknife(at, int(groups[-1]) + 1, limit, delta) if delta is not None else None
     return Tipping(later, earlier, mar, favoured, delta, error, imputations, imputed)
 
 
