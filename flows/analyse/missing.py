@@ -175,7 +175,10 @@ class Imputer:
     estimate and its covariance), then each missing value from its normal distribution given the
     participant's observed values under (beta*, Sigma*). Participants observed at the same visits
     share the regression on them and are drawn together. `draw(n)` continues one random stream, so
-    the first n imputations are the same however many are drawn later."""
+    the first n imputations are the same however many are drawn later.
+    Every draw is the same whichever arm the design codes first: theta's through the symmetric
+    square root of A, the means X beta* through that of X Phi(Sigma*) X' (over the rows imputed
+    from), both unique whatever the coding."""
 
     def __init__(self, fit: mmrm.MmrmFit, visits: Visits, rng: np.random.Generator):
         self.fit, self.visits, self.rng = fit, visits, rng
@@ -193,14 +196,16 @@ class Imputer:
             seen = np.flatnonzero([(int(key) >> v) & 1 for v in range(self.final)])
             self.groups.append((members, seen, starts[members][:, None] + np.arange(len(seen)), lasts[members]))
         self.count = len(starts)
-        values, vectors = np.linalg.eigh(fit.theta_cov)
-        self.root = vectors * np.sqrt(np.clip(values, 0, None))
+        self.root = _root(fit.theta_cov)
+        u, singular, vt = np.linalg.svd(self.x, full_matrices=False)  # X = U S V': X Phi X' = U (S V' Phi V S) U'
+        kept = singular > singular.max(initial=0) * 1e-12
+        self.basis, self.scaled = u[:, kept], vt[kept].T * singular[kept]
 
-    def parameters(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """n draws of (beta, Sigma) from their approximate posterior (n x p and n x k x k): the
-        GLS estimate and its covariance at each Sigma* computed for all draws at once."""
+    def parameters(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """n draws of Sigma from its approximate posterior (n x k x k) and, at each, the GLS
+        estimate of beta and its covariance (n x p, n x p x p), computed for all draws at once."""
         k, patterns = len(self.fit.sigma), self.fit.patterns
-        theta = self.fit.theta + self.rng.standard_normal((n, len(self.fit.theta))) @ self.root.T
+        theta = self.fit.theta + self.rng.standard_normal((n, len(self.fit.theta))) @ self.root
         lower = np.zeros((n, k, k))
         lower[:, np.arange(k), np.arange(k)] = np.exp(theta[:, :k])
         lower[(slice(None), *np.tril_indices(k, -1))] = theta[:, k:]
@@ -209,13 +214,20 @@ class Imputer:
         w = np.linalg.inv(blocks) * patterns.inside
         phi = np.linalg.inv(np.einsum("niab,iabps->nps", w, patterns.xx))
         beta = np.einsum("nps,ns->np", phi, np.einsum("niab,iabp->np", w, patterns.xy))
-        shocks = self.rng.standard_normal(beta.shape)
-        return beta + np.einsum("nps,ns->np", np.linalg.cholesky(phi), shocks), sigma
+        return beta, phi, sigma
+
+    def means(self, beta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """X beta* at the rows imputed from, beta* ~ N(beta, phi) for each draw: X beta plus the
+        symmetric square root of X phi X' (U root(S V' phi V S) U') times standard normal shocks."""
+        core = self.scaled.T @ phi @ self.scaled
+        shocks = self.rng.standard_normal((len(beta), len(self.x))) @ self.basis
+        noise = np.einsum("nrq,nq->nr", _root(core), shocks) @ self.basis.T
+        return beta @ self.x.T + noise
 
     def draw(self, n: int) -> np.ndarray:
         """n imputations (n x participants lacking the final value, in the order of `visits`)."""
-        beta, sigma = self.parameters(n)
-        means = beta @ self.x.T
+        beta, phi, sigma = self.parameters(n)
+        means = self.means(beta, phi)
         shocks = self.rng.standard_normal((n, self.count))
         out = np.zeros((n, self.count))
         f = self.final
@@ -227,6 +239,12 @@ class Imputer:
             sd = np.sqrt(sigma[:, f, f] - np.einsum("ns,ns->n", s_fo, weight))
             out[:, members] = mean + sd[:, None] * shocks[:, members]
         return out
+
+
+def _root(matrix: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix (or of each of a stack)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
 def completed(visits: Visits, x: np.ndarray, arm: np.ndarray, imputed: np.ndarray) -> Completed:
