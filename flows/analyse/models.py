@@ -552,10 +552,10 @@ def _why(t: missing.Tipping, favoured: str, outcome) -> str:
     shifted = f"imputed values of Arm {favoured} (favoured under MAR) made worse ({worse})"
     if t.delta is None:
         return f"{shifted}: no change of conclusion within the search"
+    error = "not estimated" if t.mc_error is None else f"{t.mc_error:.4f} MCID"
     return (
         f"{shifted} by {t.delta:.3f} MCID ({t.delta * outcome.mcid:.2f} {outcome.unit}) make p cross "
-        f"{missing.ALPHA}; Monte-Carlo error {t.mc_error:.4f} MCID (bound {missing.MC_BOUND}), "
-        f"{t.imputations} imputations"
+        f"{missing.ALPHA}; Monte-Carlo error {error} (bound {missing.MC_BOUND} MCID), {t.imputations} imputations"
     )
 
 
