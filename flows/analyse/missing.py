@@ -89,23 +89,29 @@ def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int)
 @dataclass(frozen=True)
 class Ancovas:
     """The ANCOVA of the plan fitted to every completed data set at once (one column per draw):
-    (X'X)^-1, each draw's coefficients and residuals, and their sums of squares."""
+    (X'X)^-1, each draw's coefficients and its residual sum of squares. Only the imputed values
+    differ between the completed data sets, so nothing of participants x draws is formed: X'y is
+    that of the observed values plus X'y of the imputed rows, and the residual sum of squares is
+    y'y - beta'X'y (memory of the imputed values' size at 20,000 participants, not of the trial's)."""
 
     completed: Completed
     xtx_inv: np.ndarray
     beta: np.ndarray
-    residual: np.ndarray
     squares: np.ndarray
 
     @classmethod
     def of(cls, completed: Completed) -> Ancovas:
-        x = completed.x
+        x, y = completed.x, completed.y_observed
         xtx_inv = np.linalg.inv(x.T @ x)
-        y = np.repeat(completed.y_observed[:, None], len(completed.imputed), axis=1)
-        y[~completed.observed] = completed.imputed.T
-        beta = xtx_inv @ (x.T @ y)
-        residual = y - x @ beta
-        return cls(completed, xtx_inv, beta, residual, np.sum(residual**2, axis=0))
+        xty = (x.T @ y)[:, None] + x[~completed.observed].T @ completed.imputed.T
+        beta = xtx_inv @ xty
+        yty = y @ y + np.sum(completed.imputed**2, axis=1)
+        return cls(completed, xtx_inv, beta, yty - np.sum(beta * xty, axis=0))
+
+    def inner(self, vectors: np.ndarray) -> np.ndarray:
+        """v'y of every completed data set, for each row v of `vectors` (k x participants): k x draws."""
+        missing_rows = ~self.completed.observed
+        return (vectors @ self.completed.y_observed)[:, None] + vectors[:, missing_rows] @ self.completed.imputed.T
 
     @property
     def df(self) -> int:
@@ -122,14 +128,15 @@ class Ancovas:
         imputations to pool (`keep`, all by default).
         Least squares is linear in y: y moving by -delta d (d: `direction` at the imputed rows, 0
         elsewhere) moves every draw's coefficients by -delta g, g = (X'X)^-1 X'd, and its residuals by
-        -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit."""
+        -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit. h is
+        orthogonal to X's columns, so h'(residual) = h'y."""
         x = self.completed.x
         d = np.zeros((len(np.atleast_2d(direction)), len(x)))
         d[:, ~self.completed.observed] = direction
         g = self.xtx_inv @ (x.T @ d.T)
         h = d.T - x @ g
         estimate, slope, spread = vector @ self.beta, vector @ g, vector @ self.xtx_inv @ vector
-        cross, length = h.T @ self.residual, h.T @ h
+        cross, length = self.inner(h.T), h.T @ h
 
         def at(delta: float | np.ndarray, keep: slice | np.ndarray = slice(None)) -> Pooled:
             delta = np.atleast_1d(delta)
@@ -306,7 +313,7 @@ def _p_values(ancovas: Ancovas, vector: np.ndarray, direction: np.ndarray, group
         return total if groups is None else total - np.bincount(groups, values, minlength=groups.max() + 1)
 
     n = kept(np.ones(len(e)))
-    e1, e2, r, c = kept(e), kept(e**2), kept(ancovas.squares), kept(h @ ancovas.residual)
+    e1, e2, r, c = kept(e), kept(e**2), kept(ancovas.squares), kept(ancovas.inner(h[None])[0])
     b = (e2 - e1**2 / n) / (n - 1)  # a shift moves every draw's estimate alike: b does not change
     slope, length = float(vector @ g), float(h @ h)
 
