@@ -148,6 +148,8 @@ class Ancovas:
 
 START = 100
 """Imputations of the first round."""
+CHUNK = 500
+"""Imputations drawn at once."""
 MOST = 5000
 """Imputations at most: the tipping delta's Monte-Carlo error is reported whether or not it is under
 the bound by then."""
@@ -232,7 +234,13 @@ class Imputer:
         return beta @ self.x.T + noise
 
     def draw(self, n: int) -> np.ndarray:
-        """n imputations (n x participants lacking the final value, in the order of `visits`)."""
+        """n imputations (n x participants lacking the final value, in the order of `visits`), drawn
+        CHUNK at a time: the means' draws are imputations x rows imputed from, which at 20,000
+        participants would otherwise take hundreds of MB."""
+        chunks = [self._draw(min(CHUNK, n - start)) for start in range(0, n, CHUNK)]
+        return np.vstack(chunks) if chunks else np.zeros((0, self.count))
+
+    def _draw(self, n: int) -> np.ndarray:
         beta, phi, sigma = self.parameters(n)
         means = self.means(beta, phi)
         shocks = self.rng.standard_normal((n, self.count))
