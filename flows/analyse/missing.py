@@ -298,9 +298,10 @@ def pair_vector(later: int, earlier: int, width: int) -> np.ndarray:
 
 
 def _p_values(ancovas: Ancovas, vector: np.ndarray, direction: np.ndarray, groups: np.ndarray | None = None):
-    """p of the contrast `vector` pooled by Rubin's rules, with the imputed values moved by delta x
-    `direction`, as a function of delta (an array); with `groups` (each draw's group, 0..G-1), the
-    p of the draws outside each group, one delta per group (the delete-a-group jackknife).
+    """p of the contrast `vector` pooled by Rubin's rules, with the imputed values moved by -delta x
+    `direction` (as `Ancovas.shifted`), as a function of delta (an array); with `groups` (each
+    draw's group, 0..G-1), the p of the draws outside each group, one delta per group (the
+    delete-a-group jackknife).
     As in `Ancovas.shifted`, each draw's estimate moves by -delta s and its residual sum of squares
     is r - 2 delta c + delta^2 l; the sums Rubin's rules need over a set of draws are then a few
     numbers per set, so every group and every delta costs a few array operations, not a search

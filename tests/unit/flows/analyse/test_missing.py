@@ -58,7 +58,7 @@ def test_under_mar_it_agrees_with_the_mmrm():
 
 def test_the_tipping_delta_is_where_the_conclusion_changes():
     frame = _frame("four_visits")
-    rows = _rows(frame.reset_index(drop=True))
+    rows = _rows(frame)
     assert rows.loc["C - A", "p_value"] < 0.05 and rows.loc["C - A", "estimate"] > 0  # C favoured under MAR
     tip = rows.loc["tipping delta C - A"]
     assert tip["estimate"] > 0 and tip["mc_error"] <= missing.MC_BOUND and tip["imputations"] > missing.START
@@ -157,6 +157,30 @@ def test_the_tipping_delta_is_stable_within_its_reported_monte_carlo_error():
         direction = -2.0 * (first.ancovas.completed.arm[~first.ancovas.completed.observed] == a.favoured)
         at = first.ancovas.shifted(missing.pair_vector(a.later, a.earlier, 5), -direction)
         assert at(a.delta).p_value == pytest.approx(missing.ALPHA, abs=1e-6)
+
+
+def test_the_monte_carlo_error_is_the_jackknife_over_groups_of_imputations():
+    """Each group's delta found one by one, as the crossing of Rubin's rules over the imputations
+    outside the group (the pooled contrasts `Ancovas.shifted` gives), and their jackknife SE."""
+    from scipy import optimize
+
+    _, result, _ = _analysis()
+    completed = result.ancovas.completed
+    for t in (t for t in result.tippings if t.delta is not None):
+        worse = 2.0 * (completed.arm[~completed.observed] == t.favoured)  # higher is better: values lowered
+        at = result.ancovas.shifted(missing.pair_vector(t.later, t.earlier, 5), worse)
+        group = np.arange(t.imputations) * missing.GROUPS // t.imputations  # GROUPS runs of consecutive draws
+        deltas = []
+        for g in range(missing.GROUPS):
+            keep = np.flatnonzero(group != g)
+
+            def margin(d, keep=keep, at=at):
+                return at(d, keep).p_value - missing.ALPHA
+
+            deltas.append(optimize.brentq(margin, t.delta - 0.3, t.delta + 0.3, xtol=1e-12))
+        deltas = np.array(deltas)
+        g = missing.GROUPS
+        assert t.mc_error == pytest.approx(np.sqrt((g - 1) / g * np.sum((deltas - np.mean(deltas)) ** 2)), rel=1e-6)
 
 
 def test_worse_follows_the_outcomes_direction():
