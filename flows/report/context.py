@@ -143,24 +143,13 @@ def summary(report: dict) -> dict:
 def efficacy(con, cut: int, timepoint: str, arms: Arms, params: Rows) -> dict:
     """The by-arm outcomes and models of the timepoint; none in an open report."""
     if arms.pooled:
-        return {
-            "outcomes": [],
-            "contrasts": [],
-            "tipping_grids": [],
-            "grid_levels": [],
-            "not_assessed": [],
-            "slopes": [],
-            "responders": [],
-            "not_fitted": [],
-        }
+        return {"outcomes": [], "contrasts": [], "not_assessed": [], "slopes": [], "responders": [], "not_fitted": []}
     visits = TIMEPOINTS[timepoint]
     models = _rows(con, "model_results", cut=cut, timepoint=timepoint)
     summary = _rows(con, "outcome_summary", cut=cut)
     return {
         "outcomes": outcome_tables([r for r in summary if r["visit"] in visits], arms),
         "contrasts": contrasts(models, arms, visits[-1]),
-        "tipping_grids": tipping_grids(models, arms),
-        "grid_levels": [f"{level:g}" for level in plan.TIPPING_GRID_MCID],
         "not_assessed": not_assessed(models, params),
         "slopes": slopes([r for r in models if r["model"] in ("GEE", "Mixed model")], arms),
         "responders": responders(_rows(con, "responders", cut=cut, timepoint=timepoint), arms),
@@ -398,7 +387,7 @@ def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
                 "population": population,
                 "pairs": [
                     (_oriented(terms, a, b) or {})
-                    | {"pair": f"{arms.short(a)} − {arms.short(b)}", "tipping": _tipping(terms, a, b, arms)}
+                    | {"pair": f"{arms.short(a)} − {arms.short(b)}", "tipping": _tipping(terms, rows, a, b, arms)}
                     for a, b in arms.pairs()
                 ],
             }
@@ -415,20 +404,25 @@ def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
     return out
 
 
-def _tipping(terms: dict[str, dict], first: str, second: str, arms: Arms) -> dict | None:
-    """What tips the MNAR analysis of the pair: the arm made worse, in which direction, the tipping
-    delta in MCIDs (and in the outcome's unit) with its Monte-Carlo error, the plan's bound and the
-    imputations; or only the note saying why there is no delta."""
+def _tipping(terms: dict[str, dict], rows: Rows, first: str, second: str, arms: Arms) -> dict | None:
+    """The MNAR analysis of the pair `first - second` (None for the other models): the outcome's
+    worse direction; the tipping delta in MCIDs (and the outcome's unit) with the arm made worse,
+    its Monte-Carlo error, the plan's bound and the imputations, or the note saying why there is
+    none; and the tipping grid (`_grid`)."""
     row = terms.get(f"tipping delta {first} - {second}") or terms.get(f"tipping delta {second} - {first}")
     if row is None:
         return None
-    tipped = {"note": row["note"], "delta": row["estimate"]}
+    tipped = {
+        "note": row["note"],
+        "delta": row["estimate"],
+        "worse": "lower" if row["better"] == "higher" else "higher",
+    }
+    tipped["grid"] = _grid(rows, first, second, arms)
     if row["estimate"] is None:
         return tipped
     later, earlier = row["term"].removeprefix("tipping delta ").split(" - ")
     return tipped | {
         "arm": arms.short(later if row["shift_later"] else earlier),
-        "worse": "lower" if row["better"] == "higher" else "higher",
         "points": row["estimate"] * row["mcid"],
         "unit": row["unit"],
         "mc_error": row["mc_error"],
@@ -437,37 +431,29 @@ def _tipping(terms: dict[str, dict], first: str, second: str, arms: Arms) -> dic
     }
 
 
-def tipping_grids(models: Rows, arms: Arms) -> list[dict]:
-    """The delta-adjusted MI's two-dimensional tipping grid of each outcome and pair of arms shown:
-    for each shift of the first arm's imputed values (rows) and of the second's (columns), in MCIDs
-    in the outcome's worse direction, whether the conclusion under MAR (p < alpha or not) is kept."""
-    cells = [r for r in models if r["term"].startswith("tipping grid ") and r["status"] == "ok"]
-    out = []
-    for _, rows in _groups(cells, "param_sort"):
-        pairs = []
-        for a, b in arms.pairs():
-            grid = {}
-            for r in rows:
-                later, earlier = r["term"].removeprefix("tipping grid ").split(" - ")
-                if {later, earlier} == {a, b}:
-                    shifts = (r["shift_later"], r["shift_earlier"])
-                    grid[shifts if later == a else shifts[::-1]] = r["p_value"] < plan.ALPHA
-            if grid:
-                levels = sorted({first for first, _ in grid})
-                mar = grid[(0.0, 0.0)]
-                pairs.append(
-                    {
-                        "first": arms.short(a),
-                        "second": arms.short(b),
-                        "significant": mar,
-                        "rows": [{"shift": s, "kept": [grid[(s, t)] == mar for t in levels]} for s in levels],
-                        "levels": levels,
-                    }
-                )
-        first = rows[0]
-        worse = "lower" if first["better"] == "higher" else "higher"
-        out.append({"label": first["label"], "param": first["param"], "worse": worse, "pairs": pairs})
-    return out
+def _grid(rows: Rows, first: str, second: str, arms: Arms) -> dict | None:
+    """The pair's two-dimensional tipping grid: for each shift of `first`'s imputed values (rows)
+    and of `second`'s (columns), in MCIDs in the outcome's worse direction, whether the conclusion
+    under MAR (p < alpha or not) is kept; None when the grid was not computed."""
+    cells = {}
+    for r in rows:
+        if r["term"].startswith("tipping grid ") and r["p_value"] is not None:
+            later, earlier = r["term"].removeprefix("tipping grid ").split(" - ")
+            if {later, earlier} == {first, second}:
+                shifts = (r["shift_later"], r["shift_earlier"])
+                cells[shifts if later == first else shifts[::-1]] = r["p_value"] < plan.ALPHA
+    if not cells:
+        return None
+    levels = sorted({a for a, _ in cells})
+    mar = cells[(0.0, 0.0)]
+    kept = [{"shift": a, "kept": [cells[(a, b)] == mar for b in levels]} for a in levels]
+    return {
+        "first": arms.short(first),
+        "second": arms.short(second),
+        "significant": mar,
+        "levels": levels,
+        "rows": kept,
+    }
 
 
 def not_assessed(models: Rows, params: Rows) -> list[str]:
