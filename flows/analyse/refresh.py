@@ -82,6 +82,7 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
             arms,
             measured_visits(study),
             progress,
+            due=_arrow_frame(con, "analyse/model_due", cut),
         )
         _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
         checks.check(con, cut)

@@ -92,7 +92,7 @@ DECLARED = (
     ),
     Table(
         "model_results",
-        ("model", "population", "timepoint", "param", "visit", "term"),
+        ("model", "population", "timepoint", "param", "visit", "term", "shift_later", "shift_earlier"),
         ("n_obs", "n_participants", "role"),  # a fit not made says so with its counts; every fit has a role
         {
             "model": (plan.MMRM, plan.ANCOVA, plan.GEE, plan.MIXED, plan.DELTA_MI),

@@ -523,7 +523,7 @@ def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
                 "population": population,
                 "pairs": [
                     (_oriented(terms, a, b) or {})
-                    | {"pair": f"{arms.short(a)} − {arms.short(b)}", "tipping": _tipping(terms, a, b)}
+                    | {"pair": f"{arms.short(a)} − {arms.short(b)}", "tipping": _tipping(terms, rows, a, b, arms)}
                     for a, b in arms.pairs()
                 ],
             }
@@ -540,10 +540,56 @@ def contrasts(models: Rows, arms: Arms, visit: str) -> list[dict]:
     return out
 
 
-def _tipping(terms: dict[str, dict], first: str, second: str) -> str | None:
-    """What tips the MNAR analysis of the pair (its note names the arm shifted and the delta), if anything."""
-    found = _oriented(terms, first, second, prefix="tipping delta ")
-    return None if found is None else found["note"]
+def _tipping(terms: dict[str, dict], rows: Rows, first: str, second: str, arms: Arms) -> dict | None:
+    """The MNAR analysis of the pair `first - second` (None for the other models): the outcome's
+    worse direction; the tipping delta in MCIDs (and the outcome's unit) with the arm made worse,
+    its Monte-Carlo error, the plan's bound and the imputations, or the note saying why there is
+    none; and the tipping grid (`_grid`)."""
+    row = terms.get(f"tipping delta {first} - {second}") or terms.get(f"tipping delta {second} - {first}")
+    if row is None:
+        return None
+    tipped = {
+        "note": row["note"],
+        "delta": row["estimate"],
+        "worse": "lower" if row["better"] == "higher" else "higher",
+    }
+    tipped["grid"] = _grid(rows, first, second, arms)
+    if row["estimate"] is None:
+        return tipped
+    later, earlier = row["term"].removeprefix("tipping delta ").split(" - ")
+    return tipped | {
+        "arm": arms.short(later if row["shift_later"] else earlier),
+        "points": row["estimate"] * row["mcid"],
+        "unit": row["unit"],
+        "mc_error": row["mc_error"],
+        "bound": plan.TIPPING_MC_BOUND,
+        "imputations": row["imputations"],
+    }
+
+
+def _grid(rows: Rows, first: str, second: str, arms: Arms) -> dict | None:
+    """The pair's two-dimensional tipping grid: for each shift of `first`'s imputed values (rows)
+    and of `second`'s (columns), in MCIDs in the outcome's worse direction, whether the conclusion
+    under MAR (p < alpha or not) is kept; None when the grid was not computed."""
+    cells = {}
+    for r in rows:
+        if r["term"].startswith("tipping grid ") and r["p_value"] is not None:
+            later, earlier = r["term"].removeprefix("tipping grid ").split(" - ")
+            if {later, earlier} == {first, second}:
+                shifts = (r["shift_later"], r["shift_earlier"])
+                cells[shifts if later == first else shifts[::-1]] = r["p_value"] < plan.ALPHA
+    if not cells:
+        return None
+    levels = sorted({a for a, _ in cells})
+    mar = cells[(0.0, 0.0)]
+    kept = [{"shift": a, "kept": [cells[(a, b)] == mar for b in levels]} for a in levels]
+    return {
+        "first": arms.short(first),
+        "second": arms.short(second),
+        "significant": mar,
+        "levels": levels,
+        "rows": kept,
+    }
 
 
 def not_assessed(models: Rows, params: Rows) -> list[str]:

@@ -1,5 +1,6 @@
 """MNAR sensitivity (flows/analyse/missing.py): delta-adjusted multiple imputation from the MMRM,
-ANCOVA per completed data set, Rubin's rules, and the tipping delta."""
+ANCOVA per completed data set, Rubin's rules, the tipping delta with its Monte-Carlo error and the
+tipping grid, through the refresh's fit (models.delta_mi_rows) and directly."""
 
 from pathlib import Path
 
@@ -58,19 +59,16 @@ def test_under_mar_it_agrees_with_the_mmrm():
 def test_the_tipping_delta_is_where_the_conclusion_changes():
     frame = _frame("four_visits")
     rows = _rows(frame)
-    assert rows.loc["C - A", "p_value"] < 0.05  # significant under MAR
-    delta = rows.loc["tipping delta C - A", "estimate"]
-    assert delta < 0  # C is above A: its imputed values are shifted down
-    people = frame[frame["base"].notna()].drop_duplicates("record_id")
-    post, visits, _ = models._mmrm_input(frame, ["A", "B", "C"], "month_6")
-    completed = models._completed(
-        models._mmrm_fit(post, ["A", "B", "C"], visits), post, people, ["A", "B", "C"], visits
-    )
-    later = (completed.arm[~completed.observed] == "C").astype(float)
-    vector = np.array([0, 0, 1.0, 0, 0])
-    assert missing.pooled_contrast(completed, vector, delta * later).p_value == pytest.approx(0.05, abs=1e-3)
-    assert missing.pooled_contrast(completed, vector, 0.9 * delta * later).p_value < 0.05
-    assert missing.pooled_contrast(completed, vector, 1.1 * delta * later).p_value > 0.05
+    assert rows.loc["C - A", "p_value"] < 0.05 and rows.loc["C - A", "estimate"] > 0  # C favoured under MAR
+    tip = rows.loc["tipping delta C - A"]
+    assert tip["estimate"] > 0 and tip["mc_error"] <= missing.MC_BOUND and tip["imputations"] > missing.START
+    assert (tip["shift_later"], tip["shift_earlier"]) == (tip["estimate"], 0.0)  # C made worse, A not
+    assert "Arm C" in tip["note"] and "(lower)" in tip["note"]  # PSFS: higher is better
+    grid = rows.loc["tipping grid C - A"]
+    assert len(grid) == len(missing.GRID_MCID) ** 2 and (grid["imputations"] == tip["imputations"]).all()
+    along = grid[grid["shift_earlier"] == 0].sort_values("shift_later")
+    kept = along["p_value"] < 0.05
+    assert (kept == (along["shift_later"] < tip["estimate"])).all()
     assert rows.loc["tipping delta B - A", "note"] == "not significant under MAR"
 
 
@@ -135,15 +133,15 @@ def test_at_an_interim_cut_only_values_due_and_missing_are_imputed():
 
 def test_imputation_is_proper_it_draws_sigma_and_the_coefficients():
     imputer, _, _ = _analysis()
-    beta, sigma = imputer.parameters(4000)
+    beta, phi, sigma = imputer.parameters(4000)
     fit = imputer.fit
     assert np.std(sigma[:, -1, -1]) > 0.1 * fit.sigma[-1, -1]  # Sigma is not held at its estimate
     assert np.mean(sigma[:, -1, -1]) == pytest.approx(fit.sigma[-1, -1], rel=0.05)
-    spread = np.var(beta, axis=0) / np.diag(fit.cov_beta)
+    means = imputer.means(beta, phi)  # X beta*, beta* ~ N(beta(Sigma*), Phi(Sigma*))
+    spread = np.var(means, axis=0) / np.einsum("rp,ps,rs->r", imputer.x, fit.cov_beta, imputer.x)
     assert np.all(spread > 0.9) and np.median(spread) < 1.3  # beta | Sigma*, plus Sigma's uncertainty
-    assert np.mean(beta, axis=0) == pytest.approx(
-        fit.beta, abs=float(4 * np.sqrt(np.max(np.diag(fit.cov_beta)) / 4000 * 1.3))
-    )
+    error = np.sqrt(np.einsum("rp,ps,rs->r", imputer.x, fit.cov_beta, imputer.x) / 4000 * 1.3)
+    assert np.all(np.abs(np.mean(means, axis=0) - imputer.x @ fit.beta) < 4 * error)
 
 
 def test_the_tipping_delta_is_stable_within_its_reported_monte_carlo_error():
@@ -159,6 +157,30 @@ def test_the_tipping_delta_is_stable_within_its_reported_monte_carlo_error():
         direction = -2.0 * (first.ancovas.completed.arm[~first.ancovas.completed.observed] == a.favoured)
         at = first.ancovas.shifted(missing.pair_vector(a.later, a.earlier, 5), -direction)
         assert at(a.delta).p_value == pytest.approx(missing.ALPHA, abs=1e-6)
+
+
+def test_the_monte_carlo_error_is_the_jackknife_over_groups_of_imputations():
+    """Each group's delta found one by one, as the crossing of Rubin's rules over the imputations
+    outside the group (the pooled contrasts `Ancovas.shifted` gives), and their jackknife SE."""
+    from scipy import optimize
+
+    _, result, _ = _analysis()
+    completed = result.ancovas.completed
+    for t in (t for t in result.tippings if t.delta is not None):
+        worse = 2.0 * (completed.arm[~completed.observed] == t.favoured)  # higher is better: values lowered
+        at = result.ancovas.shifted(missing.pair_vector(t.later, t.earlier, 5), worse)
+        group = np.arange(t.imputations) * missing.GROUPS // t.imputations  # GROUPS runs of consecutive draws
+        deltas = []
+        for g in range(missing.GROUPS):
+            keep = np.flatnonzero(group != g)
+
+            def margin(d, keep=keep, at=at):
+                return at(d, keep).p_value - missing.ALPHA
+
+            deltas.append(optimize.brentq(margin, t.delta - 0.3, t.delta + 0.3, xtol=1e-12))
+        deltas = np.array(deltas)
+        g = missing.GROUPS
+        assert t.mc_error == pytest.approx(np.sqrt((g - 1) / g * np.sum((deltas - np.mean(deltas)) ** 2)), rel=1e-6)
 
 
 def test_worse_follows_the_outcomes_direction():
@@ -178,7 +200,9 @@ def test_worse_follows_the_outcomes_direction():
 def test_the_two_dimensional_grid():
     _, result, _ = _analysis()
     tipping = next(t for t in result.tippings if t.delta is not None and t.favoured == t.later)
-    p = missing.grid(result.ancovas, (tipping.later, tipping.earlier), 1, 2.0)
+    p = np.array(
+        [[c.p_value for c in row] for row in missing.grid(result.ancovas, (tipping.later, tipping.earlier), 1, 2.0)]
+    )
     assert p.shape == (len(missing.GRID_MCID),) * 2
     assert p[0, 0] == pytest.approx(tipping.mar.p_value, rel=1e-12)
     assert np.all(np.diff(p[:, 0]) > 0)  # the favoured (later) arm made worse: the difference shrinks
@@ -195,3 +219,38 @@ def test_with_nothing_due_and_missing_it_is_the_complete_case_ancova():
     assert imputer.count == 0 and all(t.delta is None and t.imputed == 0 for t in result.tippings)
     assert result.tippings[1].mar.estimate == pytest.approx(ols.params["C(arm)[T.C]"], rel=1e-10)
     assert result.tippings[1].mar.df == ols.df_resid
+
+
+@pytest.mark.slow
+def test_at_an_interim_cut_of_the_simulated_trial_only_due_and_missing_values_are_imputed(tmp_path, study):
+    """Cut 4 of the simulated trial's 10 nights: a third of the participants have reached week 8.
+    The delta-adjusted MI analyses those due at week 8 (window closed, or assessed) and imputes the
+    ones without a value: analysis.missing_data's due and missing, and those assessed at week 8
+    without this parameter's value."""
+    from runback.flows.analyse.refresh import refresh_analysis
+    from runback.flows.warehouse import connect
+    from tests.helpers import simulated_warehouse
+
+    db, _ = simulated_warehouse(tmp_path, study, participants=84, seed=1, nights=10)
+    with connect(db) as con:
+        refresh_analysis(con, study, 4)
+        randomised, expected, received, missing_ = con.execute(
+            "select (select count(*) from analysis.participants where data_cut = 4), sum(expected), sum(received),"
+            " sum(missing) from analysis.missing_data where data_cut = 4 and visit = 'week_8'"
+        ).fetchone()
+        assert 0 < missing_ and expected < randomised  # some due values missing, some participants not yet due
+        for param in ("PSFS", "NPRS_RUN"):
+            observed = con.execute(
+                "select count(*) from analysis.outcomes where data_cut = 4 and visit = 'week_8' and param = ?"
+                " and base is not null",
+                [param],
+            ).fetchone()[0]
+            rows = con.execute(
+                "select distinct n_participants, n_obs from analysis.model_results"
+                " where data_cut = 4 and model = 'Delta-adjusted MI' and param = ?",
+                [param],
+            ).fetchall()
+            assert len(rows) == 1
+            analysed, kept = rows[0]
+            assert analysed == expected and kept == observed  # every due participant, and no one else
+            assert analysed - kept == missing_ + (received - observed)  # imputed: due and missing
