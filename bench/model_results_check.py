@@ -7,7 +7,8 @@ revision REV (bench/fits.py loads it), one with the working tree's, and those ar
 runs of `runback demo` cannot be compared: each makes a new allocation key, so the arms' letters
 differ.)
 
-Rows are matched by model, population, timepoint, parameter, visit and term; their labels and counts
+Rows are matched by the table's declared key (model, population, timepoint, parameter, visit, term
+and, for the tipping grid, the two arms' shifts); their labels and counts
 (role, status, note, n_obs, n_participants) must be equal and every number (estimate, std_error,
 df, ci_low, ci_high, p_value, p_adjusted) equal to --tolerance relative (absolute below 1e-300),
 missing in both or in neither. `fit_hash` is left out: it names the code, which changed. Prints the
@@ -28,7 +29,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-KEY = ["model", "population", "timepoint", "param", "visit", "term"]
+from runback.flows.analyse.tables import DECLARED
+
+KEY = list(next(t.key for t in DECLARED if t.name == "model_results"))  # the table's declared key
 LABELS = ["role", "status", "note", "n_obs", "n_participants"]
 NUMBERS = ["estimate", "std_error", "df", "ci_low", "ci_high", "p_value", "p_adjusted"]
 
