@@ -86,4 +86,5 @@ def test_the_mnar_analysis_shows_its_tipping_delta_error_and_grid_in_the_closed_
     assert cells == [str((p < 0.05) == mar[param, term]).lower() for param, term, _, _, p in shown]
     assert "false" in cells
     opened = report_html(db, cut, "week_8", audience="open")
-    assert "tipping-grid" not in opened and "Monte-Carlo" not in opened and "tips when" not in opened
+    assert '<table class="compact tipping-grid"' not in opened and "data-kept=" not in opened  # the methods name it
+    assert "tips when" not in opened and "MCID (bound" not in opened
