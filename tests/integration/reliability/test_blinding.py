@@ -439,12 +439,18 @@ def canonical(html: str, key: dict[str, str]) -> list:
             cells = []
             for i, cell in enumerate(row):
                 label = relabel(labels[i]) if i < len(labels) else str(i)
+                # a responder comparison's relative risk, inverted for the opposite pair, cannot be
+                # compared from its rounded print (1/0.45 is 2.22 for 2.20): its counts, compared
+                # in the table above, and its difference, here, decide it (tests/unit checks it against R)
+                cell = cell.partition("RR ")[0]
                 pair = re.fullmatch(r"Arm (\w\w) − Arm (\w\w)", label)
                 if pair and ARM_ORDER.index(pair[1]) > ARM_ORDER.index(pair[2]):
                     label, cell = f"Arm {pair[2]} − Arm {pair[1]}", _negated(cell)
-                cells.append((label, relabel(cell)))
+                cells.append((label, re.sub(r"[+−-](0\.0+)(?!\d)", r"\1", relabel(cell))))  # a zero has no sign
             rows.append(tuple(sorted(cells)))
-        out.append(sorted(rows))
+        # rows in the order of the cells that name them (an arm's column last): their numbers may
+        # differ in the last digit from one key to another
+        out.append(sorted(rows, key=lambda row: ([c for c in row if not c[0].startswith("Arm ")], row)))
     return out
 
 
