@@ -97,7 +97,7 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
         },
         "blinded": arms.blinded,
         **look,
-        "dmc_reason": dmc_reason,
+        "dmc_reason": shown_reason(dmc_reason, arms),
         "inferential": inferential,
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
@@ -129,6 +129,15 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
         "sites": sites(con, cut, visits[-1]),
     }
     return built | {"summary": summary(built)}
+
+
+def shown_reason(reason: str | None, arms: Arms) -> str | None:
+    """The data monitoring committee's reason as the report shows it: free text, withheld whole in a
+    blinded report when it names an arm, and not in an open report (its p-values are the closed
+    session's)."""
+    if arms.pooled:
+        return None
+    return withhold(reason)[0] if arms.blinded else reason
 
 
 def summary(report: dict) -> dict:

@@ -177,3 +177,16 @@ def test_each_kind_of_cut_has_one_status_and_no_word_against_it(db, study, kind)
         "descriptive": closed and status == "unplanned" and reason is None,
         "primary at the timepoint": primary,
     }
+
+
+def test_the_dmcs_reason_is_free_text_a_blinded_report_withholds_an_open_one_omits_and_every_page_escapes(db, tmp_path):
+    naming = "LL looks better than the lumbar stabilisation programme"
+    blinded = report_html(db, 3, "week_8", dmc_reason=naming)  # written, not refused as a fault of runback
+    assert "LL looks" not in blinded and "asked between-arm p-values ([withheld: may reveal allocation])" in blinded
+    assert naming in report_html(db, 3, "week_8", KEY, dmc_reason=naming)  # the unblinded closed report shows it
+    assert "safety signal" not in report_html(db, 3, "week_8", audience="open", dmc_reason="safety signal")
+    marked = report_html(db, 3, "week_8", dmc_reason='<script>alert("x")</script> & <b>')
+    assert "<script>alert" not in marked and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;" in marked
+    request = make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason="x" * 10_000)
+    with pytest.raises(make.ReportError, match=f"longer than {make.REASON_MAX} characters"):
+        make.make(request)
