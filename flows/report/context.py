@@ -77,6 +77,8 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
     visits = TIMEPOINTS[timepoint]
     info = _rows(con, "cut", cut=cut)[0]
     look = analysis_look(con, cut, timepoint)
+    if look["lock"] and arms.blinded:  # a forced lock's reason is free text: it may name an arm
+        look["lock"]["reason"] = withhold(look["lock"]["reason"])[0]
     inferential = look["status"]["kind"] != UNPLANNED or bool(dmc_reason)
     randomised = look["reach"]["randomised"]
     params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice

@@ -190,3 +190,13 @@ def test_the_dmcs_reason_is_free_text_a_blinded_report_withholds_an_open_one_omi
     request = make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason="x" * 10_000)
     with pytest.raises(make.ReportError, match=f"longer than {make.REASON_MAX} characters"):
         make.make(request)
+
+
+def test_a_forced_locks_reason_that_names_an_arm_is_withheld_not_a_report_refused(db, study):
+    with connect(db) as con:
+        lock.lock(con, "week_8", 2, force=True, reason="the LS programme's site closed", study=study)
+    for audience in ("closed", "open"):
+        html = report_html(db, 2, "week_8", audience=audience)
+        assert "site closed" not in html and "locked before every participant had reached it" in html
+        assert "[withheld: may reveal allocation]" in html.split('<header id="title"', 1)[1].split("</header>", 1)[0]
+    assert "the LS programme&#39;s site closed" in report_html(db, 2, "week_8", KEY)
