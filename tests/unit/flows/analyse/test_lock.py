@@ -201,3 +201,15 @@ def test_the_look_command_refuses_a_cut_that_does_not_exist_and_migrates_an_olde
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select look, data_cut from meta.analysis_looks").fetchall() == [(1, 1)]
+
+
+def test_a_column_a_later_migration_adds_to_an_analysis_table_leaves_a_locks_results_the_same(warehouse):
+    """A newer runback's migration may add a column to an analysis table (as 0027 added the tipping
+    delta's Monte-Carlo error to model_results): the locked rows, empty there, are the results locked."""
+    with connect(warehouse) as con:
+        done = lock.lock(con, "week_8")
+        con.execute("alter table analysis.model_results add column later_statistic double")
+        con.execute("alter table analysis.responders add column later_count integer")
+        assert lock.same_results(con, done)
+        con.execute("update analysis.responders set later_count = 1 where data_cut = 2")
+        assert not lock.same_results(con, done)
