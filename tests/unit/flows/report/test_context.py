@@ -139,6 +139,7 @@ def _status_words(html: str) -> dict:
         "boundaries": 'id="boundaries"' in html,
         "descriptive": "descriptive, with no p-value" in text,
         "primary at the timepoint": bool(re.search(r'data-role="primary"|\(primary MMRM|primary</span>', html)),
+        "asked by the DMC": bool(re.search(r"asked by the data monitoring committee|committee asked", text)),
     }
 
 
@@ -150,6 +151,7 @@ KINDS = {  # name: (what is recorded first, cut, timepoint, audience, unblinded,
     "planned look": ("look", 2, "week_8", "closed", True, None, "planned"),
     "planned look, blinded": ("look", 2, "week_8", "closed", False, None, "planned"),
     "planned look, open": ("look", 2, "week_8", "open", False, None, "planned"),
+    "planned look, a reason given": ("look", 2, "week_8", "closed", False, "a safety signal", "planned"),
     "final, forced": ("lock 2", 2, "week_8", "closed", True, None, "final"),
     "final, not forced, after a look": ("look, lock 3", 3, "week_8", "closed", False, None, "final"),
     "final month 6, forced": ("lock 3", 3, "month_6", "closed", True, None, "final"),
@@ -176,6 +178,7 @@ def test_each_kind_of_cut_has_one_status_and_no_word_against_it(db, study, kind)
         "boundaries": closed and primary and status != "unplanned",
         "descriptive": closed and status == "unplanned" and reason is None,
         "primary at the timepoint": primary,
+        "asked by the DMC": closed and status == "unplanned" and reason is not None,
     }
 
 
