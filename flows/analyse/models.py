@@ -437,6 +437,8 @@ def _mmrm_fit(post: Rows, arms: Sequence[str], visits: Sequence[str]) -> mmrm.Mm
     position[[VISITS.index(v) for v in visits]] = np.arange(len(visits))
     index = position[post.visit]
     x, names = _mmrm_columns(index, post.arm, post.base, post.sex, _present(post.sex), post.sexes, arms, visits)
+    if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:  # else garbage or an error, by the letters
+        raise ValueError("the design is singular (a covariate is confounded with the arms)")
     return mmrm.fit(post.aval, x, post.person, index, names)
 
 
