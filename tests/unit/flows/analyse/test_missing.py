@@ -269,6 +269,4 @@ def test_a_singular_design_is_not_imputed_and_the_refresh_goes_on():
             rows.append(person | {"visit": "week_8", "step": 2, "aval": person["base"] - 2 - i % 2})
     found = pd.DataFrame(models.delta_mi_rows(pd.DataFrame(rows), ["A", "B", "C"], "week_8", "ITT", "NPRS_RUN"))
     assert set(found["status"]) == {"not fitted"} and len(found) == 6  # three contrasts, three tipping deltas
-    assert set(found["note"]) == {
-        "could not be fitted: the design is singular (a covariate is confounded with the arms)"
-    }
+    assert set(found["note"]) == {f"could not be fitted: {models.SINGULAR}"}

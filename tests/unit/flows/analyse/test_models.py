@@ -84,10 +84,10 @@ def test_holm_is_statsmodels_multipletests(p_values):
 
 
 @pytest.mark.parametrize("letters", ["ABC", "BCA", "CAB"])
-def test_an_mmrm_whose_stratum_is_confounded_with_the_arms_says_it_cannot_be_fitted(letters):
+def test_an_mmrm_or_ancova_whose_stratum_is_confounded_with_the_arms_says_it_cannot_be_fitted(letters):
     """Every participant of two arms female, of the third male (as a small population at an early
     cut may be): sex is a combination of the arms' columns. Whichever letters the key gives the arms,
-    the MMRM says it cannot be fitted, never an estimate of a singular design."""
+    the MMRM and the ANCOVA say they cannot be fitted, never an estimate of a singular design."""
     rng = np.random.default_rng(3)
     rows = []
     for i in range(15):
@@ -96,8 +96,7 @@ def test_an_mmrm_whose_stratum_is_confounded_with_the_arms_says_it_cannot_be_fit
         rows.append(person | {"visit": "baseline", "step": 0, "aval": person["base"]})
         for visit, step in (("week_4", 1), ("week_8", 2)):
             rows.append(person | {"visit": visit, "step": step, "aval": person["base"] - step + rng.normal(0, 1)})
-    found = models.mmrm_rows(pd.DataFrame(rows), ["A", "B", "C"], "week_8", "ITT", "NPRS_RUN")
-    assert {(r["status"], r["estimate"]) for r in found} == {("not fitted", None)}
-    assert {r["note"] for r in found} == {
-        "could not be fitted: the design is singular (a covariate is confounded with the arms)"
-    }
+    for fitter in (models.mmrm_rows, models.ancova):
+        found = fitter(pd.DataFrame(rows), ["A", "B", "C"], "week_8", "ITT", "NPRS_RUN")
+        assert {(r["status"], r["estimate"]) for r in found} == {("not fitted", None)}
+        assert {r["note"] for r in found} == {f"could not be fitted: {models.SINGULAR}"}
