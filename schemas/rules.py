@@ -3,8 +3,8 @@
 - any project: no date after the export was made (quarantine);
 - the trial (when its fields are present): randomisation after consent and unchanged since the
   previous export (quarantine: the first value stands); assessments inside their visit windows,
-  sessions inside the programme, nothing dated before screening (flag: the row loads and a data
-  query is raised).
+  sessions inside the programme, running stopped after randomisation, nothing dated before
+  screening (flag: the row loads and a data query is raised).
 
 Each rule takes the export's text frames (per form, index `source_row`) and returns failure
 records in the shape of `schemas.form.FAILURE_COLUMNS`.
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from runback.schemas.failures import FLAG, QUARANTINE, concat_failures, failures, no_failures
 from runback.schemas.study import KIND_DATE, KIND_DATETIME, Study
-from runback.schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT
+from runback.schemas.trial import ASSESSMENT_DATES, PROGRAMME_EVENT, STOPPED_RUNNING_DATE
 from runback.schemas.values import parse
 
 
@@ -48,6 +48,7 @@ def check_all(frames: dict[str, pd.DataFrame], study: Study, context: Context) -
             randomisation_unchanged(frames["randomisation"], context.randomisation),
             visit_windows(frames, dates, study, rand_dates),
             sessions_in_programme(frames.get("session_log"), dates, study, rand_dates),
+            stopped_after_randomisation(frames, dates, rand_dates),
             not_before_screening(frames, dates),
         ]
     return concat_failures(found)
@@ -216,6 +217,21 @@ def sessions_in_programme(
         + f" from randomisation, outside the programme (days {low:g} to {high:g})"
     )
     return _records(sessions[outside], "session_log", "sess_date", "session_outside_programme", reason, FLAG)
+
+
+def stopped_after_randomisation(frames: dict[str, pd.DataFrame], dates: dict, rand_dates: pd.Series) -> pd.DataFrame:
+    """Running stops after randomisation (an eligible participant ran, and an intercurrent event
+    follows randomisation): an earlier stop date loads with a flag, since the running outcomes' values
+    after it are set aside (the hypothetical strategy) until it is corrected."""
+    form, col = STOPPED_RUNNING_DATE
+    rows = frames.get(form)
+    if rows is None or rows.empty or (form, col) not in dates:
+        return no_failures()
+    early = (_days_from_randomisation(dates[(form, col)], rows["record_id"], rand_dates) < 0).fillna(False)
+    if not early.any():
+        return no_failures()
+    reason = "running stopped before the participant was randomised; every running value after it is set aside"
+    return _records(rows[early], form, col, "stopped_before_randomisation", reason, FLAG)
 
 
 def not_before_screening(frames: dict[str, pd.DataFrame], dates: dict) -> pd.DataFrame:

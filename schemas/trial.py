@@ -38,6 +38,9 @@ RECRUITMENT = Recruitment(target=84, start=dt.date(2013, 6, 3), end=dt.date(2015
 ASSESSMENT_DATES = {"nprs": "nprs_date", "psfs": "psfs_date", "odi": "odi_date", "physical_tests": "pt_date"}
 """Assessment forms and the field holding each one's date (visit windows are checked on it)."""
 
+STOPPED_RUNNING_DATE = ("running_status", "run_stop_date")
+"""The form and field of the date a participant stopped running, an intercurrent event: after randomisation."""
+
 PROGRAMME_EVENT = "programme_arm_1"
 """The event of the exercise programme, whose window bounds the session dates."""
 

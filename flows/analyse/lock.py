@@ -21,7 +21,7 @@ from importlib import metadata
 from runback.flows.analyse.tables import TABLES
 from runback.flows.cuts import cuts
 from runback.flows.errors import Refused
-from runback.flows.hashing import hashes_hash, table_hash
+from runback.flows.hashing import frame_hash, hashes_hash, table_hash
 from runback.flows.warehouse import rows, sql, table_columns, transaction
 from runback.schemas import plan
 from runback.schemas.trial import PRIMARY, TIMEPOINTS
@@ -91,11 +91,17 @@ def results_parts(con, cut: int) -> dict[str, str]:
     """The content hash of each analysis table's rows of the cut (its data queries without their
     history, which depends on the cuts loaded before), by table."""
     parts = {
-        f"analysis.{t}": table_hash(con, "query/current_analysis_content", {"cut": cut}, table=t)
+        f"analysis.{t}": _filled_hash(con, "query/current_analysis_content", {"cut": cut}, table=t)
         for t in TABLES
         if t != "data_queries"
     }
-    return parts | {"analysis.data_queries": table_hash(con, "query/current_queries_content", {"cut": cut})}
+    return parts | {"analysis.data_queries": _filled_hash(con, "query/current_queries_content", {"cut": cut})}
+
+
+def _filled_hash(con, statement: str, params: dict, **names: str) -> str:
+    """The content hash of the rows a statement selects, without the columns empty in every row: a
+    column a later migration adds to an analysis table leaves the results locked before it the same."""
+    return frame_hash(con.execute(sql(statement, **names), params).df().dropna(axis=1, how="all"))
 
 
 def results_hash(con, cut: int) -> str:

@@ -407,6 +407,16 @@ def _mmrm_columns(
     return x.T, tuple(names)
 
 
+SINGULAR = "the design is singular (a covariate is confounded with the arms)"
+
+
+def _singular(x: np.ndarray) -> bool:
+    """Whether a design's columns are linearly dependent (a small population whose sex or baseline is
+    a function of its arm): its arm contrasts are then not estimable, and an estimate of them would
+    depend on which letters the allocation key gave the arms."""
+    return bool(np.linalg.matrix_rank(x.T @ x) < x.shape[1])
+
+
 def _present(codes: np.ndarray) -> np.ndarray:
     """The codes present (not -1), sorted."""
     return np.unique(codes[codes >= 0])
@@ -437,6 +447,8 @@ def _mmrm_fit(post: Rows, arms: Sequence[str], visits: Sequence[str]) -> mmrm.Mm
     position[[VISITS.index(v) for v in visits]] = np.arange(len(visits))
     index = position[post.visit]
     x, names = _mmrm_columns(index, post.arm, post.base, post.sex, _present(post.sex), post.sexes, arms, visits)
+    if _singular(x):
+        raise ValueError(SINGULAR)
     return mmrm.fit(post.aval, x, post.person, index, names)
 
 
@@ -603,8 +615,11 @@ def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, popu
     if len(levels) > 1:
         columns.append((at.sex == levels[-1]).astype(float))
         names.append("sex")
+    design = np.column_stack(columns)
+    if _singular(design):
+        return _not_fitted(base, terms, f"could not be fitted: {SINGULAR}", at)
     try:
-        result = ols(at.aval, np.column_stack(columns))
+        result = ols(at.aval, design)
     except (ValueError, np.linalg.LinAlgError) as err:
         return _not_fitted(base, terms, f"could not be fitted: {err}", at)
     counts = {"n_obs": len(at), "n_participants": at.participants()}

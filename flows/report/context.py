@@ -77,6 +77,8 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
     visits = TIMEPOINTS[timepoint]
     info = _rows(con, "cut", cut=cut)[0]
     look = analysis_look(con, cut, timepoint)
+    if look["lock"] and arms.blinded:  # a forced lock's reason is free text: it may name an arm
+        look["lock"]["reason"] = withhold(look["lock"]["reason"])[0]
     inferential = look["status"]["kind"] != UNPLANNED or bool(dmc_reason)
     randomised = look["reach"]["randomised"]
     params, per_arm_events = _rows(con, "params"), _rows(con, "adverse_events", cut=cut)  # each read once, used twice
@@ -97,7 +99,7 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
         },
         "blinded": arms.blinded,
         **look,
-        "dmc_reason": dmc_reason,
+        "dmc_reason": shown_reason(dmc_reason, arms),
         "inferential": inferential,
         "arms": [{"label": arms.labels[a], "short": arms.short(a), "letter": a} for a in arms.order],
         "pairs": [f"{arms.short(a)} − {arms.short(b)}" for a, b in arms.pairs()],
@@ -129,6 +131,15 @@ def build(con, cut: int, timepoint: str, arms: Arms, dmc_reason: str | None = No
         "sites": sites(con, cut, visits[-1]),
     }
     return built | {"summary": summary(built)}
+
+
+def shown_reason(reason: str | None, arms: Arms) -> str | None:
+    """The data monitoring committee's reason as the report shows it: free text, withheld whole in a
+    blinded report when it names an arm, and not in an open report (its p-values are the closed
+    session's)."""
+    if arms.pooled:
+        return None
+    return withhold(reason)[0] if arms.blinded else reason
 
 
 def summary(report: dict) -> dict:

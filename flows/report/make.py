@@ -29,6 +29,8 @@ from runback.flows.warehouse import connect, connect_read_only, pending_migratio
 from runback.schemas.trial import AUDIENCES, TIMEPOINT_LABELS, TIMEPOINTS
 
 Log = logging.Logger | logging.LoggerAdapter
+REASON_MAX = 500
+"""The longest reason of the data monitoring committee a report takes (shown in its title and notes)."""
 _DATA_URI = re.compile(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]*")
 
 
@@ -48,9 +50,14 @@ class Request:
 
     def check(self) -> None:
         """A timepoint or audience that is not one of the trial's is refused, and so is a blank
-        reason of the data monitoring committee."""
+        reason of the data monitoring committee, or one longer than `REASON_MAX`."""
         if self.dmc_reason is not None and not self.dmc_reason.strip():
             raise ReportError("the data monitoring committee's reason is blank.", "Give it as --dmc-reason TEXT.")
+        if self.dmc_reason is not None and len(self.dmc_reason.strip()) > REASON_MAX:
+            raise ReportError(
+                f"the data monitoring committee's reason is longer than {REASON_MAX} characters.",
+                "Give it in a sentence; the committee's minutes hold the rest.",
+            )
         if self.timepoint not in TIMEPOINTS:
             raise ReportError(f"timepoint must be one of {', '.join(TIMEPOINTS)}, not {self.timepoint!r}")
         if self.audience not in AUDIENCES:

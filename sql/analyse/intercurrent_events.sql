@@ -1,7 +1,8 @@
 -- analysis.intercurrent_events for a cut: one row per participant x intercurrent event x kind (the
 -- reason running stopped, or the kind of treatment), with its earliest date and how often recorded.
 -- running_status says at each follow-up visit whether the participant still runs (the stop date is
--- repeated at later visits); co_intervention logs each treatment for back pain outside the trial.
+-- repeated at later visits; one not known, a missing-data code, counts from the day before the visit
+-- that reports the stop); co_intervention logs each treatment for back pain outside the trial.
 insert into analysis.intercurrent_events
 with
 participants as (
@@ -11,7 +12,7 @@ participants as (
 ),
 
 stopped as (
-    select record_id, run_stop_reason as code, run_stop_date as event_date
+    select record_id, run_stop_reason as code, coalesce(run_stop_date, run_date - 1) as event_date
     from clean.running_status
     where valid_at(valid_from_cut, valid_to_cut, $cut) and not run_still
 ),

@@ -186,3 +186,30 @@ def test_no_look_after_the_lock_and_the_look_command(warehouse, study):
             lock.record_look(con, "week_8")
     result = runner.invoke(app, ["look", "--timepoint", "week_8", "--db", str(warehouse.parent / "none.duckdb")])
     assert result.exit_code == 3 and not (warehouse.parent / "none.duckdb").exists()
+
+
+def test_the_look_command_refuses_a_cut_that_does_not_exist_and_migrates_an_older_warehouse(warehouse):
+    args = ["look", "--timepoint", "week_8", "--db", str(warehouse)]
+    result = runner.invoke(app, [*args, "--data-cut", "9"])
+    assert result.exit_code == 3 and "there is no data cut 9 (the cuts are 1 to 2)" in result.output
+    with duckdb.connect(str(warehouse)) as con:  # as runback wrote it before planned looks (migration 0025)
+        con.execute("drop table meta.analysis_looks")
+        con.execute("alter table meta.report_runs drop column dmc_reason")
+        con.execute("delete from meta.schema_migrations where name = '0025_analysis_looks'")
+    assert report_html(warehouse, 2, "week_8").count('data-look="unplanned"') == 1  # read before it is migrated
+    result = runner.invoke(app, [*args, "--data-cut", "1"])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select look, data_cut from meta.analysis_looks").fetchall() == [(1, 1)]
+
+
+def test_a_column_a_later_migration_adds_to_an_analysis_table_leaves_a_locks_results_the_same(warehouse):
+    """A newer runback's migration may add a column to an analysis table (as 0027 added the tipping
+    delta's Monte-Carlo error to model_results): the locked rows, empty there, are the results locked."""
+    with connect(warehouse) as con:
+        done = lock.lock(con, "week_8")
+        con.execute("alter table analysis.model_results add column later_statistic double")
+        con.execute("alter table analysis.responders add column later_count integer")
+        assert lock.same_results(con, done)
+        con.execute("update analysis.responders set later_count = 1 where data_cut = 2")
+        assert not lock.same_results(con, done)

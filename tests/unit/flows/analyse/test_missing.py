@@ -254,3 +254,19 @@ def test_at_an_interim_cut_of_the_simulated_trial_only_due_and_missing_values_ar
             analysed, kept = rows[0]
             assert analysed == expected and kept == observed  # every due participant, and no one else
             assert analysed - kept == missing_ + (received - observed)  # imputed: due and missing
+
+
+def test_a_singular_design_is_not_imputed_and_the_refresh_goes_on():
+    """Twelve participants whose baseline is a function of the arm (as a small population at an early
+    cut may be confounded): the MMRM's design is singular. The MI's rows say it is not fitted; before,
+    the MMRM fit an estimate of the singular design and the MI's draws failed the refresh on it."""
+    rows = []
+    for i in range(1, 13):
+        person = {"record_id": str(i), "arm": "ACB"[i % 3], "sex": "Female", "base": float(5 + i % 3)}
+        rows.append(person | {"visit": "baseline", "step": 0, "aval": person["base"]})
+        rows.append(person | {"visit": "week_4", "step": 1, "aval": person["base"] - 1 - i % 2})
+        if i != 5:
+            rows.append(person | {"visit": "week_8", "step": 2, "aval": person["base"] - 2 - i % 2})
+    found = pd.DataFrame(models.delta_mi_rows(pd.DataFrame(rows), ["A", "B", "C"], "week_8", "ITT", "NPRS_RUN"))
+    assert set(found["status"]) == {"not fitted"} and len(found) == 6  # three contrasts, three tipping deltas
+    assert set(found["note"]) == {f"could not be fitted: {models.SINGULAR}"}

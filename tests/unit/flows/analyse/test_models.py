@@ -81,3 +81,22 @@ def test_ancova_with_too_few_participants_says_so():
 def test_holm_is_statsmodels_multipletests(p_values):
     expected = multipletests(p_values, method="holm")[1]
     np.testing.assert_array_equal(models.holm(np.array(p_values)), expected)
+
+
+@pytest.mark.parametrize("letters", ["ABC", "BCA", "CAB"])
+def test_an_mmrm_or_ancova_whose_stratum_is_confounded_with_the_arms_says_it_cannot_be_fitted(letters):
+    """Every participant of two arms female, of the third male (as a small population at an early
+    cut may be): sex is a combination of the arms' columns. Whichever letters the key gives the arms,
+    the MMRM and the ANCOVA say they cannot be fitted, never an estimate of a singular design."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(15):
+        arm = letters[i % 3]
+        person = {"record_id": str(i), "arm": arm, "sex": "Male" if arm == "C" else "Female", "base": rng.normal(5, 1)}
+        rows.append(person | {"visit": "baseline", "step": 0, "aval": person["base"]})
+        for visit, step in (("week_4", 1), ("week_8", 2)):
+            rows.append(person | {"visit": visit, "step": step, "aval": person["base"] - step + rng.normal(0, 1)})
+    for fitter in (models.mmrm_rows, models.ancova):
+        found = fitter(pd.DataFrame(rows), ["A", "B", "C"], "week_8", "ITT", "NPRS_RUN")
+        assert {(r["status"], r["estimate"]) for r in found} == {("not fitted", None)}
+        assert {r["note"] for r in found} == {f"could not be fitted: {models.SINGULAR}"}

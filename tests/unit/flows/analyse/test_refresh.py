@@ -9,7 +9,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from tests.helpers import simulated_warehouse
+from runback.schemas.trial import PRIMARY
+from tests.helpers import build_warehouse, randomised, simulated_warehouse
+from tests.helpers import visit as visit_row
 
 
 @pytest.fixture(scope="module")
@@ -303,3 +305,44 @@ def test_results_do_not_depend_on_arm_names_or_order(analysed, study):
         assert p == pytest.approx(row.p_value, rel=1e-3, abs=1e-8), row
         checked += 1
     assert checked > 100
+
+
+def test_a_value_set_aside_is_due_and_missing_alike_for_responders_and_the_mnar_imputation(tmp_path, study):
+    """Twelve participants assessed at weeks 4 and 8, one of whom stopped running before week 8: the
+    estimand sets aside that participant's week-8 running values; the ITT responders count it as a
+    non-response, the delta-adjusted MI imputes it (due and missing), and the primary MMRM analyses
+    all twelve (the one from their week-4 values)."""
+    night = []
+    for i in range(1, 13):
+        night.append(
+            randomised(
+                str(i), group=str(i % 3 + 1), sex=str(i % 2 + 1), nprs_run=str(4 + i % 5), psfs_date="2014-01-09"
+            )
+        )
+        night[-1] |= {"psfs_act1": "Running", "psfs_score1": str(3 + i % 4), "psfs_complete": "2"}
+        for event, day, gain in (("week_4_arm_1", "2014-02-07", 1), ("week_8_arm_1", "2014-03-07", 2)):
+            noise = (i * 7 + gain * 3) % 5 - 2
+            stopped = i == 5 and gain == 2
+            running = {"run_still": "0", "run_stop_date": "2014-02-20", "run_stop_reason": "1"} if stopped else {}
+            values = {"nprs_date": day, "nprs_run": str(min(10, max(0, 4 + i % 5 - gain + noise))), "nprs_avg": "3"}
+            values |= {"psfs_date": day, "psfs_act1": "Running", "psfs_score1": str(min(10, 3 + i % 4 + gain - noise))}
+            values |= {"run_date": day, "run_still": "1", **running, "nprs_complete": "2", "psfs_complete": "2"}
+            night.append(visit_row(str(i), event, **values, running_status_complete="2"))
+    db = build_warehouse(tmp_path, study, [night])
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select record_id, visit, param from analysis.set_aside order by all").fetchall() == [
+            ("5", "week_8", "NPRS_RUN"),
+            ("5", "week_8", "PSFS"),
+        ]
+        responders = (
+            "select sum(n), sum(observed) from analysis.responders where timepoint = 'week_8' and population = 'ITT'"
+        )
+        models = (
+            "select distinct model, status, n_participants, n_obs, note from analysis.model_results "
+            "where visit = 'week_8' and population = 'ITT' and model in ('MMRM', 'Delta-adjusted MI') "
+            "and term = 'B - A' and param = ?"
+        )
+        for param in PRIMARY:
+            assert con.execute(f"{responders} and param = ?", [param]).fetchall() == [(12, 11)]
+            found = {row[0]: row[1:] for row in con.execute(models, [param]).fetchall()}
+            assert found["MMRM"][:2] == ("ok", 12) and found["Delta-adjusted MI"][:3] == ("ok", 12, 11), found

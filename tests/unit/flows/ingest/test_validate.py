@@ -152,3 +152,35 @@ def test_intercurrent_event_forms_load_good_rows_and_quarantine_bad_ones(tmp_pat
         reasons[("2", "run_stop_date")]
         == "the date running stopped is after the date of the assessment that reports it"
     )
+
+
+def test_bad_intercurrent_event_rows_truncated_dated_before_randomisation_or_an_instance_twice(tmp_path, study):
+    def running(record, **values):
+        return visit(record, "week_8_arm_1", run_date="2014-03-07", running_status_complete="2", **values)
+
+    def treatment(record, instance, **values):
+        row = {"redcap_repeat_instrument": "co_intervention", "redcap_repeat_instance": str(instance)}
+        return visit(record, "week_8_arm_1", **row, cointv_type="1", co_intervention_complete="2", **values)
+
+    checked = _validate(
+        tmp_path,
+        study,
+        [
+            randomised("1"),  # on 2014-01-10, screened on 2014-01-06
+            running("1", run_still="0", run_stop_date="2014-02", run_stop_reason="1"),  # truncated
+            randomised("2"),
+            running("2", run_still="0", run_stop_date="2014-01-08", run_stop_reason="1"),  # before randomisation
+            randomised("3"),
+            treatment("3", 1, cointv_start="2014-02-01"),
+            treatment("3", 1, cointv_start="2014-02-03"),  # the same instance twice
+            treatment("3", 2, cointv_start="2014-02"),
+        ],
+    )
+    assert checked.valid["co_intervention"].empty
+    assert set(checked.valid["running_status"]["record_id"]) == {"2"}  # loads, with a data query
+    assert _found(checked) == {
+        ("running_status", "1", "run_stop_date", "redcap_type", "quarantine"),
+        ("running_status", "2", "run_stop_date", "stopped_before_randomisation", "flag"),
+        ("co_intervention", "3", "record_id", "duplicate_key", "quarantine"),
+        ("co_intervention", "3", "cointv_start", "redcap_type", "quarantine"),
+    }

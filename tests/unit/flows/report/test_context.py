@@ -19,7 +19,7 @@ from runback.flows.cli import app
 from runback.flows.report import make
 from runback.flows.warehouse import connect
 from runback.schemas import plan
-from tests.helpers import report_html, simulated_warehouse
+from tests.helpers import page_text, report_html, simulated_warehouse
 
 P_VALUE = re.compile(r"\bp [=<] \d")
 
@@ -125,3 +125,81 @@ def test_the_final_analysis_spends_what_is_left_after_the_looks_recorded(db, stu
     for _, _, _, alpha, critical, *_ in _rows(html).values():
         if critical != "no alpha yet":
             assert critical == f"{looks.boundaries((fraction, 1.0), float(alpha))[-1].critical:.3f}"
+
+
+def _status_words(html: str) -> dict:
+    """What a page says of its status: its look banners, and whether each status word is there."""
+    text = page_text(html)
+    return {
+        "banners": re.findall(r'data-look="([^"]+)"', html),
+        "FINAL": "FINAL" in text,
+        "interim": "interim" in text.lower(),
+        "unplanned": "unplanned" in text.lower(),
+        "boundaries below": "group-sequential boundaries below" in text,
+        "boundaries": 'id="boundaries"' in html,
+        "descriptive": "descriptive, with no p-value" in text,
+        "primary at the timepoint": bool(re.search(r'data-role="primary"|\(primary MMRM|primary</span>', html)),
+        "asked by the DMC": bool(re.search(r"asked by the data monitoring committee|committee asked", text)),
+    }
+
+
+KINDS = {  # name: (what is recorded first, cut, timepoint, audience, unblinded, the DMC's reason, status)
+    "unplanned week 8": (None, 3, "week_8", "closed", False, None, "unplanned"),
+    "unplanned week 8, the DMC asks": (None, 3, "week_8", "closed", True, "a safety signal", "unplanned"),
+    "unplanned month 6": (None, 3, "month_6", "closed", False, None, "unplanned"),
+    "unplanned, open": (None, 3, "week_8", "open", False, None, "unplanned"),
+    "planned look": ("look", 2, "week_8", "closed", True, None, "planned"),
+    "planned look, blinded": ("look", 2, "week_8", "closed", False, None, "planned"),
+    "planned look, open": ("look", 2, "week_8", "open", False, None, "planned"),
+    "planned look, a reason given": ("look", 2, "week_8", "closed", False, "a safety signal", "planned"),
+    "final, forced": ("lock 2", 2, "week_8", "closed", True, None, "final"),
+    "final, not forced, after a look": ("look, lock 3", 3, "week_8", "closed", False, None, "final"),
+    "final month 6, forced": ("lock 3", 3, "month_6", "closed", True, None, "final"),
+    "final month 6, open": ("lock 3", 3, "month_6", "open", False, None, "final"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_of_cut_has_one_status_and_no_word_against_it(db, study, kind):
+    recorded, cut, timepoint, audience, unblinded, reason, status = KINDS[kind]
+    with connect(db) as con:
+        if "look" in (recorded or ""):
+            lock.record_look(con, "week_8", 2, study=study)
+        if "lock" in (recorded or ""):
+            lock.lock(con, timepoint, int(recorded[-1]), force=True, reason="end of follow-up", study=study)
+    words = _status_words(report_html(db, cut, timepoint, KEY if unblinded else None, audience, reason))
+    closed, primary = audience == "closed", timepoint == plan.LOOKS.timepoint
+    assert words.pop("banners") == [status]
+    assert words == {
+        "FINAL": status == "final",
+        "interim": status == "planned",
+        "unplanned": status == "unplanned",
+        "boundaries below": closed and primary and status != "unplanned",
+        "boundaries": closed and primary and status != "unplanned",
+        "descriptive": closed and status == "unplanned" and reason is None,
+        "primary at the timepoint": primary,
+        "asked by the DMC": closed and status == "unplanned" and reason is not None,
+    }
+
+
+def test_the_dmcs_reason_is_free_text_a_blinded_report_withholds_an_open_one_omits_and_every_page_escapes(db, tmp_path):
+    naming = "LL looks better than the lumbar stabilisation programme"
+    blinded = report_html(db, 3, "week_8", dmc_reason=naming)  # written, not refused as a fault of runback
+    assert "LL looks" not in blinded and "asked between-arm p-values ([withheld: may reveal allocation])" in blinded
+    assert naming in report_html(db, 3, "week_8", KEY, dmc_reason=naming)  # the unblinded closed report shows it
+    assert "safety signal" not in report_html(db, 3, "week_8", audience="open", dmc_reason="safety signal")
+    marked = report_html(db, 3, "week_8", dmc_reason='<script>alert("x")</script> & <b>')
+    assert "<script>alert" not in marked and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;" in marked
+    request = make.Request("week_8", "closed", 3, out_dir=str(tmp_path / "out"), db=str(db), dmc_reason="x" * 10_000)
+    with pytest.raises(make.ReportError, match=f"longer than {make.REASON_MAX} characters"):
+        make.make(request)
+
+
+def test_a_forced_locks_reason_that_names_an_arm_is_withheld_not_a_report_refused(db, study):
+    with connect(db) as con:
+        lock.lock(con, "week_8", 2, force=True, reason="the LS programme's site closed", study=study)
+    for audience in ("closed", "open"):
+        html = report_html(db, 2, "week_8", audience=audience)
+        assert "site closed" not in html and "locked before every participant had reached it" in html
+        assert "[withheld: may reveal allocation]" in html.split('<header id="title"', 1)[1].split("</header>", 1)[0]
+    assert "the LS programme&#39;s site closed" in report_html(db, 2, "week_8", KEY)

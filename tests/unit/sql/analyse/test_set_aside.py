@@ -185,3 +185,42 @@ def test_consort_names_why_each_participant_is_not_analysed(warehouse):
         )
     )
     assert boxes == {"Analysed": 1} | {f"Not analysed: {reason}": 1 for reason in plan.NOT_ANALYSED}
+
+
+def test_a_stop_of_unknown_date_sets_aside_the_running_values_from_the_visit_that_reports_it(warehouse):
+    """A stop date given as a missing-data code (NULL in the clean layer): the participant had stopped
+    by the visit that says so, so its running values and later ones are no values of the variable."""
+    put(warehouse, "analysis.participants", [_participant("1", "A")])
+    _clean(
+        warehouse,
+        "running_status",
+        [
+            {"record_id": "1", "event": "week_4_arm_1", "run_date": dt.date(2014, 2, 7), "run_still": True},
+            {"record_id": "1", "event": "week_8_arm_1", "run_date": dt.date(2014, 3, 7), "run_still": False}
+            | {"run_stop_reason": "1"},
+        ],
+    )
+    _clean(warehouse, "co_intervention", [])
+    visits = [("baseline", "2014-01-09"), ("week_4", "2014-02-07"), ("week_8", "2014-03-07")]
+    _clean(
+        warehouse,
+        "nprs",
+        [
+            {
+                "record_id": "1",
+                "event": f"{v}_arm_1",
+                "nprs_date": dt.date.fromisoformat(d),
+                "nprs_run": 5,
+                "nprs_avg": 4,
+            }
+            for v, d in visits
+        ],
+    )
+    for form in ("psfs", "odi", "physical_tests"):
+        _clean(warehouse, form, [])
+
+    _run(warehouse, "intercurrent_events", "set_aside", "outcomes")
+
+    assert _rows(warehouse, "select record_id, visit, param from analysis.set_aside") == [("1", "week_8", "NPRS_RUN")]
+    kept = _rows(warehouse, "select visit from analysis.outcomes where param = 'NPRS_RUN' order by step")
+    assert kept == [("baseline",), ("week_4",)]
