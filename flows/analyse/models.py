@@ -86,11 +86,25 @@ def slope_terms(arms: Sequence[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Imputed:
+    """The delta-adjusted MI's completed data sets of one parameter at one timepoint (no shift), as
+    the responders by multiple imputation count them (`responders.imputed_comparisons`): each
+    participant due's arm, observed value and baseline, and the imputed values of each draw."""
+
+    timepoint: str
+    param: str
+    completed: missing.Completed
+    base: np.ndarray
+
+
+@dataclass(frozen=True)
 class Fits:
-    """The model results of a cut (rows in `COLUMNS` order) and how many fits were computed."""
+    """The model results of a cut (rows in `COLUMNS` order), how many fits were computed, and the
+    completed data sets of the delta-adjusted MI's fits."""
 
     results: pd.DataFrame
     fitted: int
+    imputed: tuple[Imputed, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +195,9 @@ def fit_all(
             rows += FITTERS[fit.model](fit.rows, arms, fit.timepoint, fit.population, fit.param)
             if progress:
                 progress(k, len(planned))
-    return Fits(with_roles(pd.DataFrame(rows, columns=COLUMNS)), len(planned))
+    kept = [fit.rows.memo.get((plan.DELTA_MI, arms, fit.timepoint)) for fit in planned if fit.model == plan.DELTA_MI]
+    imputed = tuple(i for i in kept if i is not None)  # none where the MI was not fitted
+    return Fits(with_roles(pd.DataFrame(rows, columns=COLUMNS)), len(planned), imputed)
 
 
 def plan_fits(
@@ -519,10 +535,12 @@ def delta_mi_rows(
         return _not_fitted(base, terms + tipping, problem, people)
     outcome = next(p for p in PARAMS if p.code == param)
     better, mcid = (1 if outcome.better == "higher" else -1), float(outcome.mcid)
-    due, x, arm = _due_rows(post, people, arms, visits)
+    due, x, arm, baseline = _due_rows(post, people, arms, visits)
     index = [(arms.index(later), arms.index(earlier)) for later, earlier in pairs(arms)]
     imputer = missing.Imputer(fit, due, np.random.default_rng(missing.SEED))
     result = missing.sensitivity(imputer, x, arm, tuple(index), better, mcid)
+    completed = Imputed(timepoint, param, result.ancovas.completed, baseline)
+    rows.memo[(plan.DELTA_MI, tuple(arms), timepoint)] = completed  # for the responders by MI (`fit_all`)
     imputed = int((~result.ancovas.completed.observed).sum())
     counts = {"n_obs": len(people) - imputed, "n_participants": len(people), "status": "ok"}  # observed, analysed
     counts |= {"imputations": result.tippings[0].imputations if result.tippings else 0}
@@ -579,10 +597,10 @@ def _first_rows(rows: Rows) -> Rows:
 
 def _due_rows(
     post: Rows, people: Rows, arms: Sequence[str], visits: Sequence[str]
-) -> tuple[missing.Visits, np.ndarray, np.ndarray]:
+) -> tuple[missing.Visits, np.ndarray, np.ndarray, np.ndarray]:
     """The imputation's rows: the MMRM's rows of `people` (those due at the final visit, with a
     baseline and stratum) and one row at the final visit without a value for each who lacks one;
-    then each of them's ANCOVA design row and arm index, in order."""
+    then each of them's ANCOVA design row, arm index and baseline, in order."""
     final = VISITS.index(visits[-1])
     mine = post.take(np.isin(post.person, people.person))
     lacking = people.take(~np.isin(people.person, mine.person[mine.visit == final]))
@@ -597,7 +615,7 @@ def _due_rows(
     design, _ = _mmrm_columns(position[visit], arm, base, sex, _present(post.sex), post.sexes, arms, visits)
     last = visit == final
     x = missing.ancova_design(arm[last], base[last], sex[last], len(arms))
-    return missing.Visits(person, position[visit], aval, design), x, arm[last]
+    return missing.Visits(person, position[visit], aval, design), x, arm[last], base[last]
 
 
 def ancova(frame: pd.DataFrame | Rows, arms: Sequence[str], timepoint: str, population: str, param: str) -> list[dict]:

@@ -2,8 +2,8 @@
 
 `refresh_analysis(con, study, cut)` recomputes, in one transaction, the reference tables (`ref.*`,
 from the study definition and `schemas/trial.py`), every `analysis.*` table's rows of that cut
-(`sql/analyse/<table>.sql`, in dependency order), `analysis.responder_comparisons` (`responders.py`)
-and `analysis.model_results` (`models.py`), then
+(`sql/analyse/<table>.sql`, in dependency order), `analysis.model_results` (`models.py`) and
+`analysis.responder_comparisons` (`responders.py`: also of the delta-adjusted MI's imputations), then
 checks them against what each table declares (`tables.py`, `checks.py`). A cut's analysis depends
 only on the clean layer as of the cut (and on which visit windows its date has closed), so
 recomputing it later gives the same rows. `latest.*` views show the newest cut analysed.
@@ -72,10 +72,6 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
         for table in SQL_TABLES:
             con.execute(sql(f"analyse/{table}"), {"cut": cut})
         arms = [row[0] for row in rows(con, "analyse/model_arms", {"cut": cut})]
-        compared = responders.comparisons(rows(con, "analyse/responder_counts", {"cut": cut}), arms)
-        _insert(
-            con, "responder_comparisons_rows", compared.assign(data_cut=cut), "analyse/insert_responder_comparisons"
-        )
         fits = models.fit_all(
             _arrow_frame(con, "analyse/model_outcomes", cut),
             _arrow_frame(con, "analyse/model_participants", cut),
@@ -85,6 +81,11 @@ def refresh_analysis(con, study: Study, cut: int, progress: Callable[[int, int],
             due=_arrow_frame(con, "analyse/model_due", cut),
         )
         _insert(con, "model_results_rows", fits.results.assign(data_cut=cut), "analyse/insert_model_results")
+        compared = responders.comparisons(rows(con, "analyse/responder_counts", {"cut": cut}), arms)
+        compared = pd.concat([compared, responders.imputed_comparisons(fits.imputed, arms)], ignore_index=True)
+        _insert(
+            con, "responder_comparisons_rows", compared.assign(data_cut=cut), "analyse/insert_responder_comparisons"
+        )
         checks.check(con, cut)
         written = _counts(con, cut)
     return Refreshed(written, fits.fitted)

@@ -15,6 +15,15 @@ and the relative risk with the log interval (CONSORT 17b).
 (prop.test's Wilson intervals); the tests compare to 1e-12. `comparisons()` gives the rows of
 `analysis.responder_comparisons`: every pair of arms, later minus (or over) earlier, as the models
 compare them (`models.pairs`).
+
+Responders by multiple imputation (a sensitivity analysis of the primary outcomes at the primary
+timepoint, population `plan.MULTIPLE_IMPUTATION`, `imputed_comparisons()`): the completed data sets
+are those of the delta-adjusted MI without a shift (`missing.py`, `models.Imputed`: only values due
+and missing imputed); in each, a participant responds when the change reaches the MCID in the better
+direction (within `TOLERANCE`, as `sql/analyse/responders.sql`). Each pair's risk difference is
+pooled by Rubin's rules (`pooled_difference`): within-imputation variance p1(1-p1)/n1 + p2(1-p2)/n2,
+the Wald 95% interval with Student's t on Rubin's (1987) degrees of freedom (the normal quantile
+when the imputations agree). No relative risk is pooled.
 """
 
 from __future__ import annotations
@@ -25,12 +34,16 @@ from itertools import groupby
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
-from runback.flows.analyse.models import pairs
+from runback.flows.analyse.models import Imputed, pairs
+from runback.schemas import plan
+from runback.schemas.trial import PARAMS
 
 COLUMNS = ("timepoint", "param", "population", "term", "risk_difference", "rd_ci_low", "rd_ci_high")
-COLUMNS += ("relative_risk", "rr_ci_low", "rr_ci_high")
+COLUMNS += ("relative_risk", "rr_ci_low", "rr_ci_high", "imputations", "imputed")
+TOLERANCE = 1e-9
+"""A change this close to the MCID reaches it (the tolerance of `sql/analyse/responders.sql`)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,54 @@ def comparisons(counts: list[tuple], arms: list[str]) -> pd.DataFrame:
             ratio = relative_risk(*by_arm[later], *by_arm[earlier])
             out.append(
                 (*group, f"{later} - {earlier}", difference.estimate, difference.ci_low, difference.ci_high)
-                + (ratio.estimate, ratio.ci_low, ratio.ci_high)
+                + (ratio.estimate, ratio.ci_low, ratio.ci_high, None, None)
             )
+    return pd.DataFrame(out, columns=list(COLUMNS))
+
+
+def pooled_difference(x1: np.ndarray, n1: int, x2: np.ndarray, n2: int, level: float = 0.95) -> Comparison:
+    """p1 - p2 pooled over imputations by Rubin's rules (`x1`, `x2`: each imputation's responders of
+    the n1 and n2 participants): the mean difference, total variance T = W + (1 + 1/m) B (W the mean
+    of p1(1-p1)/n1 + p2(1-p2)/n2, B the variance of the differences over the m imputations), and the
+    interval d -/+ t(df) sqrt(T), df = (m - 1)(1 + W / ((1 + 1/m) B))^2 (infinite when B = 0)."""
+    p1, p2 = np.asarray(x1) / n1, np.asarray(x2) / n2
+    m, difference = len(p1), p1 - p2
+    d, w, b = float(np.mean(difference)), float(np.mean(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)), 0.0
+    if m > 1:
+        b = float(np.var(difference, ddof=1))
+    between = (1 + 1 / m) * b
+    df = (m - 1) * (1 + w / between) ** 2 if between > 0 else np.inf
+    half = float(special.stdtrit(df, 0.5 + level / 2)) * np.sqrt(w + between)
+    return Comparison(d, d - half, d + half)
+
+
+def by_imputation(imputed: Imputed, arms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The responders of each arm in each completed data set (imputations x `arms`), the
+    participants of each arm and how many of them were imputed."""
+    outcome = next(p for p in PARAMS if p.code == imputed.param)
+    better = 1.0 if outcome.better == "higher" else -1.0
+    c, reach = imputed.completed, float(outcome.mcid) - TOLERANCE
+    seen = c.observed
+    observed = np.bincount(c.arm[seen], better * (c.y_observed[seen] - imputed.base[seen]) >= reach, arms)
+    drawn = better * (c.imputed - imputed.base[~seen]) >= reach  # imputations x participants imputed
+    responded = observed + drawn.astype(float) @ (c.arm[~seen, None] == np.arange(arms))
+    return responded, np.bincount(c.arm, minlength=arms), np.bincount(c.arm[~seen], minlength=arms)
+
+
+def imputed_comparisons(imputed: tuple[Imputed, ...], arms: list[str]) -> pd.DataFrame:
+    """The responders by multiple imputation compared between every pair of `arms` of which each has
+    participants due: rows of `analysis.responder_comparisons`, the risk difference pooled by Rubin's
+    rules, with the imputations and the values imputed in the two arms."""
+    out = []
+    for each in imputed:
+        responded, n, drawn = by_imputation(each, len(arms))
+        for later, earlier in pairs(arms):
+            i, j = arms.index(later), arms.index(earlier)
+            if n[i] and n[j]:
+                difference = pooled_difference(responded[:, i], int(n[i]), responded[:, j], int(n[j]))
+                out.append(
+                    (each.timepoint, each.param, plan.MULTIPLE_IMPUTATION, f"{later} - {earlier}")
+                    + (difference.estimate, difference.ci_low, difference.ci_high, None, None, None)
+                    + (len(responded), int(drawn[i] + drawn[j]))
+                )
     return pd.DataFrame(out, columns=list(COLUMNS))

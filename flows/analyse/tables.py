@@ -34,6 +34,8 @@ STEPS = tuple(str(step) for step in VISIT_STEPS.values())
 PARAM_CODES = tuple(p.code for p in PARAMS)
 POPULATIONS = (plan.ITT, plan.PER_PROTOCOL)
 RESPONDER_POPULATIONS = (plan.ITT, plan.OBSERVED_CASES, plan.PER_PROTOCOL)
+COMPARED_POPULATIONS = (*RESPONDER_POPULATIONS, plan.MULTIPLE_IMPUTATION)
+"""Responders are also compared by multiple imputation (sensitivity; no counts by arm)."""
 
 DECLARED = (
     Table("participants", ("record_id",), accepted={"arm": ARMS}),
@@ -87,7 +89,7 @@ DECLARED = (
         "responder_comparisons",
         ("timepoint", "param", "population", "term"),
         ("risk_difference", "rd_ci_low", "rd_ci_high"),  # both arms have participants due
-        {"timepoint": tuple(TIMEPOINTS), "param": PARAM_CODES, "population": RESPONDER_POPULATIONS},
+        {"timepoint": tuple(TIMEPOINTS), "param": PARAM_CODES, "population": COMPARED_POPULATIONS},
         in_sql=False,
     ),
     Table(

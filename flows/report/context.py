@@ -637,22 +637,28 @@ def slopes(longitudinal: Rows, arms: Arms) -> list[dict]:
 
 def responders(frame: Rows, compared: Rows, arms: Arms) -> list[dict]:
     """Responders per outcome and population by arm, with the risk difference and relative risk of
-    each pair of arms shown (oriented as shown)."""
-    comparisons = {key: _by_term(rows) for key, rows in _groups(compared, "param_sort", "population")}
+    each pair of arms shown (oriented as shown); ITT first. The responders by multiple imputation
+    (a sensitivity analysis) have comparisons only: no counts by arm (`arms` None), and the
+    imputations pooled."""
+    by_pair = _groups(compared, "param_sort", "population")
+    comparisons = {key: _by_term(rows) for key, rows in by_pair}
+    imputed = [(key, rows) for key, rows in by_pair if key[1] == plan.MULTIPLE_IMPUTATION]
     out = []
-    for key, rows in _groups(frame, "param_sort", "population"):
-        first, terms = rows[0], comparisons.get(key, {})
+    for key, rows in sorted(
+        _groups(frame, "param_sort", "population") + imputed, key=lambda g: (g[0][1] != plan.ITT, g[0])
+    ):
+        first, terms, counted = rows[0], comparisons.get(key, {}), key[1] != plan.MULTIPLE_IMPUTATION
         out.append(
             {
                 "label": first["label"],
                 "mcid": first["mcid"],
                 "better": first["better"],
                 "population": key[1],
-                "arms": _by_arm(rows, arms),
+                "arms": _by_arm(rows, arms) if counted else None,
+                "imputations": None if counted else first["imputations"],
                 "pairs": [_compared(terms, a, b) for a, b in arms.pairs()],
             }
         )
-    out.sort(key=lambda r: r["population"] != "ITT")
     return out
 
 

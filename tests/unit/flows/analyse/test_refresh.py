@@ -181,7 +181,7 @@ def test_responder_comparisons_are_those_of_the_counts(analysed):
     from runback.flows.analyse import responders
 
     counts = _df(analysed, "select * from latest.responders")
-    stored = _df(analysed, "select * from latest.responder_comparisons")
+    stored = _df(analysed, "select * from latest.responder_comparisons where population != 'Multiple imputation'")
     assert len(stored) == 3 * len(counts.groupby(["timepoint", "param", "population"]))
     for row in stored.itertuples():
         later, earlier = row.term.split(" - ")
@@ -196,6 +196,27 @@ def test_responder_comparisons_are_those_of_the_counts(analysed):
         assert (row.relative_risk, row.rr_ci_low, row.rr_ci_high) == pytest.approx(
             (ratio.estimate, ratio.ci_low, ratio.ci_high), rel=1e-15
         )
+
+
+def test_responders_by_multiple_imputation_impute_the_values_due_and_missing(analysed):
+    """The primary outcomes at week 8, every pair of arms: the values imputed in the two arms are
+    the ITT responders' due and missing (n - observed), pooled over the delta-adjusted MI's
+    imputations."""
+    stored = _df(analysed, "select * from latest.responder_comparisons where population = 'Multiple imputation'")
+    assert sorted(zip(stored["param"], stored["term"], strict=True)) == [
+        (param, term) for param in ("NPRS_RUN", "PSFS") for term in ("B - A", "C - A", "C - B")
+    ]
+    assert set(stored["timepoint"]) == {"week_8"} and stored["relative_risk"].isna().all()
+    counts = _df(analysed, "select * from latest.responders where timepoint = 'week_8' and population = 'ITT'")
+    lacking = counts.assign(lacking=counts["n"] - counts["observed"]).set_index(["param", "arm"])["lacking"]
+    imputations = _df(
+        analysed, "select distinct param, imputations from latest.model_results where model = 'Delta-adjusted MI'"
+    ).set_index("param")["imputations"]
+    for row in stored.itertuples():
+        later, earlier = row.term.split(" - ")
+        assert row.imputed == lacking[row.param, later] + lacking[row.param, earlier] > 0
+        assert row.imputations == imputations[row.param] >= 100
+        assert row.rd_ci_low < row.risk_difference < row.rd_ci_high
 
 
 def test_missing_data_and_adherence(analysed):

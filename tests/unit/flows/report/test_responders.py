@@ -1,10 +1,13 @@
 """The report's responders (`flows/report/context.py` responders, `reports/_responders.html.j2`):
 every randomised participant due, the missing counted as non-responders and shown, and the
-between-arm comparisons of each pair of arms as the report shows the pair; never in an open report."""
+between-arm comparisons of each pair of arms as the report shows the pair, the responders by multiple
+imputation as a sensitivity row; never in an open report."""
+
+import re
 
 from runback.flows.report.blinding import Arms
 from runback.flows.report.context import responders
-from tests.helpers import build_warehouse, page_text, randomised, report_html, visit
+from tests.helpers import build_warehouse, page_text, randomised, report_html, simulated_warehouse, visit
 
 STORED = {"param_sort": 0, "population": "ITT", "term": "B - A", "risk_difference": 0.25}
 STORED |= {"rd_ci_low": -0.1, "rd_ci_high": 0.5, "relative_risk": 2.0, "rr_ci_low": 0.5, "rr_ci_high": 8.0}
@@ -44,3 +47,18 @@ def test_the_closed_report_shows_the_missing_as_non_responders_and_each_pair(tmp
     assert "Newcombe" in closed
     opened = page_text(report_html(db, 1, "week_8", audience="open"))
     assert "Newcombe" not in opened and "non-responders" not in opened
+
+
+def test_the_responders_by_multiple_imputation_are_a_sensitivity_row_of_the_closed_report_only(tmp_path, study):
+    """36 simulated participants: at week 8 each primary outcome has a row of every pair by multiple
+    imputation, with its imputations and values imputed; the open report has none of it."""
+    db, cut = simulated_warehouse(tmp_path, study, participants=36, seed=5, nights=3)
+    closed = report_html(db, cut, "week_8")
+    rows = re.findall(r'<tr data-population="Multiple imputation">(.*?)</tr>', closed, flags=re.S)
+    assert len(rows) == 2 and all(re.search(r"\(sensitivity; \d+ imputations\)", row) for row in rows)
+    assert all(row.count("RD ") == 3 and row.count("data-imputed=") == 3 and "RR " not in row for row in rows)
+    assert "within-imputation variance p1(1−p1)/n1" in page_text(closed)
+    assert "Multiple imputation" not in report_html(db, cut, "month_6")
+    opened = report_html(db, cut, "week_8", audience="open")
+    assert "Multiple imputation" not in opened and "data-imputed" not in opened and "imputations)" not in opened
+    assert "within-imputation variance" not in page_text(opened)
