@@ -407,16 +407,23 @@ def plan(
 
 def _sample_size(effect: float, sd: float, correlation: float, dropout: float, alpha: float | None) -> str:
     """The power and sample size of one pair of arms under the plan's looks (looks.Assumptions)."""
+    import math
+
     from runback.flows.analyse.looks import Assumptions
     from runback.schemas.plan import LOOKS
     from runback.schemas.trial import ARMS, RECRUITMENT
 
-    if sd <= 0 or not 0 <= correlation < 1 or not 0 <= dropout < 1 or effect == 0:
+    alpha = LOOKS.alpha if alpha is None else alpha
+    values = (effect, sd, correlation, dropout, alpha)
+    within = sd > 0 and 0 <= correlation < 1 and 0 <= dropout < 1 and effect != 0 and 0 < alpha < 0.5
+    if not (all(map(math.isfinite, values)) and within):
         raise Refused(
-            "the assumptions are out of range.", "--effect not 0, --sd > 0, 0 <= --correlation, --dropout < 1."
+            "the assumptions are out of range.",
+            "Give a finite --effect other than 0, --sd > 0, 0 <= --correlation < 1, 0 <= --dropout < 1 "
+            "and 0 < --alpha < 0.5.",
         )
     fractions = (*LOOKS.interim, 1.0)
-    found = Assumptions(effect, sd, correlation, alpha or LOOKS.alpha, dropout, fractions, len(ARMS))
+    found = Assumptions(effect, sd, correlation, alpha, dropout, fractions, len(ARMS))
     return (
         f"difference {effect:g}, SD {sd:g}, correlation with baseline {correlation:g} (adjusted SD "
         f"{found.adjusted_sd:.3f}), dropout {dropout:g}, one-sided alpha {found.alpha:g}, looks at "

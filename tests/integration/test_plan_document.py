@@ -29,5 +29,6 @@ def test_the_plan_command_recomputes_a_row_of_the_sample_size_table():
     assert result.exit_code == 0, result.output
     assert "power with 84 randomised: 0.464" in result.output
     assert "randomised for power 0.80: 186;" in result.output and "looks at 0.5, 1" in result.output
-    refused = runner.invoke(app, ["plan", "--effect", "0.5", "--sd", "0"])
-    assert refused.exit_code == 3 and "out of range" in refused.output
+    for wrong in (["--sd", "0"], ["--alpha", "0"], ["--alpha", "0.6"], ["--correlation", "1"], ["--sd", "nan"]):
+        refused = runner.invoke(app, ["plan", "--effect", "0.5", *wrong])
+        assert refused.exit_code == 3 and "out of range" in refused.output, (wrong, refused.output)
