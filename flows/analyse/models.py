@@ -499,20 +499,7 @@ def mmrm_rows(
     cells = [(visit, term) for visit in visits for term in terms]
     vectors = [mmrm_vector(result.names, later, earlier, visit) for visit in visits for later, earlier in pairs(arms)]
     return [
-        base
-        | {
-            "visit": visit,
-            "term": term,
-            "estimate": c.estimate,
-            "std_error": c.std_error,
-            "df": c.df,
-            "ci_low": c.ci_low,
-            "ci_high": c.ci_high,
-            "p_value": c.p_value,
-            **counts,
-            "status": "ok",
-            "note": note,
-        }
+        base | {"visit": visit, "term": term} | _inference(c) | {**counts, "status": "ok", "note": note}
         for (visit, term), c in zip(cells, result.contrasts(np.array(vectors)), strict=True)
     ]
 
@@ -547,7 +534,7 @@ def delta_mi_rows(
     note = f"MAR (no shift): {imputed} of {len(people)} values due at {final} missing and imputed"
     out = []
     for t, term, tip in zip(result.tippings, terms, tipping, strict=True):
-        out.append(base | counts | _pooled(t.mar) | {"term": term, "note": note})
+        out.append(base | counts | _inference(t.mar) | {"term": term, "note": note})
         later = t.favoured == t.later  # the arm made worse: the tipping grid's cell where the conclusion changes
         shifts = {"shift_later": t.delta if later else 0.0, "shift_earlier": 0.0 if later else t.delta}
         fields = {"estimate": t.delta, "mc_error": t.mc_error, "note": _why(t, arms[t.favoured], outcome)}
@@ -556,12 +543,12 @@ def delta_mi_rows(
         for a, row in zip(missing.GRID_MCID, cells, strict=True):
             for b, cell in zip(missing.GRID_MCID, row, strict=True):
                 shifted = {"shift_later": a, "shift_earlier": b, "term": f"tipping grid {term}", "note": ""}
-                out.append(base | counts | _pooled(cell) | shifted)
+                out.append(base | counts | _inference(cell) | shifted)
     return out
 
 
-def _pooled(c: missing.Pooled) -> dict:
-    """A pooled contrast's fields of a result row."""
+def _inference(c: missing.Pooled | mmrm.Contrast) -> dict:
+    """A contrast's fields of a result row (a pooled one's, or a fit's)."""
     return {
         "estimate": c.estimate,
         "std_error": c.std_error,
