@@ -1,6 +1,6 @@
 """Every kind of report as a committee member reads it, on a phone (390 px) and a desk screen: closed
-and open, at week 8 and month 6, an unplanned cut and the locked (FINAL) one, and the unblinded
-closed page. Nothing is wider than the screen (long hashes and file names wrap, a wide table
+and open, at week 8 and month 6, an unplanned cut, the planned interim look (week 8) and the locked
+(FINAL) one, and the unblinded closed pages. Nothing is wider than the screen (long hashes and file names wrap, a wide table
 scrolls inside its own box), no word is broken across lines, and each page opens with its
 summary and contents; the folder's index fits a phone too. Screenshots of every page are saved
 in the test's folder, and in $RUNBACK_SCREENSHOTS when it is set."""
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from runback.flows import settings
-from runback.flows.analyse.lock import lock
+from runback.flows.analyse.lock import lock, record_look
 from runback.flows.ingest.pipeline import Options
 from runback.flows.night import run
 from runback.flows.report import make
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEPOINTS = ("week_8", "month_6")
 AUDIENCES = ("closed", "open")
-LOOKS = ("unplanned", "locked")
+LOOKS = ("unplanned", "planned", "locked")
 WIDTHS = (390, 1280)
 
 # Elements wider than the screen, unless inside a box that scrolls (or clips) on its own, which must
@@ -106,26 +106,28 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     found = {}
     with settings.use_trial(settings.Trial("", db, exports, root / "out", key)):
         run([exports], db, settings.PROJECT_DIR, Options(key=key))
-        for look, cut in (("unplanned", 2), ("locked", 3)):
-            if look == "locked":
-                with connect(db) as con:
-                    for timepoint in TIMEPOINTS:
-                        lock(con, timepoint, cut, force=True, reason="the committee's meeting")
-            for timepoint in TIMEPOINTS:
+        for look, cut in (("unplanned", 2), ("planned", 2), ("locked", 3)):
+            with connect(db) as con:
+                if look == "planned":  # the plan's interim look is at week 8 only
+                    record_look(con, "week_8", cut)
+                for timepoint in TIMEPOINTS if look == "locked" else ():
+                    lock(con, timepoint, cut, force=True, reason="the committee's meeting")
+            for timepoint in TIMEPOINTS if look != "planned" else ("week_8",):
                 for audience in AUDIENCES:
                     request = make.Request(timepoint, audience, cut, out_dir=str(root / look), db=str(db))
                     found[f"{timepoint}_{audience}_{look}"] = make.make(request)[0]
-        request = make.Request("week_8", blinded=False, key=str(key), out_dir=str(root / "locked"), db=str(db))
-        found["week_8_closed_locked_unblinded"] = make.make(request)[0]
+            if look != "unplanned":  # with the allocation: the hypotheses' decisions
+                folder = str(root / look)
+                request = make.Request("week_8", blinded=False, key=str(key), data_cut=cut, out_dir=folder, db=str(db))
+                found[f"week_8_closed_unblinded_{look}"] = make.make(request)[0]
     return found
 
 
 def test_each_kind_says_its_look_and_opens_with_a_summary_and_contents(pages):
     for kind, path in pages.items():
         html = path.read_text()
-        assert ('data-look="final"' in html) == kind.endswith(("locked", "unblinded")), kind
-        assert ('data-look="unplanned"' in html) == kind.endswith("unplanned"), kind
-        assert len(re.findall("data-look=", html)) == 1, kind
+        look = kind.rsplit("_", 1)[-1]
+        assert re.findall(r'data-look="(\w+)"', html) == [{"locked": "final"}.get(look, look)], kind
         top = html[: html.index('<section id="consort"')]
         assert 'id="summary"' in top and 'id="contents"' in top, kind
         sections = re.findall(r'<section id="([^"]+)"', html)
