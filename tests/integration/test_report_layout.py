@@ -2,8 +2,8 @@
 and open, at week 8 and month 6, an unplanned cut, the planned interim look (week 8) and the locked
 (FINAL) one, and the unblinded closed pages. Nothing is wider than the screen (long hashes and
 file names wrap, a wide table scrolls inside its own box), no word is broken across lines, and
-each page opens with its summary and contents; the folder's index fits a phone too. Screenshots of every page are saved
-in the test's folder, and in $RUNBACK_SCREENSHOTS when it is set."""
+each page opens with its summary and contents; the folder's index fits a phone too. Screenshots of
+every page are saved in the test's folder, and in $RUNBACK_SCREENSHOTS when it is set."""
 
 from __future__ import annotations
 
