@@ -275,9 +275,9 @@ def lock(
     return result
 
 
-def verify(con, lock_: Lock) -> bool:
-    """Whether the locked cut's analysis input still has the content that was locked."""
-    return content_hash(con, lock_.data_cut) == lock_.content_hash
+def verify(con, taken: Lock | Look) -> bool:
+    """Whether the cut of a lock or of a planned look still has the analysis input it had then."""
+    return content_hash(con, taken.data_cut) == taken.content_hash
 
 
 def same_results(con, lock_: Lock) -> bool | None:

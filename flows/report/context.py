@@ -244,9 +244,11 @@ def analysis_look(con, cut: int, timepoint: str) -> dict:
     the runback version now, and, for the locked cut, whether its results are still those locked)."""
     seen = lock.reach(con, cut, timepoint)
     found = lock.locked(con, timepoint)
+    taken = lock.looks(con, timepoint)
+    verified = all(lock.verify(con, t) for t in taken if t.data_cut == cut)  # this cut's planned look, if any
     visit = VISIT_LABELS[TIMEPOINTS[timepoint][-1]]
     return {
-        "status": status(cut, timepoint, found, lock.looks(con, timepoint)),
+        "status": status(cut, timepoint, found, taken) | {"verified": verified},
         "reach": {"reached": seen.reached, "randomised": seen.randomised, "visit": visit},
         "lock": None
         if found is None

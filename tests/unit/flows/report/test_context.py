@@ -115,6 +115,15 @@ def test_a_planned_looks_blinded_report_shows_the_boundaries_per_pair_of_letters
     assert "stated with the allocation, in the unblinded closed report" in html
 
 
+def test_a_planned_looks_report_says_when_the_cuts_input_changed_since_the_look(db, study):
+    _look(db, study)
+    changed = "no longer matches the content recorded at the look"
+    assert changed not in report_html(db, 2, "week_8")
+    with connect(db) as con:
+        con.execute("update analysis.outcomes set aval = aval + 1 where data_cut = 2 and step = 1")
+    assert changed in page_text(report_html(db, 2, "week_8"))
+
+
 def test_the_final_analysis_spends_what_is_left_after_the_looks_recorded(db, study):
     fraction = _look(db, study)
     with connect(db) as con:
