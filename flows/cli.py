@@ -777,8 +777,9 @@ def demo(
     participants: int = typer.Option(84, help="Participants randomised."),
     seed: int = typer.Option(1, help="Random seed."),
 ) -> None:
-    """Simulate the trial (with the usual export faults), ingest every night in order, and render
-    the follow-up reports (8 weeks, 6 months; open and closed, blinded) of the last night's data cut.
+    """Simulate the trial (with the usual export faults), ingest every night in order, lock each
+    timepoint every participant has reached, and render the follow-up reports (8 weeks, 6 months;
+    open and closed, blinded) of the last night's data cut.
 
     The demo keeps its own exports and warehouse in FOLDER and its allocation key beside it in
     FOLDER-key/ (all made afresh each time), so it never touches the trial's; its reports and
@@ -803,6 +804,7 @@ def demo(
         night = _night([exports], database, None, options | {"export_time": None, "key": str(key)})
         cuts = sum(r.status is FileStatus.LOADED for r in night.results)
         typer.echo(f"\ningested {len(night.results)} exports ({cuts} data cuts) into {database}; allocation key: {key}")
+        _demo_locks(database)
         reports = [
             _report(
                 {
@@ -824,6 +826,24 @@ def demo(
         typer.echo(f"  {path}")
     typer.echo(f"\nlook around:  runback status --db {database}")
     typer.echo(f'              runback query --db {database} "select * from latest.outcome_summary"')
+
+
+def _demo_locks(database: Path) -> None:
+    """Lock each timepoint that every randomised participant has passed at the demo's last cut, as a
+    trial does at the end of follow-up, so the demo's reports are its final analysis (the others stay
+    unplanned cuts: descriptive, no p-value)."""
+    from runback.flows.analyse import lock
+    from runback.flows.cuts import cuts
+    from runback.flows.warehouse import connect
+
+    with connect(database) as con:
+        last = cuts(con).chosen(None)
+        for timepoint in Timepoint:
+            if lock.reach(con, last, str(timepoint)).interim:
+                typer.echo(f"{timepoint} not locked: some participants have not reached it at data cut {last}")
+            else:
+                done = lock.lock(con, str(timepoint), last)
+                typer.echo(f"locked {timepoint} at data cut {done.data_cut}: its reports are the final analysis")
 
 
 def main() -> None:

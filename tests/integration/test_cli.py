@@ -267,9 +267,12 @@ def test_the_demo_renders_open_and_closed_reports_at_both_timepoints(tmp_path, m
         "runback_week_8_closed.html",
         "runback_week_8_open.html",
     ]
+    assert "locked week_8 at data cut" in result.output  # every participant has reached it at the last cut
     for page in pages:
         html = page.read_text()
         assert 'id="protocol-deviations"' in html and 'id="serious-adverse-events"' in html, page.name
+        locked = f"locked {page.name.split('_cut')[0].removeprefix('runback_')} at data cut" in result.output
+        assert re.findall(r'data-look="(\w+)"', html) == ["final" if locked else "unplanned"], page.name
         if page.name.endswith("_open.html"):
             assert not ARM_LETTER.search(page_text(html)) and "sae-listing" not in html, page.name
         else:
