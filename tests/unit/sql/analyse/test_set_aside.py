@@ -31,6 +31,12 @@ def _clean(con, form: str, rows: list[dict]) -> None:
         put(con, f"clean.{form}", [{"valid_from_cut": 1, "instance": 1} | r for r in rows])
 
 
+def _nprs(con, assessed: list[tuple[str, str, str]]) -> None:
+    """NPRS forms (pain during running 5, average pain 4) of (record, visit, date) assessments."""
+    rows = [{"record_id": r, "event": f"{v}_arm_1", "nprs_date": dt.date.fromisoformat(d)} for r, v, d in assessed]
+    _clean(con, "nprs", [row | {"nprs_run": 5, "nprs_avg": 4} for row in rows])
+
+
 def _participant(record: str, arm: str, **values) -> dict:
     return {
         "data_cut": 1,
@@ -79,21 +85,7 @@ def test_values_after_running_stopped_are_set_aside_for_the_running_outcomes_onl
         [{"record_id": "2", "event": "week_8_arm_1", "cointv_type": "1", "cointv_start": dt.date(2014, 2, 20)}],
     )
     visits = [("baseline", "2014-01-09"), ("week_4", "2014-02-07"), ("week_8", "2014-03-07"), ("month_3", "2014-06-05")]
-    _clean(
-        warehouse,
-        "nprs",
-        [
-            {
-                "record_id": "1",
-                "event": f"{v}_arm_1",
-                "nprs_date": dt.date.fromisoformat(d),
-                "nprs_run": 5,
-                "nprs_avg": 4,
-            }
-            for v, d in visits
-        ]
-        + [{"record_id": "2", "event": "week_8_arm_1", "nprs_date": dt.date(2014, 3, 7), "nprs_run": 5, "nprs_avg": 4}],
-    )
+    _nprs(warehouse, [("1", *v) for v in visits] + [("2", "week_8", "2014-03-07")])
     _clean(
         warehouse,
         "psfs",
@@ -202,20 +194,7 @@ def test_a_stop_of_unknown_date_sets_aside_the_running_values_from_the_visit_tha
     )
     _clean(warehouse, "co_intervention", [])
     visits = [("baseline", "2014-01-09"), ("week_4", "2014-02-07"), ("week_8", "2014-03-07")]
-    _clean(
-        warehouse,
-        "nprs",
-        [
-            {
-                "record_id": "1",
-                "event": f"{v}_arm_1",
-                "nprs_date": dt.date.fromisoformat(d),
-                "nprs_run": 5,
-                "nprs_avg": 4,
-            }
-            for v, d in visits
-        ],
-    )
+    _nprs(warehouse, [("1", *v) for v in visits])
     for form in ("psfs", "odi", "physical_tests"):
         _clean(warehouse, form, [])
 
