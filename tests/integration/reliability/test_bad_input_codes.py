@@ -6,8 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runback.flows.cli import app
-from runback.flows.settings import PROJECT_DIR
-from tests.integration.reliability.test_bad_inputs import CASES, NIGHT_1, NIGHT_2, _write_dictionary, text
+from tests.integration.reliability.test_bad_inputs import CASES, NIGHT_1, text
 
 runner = CliRunner()
 FLAGS = {"accept_dictionary": "--accept-dictionary", "accept_deletions": "--accept-deletions"}
@@ -25,12 +24,7 @@ def test_the_catalogue_never_ends_in_a_fault(case, tmp_path, study, monkeypatch)
     first = tmp_path / NIGHT_1
     first.write_bytes(text(study))
     assert runner.invoke(app, ["ingest", "--db", str(db), str(first)]).exit_code in (0, 1)
-    second = tmp_path / (NIGHT_2 if case.id != "older-export" else "RUNBACK_DATA_2014-02-28_0200.csv")
-    second.write_bytes(case.build(study) if case.id != "same-file-twice" else first.read_bytes())
-    if case.dictionary:
-        _write_dictionary(tmp_path, case.dictionary)
-    target = first if case.id == "same-file-twice" else second
-    project = case.project(tmp_path) if case.project else PROJECT_DIR
+    target, project = case.night_2(tmp_path, study, first)
     flags = [FLAGS[k] for k, on in case.accept.items() if on]
     result = runner.invoke(app, ["ingest", "--db", str(db), "--project", str(project), *flags, str(target)])
     assert result.exit_code != 5, result.output

@@ -49,6 +49,16 @@ class Case:
     project: Callable | None = None  # (folder) -> a project folder to read night 2 with
     check: Callable | None = None  # (con) -> None, extra assertions on the warehouse
 
+    def night_2(self, folder: Path, study, first: Path) -> tuple[Path, Path]:
+        """Write night 2 (and its dictionary) beside night 1 `first`: the file to ingest, and the
+        project folder to read it with."""
+        second = folder / (NIGHT_2 if self.id != "older-export" else "RUNBACK_DATA_2014-02-28_0200.csv")
+        second.write_bytes(self.build(study) if self.id != "same-file-twice" else first.read_bytes())
+        if self.dictionary:
+            _write_dictionary(folder, self.dictionary)
+        target = first if self.id == "same-file-twice" else second
+        return target, self.project(folder) if self.project else PROJECT_DIR
+
 
 def text(study, rows=None, **kw) -> bytes:
     return export_text(study, good_rows() if rows is None else rows, **kw).encode()
@@ -499,12 +509,7 @@ def test_bad_input(case, tmp_path, study):
     first = tmp_path / NIGHT_1
     first.write_bytes(text(study))
     assert ingest_file(str(first), str(db), str(PROJECT_DIR)).data_cut == 1
-    second = tmp_path / (NIGHT_2 if case.id != "older-export" else "RUNBACK_DATA_2014-02-28_0200.csv")
-    second.write_bytes(case.build(study) if case.id != "same-file-twice" else first.read_bytes())
-    if case.dictionary:
-        _write_dictionary(tmp_path, case.dictionary)
-    target = first if case.id == "same-file-twice" else second
-    project = case.project(tmp_path) if case.project else PROJECT_DIR
+    target, project = case.night_2(tmp_path, study, first)
     result = ingest(target, db, project, **case.accept)
     with duckdb.connect(str(db), read_only=True) as con:
         cuts = con.execute("select count(*) from meta.data_cuts").fetchone()[0]

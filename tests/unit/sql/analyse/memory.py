@@ -26,3 +26,19 @@ def put(con, table: str, rows: list[dict]) -> None:
         con.execute(f"insert into {table} by name select * from given_rows")
     finally:
         con.unregister("given_rows")
+
+
+def participant(record: str, arm: str, rand_date, **values) -> dict:
+    """A row of analysis.participants at cut 1: randomised on `rand_date`, no session done, ongoing."""
+    return {
+        "data_cut": 1,
+        "record_id": record,
+        "arm": arm,
+        "rand_date": rand_date,
+        "supervised_done": 0,
+        "home_done": 0,
+        "adherence": 0.0,
+        "adherent": False,
+        "received_programme": False,
+        "status": "Ongoing",
+    } | values

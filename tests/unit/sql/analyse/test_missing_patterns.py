@@ -3,24 +3,13 @@
 import datetime as dt
 
 from runback.flows.warehouse import sql
-from tests.unit.sql.analyse.memory import put
+from tests.unit.sql.analyse.memory import participant, put
 
 RANDOMISED = dt.date(2014, 1, 10)
 
 
 def _participant(record: str, arm: str) -> dict:
-    return {
-        "data_cut": 1,
-        "record_id": record,
-        "arm": arm,
-        "rand_date": RANDOMISED,
-        "supervised_done": 0,
-        "home_done": 0,
-        "adherence": 0.0,
-        "adherent": False,
-        "received_programme": False,
-        "status": "Ongoing",
-    }
+    return participant(record, arm, RANDOMISED)
 
 
 def _assessed(record: str, arm: str, *visits: str) -> list[dict]:

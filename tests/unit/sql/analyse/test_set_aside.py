@@ -7,7 +7,7 @@ import datetime as dt
 from runback.flows.warehouse import sql
 from runback.schemas import plan
 from runback.schemas.trial import PRIMARY
-from tests.unit.sql.analyse.memory import put
+from tests.unit.sql.analyse.memory import participant, put
 
 RANDOMISED = dt.date(2014, 1, 10)
 CLEAN = {
@@ -38,19 +38,7 @@ def _nprs(con, assessed: list[tuple[str, str, str]]) -> None:
 
 
 def _participant(record: str, arm: str, **values) -> dict:
-    return {
-        "data_cut": 1,
-        "record_id": record,
-        "arm": arm,
-        "sex": "Female",
-        "rand_date": RANDOMISED,
-        "supervised_done": 0,
-        "home_done": 0,
-        "adherence": 0.0,
-        "adherent": False,
-        "received_programme": False,
-        "status": "Ongoing",
-    } | values
+    return participant(record, arm, RANDOMISED, sex="Female") | values
 
 
 def _at(event: str, day: str, **values) -> dict:
