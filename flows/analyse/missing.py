@@ -149,7 +149,8 @@ class Ancovas:
 START = 100
 """Imputations of the first round."""
 CHUNK = 500
-"""Imputations drawn at once."""
+"""Imputations drawn at once (goal: the refresh's memory at 20,000 participants; the draws of the
+means never hold imputations x rows at once)."""
 MOST = 5000
 """Imputations at most: the tipping delta's Monte-Carlo error is reported whether or not it is under
 the bound by then."""
@@ -364,7 +365,9 @@ def _tip(p: Callable[[np.ndarray], np.ndarray], limit: float) -> float | None:
 def _jackknife(p: Callable[[np.ndarray], np.ndarray], groups: int, limit: float, delta: float) -> float | None:
     """The delete-a-group jackknife SE of the tipping delta (`p`: each group's p-values, as
     `_p_values` gives them): each group's delta is the crossing nearest the full delta, within 1, 4
-    or 16 of `_tip`'s steps (None when a group's is not found)."""
+    or 16 of `_tip`'s steps (None when a group's is not found). Every group's crossing is found at
+    once, by one vectorised bisection (goal: the 1 s refresh at 84 participants; one root search per
+    group took 0.7 s an analysis, this 0.1 s)."""
     start = np.sign(p(np.zeros(groups)) - ALPHA)
 
     def margin(d: np.ndarray) -> np.ndarray:
